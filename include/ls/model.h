@@ -1,0 +1,147 @@
+/* ls/model.h — Hugging Face checkpoints: config.json, safetensors (single file
+ * or sharded with model.safetensors.index.json), and the Qwen2 weight set.
+ *
+ * Everything read from disk is hostile until validated: every error names the
+ * file and the byte offset or JSON key. Tensor data stays in the mmapped files
+ * (never copied, never read through typed pointers: it may be unaligned).
+ */
+#ifndef LS_MODEL_H
+#define LS_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ls/common.h"
+
+typedef enum { LS_DT_F32 = 0, LS_DT_F16 = 1, LS_DT_BF16 = 2 } LsDType;
+
+size_t ls_dtype_size(LsDType t);
+const char *ls_dtype_name(LsDType t);
+
+#define LS_MAX_DIMS 4
+
+/* One tensor as stored: row-major, shape[0] outermost. data points into an
+ * mmapped file (possibly unaligned). */
+typedef struct {
+    const char *name;  /* owned by the LsSafetensors it came from */
+    LsDType dtype;
+    int ndim;
+    int64_t shape[LS_MAX_DIMS];
+    const void *data;
+    size_t nbytes;
+    const char *file;   /* file it lives in, for messages */
+    size_t file_offset; /* absolute byte offset of data in that file */
+} LsTensor;
+
+/* Parsed safetensors header (no data access). Used by the loader and the fuzzer. */
+typedef struct {
+    LsTensor *tensors; /* sorted by name */
+    size_t n;
+    size_t data_start; /* 8 + header length */
+    char *names;       /* storage for tensor names */
+} LsStHeader;
+
+/* Parses and validates the header of a safetensors file held in buf[0..len)
+ * (the whole file, or at least its header: data spans are checked against
+ * file_len). Rules: header length <= 100 MB and inside the file; a JSON object
+ * of valid UTF-8 without duplicate keys; each entry has a known dtype, a shape
+ * of non-negative ints whose product x dtype size (overflow-checked) equals
+ * its data_offsets span; spans sorted by offset, contiguous from 0,
+ * non-overlapping and covering the data section exactly. "__metadata__" must
+ * be an object of strings. fname is used in messages only. */
+int ls_st_parse_header(const unsigned char *buf, size_t len, size_t file_len, const char *fname,
+                       LsStHeader *out, LsError *e);
+void ls_st_header_free(LsStHeader *h);
+
+/* A checkpoint: one or more mmapped safetensors shards. */
+typedef struct LsSafetensors LsSafetensors;
+
+/* Opens dir/model.safetensors.index.json if present (shard names must be
+ * plain file names, every tensor in exactly one shard, the shard's header
+ * must agree with the index), else dir/model.safetensors. */
+int ls_st_open_dir(LsSafetensors **out, const char *dir, LsError *e);
+/* Opens one safetensors file. */
+int ls_st_open_file(LsSafetensors **out, const char *path, LsError *e);
+const LsTensor *ls_st_find(const LsSafetensors *st, const char *name);
+size_t ls_st_count(const LsSafetensors *st);
+const LsTensor *ls_st_at(const LsSafetensors *st, size_t i);
+void ls_st_close(LsSafetensors *st);
+
+/* Parses model.safetensors.index.json text: fills parallel arrays of tensor
+ * names and shard file names (validated as described above). Used by the
+ * loader and the fuzzer. */
+typedef struct {
+    size_t n;
+    char **tensor;  /* sorted by tensor name */
+    char **shard;
+    size_t n_shards;
+    char **shards;  /* distinct shard names, sorted */
+} LsStIndex;
+int ls_st_parse_index(const char *text, size_t len, const char *fname, LsStIndex *out, LsError *e);
+void ls_st_index_free(LsStIndex *ix);
+
+/* config.json of a Qwen2 model. Unknown model_type / hidden_act /
+ * rope_scaling / sliding window are rejected rather than computed wrongly. */
+typedef struct {
+    int hidden_size;          /* d */
+    int intermediate_size;    /* f */
+    int num_hidden_layers;    /* L */
+    int num_attention_heads;  /* H */
+    int num_key_value_heads;  /* Hkv */
+    int head_dim;             /* hd (from config, else d / H) */
+    int vocab_size;           /* V */
+    int max_position_embeddings;
+    float rms_norm_eps;
+    double rope_theta;
+    int tie_word_embeddings;
+    LsDType torch_dtype;
+    int bos_token_id, eos_token_id; /* -1 if absent */
+    char *model_type;
+    char *text;               /* the config.json text, for the output file */
+} LsModelConfig;
+
+int ls_config_parse(LsModelConfig *c, const char *text, size_t len, const char *fname, LsError *e);
+int ls_config_load(LsModelConfig *c, const char *path, LsError *e);
+void ls_config_free(LsModelConfig *c);
+
+/* Qwen2 weights (names as in transformers' Qwen2ForCausalLM state dict).
+ * Shapes (out, in) as nn.Linear stores them. */
+typedef struct {
+    const LsTensor *in_norm;             /* input_layernorm.weight [d] */
+    const LsTensor *q_w, *q_b;           /* [H*hd, d], [H*hd] */
+    const LsTensor *k_w, *k_b;           /* [Hkv*hd, d], [Hkv*hd] */
+    const LsTensor *v_w, *v_b;           /* [Hkv*hd, d], [Hkv*hd] */
+    const LsTensor *o_w;                 /* [d, H*hd] */
+    const LsTensor *post_norm;           /* post_attention_layernorm.weight [d] */
+    const LsTensor *gate_w, *up_w;       /* [f, d] */
+    const LsTensor *down_w;              /* [d, f] */
+} LsLayerWeights;
+
+typedef struct {
+    char *dir;
+    LsModelConfig cfg;
+    LsSafetensors *st;
+    const LsTensor *embed;       /* model.embed_tokens.weight [V, d] */
+    const LsTensor *final_norm;  /* model.norm.weight [d] */
+    const LsTensor *lm_head;     /* lm_head.weight [V, d], = embed when tied */
+    LsLayerWeights *layers;      /* [L] */
+} LsModel;
+
+/* Loads dir/config.json and the safetensors, and checks that every tensor the
+ * architecture needs is present with the expected shape and a float dtype. */
+int ls_model_open(LsModel *m, const char *dir, LsError *e);
+void ls_model_close(LsModel *m);
+
+/* Reads element i of a weight tensor as fp32 (any stored dtype). */
+static inline float ls_tensor_get(const LsTensor *t, size_t i) {
+    const unsigned char *p = (const unsigned char *)t->data;
+    switch (t->dtype) {
+    case LS_DT_BF16: return ls_bf16_to_f32(ls_load_u16(p + 2 * i));
+    case LS_DT_F16: return ls_f16_to_f32(ls_load_u16(p + 2 * i));
+    default: return ls_load_f32(p + 4 * i);
+    }
+}
+/* Converts n consecutive elements starting at element off to fp32. */
+void ls_tensor_to_f32(const LsTensor *t, size_t off, size_t n, float *out);
+
+#endif
