@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(build-essential cmake pkg-config git clang lld libclang-rt-14-dev clang-format
+PKGS=(build-essential cmake pkg-config git clang lld libclang-rt-14-dev libomp-14-dev clang-format
       libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
       libcriterion-dev libjansson-dev libcyaml-dev libpcre2-dev libutf8proc-dev
       libgsl-dev libopenblas-dev python3-venv)

@@ -1,11 +1,254 @@
-/* cmd_score.c — `logits-study score`: placeholder until the forward pass lands. */
+/* cmd_score.c — `logits-study score`: per-position statistics of one model
+ * for one token sequence (ids given on the command line). */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "app.h"
+#include "ls/backend.h"
+#include "ls/forward.h"
+#include "ls/metrics.h"
+#include "ls/model.h"
+#include "ls/parallel.h"
+
+static const char *USAGE =
+    "usage: logits-study score --model DIR --ids ID,ID,... [--top-k K] [--targets ID,...]\n"
+    "                          [--json] [--device auto|cpu|cuda] [--threads N] [--tp N]\n"
+    "                          [--timing] [--repeat R]\n"
+    "\n"
+    "Runs the model in DIR (a Hugging Face Qwen2 checkpoint: config.json + safetensors)\n"
+    "over the token ids and prints, for every position p, the distribution the model\n"
+    "predicted for token p from the tokens before it: log-prob of the actual token,\n"
+    "entropy (nats), the top-K tokens and the log-probs of the --targets ids.\n"
+    "Position 0 has no prediction (null in --json).\n"
+    "With --tp N, run under `mpirun -np N`: the model is split over the N ranks\n"
+    "(tensor parallelism) and rank 0 prints.\n"
+    "--timing prints one JSON line of timings to stderr (load, forward, head; the\n"
+    "fastest of --repeat R runs) with tokens/s and model GFLOP/s.\n";
+
+/* Parses "1,2,3" into a heap array; the error names the bad element. */
+static int parse_ids(const char *s, const char *opt, int32_t **out, int *n, LsError *e) {
+    *out = NULL;
+    *n = 0;
+    int cap = 16;
+    int32_t *v = ls_malloc((size_t)cap * sizeof *v);
+    const char *p = s;
+    for (int idx = 0;; idx++) {
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        if (end == p || errno || x < 0 || x > INT32_MAX || (*end != ',' && *end != '\0')) {
+            free(v);
+            return ls_fail(e, "%s: element %d ('%.*s') is not a non-negative integer id", opt, idx + 1,
+                           (int)strcspn(p, ","), p);
+        }
+        if (*n == cap) v = ls_realloc(v, (size_t)(cap *= 2) * sizeof *v);
+        v[(*n)++] = (int32_t)x;
+        if (*end == '\0') break;
+        p = end + 1;
+    }
+    *out = v;
+    return LS_OK;
+}
+
+static json_t *num_or_null(double x) {
+    return isnan(x) ? json_null() : json_real(x);
+}
 
 int ls_cmd_score(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "logits-study score: not built yet\n");
-    return 1;
+    const char *model_dir = NULL, *ids_s = NULL, *tgt_s = NULL, *device = "auto";
+    int K = 5, as_json = 0, threads = 0, tp = 1, timing = 0, repeat = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(USAGE, stdout);
+            return 0;
+        } else if (!strcmp(a, "--model") && has) {
+            model_dir = argv[++i];
+        } else if (!strcmp(a, "--ids") && has) {
+            ids_s = argv[++i];
+        } else if (!strcmp(a, "--targets") && has) {
+            tgt_s = argv[++i];
+        } else if (!strcmp(a, "--top-k") && has) {
+            char *end;
+            long k = strtol(argv[++i], &end, 10);
+            if (*end || k < 0 || k > 64) {
+                fprintf(stderr, "logits-study score: --top-k '%s': expected an integer in 0..64\n", argv[i]);
+                return 2;
+            }
+            K = (int)k;
+        } else if (!strcmp(a, "--threads") && has) {
+            threads = atoi(argv[++i]);
+        } else if (!strcmp(a, "--tp") && has) {
+            tp = atoi(argv[++i]);
+        } else if (!strcmp(a, "--device") && has) {
+            device = argv[++i];
+        } else if (!strcmp(a, "--timing")) {
+            timing = 1;
+        } else if (!strcmp(a, "--repeat") && has) {
+            repeat = atoi(argv[++i]);
+            if (repeat < 1) repeat = 1;
+        } else if (!strcmp(a, "--json")) {
+            as_json = 1;
+        } else {
+            fprintf(stderr, "logits-study score: unknown or incomplete option '%s'\n%s", a, USAGE);
+            return 2;
+        }
+    }
+    if (!model_dir || !ids_s) {
+        fprintf(stderr, "logits-study score: --model and --ids are required\n%s", USAGE);
+        return 2;
+    }
+    LsError e = {{0}};
+    int32_t *ids = NULL, *tgt = NULL;
+    int n = 0, ntgt = 0, rc = 1;
+    if (parse_ids(ids_s, "--ids", &ids, &n, &e) || (tgt_s && parse_ids(tgt_s, "--targets", &tgt, &ntgt, &e))) {
+        fprintf(stderr, "logits-study score: %s\n", e.msg);
+        free(ids);
+        return 2;
+    }
+    LsDist dist;
+    LsComm *comm = NULL;
+    if (tp > 1) {
+        MPI_Init(NULL, NULL);
+        if (ls_dist_init(&dist, MPI_COMM_WORLD, tp, &e) == LS_OK && dist.dp != 1)
+            ls_fail(&e, "score runs one sequence: launch exactly --tp %d ranks, not %d", tp, dist.world_size);
+        if (e.msg[0]) {
+            if (dist.world_rank == 0) fprintf(stderr, "logits-study score: %s\n", e.msg);
+            MPI_Finalize();
+            return 2;
+        }
+        ls_log_set_rank(dist.world_rank);
+        comm = &dist.comm;
+    }
+    double t_load0 = ls_now();
+    LsModel m;
+    LsBackend *be = NULL;
+    LsForward f;
+    LsPosStats st;
+    memset(&f, 0, sizeof f);
+    memset(&st, 0, sizeof st);
+    if (ls_model_open(&m, model_dir, &e)) {
+        fprintf(stderr, "logits-study score: %s\n", e.msg);
+        if (comm) MPI_Abort(MPI_COMM_WORLD, 1);
+        free(ids);
+        free(tgt);
+        return 1;
+    }
+    const LsModelConfig *c = &m.cfg;
+    for (int i = 0; i < n; i++)
+        if (ids[i] >= c->vocab_size) {
+            fprintf(stderr, "logits-study score: --ids element %d (%d) is outside the vocabulary [0, %d) of %s\n",
+                    i + 1, ids[i], c->vocab_size, model_dir);
+            goto done;
+        }
+    for (int i = 0; i < ntgt; i++)
+        if (tgt[i] >= c->vocab_size) {
+            fprintf(stderr, "logits-study score: --targets element %d (%d) is outside the vocabulary [0, %d)\n",
+                    i + 1, tgt[i], c->vocab_size);
+            goto done;
+        }
+    if (K > c->vocab_size) K = c->vocab_size;
+    if (!(be = ls_backend_create(device, threads, &e)) || ls_forward_init(&f, &m, be, comm, (size_t)n, &e)) {
+        fprintf(stderr, "logits-study score: %s\n", e.msg);
+        goto done;
+    }
+    int32_t off[2] = {0, n};
+    ls_posstats_alloc(&st, (size_t)n, K, ntgt);
+    double t_load = ls_now() - t_load0, t_fwd = INFINITY, t_head = INFINITY;
+    for (int r = 0; r < repeat; r++) {
+        double t0 = ls_now();
+        if (ls_forward_batch(&f, ids, off, 1, &e)) goto fail;
+        be->sync(be);
+        double t1 = ls_now();
+        if (ls_metrics_head(&f, ids, off, 1, tgt, ntgt, K, &st, &e)) goto fail;
+        double t2 = ls_now();
+        if (t1 - t0 < t_fwd) t_fwd = t1 - t0;
+        if (t2 - t1 < t_head) t_head = t2 - t1;
+    }
+    if (timing && (!comm || comm->rank == 0)) {
+        double fl = ls_forward_flops(c, off, 1);
+        fprintf(stderr,
+                "{\"tokens\": %d, \"threads\": %d, \"tp\": %d, \"load_s\": %.4f, \"forward_s\": %.4f, "
+                "\"head_s\": %.4f, \"tokens_per_s\": %.2f, \"gflop\": %.3f, \"gflops\": %.2f}\n",
+                n, threads, tp, t_load, t_fwd, t_head, n / (t_fwd + t_head), fl / 1e9, fl / (t_fwd + t_head) / 1e9);
+    }
+    if (comm && comm->rank != 0) {
+        rc = 0;
+        goto done;
+    }
+    if (as_json) {
+        json_t *root = json_object(), *toks = json_array(), *pos = json_array();
+        json_object_set_new(root, "model", json_string(model_dir));
+        for (int p = 0; p < n; p++) {
+            json_array_append_new(toks, json_integer(ids[p]));
+            json_t *o = json_object();
+            json_object_set_new(o, "p", json_integer(p));
+            json_object_set_new(o, "token", json_integer(ids[p]));
+            json_object_set_new(o, "logprob", num_or_null(st.logprob[p]));
+            json_object_set_new(o, "entropy", num_or_null(st.entropy[p]));
+            json_t *top = json_null(), *tg = json_null();
+            if (!isnan(st.logprob[p])) {
+                top = json_array();
+                for (int k = 0; k < K; k++) {
+                    json_t *pair = json_array();
+                    json_array_append_new(pair, json_integer(st.top_ids[(size_t)p * K + k]));
+                    json_array_append_new(pair, json_real(st.top_lp[(size_t)p * K + k]));
+                    json_array_append_new(top, pair);
+                }
+                tg = json_array();
+                for (int t = 0; t < ntgt; t++) json_array_append_new(tg, json_real(st.target_lp[(size_t)p * ntgt + t]));
+            }
+            json_object_set_new(o, "top", top);
+            json_object_set_new(o, "targets", tg);
+            json_array_append_new(pos, o);
+        }
+        json_object_set_new(root, "tokens", toks);
+        json_object_set_new(root, "positions", pos);
+        json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(9));
+        fputc('\n', stdout);
+        json_decref(root);
+    } else {
+        printf("# model %s: %d tokens; log-probs in nats; row p = P(token p | tokens < p)\n", model_dir, n);
+        printf("%6s %8s %12s %10s  %s\n", "p", "token", "logprob", "entropy", "top (id:logprob) | targets");
+        for (int p = 0; p < n; p++) {
+            printf("%6d %8d ", p, ids[p]);
+            if (isnan(st.logprob[p])) {
+                printf("%12s %10s  -\n", "-", "-");
+                continue;
+            }
+            printf("%12.6f %10.6f  ", st.logprob[p], st.entropy[p]);
+            for (int k = 0; k < K; k++)
+                printf("%s%d:%.4f", k ? " " : "", st.top_ids[(size_t)p * K + k], st.top_lp[(size_t)p * K + k]);
+            if (ntgt) {
+                printf(" |");
+                for (int t = 0; t < ntgt; t++) printf(" %d:%.4f", tgt[t], st.target_lp[(size_t)p * ntgt + t]);
+            }
+            putchar('\n');
+        }
+    }
+    rc = 0;
+    goto done;
+fail:
+    fprintf(stderr, "logits-study score: %s\n", e.msg);
+done:
+    if (comm && rc != 0) {
+        fflush(stdout);
+        MPI_Abort(MPI_COMM_WORLD, rc); /* no rank is left waiting in a collective */
+    }
+    ls_posstats_free(&st);
+    ls_forward_free(&f);
+    if (be) be->destroy(be);
+    ls_model_close(&m);
+    free(ids);
+    free(tgt);
+    if (comm) {
+        ls_dist_free(&dist);
+        MPI_Finalize();
+    }
+    return rc;
 }

@@ -1,0 +1,105 @@
+/* ls/backend.h — the operations the forward pass needs, behind one small
+ * interface so the same decoder code runs on the CPU (src/backend/cpu) and on
+ * NVIDIA GPUs (src/backend/cuda). All activations are fp32 buffers owned by
+ * the backend (host memory on the CPU, device memory on CUDA); weights are
+ * converted once, at load, into the backend's own format (LsWeight).
+ *
+ * Dimension letters: T tokens in the packed batch, d model width, n/k the
+ * output/input width of a linear layer, H / Hkv query / key-value heads, hd
+ * head dim, V vocab rows held by this rank.
+ */
+#ifndef LS_BACKEND_H
+#define LS_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ls/common.h"
+#include "ls/model.h"
+
+/* A slice of a stored 2-D tensor: rows [row0, row0+nrows), cols [col0, col0+ncols),
+ * with an optional 1-D bias sliced by the same rows. */
+typedef struct {
+    const LsTensor *w;
+    const LsTensor *b; /* may be NULL */
+    size_t row0, nrows;
+    size_t col0, ncols;
+} LsWeightSlice;
+
+/* A linear layer's weight in backend format: y = x W^T + b, W [n, k]. */
+typedef struct {
+    size_t n, k;
+    void *w;    /* backend-specific storage of [n, k] */
+    float *b;   /* [n] fp32 in backend memory, or NULL */
+} LsWeight;
+
+/* Per-row partial statistics of the predictive distribution over the vocab
+ * slice [v0, v0+V) a rank holds; merged across TP ranks by src/metrics.
+ * With m the slice max: s = sum exp(l - m), w = sum exp(l - m) (l - m). */
+typedef struct {
+    double m, s, w;
+} LsSoftmaxPartial;
+
+/* Attention heads held by one rank: H local query heads (global index
+ * q_head0 + i) reading local KV head (q_head0 + i) / group - kv_head0, where
+ * group = global H / global Hkv (grouped-query attention). */
+typedef struct {
+    int H, Hkv, hd;
+    int q_head0, kv_head0, group;
+} LsAttnShape;
+
+typedef struct LsBackend LsBackend;
+struct LsBackend {
+    const char *name;
+    void *ctx;
+
+    /* memory */
+    void *(*alloc)(LsBackend *be, size_t bytes, LsError *e); /* NULL + message on failure */
+    void (*free)(LsBackend *be, void *p);
+    void (*to_device)(LsBackend *be, void *dst, const void *src, size_t bytes);
+    void (*to_host)(LsBackend *be, void *dst, const void *src, size_t bytes);
+    void (*sync)(LsBackend *be);
+
+    /* weights: the concatenation (along n) of nslices slices, converted */
+    int (*weight_load)(LsBackend *be, LsWeight *out, const LsWeightSlice *slices, int nslices, LsError *e);
+    void (*weight_free)(LsBackend *be, LsWeight *w);
+
+    /* y [T, n] = x [T, k] W^T + b; with accumulate, y += instead */
+    void (*linear)(LsBackend *be, float *y, const float *x, const LsWeight *w, size_t T, int accumulate);
+    /* y [T, d] = x / rms(x) * g ; g [d] */
+    void (*rmsnorm)(LsBackend *be, float *y, const float *x, const float *g, size_t T, size_t d, float eps);
+    /* rotates the first (H + Hkv) heads of each row of qk [T, ld] in place
+     * (rotate_half convention of transformers), pos [T] absolute positions */
+    void (*rope)(LsBackend *be, float *qk, size_t ld, const int32_t *pos, size_t T, int nheads, int hd,
+                 double theta);
+    /* out [T, H*hd] = softmax(q k^T / sqrt(hd), causal within each sequence) v;
+     * q, k, v are column blocks of qkv [T, ld]; seq_off [nseq+1] token offsets */
+    void (*attention)(LsBackend *be, float *out, const float *qkv, size_t ld, const int32_t *seq_off,
+                      int nseq, const LsAttnShape *s);
+    /* out [T, f] = silu(gu[:, :f]) * gu[:, f:] ; gu [T, 2f] */
+    void (*swiglu)(LsBackend *be, float *out, const float *gu, size_t T, size_t f);
+    /* x [T, d] = rows of emb for ids in [v0, v0 + emb.n), zero for others */
+    void (*embed)(LsBackend *be, float *x, const int32_t *ids, size_t T, const LsWeight *emb, int64_t v0);
+    /* y += x, n elements */
+    void (*add)(LsBackend *be, float *y, const float *x, size_t n);
+
+    /* Head statistics for R rows h [R, d] against the head slice W [V, d]
+     * (vocab ids v0 .. v0+V-1), written to host arrays:
+     *   part [R]          softmax partials over the slice
+     *   want [R]          logit of want_ids[r] (or -INFINITY if outside the slice / < 0)
+     *   tgt [R, ntgt]     logits of tgt_ids (-INFINITY outside the slice)
+     *   topv/topi [R, K]  the slice's K largest logits (descending) and their global ids */
+    void (*head_partials)(LsBackend *be, const float *h, size_t R, const LsWeight *W, int64_t v0,
+                          const int32_t *want_ids, const int32_t *tgt_ids, int ntgt, int K,
+                          LsSoftmaxPartial *part, float *want, float *tgt, float *topv, int32_t *topi);
+
+    void (*destroy)(LsBackend *be);
+};
+
+/* CPU backend (fp32 compute, BLAS GEMMs); nthreads <= 0 = all cores. */
+LsBackend *ls_backend_cpu_create(int nthreads);
+/* device: "auto" (CUDA if a GPU is visible and supported, else CPU, saying
+ * so), "cpu" or "cuda" (an error when no GPU is usable). */
+LsBackend *ls_backend_create(const char *device, int nthreads, LsError *e);
+
+#endif

@@ -1,0 +1,20 @@
+/* ls/comm.h — collectives over one tensor-parallel group. The forward pass
+ * and the head statistics call only these; src/parallel provides an MPI
+ * implementation (CPU) and an NCCL one (CUDA). A NULL LsComm means a group of
+ * one rank. */
+#ifndef LS_COMM_H
+#define LS_COMM_H
+
+#include <stddef.h>
+
+typedef struct LsComm LsComm;
+struct LsComm {
+    int rank, size;
+    void *impl;
+    /* in place, over size ranks; buffers live in the backend's memory */
+    int (*allreduce_sum_f32)(LsComm *c, float *buf, size_t n);
+    /* host buffers: recv holds size * bytes, rank i's block at i * bytes */
+    int (*allgather_host)(LsComm *c, const void *send, void *recv, size_t bytes);
+};
+
+#endif

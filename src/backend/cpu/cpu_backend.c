@@ -1,0 +1,346 @@
+/* cpu_backend.c — the CPU backend: fp32 weights and activations in host
+ * memory, GEMMs through BLAS, the rest as OpenMP loops.
+ *
+ * BLAS choice: OpenBLAS (Debian's pthreads build). On the 2-core dev machine
+ * its sgemm reaches the rate recorded in bench/results/ (cpu_prefill);
+ * weights are converted from bf16/f16 to fp32 once at load so every GEMM is a
+ * plain sgemm (converting per call would cost ~1 op per weight against 2T
+ * flops per weight, but would re-read the mmapped file every batch).
+ */
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ls/backend.h"
+#include "vexp.h"
+
+typedef struct {
+    int nthreads;
+    float *logits; /* head scratch [R, V] */
+    size_t logits_cap;
+} CpuCtx;
+
+static void *cpu_alloc(LsBackend *be, size_t bytes, LsError *e) {
+    (void)be;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) {
+        ls_fail(e, "cpu backend: cannot allocate %zu bytes of host memory", bytes);
+        return NULL;
+    }
+    return p;
+}
+
+static void cpu_free(LsBackend *be, void *p) {
+    (void)be;
+    free(p);
+}
+
+static void cpu_copy(LsBackend *be, void *dst, const void *src, size_t bytes) {
+    (void)be;
+    memcpy(dst, src, bytes);
+}
+
+static void cpu_sync(LsBackend *be) {
+    (void)be;
+}
+
+static int cpu_weight_load(LsBackend *be, LsWeight *out, const LsWeightSlice *sl, int ns, LsError *e) {
+    memset(out, 0, sizeof *out);
+    size_t n = 0, k = sl[0].ncols;
+    int has_bias = sl[0].b != NULL;
+    for (int i = 0; i < ns; i++) {
+        if (sl[i].ncols != k || (sl[i].b != NULL) != has_bias)
+            return ls_fail(e, "cpu backend: slices of one fused weight differ in width or bias");
+        n += sl[i].nrows;
+    }
+    size_t bytes;
+    if (ls_mul_size(n, k, &bytes) || ls_mul_size(bytes, sizeof(float), &bytes))
+        return ls_fail(e, "cpu backend: weight %s too large", sl[0].w->name);
+    float *w = cpu_alloc(be, bytes, e);
+    if (!w) return LS_ERR;
+    float *b = has_bias ? cpu_alloc(be, n * sizeof(float), e) : NULL;
+    if (has_bias && !b) {
+        free(w);
+        return LS_ERR;
+    }
+    size_t r = 0;
+    for (int i = 0; i < ns; i++) {
+        const LsTensor *t = sl[i].w;
+        size_t cols = (size_t)t->shape[1];
+        for (size_t j = 0; j < sl[i].nrows; j++)
+            ls_tensor_to_f32(t, (sl[i].row0 + j) * cols + sl[i].col0, k, w + (r + j) * k);
+        if (has_bias) ls_tensor_to_f32(sl[i].b, sl[i].row0, sl[i].nrows, b + r);
+        r += sl[i].nrows;
+    }
+    out->n = n;
+    out->k = k;
+    out->w = w;
+    out->b = b;
+    return LS_OK;
+}
+
+static void cpu_weight_free(LsBackend *be, LsWeight *w) {
+    (void)be;
+    free(w->w);
+    free(w->b);
+    memset(w, 0, sizeof *w);
+}
+
+static void cpu_linear(LsBackend *be, float *y, const float *x, const LsWeight *w, size_t T, int acc) {
+    (void)be;
+    /* y [T, n] (+)= x [T, k] . W[n, k]^T */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)w->n, (int)w->k, 1.0f, x, (int)w->k,
+                (const float *)w->w, (int)w->k, acc ? 1.0f : 0.0f, y, (int)w->n);
+    if (w->b) {
+        const float *b = w->b;
+        size_t n = w->n;
+#pragma omp parallel for schedule(static)
+        for (size_t t = 0; t < T; t++)
+            for (size_t j = 0; j < n; j++) y[t * n + j] += b[j];
+    }
+}
+
+static void cpu_rmsnorm(LsBackend *be, float *y, const float *x, const float *g, size_t T, size_t d,
+                        float eps) {
+    (void)be;
+#pragma omp parallel for schedule(static)
+    for (size_t t = 0; t < T; t++) {
+        const float *xr = x + t * d;
+        float *yr = y + t * d;
+        float ss = 0.0f;
+#pragma omp simd reduction(+ : ss)
+        for (size_t i = 0; i < d; i++) ss += xr[i] * xr[i];
+        /* transformers: x * torch.rsqrt(mean(x^2) + eps), then weight * x */
+        float r = 1.0f / sqrtf(ss / (float)d + eps);
+        for (size_t i = 0; i < d; i++) yr[i] = g[i] * (xr[i] * r);
+    }
+}
+
+static void cpu_rope(LsBackend *be, float *qk, size_t ld, const int32_t *pos, size_t T, int nheads, int hd,
+                     double theta) {
+    (void)be;
+    int half = hd / 2;
+    /* inv_freq[i] = 1 / theta^(2i / hd), in fp32 as transformers computes it */
+    float *inv = ls_malloc((size_t)half * sizeof(float));
+    for (int i = 0; i < half; i++) inv[i] = (float)(1.0 / pow(theta, (double)(2 * i) / (double)hd));
+#pragma omp parallel for schedule(static)
+    for (size_t t = 0; t < T; t++) {
+        float c[512], s[512]; /* hd <= 1024 checked at load */
+        for (int i = 0; i < half; i++) {
+            float a = (float)pos[t] * inv[i];
+            c[i] = cosf(a);
+            s[i] = sinf(a);
+        }
+        for (int h = 0; h < nheads; h++) {
+            float *v = qk + t * ld + (size_t)h * hd;
+            /* q*cos + rotate_half(q)*sin, rotate_half(x) = [-x2, x1] */
+            for (int i = 0; i < half; i++) {
+                float x1 = v[i], x2 = v[i + half];
+                v[i] = x1 * c[i] - x2 * s[i];
+                v[i + half] = x2 * c[i] + x1 * s[i];
+            }
+        }
+    }
+    free(inv);
+}
+
+static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld, const int32_t *seq_off,
+                          int nseq, const LsAttnShape *sh) {
+    (void)be;
+    const int H = sh->H, hd = sh->hd;
+    const size_t kcol = (size_t)H * hd, vcol = kcol + (size_t)sh->Hkv * hd, od = (size_t)H * hd;
+    const float scale = 1.0f / sqrtf((float)hd);
+    int maxlen = 0;
+    for (int s = 0; s < nseq; s++)
+        if (seq_off[s + 1] - seq_off[s] > maxlen) maxlen = seq_off[s + 1] - seq_off[s];
+    /* work items: (sequence, head, block of 16 queries), so long sequences spread over threads */
+    size_t nitems = 0;
+    for (int s = 0; s < nseq; s++) nitems += (size_t)H * (size_t)((seq_off[s + 1] - seq_off[s] + 15) / 16);
+#pragma omp parallel
+    {
+        float *sc = ls_malloc((size_t)(maxlen > 0 ? maxlen : 1) * sizeof(float));
+        float *acc = ls_malloc((size_t)hd * sizeof(float));
+#pragma omp for schedule(dynamic, 4)
+        for (size_t it = 0; it < nitems; it++) {
+            /* decode item -> (s, h, block) */
+            size_t rem = it;
+            int s = 0;
+            for (;; s++) {
+                size_t nb = (size_t)H * (size_t)((seq_off[s + 1] - seq_off[s] + 15) / 16);
+                if (rem < nb) break;
+                rem -= nb;
+            }
+            int len = seq_off[s + 1] - seq_off[s];
+            size_t nblk = (size_t)(len + 15) / 16;
+            int h = (int)(rem / nblk), blk = (int)(rem % nblk);
+            int kvh = (sh->q_head0 + h) / sh->group - sh->kv_head0;
+            size_t base = (size_t)seq_off[s];
+            int i1 = (blk + 1) * 16 < len ? (blk + 1) * 16 : len;
+            for (int i = blk * 16; i < i1; i++) {
+                const float *q = qkv + (base + i) * ld + (size_t)h * hd;
+                float m = -INFINITY;
+                for (int j = 0; j <= i; j++) {
+                    const float *k = qkv + (base + j) * ld + kcol + (size_t)kvh * hd;
+                    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+                    for (int c = 0; c < hd; c++) dot += q[c] * k[c];
+                    sc[j] = dot * scale;
+                    if (sc[j] > m) m = sc[j];
+                }
+                float sum = 0.0f;
+                for (int j = 0; j <= i; j++) {
+                    sc[j] = expf(sc[j] - m);
+                    sum += sc[j];
+                }
+                float inv = 1.0f / sum;
+                for (int c = 0; c < hd; c++) acc[c] = 0.0f;
+                for (int j = 0; j <= i; j++) {
+                    const float *v = qkv + (base + j) * ld + vcol + (size_t)kvh * hd;
+                    float p = sc[j] * inv;
+#pragma omp simd
+                    for (int c = 0; c < hd; c++) acc[c] += p * v[c];
+                }
+                float *o = out + (base + i) * od + (size_t)h * hd;
+                for (int c = 0; c < hd; c++) o[c] = acc[c];
+            }
+        }
+        free(sc);
+        free(acc);
+    }
+}
+
+static void cpu_swiglu(LsBackend *be, float *out, const float *gu, size_t T, size_t f) {
+    (void)be;
+#pragma omp parallel for schedule(static)
+    for (size_t t = 0; t < T; t++) {
+        const float *g = gu + t * 2 * f, *u = g + f;
+        float *o = out + t * f;
+        for (size_t i = 0; i < f; i++) o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    }
+}
+
+static void cpu_embed(LsBackend *be, float *x, const int32_t *ids, size_t T, const LsWeight *emb, int64_t v0) {
+    (void)be;
+    size_t d = emb->k;
+    const float *w = emb->w;
+    for (size_t t = 0; t < T; t++) {
+        int64_t r = (int64_t)ids[t] - v0;
+        if (r >= 0 && r < (int64_t)emb->n)
+            memcpy(x + t * d, w + (size_t)r * d, d * sizeof(float));
+        else
+            memset(x + t * d, 0, d * sizeof(float));
+    }
+}
+
+static void cpu_add(LsBackend *be, float *y, const float *x, size_t n) {
+    (void)be;
+#pragma omp parallel for simd schedule(static)
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+/* Keeps the K largest (value, id) pairs of a row, descending. */
+static void topk_row(const float *l, size_t V, int64_t v0, int K, float *tv, int32_t *ti) {
+    int n = 0;
+    for (size_t j = 0; j < V; j++) {
+        float x = l[j];
+        if (n == K && !(x > tv[K - 1])) continue;
+        int p = n < K ? n++ : K - 1;
+        while (p > 0 && tv[p - 1] < x) {
+            tv[p] = tv[p - 1];
+            ti[p] = ti[p - 1];
+            p--;
+        }
+        tv[p] = x;
+        ti[p] = (int32_t)(v0 + (int64_t)j);
+    }
+    for (; n < K; n++) {
+        tv[n] = -INFINITY;
+        ti[n] = -1;
+    }
+}
+
+static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsWeight *W, int64_t v0,
+                              const int32_t *want_ids, const int32_t *tgt_ids, int ntgt, int K,
+                              LsSoftmaxPartial *part, float *want, float *tgt, float *topv, int32_t *topi) {
+    CpuCtx *cx = be->ctx;
+    size_t V = W->n;
+    if (cx->logits_cap < R * V) {
+        free(cx->logits);
+        cx->logits = ls_malloc(R * V * sizeof(float));
+        cx->logits_cap = R * V;
+    }
+    float *L = cx->logits;
+    /* L [R, V] = h [R, d] . W[V, d]^T */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)V, (int)W->k, 1.0f, h, (int)W->k,
+                (const float *)W->w, (int)W->k, 0.0f, L, (int)V);
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < R; r++) {
+        const float *l = L + r * V;
+        float m = -INFINITY;
+#pragma omp simd reduction(max : m)
+        for (size_t j = 0; j < V; j++) m = l[j] > m ? l[j] : m;
+        /* s = sum e^(l-m), w = sum e^(l-m) (l-m): fp32 lanes, summed in blocks into fp64 */
+        double s = 0.0, w = 0.0;
+        for (size_t j0 = 0; j0 < V; j0 += 4096) {
+            size_t j1 = j0 + 4096 < V ? j0 + 4096 : V;
+            float bs = 0.0f, bw = 0.0f;
+#pragma omp simd reduction(+ : bs, bw)
+            for (size_t j = j0; j < j1; j++) {
+                float z = l[j] - m;
+                float ez = ls_vexpf(z);
+                bs += ez;
+                bw += ez * z;
+            }
+            s += bs;
+            w += bw;
+        }
+        part[r].m = m;
+        part[r].s = s;
+        part[r].w = w;
+        int64_t wid = want_ids ? (int64_t)want_ids[r] - v0 : -1;
+        want[r] = (wid >= 0 && wid < (int64_t)V) ? l[wid] : -INFINITY;
+        for (int t = 0; t < ntgt; t++) {
+            int64_t c = (int64_t)tgt_ids[t] - v0;
+            tgt[r * (size_t)ntgt + t] = (c >= 0 && c < (int64_t)V) ? l[c] : -INFINITY;
+        }
+        if (K > 0) topk_row(l, V, v0, K, topv + r * (size_t)K, topi + r * (size_t)K);
+    }
+}
+
+static void cpu_destroy(LsBackend *be) {
+    CpuCtx *cx = be->ctx;
+    free(cx->logits);
+    free(cx);
+    free(be);
+}
+
+LsBackend *ls_backend_cpu_create(int nthreads) {
+    LsBackend *be = ls_calloc(1, sizeof *be);
+    CpuCtx *cx = ls_calloc(1, sizeof *cx);
+    if (nthreads > 0) {
+        omp_set_num_threads(nthreads);
+        openblas_set_num_threads(nthreads);
+    }
+    cx->nthreads = nthreads;
+    be->name = "cpu";
+    be->ctx = cx;
+    be->alloc = cpu_alloc;
+    be->free = cpu_free;
+    be->to_device = cpu_copy;
+    be->to_host = cpu_copy;
+    be->sync = cpu_sync;
+    be->weight_load = cpu_weight_load;
+    be->weight_free = cpu_weight_free;
+    be->linear = cpu_linear;
+    be->rmsnorm = cpu_rmsnorm;
+    be->rope = cpu_rope;
+    be->attention = cpu_attention;
+    be->swiglu = cpu_swiglu;
+    be->embed = cpu_embed;
+    be->add = cpu_add;
+    be->head_partials = cpu_head_partials;
+    be->destroy = cpu_destroy;
+    return be;
+}

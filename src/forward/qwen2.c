@@ -1,0 +1,206 @@
+/* qwen2.c — the Qwen2 decoder prefill, mirroring transformers'
+ * modeling_qwen2.py (Qwen2Model.forward) line by line, written once against
+ * the backend interface. Tensor parallelism (Megatron): q/k/v and gate/up are
+ * column-parallel (heads / intermediate split over the TP ranks), o_proj and
+ * down_proj row-parallel followed by an all-reduce; the embedding is
+ * vocab-parallel (each rank looks up its vocab rows, then all-reduce). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ls/forward.h"
+
+static int tp_allreduce(LsForward *f, float *buf, size_t n, LsError *e) {
+    if (!f->tp || f->tp->size == 1) return LS_OK;
+    if (f->tp->allreduce_sum_f32(f->tp, buf, n) != 0)
+        return ls_fail(e, "tensor-parallel all-reduce of %zu floats failed", n);
+    return LS_OK;
+}
+
+/* Splits n items over `size` ranks as evenly as possible: [*a, *a + *cnt). */
+static void split_range(int64_t n, int size, int rank, int64_t *a, int64_t *cnt) {
+    int64_t base = n / size, rem = n % size;
+    *a = rank * base + (rank < rem ? rank : rem);
+    *cnt = base + (rank < rem ? 1 : 0);
+}
+
+static float *load_vec(LsForward *f, const LsTensor *t, LsError *e) {
+    size_t n = (size_t)t->shape[0];
+    float *host = ls_malloc(n * sizeof(float));
+    ls_tensor_to_f32(t, 0, n, host);
+    float *dev = f->be->alloc(f->be, n * sizeof(float), e);
+    if (dev) f->be->to_device(f->be, dev, host, n * sizeof(float));
+    free(host);
+    return dev;
+}
+
+int ls_forward_init(LsForward *f, const LsModel *m, LsBackend *be, LsComm *tp, size_t max_tokens,
+                    LsError *e) {
+    memset(f, 0, sizeof *f);
+    const LsModelConfig *c = &m->cfg;
+    f->model = m;
+    f->be = be;
+    f->tp = tp;
+    f->tp_rank = tp ? tp->rank : 0;
+    f->tp_size = tp ? tp->size : 1;
+    f->max_tokens = max_tokens;
+    int P = f->tp_size, r = f->tp_rank;
+    const int H = c->num_attention_heads, Hkv = c->num_key_value_heads, hd = c->head_dim;
+    const size_t d = (size_t)c->hidden_size, fdim = (size_t)c->intermediate_size;
+    if (hd > 1024 || hd % 2) return ls_fail(e, "%s: head_dim %d unsupported (even, <= 1024)", m->dir, hd);
+    if (H % P) return ls_fail(e, "tp=%d does not divide num_attention_heads=%d", P, H);
+    if (fdim % (size_t)P) return ls_fail(e, "tp=%d does not divide intermediate_size=%zu", P, fdim);
+
+    /* heads of this rank; KV heads split when divisible, else the ones its q heads read */
+    LsAttnShape *a = &f->attn;
+    a->hd = hd;
+    a->H = H / P;
+    a->q_head0 = r * a->H;
+    a->group = H / Hkv;
+    a->kv_head0 = a->q_head0 / a->group;
+    a->Hkv = (a->q_head0 + a->H - 1) / a->group - a->kv_head0 + 1;
+    f->f_local = fdim / (size_t)P;
+    split_range(c->vocab_size, P, r, &f->v0, &f->nv);
+
+    const size_t qrows = (size_t)a->H * hd, kvrows = (size_t)a->Hkv * hd;
+    const size_t q0 = (size_t)a->q_head0 * hd, kv0 = (size_t)a->kv_head0 * hd;
+    f->layers = ls_calloc((size_t)c->num_hidden_layers, sizeof(LsLayer));
+    for (int l = 0; l < c->num_hidden_layers; l++) {
+        const LsLayerWeights *w = &m->layers[l];
+        LsLayer *L = &f->layers[l];
+        LsWeightSlice qkv[3] = {
+            {w->q_w, w->q_b, q0, qrows, 0, d},
+            {w->k_w, w->k_b, kv0, kvrows, 0, d},
+            {w->v_w, w->v_b, kv0, kvrows, 0, d},
+        };
+        LsWeightSlice o = {w->o_w, NULL, 0, d, q0, qrows};
+        LsWeightSlice gu[2] = {
+            {w->gate_w, NULL, (size_t)r * f->f_local, f->f_local, 0, d},
+            {w->up_w, NULL, (size_t)r * f->f_local, f->f_local, 0, d},
+        };
+        LsWeightSlice dn = {w->down_w, NULL, 0, d, (size_t)r * f->f_local, f->f_local};
+        if (be->weight_load(be, &L->qkv, qkv, 3, e) || be->weight_load(be, &L->o, &o, 1, e) ||
+            be->weight_load(be, &L->gate_up, gu, 2, e) || be->weight_load(be, &L->down, &dn, 1, e))
+            return ls_fail_prefix(e, "%s: layer %d", m->dir, l);
+        if (!(L->in_norm = load_vec(f, w->in_norm, e)) || !(L->post_norm = load_vec(f, w->post_norm, e)))
+            return LS_ERR;
+    }
+    LsWeightSlice emb = {m->embed, NULL, (size_t)f->v0, (size_t)f->nv, 0, d};
+    if (be->weight_load(be, &f->embed, &emb, 1, e)) return LS_ERR;
+    if (m->lm_head == m->embed) {
+        f->head = f->embed;
+        f->head_is_embed = 1;
+    } else {
+        LsWeightSlice hs = {m->lm_head, NULL, (size_t)f->v0, (size_t)f->nv, 0, d};
+        if (be->weight_load(be, &f->head, &hs, 1, e)) return LS_ERR;
+    }
+    if (!(f->final_norm = load_vec(f, m->final_norm, e))) return LS_ERR;
+
+    /* activation arena: x, h [T, d]; qkv [T, (H+2Hkv) hd]; att [T, H hd]; gu [T, 2f]; act [T, f] */
+    size_t T = max_tokens, qkvw = qrows + 2 * kvrows;
+    size_t floats = T * (2 * d + qkvw + qrows + 3 * f->f_local), bytes;
+    if (ls_mul_size(floats, sizeof(float), &bytes) || ls_add_size(bytes, 3 * (T + 1) * sizeof(int32_t), &bytes))
+        return ls_fail(e, "batch_tokens=%zu: activation arena size overflows", T);
+    f->arena = be->alloc(be, bytes, e);
+    if (!f->arena)
+        return ls_fail_prefix(e, "batch_tokens=%zu needs %.1f MiB of activations; lower batch_tokens", T,
+                              (double)bytes / 1048576.0);
+    float *p = f->arena;
+    f->x = p, p += T * d;
+    f->h = p, p += T * d;
+    f->qkv = p, p += T * qkvw;
+    f->att = p, p += T * qrows;
+    f->gu = p, p += T * 2 * f->f_local;
+    f->act = p, p += T * f->f_local;
+    int32_t *ip = (int32_t *)p;
+    f->ids_dev = ip, ip += T + 1;
+    f->pos_dev = ip, ip += T + 1;
+    f->seqoff_dev = ip;
+    return LS_OK;
+}
+
+int ls_forward_batch(LsForward *f, const int32_t *ids, const int32_t *seq_off, int nseq, LsError *e) {
+    LsBackend *be = f->be;
+    const LsModelConfig *c = &f->model->cfg;
+    const size_t d = (size_t)c->hidden_size, T = (size_t)seq_off[nseq];
+    const LsAttnShape *a = &f->attn;
+    const size_t qkvw = (size_t)(a->H + 2 * a->Hkv) * a->hd;
+    if (T > f->max_tokens)
+        return ls_fail(e, "batch of %zu tokens exceeds batch_tokens=%zu", T, f->max_tokens);
+    for (size_t t = 0; t < T; t++)
+        if (ids[t] < 0 || ids[t] >= c->vocab_size)
+            return ls_fail(e, "token id %d at position %zu is outside the vocabulary [0, %d)", ids[t], t,
+                           c->vocab_size);
+    int32_t *pos = ls_malloc((T + 1) * sizeof(int32_t));
+    for (int s = 0; s < nseq; s++)
+        for (int32_t t = seq_off[s]; t < seq_off[s + 1]; t++) pos[t] = t - seq_off[s];
+    be->to_device(be, f->ids_dev, ids, T * sizeof(int32_t));
+    be->to_device(be, f->pos_dev, pos, T * sizeof(int32_t));
+    be->to_device(be, f->seqoff_dev, seq_off, (size_t)(nseq + 1) * sizeof(int32_t));
+    free(pos);
+
+    /* inputs_embeds = self.embed_tokens(input_ids)   x: [T, d] */
+    be->embed(be, f->x, f->ids_dev, T, &f->embed, f->v0);
+    if (tp_allreduce(f, f->x, T * d, e)) return LS_ERR;
+
+    for (int l = 0; l < c->num_hidden_layers; l++) {
+        LsLayer *L = &f->layers[l];
+        /* hidden_states = self.input_layernorm(hidden_states) */
+        be->rmsnorm(be, f->h, f->x, L->in_norm, T, d, c->rms_norm_eps);
+        /* q, k, v = q_proj(h), k_proj(h), v_proj(h)   qkv: [T, (H + 2 Hkv) hd] */
+        be->linear(be, f->qkv, f->h, &L->qkv, T, 0);
+        /* q, k = apply_rotary_pos_emb(q, k, cos, sin) */
+        be->rope(be, f->qkv, qkvw, f->pos_dev, T, a->H + a->Hkv, a->hd, c->rope_theta);
+        /* attn_output = softmax(q k^T * scaling + causal_mask) v   att: [T, H hd] */
+        be->attention(be, f->att, f->qkv, qkvw, f->seqoff_dev, nseq, a);
+        /* hidden_states = residual + o_proj(attn_output)   (row-parallel: partial sums, all-reduce) */
+        be->linear(be, f->h, f->att, &L->o, T, 0);
+        if (tp_allreduce(f, f->h, T * d, e)) return LS_ERR;
+        be->add(be, f->x, f->h, T * d);
+        /* hidden_states = self.post_attention_layernorm(hidden_states) */
+        be->rmsnorm(be, f->h, f->x, L->post_norm, T, d, c->rms_norm_eps);
+        /* mlp: down_proj(act_fn(gate_proj(h)) * up_proj(h)) */
+        be->linear(be, f->gu, f->h, &L->gate_up, T, 0);
+        be->swiglu(be, f->act, f->gu, T, f->f_local);
+        be->linear(be, f->h, f->act, &L->down, T, 0);
+        if (tp_allreduce(f, f->h, T * d, e)) return LS_ERR;
+        be->add(be, f->x, f->h, T * d);
+    }
+    /* hidden_states = self.norm(hidden_states) */
+    be->rmsnorm(be, f->h, f->x, f->final_norm, T, d, c->rms_norm_eps);
+    return LS_OK;
+}
+
+void ls_forward_free(LsForward *f) {
+    if (!f->be) return;
+    LsBackend *be = f->be;
+    if (f->layers) {
+        for (int l = 0; l < f->model->cfg.num_hidden_layers; l++) {
+            LsLayer *L = &f->layers[l];
+            be->weight_free(be, &L->qkv);
+            be->weight_free(be, &L->o);
+            be->weight_free(be, &L->gate_up);
+            be->weight_free(be, &L->down);
+            be->free(be, L->in_norm);
+            be->free(be, L->post_norm);
+        }
+        free(f->layers);
+    }
+    be->weight_free(be, &f->embed);
+    if (!f->head_is_embed) be->weight_free(be, &f->head);
+    be->free(be, f->final_norm);
+    be->free(be, f->arena);
+    memset(f, 0, sizeof *f);
+}
+
+double ls_forward_flops(const LsModelConfig *c, const int32_t *seq_off, int nseq) {
+    double T = seq_off[nseq], d = c->hidden_size, hd = c->head_dim;
+    double H = c->num_attention_heads, Hkv = c->num_key_value_heads, fdim = c->intermediate_size;
+    double per_tok = d * (H + 2 * Hkv) * hd + H * hd * d + 3 * d * fdim; /* multiply-adds per layer */
+    double attn = 0; /* causal: sum over sequences of S(S+1)/2 score and value MACs per head */
+    for (int s = 0; s < nseq; s++) {
+        double S = seq_off[s + 1] - seq_off[s];
+        attn += S * (S + 1) / 2 * hd * H * 2;
+    }
+    return 2.0 * (c->num_hidden_layers * (T * per_tok + attn) + T * d * c->vocab_size);
+}
