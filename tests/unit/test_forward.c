@@ -23,7 +23,7 @@ typedef struct {
 } Diff;
 
 static json_t *load_ref(const char *dir) {
-    char path[1024];
+    char path[1100];
     snprintf(path, sizeof path, "%s/reference.json", dir);
     json_error_t je;
     json_t *r = json_load_file(path, 0, &je);

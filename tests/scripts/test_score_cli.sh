@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# `logits-study score` end to end: JSON output against the transformers
+# fixtures (1 rank, and tensor-parallel over 2 and 4 MPI ranks, which must give
+# the same numbers), and the error paths (exit status and message).
+# usage: test_score_cli.sh BINARY SOURCE_DIR
+set -euo pipefail
+bin=$1
+src=$2
+py=${PYTHON:-$src/.venv/bin/python}
+[ -x "$py" ] || py=python3
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+ids_of() { "$py" -c "import json,sys; r=json.load(open(sys.argv[1])); print(','.join(map(str, r['sequences'][int(sys.argv[2])]['ids'])))" "$1" "$2"; }
+tg_of() { "$py" -c "import json,sys; print(','.join(map(str, json.load(open(sys.argv[1]))['targets'])))" "$1"; }
+
+for fx in "$src"/tests/fixtures/qwen2-*/; do
+  fx=${fx%/}
+  ref=$fx/reference.json
+  tg=$(tg_of "$ref")
+  for s in 0 3; do
+    ids=$(ids_of "$ref" $s)
+    "$bin" score --model "$fx" --ids "$ids" --targets "$tg" --top-k 5 --json --device cpu > "$tmp/out.json"
+    "$py" "$src/tests/scripts/check_score.py" "$ref" $s "$tmp/out.json"
+  done
+  # tensor parallel: every tp dividing the heads, up to 4 ranks
+  heads=$("$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['num_attention_heads'])" "$fx/config.json")
+  for tp in 2 3 4; do
+    [ $((heads % tp)) -eq 0 ] || continue
+    inter=$("$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['intermediate_size'])" "$fx/config.json")
+    [ $((inter % tp)) -eq 0 ] || continue
+    ids=$(ids_of "$ref" 4)
+    timeout 120 mpirun -np $tp "$bin" score --model "$fx" --ids "$ids" --targets "$tg" --top-k 5 --json \
+      --device cpu --tp $tp > "$tmp/tp.json"
+    "$py" "$src/tests/scripts/check_score.py" "$ref" 4 "$tmp/tp.json"
+  done
+done
+
+# error paths: non-zero exit and a message naming the problem
+expect_err() { # expected-status message-substring command...
+  local want=$1 msg=$2
+  shift 2
+  set +e
+  "$@" > "$tmp/o" 2> "$tmp/e"
+  local rc=$?
+  set -e
+  [ $rc -eq "$want" ] || fail "exit $rc (wanted $want): $* ; stderr: $(cat "$tmp/e")"
+  grep -qF -- "$msg" "$tmp/e" || fail "stderr lacks '$msg': $(cat "$tmp/e")"
+}
+fx=$src/tests/fixtures/qwen2-tiny-untied
+expect_err 2 "element 3 ('x')" "$bin" score --model "$fx" --ids 1,2,x
+expect_err 2 "--model and --ids are required" "$bin" score --ids 1,2
+expect_err 1 "outside the vocabulary" "$bin" score --model "$fx" --ids 1,100000
+expect_err 1 "$tmp/nope" "$bin" score --model "$tmp/nope" --ids 1,2
+expect_err 1 "--device cuda" "$bin" score --model "$fx" --ids 1,2 --device cuda
+expect_err 2 "not divisible by tp=3" timeout 60 mpirun -np 2 "$bin" score --model "$fx" --ids 1,2 --tp 3
+"$bin" score --help | grep -q "usage: logits-study score" || fail "score --help"
+"$bin" --version | grep -q "logits-study " || fail "--version"
+echo "score CLI: all checks passed"
