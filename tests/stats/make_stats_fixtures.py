@@ -132,7 +132,6 @@ TWO = [
 welch, mwu, cohen = [], [], []
 for name, an, bn in TWO:
     a, b = np.asarray(data[an], float), np.asarray(data[bn], float)
-    a = np.where(np.equal(a, None), np.nan, a) if a.dtype == object else a
     # --- Welch
     if len(a) == 0 or len(b) == 0:
         t = (np.nan, np.nan, np.nan)
@@ -171,6 +170,8 @@ for name, an, bn in TWO:
         n1, n2 = len(a), len(b)
         ties = len(np.unique(np.concatenate([a, b]))) < n1 + n2
         method = "exact" if (min(n1, n2) <= 8 and not ties) else "asymptotic"
+        # the label must be the method scipy's 'auto' picked
+        assert st.mannwhitneyu(a, b, method=method).pvalue == u[1], (name, method)
         case.update(statistic=u[0], p=u[1], effect=2 * u[0] / (n1 * n2) - 1, method=method)
     else:
         case.update(statistic=None, p=None, effect=None)
@@ -317,6 +318,9 @@ for name, reason in W:
         method = ("asymptotic" if n > 50 else
                   "exact" if not (ties or zeros) else
                   "permutation" if n <= 13 else "asymptotic")
+        # the label must be the method scipy's 'auto' picked
+        m = st.PermutationMethod() if method == "permutation" else method
+        assert st.wilcoxon(x, y, method=m).pvalue == r.pvalue, (name, method)
         case.update(statistic=float(r.statistic), p=float(r.pvalue), df=len(nz),
                     effect=float((rp - rm) / (rp + rm)), method=method,
                     mean_diff=float(np.mean(d)), median_diff=float(np.median(d)))
