@@ -1,0 +1,184 @@
+/* ls/stats.h — statistics core of the rank-0 reducer (DESIGN §7).
+ *
+ * Pure C: no HDF5, no MPI. Every test matches one scipy.stats function
+ * (checked against tests/stats/fixtures.json, written by
+ * tests/stats/make_stats_fixtures.py with scipy 1.17.1) and its default,
+ * two-sided convention. Distributions come from GSL.
+ *
+ * Results are plain structs. A result whose reason is not LS_STAT_OK holds NaN
+ * in every numeric field (except LsStatDesc, which keeps the fields that are
+ * still defined, e.g. the mean of one value). scipy returns NaN in most of
+ * those cases; where scipy returns a number or raises instead, the function's
+ * comment says so ("differs from scipy").
+ *
+ * Inputs are double arrays with their lengths; scratch is allocated inside
+ * (ls_malloc: out-of-memory aborts). Rank-based tests sort, O(n log n); exact
+ * null distributions are built only in the small-sample cases scipy uses them.
+ * NaN anywhere in an input gives LS_STAT_NAN_INPUT (scipy's nan_policy=
+ * 'propagate' gives NaN too). ±inf is a valid value for the rank-based tests
+ * and LS_STAT_NAN_INPUT for the moment-based ones (mean, sd, t, d).
+ *
+ * GSL distribution calls run with GSL's error handler switched off for their
+ * duration (an underflowing tail returns 0 instead of aborting); the handler is
+ * process-global, so these functions are not thread-safe with respect to other
+ * threads calling GSL at the same time.
+ */
+#ifndef LS_STATS_H
+#define LS_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Why a statistic is NaN. Names (ls_stats_reason_name) are the lower-case
+ * suffixes: "ok", "too_few", ... */
+typedef enum {
+    LS_STAT_OK = 0,
+    LS_STAT_TOO_FEW,       /* too few observations (empty group, n < 2, n < 3 for Spearman) */
+    LS_STAT_ALL_TIED,      /* every value tied / constant input / every paired difference zero */
+    LS_STAT_ZERO_VARIANCE, /* the variance in a denominator is zero */
+    LS_STAT_NAN_INPUT,     /* NaN in the input (also ±inf for moment-based statistics) */
+    LS_STAT_BAD_ARG,       /* NULL array with n > 0, p-value outside [0, 1], fewer than 2 groups */
+    LS_STAT_REASON_COUNT
+} LsStatReason;
+
+/* How the p-value was obtained. */
+typedef enum {
+    LS_STAT_METHOD_NONE = 0,    /* no p-value (effect sizes, degenerate input) */
+    LS_STAT_METHOD_ASYMPTOTIC,  /* normal / t / chi-square distribution */
+    LS_STAT_METHOD_EXACT,       /* exact null distribution of the rank statistic */
+    LS_STAT_METHOD_PERMUTATION, /* exact enumeration of all sign flips (scipy's PermutationMethod) */
+} LsStatMethod;
+
+/* The result of one test. Which fields are used is documented per function;
+ * unused fields are NaN. */
+typedef struct {
+    double statistic; /* the statistic scipy reports */
+    double p;         /* p-value (two-sided unless stated) */
+    double df;        /* degrees of freedom, where the test has them */
+    double effect;    /* effect size that goes with the test, where defined */
+    LsStatMethod method;
+    LsStatReason reason;
+} LsStatTest;
+
+/* Descriptive statistics of one sample. */
+typedef struct {
+    size_t n;
+    double mean;   /* arithmetic mean (compensated sum) */
+    double median; /* numpy.median: mean of the two middle values for even n */
+    double sd;     /* numpy.std(ddof=1); NaN for n < 2 */
+    double ci_lo;  /* percentile-bootstrap 95% CI of the mean; NaN when n_boot == 0 or n < 2 */
+    double ci_hi;
+    LsStatReason reason; /* TOO_FEW for n < 2 (mean/median still set when n == 1) */
+} LsStatDesc;
+
+#define LS_STATS_CI_LEVEL 0.95
+
+/* Name of a reason code ("ok", "too_few", "all_tied", "zero_variance",
+ * "nan_input", "bad_arg"); "unknown" for out-of-range values. */
+const char *ls_stats_reason_name(LsStatReason r);
+/* Name of a method ("none", "asymptotic", "exact", "permutation"). */
+const char *ls_stats_method_name(LsStatMethod m);
+
+/* Matches scipy.stats.rankdata(x, method='average'): ranks 1..n, ties get the
+ * mean of the ranks they span. x: [n], ranks: [n] (output). If tie_term is
+ * non-NULL it receives sum(t^3 - t) over tie groups of size t (scipy's tie
+ * correction term); returns the number of tie groups of size > 1. x must not
+ * contain NaN (NaN compares unordered; callers check first). */
+size_t ls_stats_rankdata(const double *x, size_t n, double *ranks, double *tie_term);
+
+/* n, mean, median, sd (ddof=1) as numpy computes them, and a percentile
+ * bootstrap 95% CI of the mean: n_boot resamples of size n drawn with
+ * replacement by gsl_rng_mt19937 seeded with `seed` (gsl_rng_set: seed 0
+ * means GSL's default 4357), CI = numpy.percentile(means, [2.5, 97.5]) with
+ * linear interpolation. Deterministic for a given (x, n_boot, seed). Cost
+ * O(n log n + n_boot * n). x: [n]. */
+LsStatDesc ls_stats_describe(const double *x, size_t n, size_t n_boot, uint64_t seed);
+
+/* Per-pair difference d = x - y, described by ls_stats_describe (mean
+ * difference, median, sd, bootstrap CI of the mean difference). x, y: [n]. */
+LsStatDesc ls_stats_paired_diff(const double *x, const double *y, size_t n, size_t n_boot, uint64_t seed);
+
+/* Welch's t-test = scipy.stats.ttest_ind(a, b, equal_var=False), two-sided.
+ * statistic = t = (mean(a) - mean(b)) / sqrt(va/na + vb/nb) with ddof=1
+ * variances; df = Welch–Satterthwaite; p = 2 P(T_df > |t|), computed as
+ * gsl_sf_beta_inc(df/2, 1/2, df/(df + t^2)) (GSL's gsl_cdf_tdist_Q uses a
+ * Cornish–Fisher approximation for df > 30 that is off by up to 3e-7
+ * relative in the tails). effect = mean(a) - mean(b).
+ * Degenerate: na < 2 or nb < 2 -> TOO_FEW (scipy: NaN); both variances zero
+ * -> ZERO_VARIANCE (differs from scipy: t = ±inf, p = 0 when the means
+ * differ; NaN when they are equal); NaN/inf -> NAN_INPUT. */
+LsStatTest ls_stats_welch(const double *a, size_t na, const double *b, size_t nb);
+
+/* Cohen's d for two independent groups: (mean(a) - mean(b)) / s_pooled with
+ * s_pooled^2 = (SS_a + SS_b) / (na + nb - 2), i.e. ddof=1 pooled variance.
+ * No scipy function; the fixture computes it with numpy. statistic = d.
+ * Degenerate: na == 0, nb == 0 or na + nb < 3 -> TOO_FEW; s_pooled == 0 ->
+ * ZERO_VARIANCE; NaN/inf -> NAN_INPUT. */
+LsStatTest ls_stats_cohen_d(const double *a, size_t na, const double *b, size_t nb);
+
+/* Mann–Whitney U = scipy.stats.mannwhitneyu(a, b, alternative='two-sided',
+ * method='auto', use_continuity=True). statistic = U1 = R_a - na(na+1)/2 (U of
+ * the first sample; U2 = na nb - U1), average ranks for ties.
+ * method 'auto' as in scipy 1.17: exact when min(na, nb) <= 8 (either sample,
+ * not both) and there are no ties in the pooled sample, else asymptotic.
+ * Exact: p = 2 P(U <= na nb - max(U1, U2)) from the exact null distribution
+ * (the Gaussian binomial coefficient, which scipy builds with Löffler's
+ * recurrence; built here in O(min(na,nb) * na nb / 2) in long double),
+ * clipped to 1. Asymptotic: z = (max(U1,U2) - na nb/2 - 0.5) / s with the tie
+ * corrected s = sqrt(na nb/12 ((N+1) - sum(t^3-t)/(N(N-1)))), p = 2 Q(z)
+ * clipped to 1. When the exact table would exceed LS_STATS_MWU_EXACT_MAX
+ * entries (min(n) <= 8 with max(n) in the millions; scipy would take hours)
+ * the asymptotic p is used (differs from scipy; method says which).
+ * effect = rank-biserial r = 2 U1/(na nb) - 1 in [-1, 1]: positive when
+ * values of a tend to be larger than values of b (r = P(a>b) - P(a<b)).
+ * Degenerate: na == 0 or nb == 0 -> TOO_FEW (scipy raises); every value tied
+ * -> ALL_TIED (differs from scipy: U1 = na nb/2, p = 1); NaN -> NAN_INPUT. */
+#define LS_STATS_MWU_EXACT_MAX ((size_t)1 << 23)
+LsStatTest ls_stats_mannwhitneyu(const double *a, size_t na, const double *b, size_t nb);
+
+/* Spearman rank correlation = scipy.stats.spearmanr(x, y), two-sided.
+ * statistic = rho = Pearson correlation of the average ranks; df = n - 2;
+ * t = rho sqrt(df / ((1+rho)(1-rho))), p = 2 P(T_df > |t|) (p = 0 for
+ * |rho| = 1). x, y: [n].
+ * Degenerate: n < 3 -> TOO_FEW (scipy: NaN for n < 2; for n == 2 it returns
+ * rho = ±1 with p = NaN — differs); x or y constant -> ALL_TIED (scipy: NaN);
+ * NaN -> NAN_INPUT (scipy: NaN). */
+LsStatTest ls_stats_spearman(const double *x, const double *y, size_t n);
+
+/* Kruskal–Wallis H = scipy.stats.kruskal(*groups). statistic = H with the tie
+ * correction H / (1 - sum(t^3-t)/(N^3-N)); df = k - 1; p = Q_chi2(H; k-1)
+ * (upper tail). groups: k pointers, sizes: [k].
+ * Degenerate: k < 2 -> BAD_ARG (scipy raises); an empty group -> TOO_FEW
+ * (scipy: NaN; drop empty groups first to test the others); every value tied
+ * -> ALL_TIED (scipy: NaN); NaN -> NAN_INPUT. */
+LsStatTest ls_stats_kruskal(const double *const *groups, const size_t *sizes, size_t k);
+
+/* Paired Wilcoxon signed-rank test = scipy.stats.wilcoxon(x, y) with its
+ * defaults (zero_method='wilcox', correction=False, alternative='two-sided',
+ * method='auto'), scipy 1.17 rules: d = x - y, zero differences are dropped
+ * (count = number of nonzero d), |d| ranked with average ranks.
+ *   n > 50 (n counts the zeros too)        -> asymptotic
+ *   no ties among |d| and no zeros        -> exact (2 min(P(R+ <= r), P(R+ >= r)), clipped to 1)
+ *   ties or zeros, n <= 13                -> exact enumeration of all 2^n sign flips
+ *                                            (scipy's permutation_test, exact at 2^13 <= 9999)
+ *   ties or zeros, 14 <= n <= 50          -> asymptotic
+ * asymptotic: z = (R+ - count(count+1)/4) / se, se^2 = (count(count+1)(2count+1)
+ * - sum(t^3-t)/2) / 24, p = 2 Q(|z|), no continuity correction.
+ * statistic = min(R+, R-) (scipy's two-sided statistic); df = count (pairs
+ * used); effect = matched-pairs rank-biserial (R+ - R-) / (R+ + R-), positive
+ * when x tends to exceed y. x, y: [n].
+ * Degenerate: n == 0 -> TOO_FEW (scipy: NaN); every difference zero ->
+ * ALL_TIED (differs from scipy: statistic 0 with p = 1 for n <= 13, p = NaN
+ * for larger n, ValueError for n == 1); NaN -> NAN_INPUT. */
+LsStatTest ls_stats_wilcoxon(const double *x, const double *y, size_t n);
+
+/* Benjamini–Hochberg adjusted p-values =
+ * scipy.stats.false_discovery_control(p, method='bh'): sort, q_(i) = p_(i) m/i,
+ * cumulative minimum from the largest, clip to [0, 1], original order.
+ * p, q: [m] (q may alias p). NaN entries are left out of the family (m counts
+ * the non-NaN ones) and stay NaN in q (differs from scipy, which raises).
+ * With m <= 1, q = p (as scipy). Returns BAD_ARG (q untouched) if a p-value is
+ * outside [0, 1] or an array is NULL with m > 0, else OK. */
+LsStatReason ls_stats_bh(const double *p, size_t m, double *q);
+
+#endif
