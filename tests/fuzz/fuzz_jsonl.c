@@ -13,8 +13,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (size_t i = 0; i < ds.n_records && i < 4; i++) {
             char *prompt, *p2, *a2;
             /* the answer doubles as a template: mostly invalid, sometimes not */
-            if (ls_template_split(ds.records[i].answer, ds.records[i].query, &prompt, &e) == LS_OK) free(prompt);
-            if (ls_template_split("Query: {query}\nAnswer: {answer}", ds.records[i].query, &prompt, &e) == LS_OK) {
+            if (ls_template_split(ds.records[i].answer, ds.records[i].query, &prompt, &e) == LS_OK)
+                free(prompt);
+            if (ls_template_split("Query: {query}\nAnswer: {answer}", ds.records[i].query, &prompt, &e) ==
+                LS_OK) {
                 ls_template_move_space(prompt, ds.records[i].answer, &p2, &a2);
                 free(p2);
                 free(a2);

@@ -35,10 +35,11 @@ static void expect_bad(const char *bad, const char *want) {
 
 Test(dataset, good_records) {
     LsDataset ds;
-    const char *s = "{\"query\": \"What is 2+2?\", \"answer\": \"4. So 4.\", \"level\": 1, \"is_correct\": true}\n"
-                    "{\"level\": 5, \"answer\": \"x\\u00e9\\n\", \"query\": \"\", \"is_correct\": false}\n"
-                    "{\"query\": \"q\", \"answer\": \"a\", \"level\": 2, \"is_correct\": null, \"extra\": [1]}\n"
-                    "{\"query\": \"q\", \"answer\": \"a\", \"level\": 4}"; /* no final newline: fine */
+    const char *s =
+        "{\"query\": \"What is 2+2?\", \"answer\": \"4. So 4.\", \"level\": 1, \"is_correct\": true}\n"
+        "{\"level\": 5, \"answer\": \"x\\u00e9\\n\", \"query\": \"\", \"is_correct\": false}\n"
+        "{\"query\": \"q\", \"answer\": \"a\", \"level\": 2, \"is_correct\": null, \"extra\": [1]}\n"
+        "{\"query\": \"q\", \"answer\": \"a\", \"level\": 4}"; /* no final newline: fine */
     cr_assert_eq(parse(&ds, s), LS_OK, "%s", err.msg);
     cr_assert_eq(ds.n_records, 4);
     cr_expect_str_eq(ds.source, "d.jsonl");
@@ -92,7 +93,8 @@ Test(dataset, missing_file) {
 Test(dataset, empty_file) {
     LsDataset ds;
     cr_assert_eq(parse(&ds, ""), LS_ERR);
-    cr_expect(strstr(err.msg, "d.jsonl: no records: the file is empty or has only blank lines"), "%s", err.msg);
+    cr_expect(strstr(err.msg, "d.jsonl: no records: the file is empty or has only blank lines"), "%s",
+              err.msg);
 }
 
 Test(dataset, only_blank_lines) {
@@ -165,8 +167,10 @@ Test(dataset, missing_fields) {
 }
 
 Test(dataset, wrong_types) {
-    expect_bad("{\"query\": 1, \"answer\": \"a\", \"level\": 3}", "d.jsonl:2: field 'query': expected a string, got an integer (1)");
-    expect_bad("{\"query\": \"q\", \"answer\": null, \"level\": 3}", "field 'answer': expected a string, got null");
+    expect_bad("{\"query\": 1, \"answer\": \"a\", \"level\": 3}",
+               "d.jsonl:2: field 'query': expected a string, got an integer (1)");
+    expect_bad("{\"query\": \"q\", \"answer\": null, \"level\": 3}",
+               "field 'answer': expected a string, got null");
     expect_bad("{\"query\": \"q\", \"answer\": [\"a\"], \"level\": 3}", "field 'answer': expected a string");
     expect_bad("{\"query\": \"q\", \"answer\": \"\", \"level\": 3}", "field 'answer': empty string");
     expect_bad("{\"query\": \"q\", \"answer\": \"a\", \"level\": 3, \"is_correct\": 1}",
@@ -178,11 +182,13 @@ Test(dataset, wrong_types) {
 Test(dataset, level_values) {
     expect_bad("{\"query\": \"q\", \"answer\": \"a\", \"level\": 0}",
                "d.jsonl:2: field 'level': expected an integer 1..5, got an integer (0)");
-    expect_bad("{\"query\": \"q\", \"answer\": \"a\", \"level\": 6}", "field 'level': expected an integer 1..5");
+    expect_bad("{\"query\": \"q\", \"answer\": \"a\", \"level\": 6}",
+               "field 'level': expected an integer 1..5");
     expect_bad("{\"query\": \"q\", \"answer\": \"a\", \"level\": 3.5}",
                "field 'level': expected an integer 1..5, got a number with a fraction or exponent (3.5)");
     expect_bad("{\"query\": \"q\", \"answer\": \"a\", \"level\": 3.0}", "field 'level'");
-    expect_bad("{\"query\": \"q\", \"answer\": \"a\", \"level\": \"3\"}", "field 'level': expected an integer 1..5, got a string");
+    expect_bad("{\"query\": \"q\", \"answer\": \"a\", \"level\": \"3\"}",
+               "field 'level': expected an integer 1..5, got a string");
     expect_bad("{\"query\": \"q\", \"answer\": \"a\", \"level\": -1}", "field 'level'");
     expect_bad("{\"query\": \"q\", \"answer\": \"a\", \"level\": 99999999999999999999}", "d.jsonl:2:");
     expect_bad("{\"query\": \"q\", \"answer\": \"a\", \"level\": true}", "field 'level'");
@@ -192,12 +198,12 @@ Test(dataset, level_values) {
 
 Test(dataset, skip_lists_bad_lines) {
     LsDataset ds;
-    const char *s = GOOD                                              /* 1 */
-        "{\"query\": \"q\", \"answer\": \"a\", \"level\": 9}\n"           /* 2 */
-        "\n"                                                          /* 3 */
-        "[]\n"                                                        /* 4 */
-        GOOD                                                          /* 5 */
-        "{\"query\": \"\xff\", \"answer\": \"a\", \"level\": 1}\n"        /* 6 */
+    const char *s = GOOD                                                          /* 1 */
+        "{\"query\": \"q\", \"answer\": \"a\", \"level\": 9}\n"                   /* 2 */
+        "\n"                                                                      /* 3 */
+        "[]\n"                                                                    /* 4 */
+        GOOD                                                                      /* 5 */
+        "{\"query\": \"\xff\", \"answer\": \"a\", \"level\": 1}\n"                /* 6 */
         "{\"query\": \"q\", \"answer\": \"a\", \"level\": 1, \"is_correct\": 0}"; /* 7, no newline */
     cr_assert_eq(parse_n(&ds, s, strlen(s), true, 0), LS_OK, "%s", err.msg);
     cr_assert_eq(ds.n_records, 2);
@@ -219,7 +225,8 @@ Test(dataset, skip_all_bad_is_error) {
     LsDataset ds;
     const char *s = "[]\n{}\n";
     cr_assert_eq(parse_n(&ds, s, strlen(s), true, 0), LS_ERR);
-    cr_expect(strstr(err.msg, "d.jsonl: no valid records (2 bad lines skipped; the first, line 1:"), "%s", err.msg);
+    cr_expect(strstr(err.msg, "d.jsonl: no valid records (2 bad lines skipped; the first, line 1:"), "%s",
+              err.msg);
     cr_expect_eq(ds.bad, NULL);
 }
 
@@ -280,4 +287,23 @@ Test(template, move_space) {
     ls_template_move_space("caf\xc3\xa9", "x", &p, &a);
     cr_expect_str_eq(p, "caf\xc3\xa9");
     free(p), free(a);
+}
+
+/* configs/demo.jsonl: 60 records, 12 per level, both correct and incorrect, some unknown. */
+Test(dataset, demo_file_loads) {
+    LsDataset ds;
+    cr_assert_eq(ls_dataset_load(&ds, LS_TEST_DIR "/../configs/demo.jsonl", false, 0, &err), LS_OK, "%s",
+                 err.msg);
+    cr_assert_eq(ds.n_records, 60);
+    int per_level[6] = {0}, correct[3] = {0};
+    for (size_t i = 0; i < ds.n_records; i++) {
+        per_level[ds.records[i].level]++;
+        correct[ds.records[i].is_correct + 1]++;
+    }
+    for (int l = 1; l <= 5; l++)
+        cr_expect_eq(per_level[l], 12, "level %d", l);
+    cr_expect_gt(correct[0], 0); /* unknown */
+    cr_expect_gt(correct[1], 0); /* incorrect */
+    cr_expect_gt(correct[2], 0); /* correct */
+    ls_dataset_free(&ds);
 }

@@ -30,7 +30,8 @@ static void check_plan(const LsShardPlan *p, const size_t *tokens, size_t n, siz
         if (sum < lo) lo = sum;
         if (sum > hi) hi = sum;
         /* batches: contiguous cover of records, each within the budget unless a single record */
-        if (gr->n_records == 0) cr_expect_eq(gr->n_batches, 0);
+        if (gr->n_records == 0)
+            cr_expect_eq(gr->n_batches, 0);
         else {
             cr_assert_eq(gr->batch_off[0], 0);
             cr_assert_eq(gr->batch_off[gr->n_batches], gr->n_records);
@@ -38,13 +39,15 @@ static void check_plan(const LsShardPlan *p, const size_t *tokens, size_t n, siz
         for (size_t b = 0; b < gr->n_batches; b++) {
             size_t s = gr->batch_off[b], t = gr->batch_off[b + 1], bt = 0;
             cr_assert_lt(s, t, "empty batch");
-            for (size_t j = s; j < t; j++) bt += tokens[gr->records[j]];
+            for (size_t j = s; j < t; j++)
+                bt += tokens[gr->records[j]];
             if (t - s > 1) cr_expect_leq(bt, budget, "group %zu batch %zu has %zu tokens", g, b, bt);
             /* next-fit: the batch could not take the next record */
             if (b + 1 < gr->n_batches) cr_expect_gt(bt + tokens[gr->records[t]], budget);
         }
     }
-    for (size_t i = 0; i < n; i++) cr_assert(seen[i], "record %zu not assigned", i);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(seen[i], "record %zu not assigned", i);
     cr_expect_leq(hi - lo, maxlen, "imbalance %zu > longest record %zu", hi - lo, maxlen);
     free(seen);
 }
