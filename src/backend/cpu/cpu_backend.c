@@ -18,8 +18,9 @@
 
 typedef struct {
     int nthreads;
-    float *logits; /* head scratch [R, V] */
+    float *logits; /* head scratch [R, V] of the last head_partials call */
     size_t logits_cap;
+    size_t last_R, last_V;
 } CpuCtx;
 
 static void *cpu_alloc(LsBackend *be, size_t bytes, LsError *e) {
@@ -272,6 +273,8 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
         cx->logits_cap = R * V;
     }
     float *L = cx->logits;
+    cx->last_R = R;
+    cx->last_V = V;
     /* L [R, V] = h [R, d] . W[V, d]^T */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)V, (int)W->k, 1.0f, h, (int)W->k,
                 (const float *)W->w, (int)W->k, 0.0f, L, (int)V);
@@ -309,6 +312,20 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
     }
 }
 
+static void cpu_head_count_greater(LsBackend *be, size_t R, const float *thr, int64_t *cnt) {
+    CpuCtx *cx = be->ctx;
+    size_t V = cx->last_V;
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < R; r++) {
+        const float *l = cx->logits + r * V;
+        float t = thr[r];
+        int64_t c = 0;
+#pragma omp simd reduction(+ : c)
+        for (size_t j = 0; j < V; j++) c += l[j] > t;
+        cnt[r] = c;
+    }
+}
+
 static void cpu_destroy(LsBackend *be) {
     CpuCtx *cx = be->ctx;
     free(cx->logits);
@@ -341,6 +358,7 @@ LsBackend *ls_backend_cpu_create(int nthreads) {
     be->embed = cpu_embed;
     be->add = cpu_add;
     be->head_partials = cpu_head_partials;
+    be->head_count_greater = cpu_head_count_greater;
     be->destroy = cpu_destroy;
     return be;
 }
