@@ -10,5 +10,6 @@ typedef struct {
 } LsCommand;
 
 int ls_cmd_score(int argc, char **argv);
+int ls_cmd_make_tiny_model(int argc, char **argv);
 
 #endif

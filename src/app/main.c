@@ -7,6 +7,7 @@
 
 static const LsCommand COMMANDS[] = {
     {"score", "per-position statistics of one model for a token sequence", ls_cmd_score},
+    {"make-tiny-model", "write a random-weight Qwen2 checkpoint (tests, demos)", ls_cmd_make_tiny_model},
 };
 
 static void usage(FILE *f) {
