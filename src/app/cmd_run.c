@@ -49,22 +49,19 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < n; i++) fprintf(f, "  --%-17s %s\n", o[i].name, o[i].help);
 }
 
-/* Fatal error on one rank: print once (this rank) and take every rank down,
- * so none is left waiting in a collective. */
+/* Fatal error on one rank: print once (this rank) and take every rank down
+ * (ncclCommAbort first on GPUs), so none is left waiting in a collective. */
 static void die(const LsDist *d, const char *msg) {
     fprintf(stderr, "logits-study run: rank %d: %s\n", d->world_rank, msg);
-    fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, 1);
-    exit(1);
+    ls_dist_abort((LsDist *)d, 1);
 }
 
-/* Agreement after a step every rank computed identically: rank 0 prints. */
-static int all_ok(const LsDist *d, int rc, const LsError *e) {
-    int bad = rc != LS_OK, any = 0;
-    MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    if (any && bad && d->world_rank == 0) fprintf(stderr, "logits-study run: %s\n", e->msg);
-    if (any && !bad && d->world_rank == 0) fprintf(stderr, "logits-study run: another rank failed\n");
-    return !any;
+/* Agreement after a step every rank computed: the first failing rank's
+ * message, printed once by rank 0. */
+static int all_ok(const LsDist *d, int rc, LsError *e) {
+    if (ls_dist_agree(d, rc, e) == LS_OK) return 1;
+    if (d->world_rank == 0) fprintf(stderr, "logits-study run: %s\n", e->msg);
+    return 0;
 }
 
 static char *iso_now(void) {
@@ -603,6 +600,19 @@ int ls_cmd_run(int argc, char **argv) {
         if (!rc)
             rc = ls_targets_resolve(&mp[k].ts, mp[k].tok, cfg.targets, cfg.n_targets, cfg.forms, cfg.n_forms, &e);
         if (rc) ls_fail_prefix(&e, "model %s", mp[k].spec->name);
+    }
+    if (!all_ok(&d, rc, &e)) goto fail_early;
+    /* every model's shape against the process grid, before any weight is read */
+    for (size_t k = 0; k < cfg.n_models && rc == LS_OK; k++) {
+        LsModelConfig mc;
+        char *cp = ls_path_join(cfg.models[k].path, "config.json");
+        rc = ls_config_load(&mc, cp, &e);
+        free(cp);
+        if (!rc) {
+            rc = ls_dist_check_model(&d, &mc, &e);
+            ls_config_free(&mc);
+        }
+        if (rc) ls_fail_prefix(&e, "model %s", cfg.models[k].name);
     }
     if (!all_ok(&d, rc, &e)) goto fail_early;
     size_t n_keep = 0, n_long = 0;
