@@ -10,5 +10,7 @@ typedef struct {
 } LsCommand;
 
 int ls_cmd_score(int argc, char **argv);
+int ls_cmd_reduce(int argc, char **argv);
+int ls_cmd_inspect(int argc, char **argv);
 
 #endif

@@ -7,14 +7,16 @@
 
 static const LsCommand COMMANDS[] = {
     {"score", "per-position statistics of one model for a token sequence", ls_cmd_score},
+    {"reduce", "(re)compute /summary (group comparisons and tests) of an output file", ls_cmd_reduce},
+    {"inspect", "terminal report of an output file: metadata, tables, significant differences",
+     ls_cmd_inspect},
 };
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: logits-study [--version] [--help] COMMAND [ARGS]\n"
-            "\n"
-            "Measures the probability language models assign to reasoning words while\n"
-            "reading worked answers. Commands:\n");
+    fprintf(f, "usage: logits-study [--version] [--help] COMMAND [ARGS]\n"
+               "\n"
+               "Measures the probability language models assign to reasoning words while\n"
+               "reading worked answers. Commands:\n");
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         fprintf(f, "  %-16s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fprintf(f, "\n'logits-study COMMAND --help' describes each command.\n");
