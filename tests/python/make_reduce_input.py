@@ -1,7 +1,7 @@
 """Writes a synthetic output file (docs/hdf5-layout.md) for the reducer tests.
 
-The per-position and per-occurrence values are random numbers drawn from small
-sets (so there are ties), the groups include tiny ones (a level with one
+The per-occurrence values are random numbers drawn from small sets (so there
+are ties), samples 1 and 2 repeat sample 0's target rows (tied propensities), the groups include tiny ones (a level with one
 sample, a word that never occurs, a word whose occurrence probabilities are all
 equal, a word with no single-token form in one model, samples with no answer
 tokens). They are test INPUT only: every number the reducer writes is
@@ -53,14 +53,19 @@ def make(path, seed=1, n_samples=48, not_done=0):
             lens = rng.integers(4, 30, size=N)
             start = np.minimum(rng.integers(1, 8, size=N), lens)
             start[3] = lens[3]  # sample 3: no answer tokens
+            lens[1] = lens[2] = lens[0]  # samples 1, 2: same rows as sample 0 (tied propensities)
+            start[1] = start[2] = start[0]
             off = np.zeros(N + 1, dtype=np.int64)
             off[1:] = np.cumsum(lens)
             T = int(off[-1])
             forms = FORMS[m]
             M = len(forms)
             # log-probs from a small set of values: ties across positions and samples
-            probs = np.array([1e-4, 2e-4, 5e-4, 1e-3, 3e-3, 1e-2, 0.05], dtype=np.float64)
-            tlp = np.log(rng.choice(probs, size=(T, M))).astype(np.float32)
+            # continuous log-probs (a per-sample mean computed in another summation order must not
+            # create or break ties); exact ties come from samples 1 and 2 copying sample 0's rows
+            tlp = np.log(rng.uniform(1e-4, 0.05, size=(T, M))).astype(np.float32)
+            for k in (1, 2):
+                tlp[off[k]:off[k + 1]] = tlp[off[0]:off[1]]
             ent = rng.choice(np.array([0.5, 1.0, 1.25, 2.0, 3.5], dtype=np.float32), size=T)
             lp = np.log(rng.uniform(0.01, 1.0, size=T)).astype(np.float32)
             tlp[off[:-1], :] = np.nan
