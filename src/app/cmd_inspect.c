@@ -248,7 +248,7 @@ static void collect_sig(const LsSummary *s, const Filter *f, SigList *l) {
                     s->models[r->model_a], s->models[r->model_b], s->words[r->word], r->wilcoxon_w,
                     r->wilcoxon_p, r->wilcoxon_q, r->diff_mean, r->diff_ci_lo, r->diff_ci_hi);
     }
-    qsort(l->v, l->n, sizeof *l->v, cmp_sig);
+    if (l->n > 1) qsort(l->v, l->n, sizeof *l->v, cmp_sig);
 }
 
 /* ---- text ------------------------------------------------------------------ */
