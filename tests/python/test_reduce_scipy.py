@@ -538,3 +538,35 @@ def test_inspect(reduced):
         q = f["summary/model_pairs"]["wilcoxon_q"]
         assert sum(1 for s in j["significant"] if "Wilcoxon" in s) == int(np.sum(q < 0.05))
     assert run("inspect", path, "--word", "nope", ok=False).returncode == 2
+
+
+def test_layout_doc_lists_every_summary_path(reduced):
+    """Every path under /summary is in docs/hdf5-layout.md's table with its shape and dtype, and back."""
+    import re
+    path, ref, _ = reduced
+    doc = (ROOT / "docs/hdf5-layout.md").read_text()
+    rows = re.findall(r"^\| `(/summary/[^`]+)` \| \[([^\]]*)\] \| ([^|]+?) \|", doc, flags=re.M)
+    assert rows, "no /summary rows in docs/hdf5-layout.md"
+    L, W = len(ref.models), len(ref.words)
+    env = dict(L=L, W=W, P=L * (L - 1) // 2, R=len(REASONS))
+    documented = {p: (eval(shape.replace("·", "*"), {}, env), dtype.strip()) for p, shape, dtype in rows}
+    found = {}
+    with h5py.File(path, "r") as f:
+        f["summary"].visititems(lambda name, obj: found.__setitem__("/summary/" + name, obj)
+                                if isinstance(obj, h5py.Dataset) else None)
+        assert set(found) == set(documented), (set(found) ^ set(documented))
+        for p, ds in found.items():
+            n, dtype = documented[p]
+            assert ds.shape == (n,), f"{p}: shape {ds.shape}, documented [{n}]"
+            want = "compound" if ds.dtype.names else "string (fixed)" if ds.dtype.kind == "S" else str(ds.dtype)
+            assert dtype == want, f"{p}: dtype {want}, documented {dtype}"
+            assert "description" in ds.attrs and "unit" in ds.attrs, p
+            if ds.dtype.names:  # every column is described in the table's "Columns of" section
+                sec = doc.split(f"### Columns of `{p}`", 1)
+                assert len(sec) == 2, f"{p}: no column section"
+                cols = set()
+                for cell in re.findall(r"^\| ([a-z_0-9, ]+) \|", sec[1].split("\n### ", 1)[0], flags=re.M):
+                    names = [c.strip() for c in cell.split(",")]
+                    base = names[0].rsplit("_", 1)[0]
+                    cols |= {base + c if c.startswith("_") else c for c in names}
+                assert set(ds.dtype.names) <= cols, f"{p}: undocumented columns {set(ds.dtype.names) - cols}"
