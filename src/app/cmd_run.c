@@ -28,6 +28,7 @@
 #include "ls/metrics.h"
 #include "ls/model.h"
 #include "ls/parallel.h"
+#include "ls/reduce.h"
 #include "ls/shard.h"
 #include "ls/targets.h"
 #include "ls/tokenizer.h"
@@ -976,8 +977,20 @@ int ls_cmd_run(int argc, char **argv) {
         goto cleanup;
     }
     MPI_Barrier(MPI_COMM_WORLD);
-    /* rank 0 seals the file: complete = 1, written last */
+    /* rank 0 reduces (serial HDF5: the same /summary at any world size), then seals the
+     * file: complete = 1, written last */
     if (root) {
+        LsReduceOptions ro = ls_reduce_defaults();
+        ro.bootstrap = (size_t)(cfg.bootstrap > 0 ? cfg.bootstrap : 0);
+        ro.seed = cfg.seed;
+        ro.verbose = !cfg.quiet;
+        if (ls_reduce_file(cfg.output, &ro, &e)) {
+            fprintf(stderr, "logits-study run: %s\n", e.msg);
+            rc = LS_ERR;
+        }
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (root && rc == LS_OK) {
         hid_t fid = H5Fopen(cfg.output, H5F_ACC_RDWR, H5P_DEFAULT);
         if (fid < 0 || ls_h5_attr_i64(fid, "complete", 1, &e) < 0 || H5Fclose(fid) < 0) {
             fprintf(stderr, "logits-study run: %s: cannot mark the file complete\n", cfg.output);

@@ -106,7 +106,8 @@ int ls_cmd_score(int argc, char **argv) {
     LsError e = {{0}};
     int32_t *ids = NULL, *tgt = NULL;
     int n = 0, ntgt = 0, rc = 1;
-    if (parse_ids(ids_s, "--ids", &ids, &n, &e) || (tgt_s && parse_ids(tgt_s, "--targets", &tgt, &ntgt, &e))) {
+    if (parse_ids(ids_s, "--ids", &ids, &n, &e) ||
+        (tgt_s && parse_ids(tgt_s, "--targets", &tgt, &ntgt, &e))) {
         fprintf(stderr, "logits-study score: %s\n", e.msg);
         free(ids);
         return 2;
@@ -151,13 +152,15 @@ int ls_cmd_score(int argc, char **argv) {
     const LsModelConfig *c = &m.cfg;
     for (int i = 0; i < n; i++)
         if (ids[i] >= c->vocab_size) {
-            fprintf(stderr, "logits-study score: --ids element %d (%d) is outside the vocabulary [0, %d) of %s\n",
+            fprintf(stderr,
+                    "logits-study score: --ids element %d (%d) is outside the vocabulary [0, %d) of %s\n",
                     i + 1, ids[i], c->vocab_size, model_dir);
             goto done;
         }
     for (int i = 0; i < ntgt; i++)
         if (tgt[i] >= c->vocab_size) {
-            fprintf(stderr, "logits-study score: --targets element %d (%d) is outside the vocabulary [0, %d)\n",
+            fprintf(stderr,
+                    "logits-study score: --targets element %d (%d) is outside the vocabulary [0, %d)\n",
                     i + 1, tgt[i], c->vocab_size);
             goto done;
         }
@@ -184,7 +187,8 @@ int ls_cmd_score(int argc, char **argv) {
         fprintf(stderr,
                 "{\"tokens\": %d, \"threads\": %d, \"tp\": %d, \"load_s\": %.4f, \"forward_s\": %.4f, "
                 "\"head_s\": %.4f, \"tokens_per_s\": %.2f, \"gflop\": %.3f, \"gflops\": %.2f}\n",
-                n, threads, tp, t_load, t_fwd, t_head, n / (t_fwd + t_head), fl / 1e9, fl / (t_fwd + t_head) / 1e9);
+                n, threads, tp, t_load, t_fwd, t_head, n / (t_fwd + t_head), fl / 1e9,
+                fl / (t_fwd + t_head) / 1e9);
     }
     if (comm && comm->rank != 0) {
         rc = 0;
@@ -210,7 +214,8 @@ int ls_cmd_score(int argc, char **argv) {
                     json_array_append_new(top, pair);
                 }
                 tg = json_array();
-                for (int t = 0; t < ntgt; t++) json_array_append_new(tg, json_real(st.target_lp[(size_t)p * ntgt + t]));
+                for (int t = 0; t < ntgt; t++)
+                    json_array_append_new(tg, json_real(st.target_lp[(size_t)p * ntgt + t]));
             }
             json_object_set_new(o, "top", top);
             json_object_set_new(o, "targets", tg);
@@ -232,10 +237,12 @@ int ls_cmd_score(int argc, char **argv) {
             }
             printf("%12.6f %10.6f  ", st.logprob[p], st.entropy[p]);
             for (int k = 0; k < K; k++)
-                printf("%s%d:%.4f", k ? " " : "", st.top_ids[(size_t)p * K + k], st.top_lp[(size_t)p * K + k]);
+                printf("%s%d:%.4f", k ? " " : "", st.top_ids[(size_t)p * K + k],
+                       st.top_lp[(size_t)p * K + k]);
             if (ntgt) {
                 printf(" |");
-                for (int t = 0; t < ntgt; t++) printf(" %d:%.4f", tgt[t], st.target_lp[(size_t)p * ntgt + t]);
+                for (int t = 0; t < ntgt; t++)
+                    printf(" %d:%.4f", tgt[t], st.target_lp[(size_t)p * ntgt + t]);
             }
             putchar('\n');
         }
