@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from . import style  # noqa: E402
 from .h5io import Results  # noqa: E402
@@ -32,6 +33,13 @@ plt.rcParams.update(
         "figure.constrained_layout.use": True,
     }
 )
+
+
+def _f(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _save(fig, outdir, name):
@@ -104,11 +112,13 @@ def level_analysis(res: Results, s: Summary, outdir: str, metric: str) -> list[s
         for k, m in enumerate(models):
             vals = np.array([s.metric(m, w, "level", lv, metric) for lv in levels], float)
             mean, lo, hi = vals[:, 0], vals[:, 1], vals[:, 2]
-            t = s.find_test("spearman", model=m, word=w, metric=metric)
-            if t is not None:
-                lab = f"{m}: \u03c1={t['statistic']:+.2f}, q={fmt_p(t.get('q'))}"
+            t = s.level_test(m, w, metric)
+            if t is not None and np.isfinite(_f(t.get("spearman_rho"))):
+                lab = f"{m}: \u03c1={_f(t['spearman_rho']):+.2f}, q={fmt_p(t.get('spearman_q'))}"
+            elif t is not None:
+                lab = f"{m}: \u03c1 n/a ({s.reason(t.get('spearman_reason'))})"
             else:
-                lab = f"{m}: \u03c1 n/a"
+                lab = f"{m}: \u03c1 not in file"
             xs = np.array(levels) + (k - (len(models) - 1) / 2) * 0.08
             ax.errorbar(xs, mean, yerr=_yerr(mean, lo, hi) if np.isfinite(lo).any() else None, color=col[m],
                         marker=mk[m], markersize=4, linewidth=1.4, capsize=2, label=lab)
@@ -151,9 +161,8 @@ def correctness_comparison(res: Results, s: Summary, outdir: str, metric: str) -
         if log:
             ax.set_yscale("log")
         for wi, w in enumerate(words):
-            tw = s.find_test("welch", model=m, word=w, metric=metric)
-            tu = s.find_test("mannwhitneyu", model=m, word=w, metric=metric)
-            lab = f"t {stars(tw['q']) if tw else 'n/a'}\nU {stars(tu['q']) if tu else 'n/a'}"
+            t = s.correct_test(m, w, metric)
+            lab = f"t {stars(t.get('welch_q')) if t else 'n/a'}\nU {stars(t.get('mwu_q')) if t else 'n/a'}"
             ax.annotate(lab, (wi, 1.0), xycoords=("data", "axes fraction"), ha="center", va="bottom", fontsize=7,
                         color="#333333")
         ax.set_ylabel(_ylabel(metric) + (", log" if log else ""), fontsize=8)
@@ -261,3 +270,44 @@ def logits_heatmap(res: Results, outdir: str, sample: int, max_positions: int) -
     info = {"sample": sample, "level": lvl, "correct": corr, "positions": P, "decoded": decoded,
             "difference_models": diffs}
     return [_save(fig, outdir, "logits_heatmap.png")], info
+
+
+def model_pairs(res: Results, s: Summary, outdir: str) -> list[str]:
+    """Paired model differences of per-sample propensity per word (the
+    reducer's mean difference, 95% CI and Wilcoxon q), one panel per pair."""
+    pairs = sorted({(r["model_a"], r["model_b"]) for r in s.pairs},
+                   key=lambda ab: (s.models.index(ab[0]) if ab[0] in s.models else 99,
+                                   s.models.index(ab[1]) if ab[1] in s.models else 99))
+    if not pairs:
+        return []
+    words = s.words
+    fig, axes = plt.subplots(1, len(pairs), figsize=(4.2 * len(pairs) + 1.5, 0.42 * len(words) + 2.2),
+                             squeeze=False, sharey=True)
+    y = np.arange(len(words))[::-1]
+    for k, (a, b) in enumerate(pairs):
+        ax = axes[0][k]
+        rows = {r["word"]: r for r in s.pairs if r["model_a"] == a and r["model_b"] == b}
+        mean = np.array([_f(rows.get(w, {}).get("diff_mean")) for w in words])
+        lo = np.array([_f(rows.get(w, {}).get("diff_ci_lo")) for w in words])
+        hi = np.array([_f(rows.get(w, {}).get("diff_ci_hi")) for w in words])
+        qs = [rows.get(w, {}).get("wilcoxon_q") for w in words]
+        sig = np.array([_f(q) < 0.05 for q in qs])
+        ax.axvline(0, color="#777777", linewidth=0.8)
+        ax.errorbar(mean, y, xerr=_yerr(mean, lo, hi), fmt="none", ecolor="#333333", elinewidth=1, capsize=2)
+        ax.scatter(mean[~sig], y[~sig], marker="o", facecolors="white", edgecolors="#0072B2", zorder=3,
+                   label="q \u2265 0.05")
+        ax.scatter(mean[sig], y[sig], marker="o", color="#D55E00", zorder=3, label="q < 0.05")
+        for yi, q in zip(y, qs):
+            ax.annotate(f"q={fmt_p(q)}", (1.0, yi), xycoords=("axes fraction", "data"), xytext=(3, 0),
+                        textcoords="offset points", va="center", fontsize=7, color="#333333")
+        ax.set_title(f"{a} \u2212 {b}", fontsize=10)
+        ax.set_xlabel("\u0394 propensity (probability, 0\u20131)")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
+        if k == 0:
+            ax.set_yticks(y, words)
+            ax.set_ylabel("target word")
+    axes[0][-1].legend(loc="lower center", bbox_to_anchor=(0.5, 1.08), ncols=2, frameon=False, fontsize=8)
+    fig.suptitle("Paired model differences on the same samples: per-sample propensity, mean difference with "
+                 "95% bootstrap CI\nq = Wilcoxon signed-rank p, Benjamini\u2013Hochberg adjusted", fontsize=10)
+    return [_save(fig, outdir, "model_pairs_propensity.png")]

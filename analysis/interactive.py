@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from . import style
 from .h5io import Results
-from .summary import METRICS, Summary, fmt_p, stars
+from .summary import METRICS, Summary, fmt_num, fmt_p, stars
 from .tokens import token_labels
 from .views import sample_view
 
@@ -150,8 +150,9 @@ def level_figure(s: Summary, metric: str) -> go.Figure:
     for wi, w in enumerate(s.words):
         for m in s.models:
             vals = [s.metric(m, w, "level", lv, metric) for lv in levels]
-            t = s.find_test("spearman", model=m, word=w, metric=metric)
-            rho = f"\u03c1={t['statistic']:+.2f}, q={fmt_p(t.get('q'))}" if t else "\u03c1 n/a"
+            t = s.level_test(m, w, metric)
+            rho = (f"Spearman \u03c1={fmt_num(t.get('spearman_rho'), '+.3f')}, q={fmt_p(t.get('spearman_q'))}; "
+                   f"Kruskal H={fmt_num(t.get('kruskal_h'))}, q={fmt_p(t.get('kruskal_q'))}") if t else "no test"
             fig.add_trace(go.Scatter(
                 x=levels, y=[_f(v[0]) for v in vals], mode="lines+markers", name=m, legendgroup=m,
                 showlegend=(wi == 0), line=dict(color=colours[m]),
@@ -175,12 +176,13 @@ def correctness_figure(s: Summary, metric: str) -> go.Figure:
             vals = [s.metric(m, w, "correct", c, metric) for w in s.words]
             hover = []
             for w in s.words:
-                tw = s.find_test("welch", model=m, word=w, metric=metric)
-                tu = s.find_test("mannwhitneyu", model=m, word=w, metric=metric)
+                t = s.correct_test(m, w, metric) or {}
                 hover.append(
-                    f"Welch t: p={fmt_p(tw['p']) if tw else 'n/a'}, q={fmt_p(tw['q']) if tw else 'n/a'}"
-                    f"<br>Mann\u2013Whitney U: p={fmt_p(tu['p']) if tu else 'n/a'}, "
-                    f"q={fmt_p(tu['q']) if tu else 'n/a'}")
+                    f"n = {t.get('n_correct', 'n/a')} / {t.get('n_incorrect', 'n/a')}"
+                    f"<br>Welch t={fmt_num(t.get('welch_t'))}: p={fmt_p(t.get('welch_p'))}, "
+                    f"q={fmt_p(t.get('welch_q'))}<br>Mann\u2013Whitney U={fmt_num(t.get('mwu_u'))}: "
+                    f"p={fmt_p(t.get('mwu_p'))}, q={fmt_p(t.get('mwu_q'))}"
+                    f"<br>Cohen's d={fmt_num(t.get('cohen_d'))}, rank-biserial r={fmt_num(t.get('rank_biserial'))}")
             fig.add_trace(go.Bar(
                 x=s.words, y=[_f(v[0]) for v in vals], name=style.CORRECT_LABELS[c],
                 marker_color=style.CORRECT_COLOURS[c], legendgroup=str(c), showlegend=(r == 0),
@@ -286,20 +288,7 @@ def write_dashboard(res: Results, s: Summary | None, outdir: str, pngs: list[str
         cnt_rows.append([f"level {L}", str(int((sel & (ic == 1)).sum())), str(int((sel & (ic == 0)).sum())),
                          str(int((sel & (ic == -1)).sum())), str(int(sel.sum()))])
 
-    test_rows = []
-    if s is not None:
-        for t in s.tests:
-            q = t.get("q")
-            sig = _f(q) is not None and q < 0.05
-            test_rows.append([
-                _esc(t.get("test")), _esc(t.get("metric", "")), _esc(t.get("model") or "all"),
-                _esc(t.get("model_b") or ""), _esc(t.get("word") or ""),
-                _esc(f"{t['statistic']:.4g}" if _f(t.get("statistic")) is not None else "n/a"),
-                _esc(fmt_p(t.get("p"))),
-                f'<span class="{"sig" if sig else ""}">{_esc(fmt_p(q))} {_esc(stars(_f(q)))}</span>',
-                _esc(f"{t['effect']:.4g}" if _f(t.get("effect")) is not None else "n/a"),
-                _esc(t.get("method", "")),
-            ])
+    test_tables = _test_tables(s) if s is not None else []
 
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -334,13 +323,14 @@ def write_dashboard(res: Results, s: Summary | None, outdir: str, pngs: list[str
                                  div_id=f"plot-{sid}"))
         parts.append("</section>")
     parts.append("<section id='tests'><h2>Tests (from /summary)</h2>")
-    if test_rows:
-        parts.append("<p class='muted'>q = Benjamini\u2013Hochberg adjusted p over the reducer's family of "
-                     "tests; *** q&lt;0.001, ** q&lt;0.01, * q&lt;0.05.</p>")
-        parts.append(_table(["test", "metric", "model", "vs", "word", "statistic", "p", "q", "effect",
-                             "method"], test_rows))
+    if test_tables:
+        parts.append("<p class='muted'>q = Benjamini\u2013Hochberg adjusted p as the reducer wrote it; "
+                     "<span class='sig'>bold</span>: q &lt; 0.05; *** q&lt;0.001, ** q&lt;0.01, * q&lt;0.05. "
+                     "n/a: the reason column says why (e.g. too few occurrences).</p>")
+        for title, headers, rows in test_tables:
+            parts.append(f"<h3>{_esc(title)}</h3>" + _table(headers, rows))
     else:
-        parts.append("<p class='muted'>No test table in this file.</p>")
+        parts.append("<p class='muted'>No test tables in this file.</p>")
     parts.append("</section><section id='figures'><h2>Static figures</h2>")
     for p in pngs:
         with open(p, "rb") as fh:
@@ -352,3 +342,50 @@ def write_dashboard(res: Results, s: Summary | None, outdir: str, pngs: list[str
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(parts))
     return path
+
+
+def _q_cell(q) -> str:
+    sig = _f(q) is not None and _f(q) < 0.05
+    return f'<span class="{"sig" if sig else ""}">{_esc(fmt_p(q))} {_esc(stars(q))}</span>'
+
+
+def _test_tables(s: Summary):
+    out = []
+    rows = []
+    for (m, w, v), t in sorted(s.correctness.items(), key=lambda kv: (kv[0][2], s.models.index(kv[0][0])
+                                                                       if kv[0][0] in s.models else 99,
+                                                                       kv[0][1])):
+        rows.append([_esc(v), _esc(m), _esc(w), _esc(t.get("n_correct")), _esc(t.get("n_incorrect")),
+                     fmt_num(t.get("mean_correct")), fmt_num(t.get("mean_incorrect")),
+                     fmt_num(t.get("welch_t")), fmt_p(t.get("welch_p")), _q_cell(t.get("welch_q")),
+                     fmt_num(t.get("mwu_u")), fmt_p(t.get("mwu_p")), _q_cell(t.get("mwu_q")),
+                     fmt_num(t.get("cohen_d")), fmt_num(t.get("rank_biserial")),
+                     _esc(s.reason(t.get("welch_reason")))])
+    if rows:
+        out.append(("Correct vs incorrect (/summary/correctness)",
+                    ["variable", "model", "word", "n correct", "n incorrect", "mean correct", "mean incorrect",
+                     "Welch t", "p", "q", "MWU U", "p", "q", "Cohen's d", "rank-biserial", "Welch reason"], rows))
+    rows = []
+    for (m, w, v), t in sorted(s.levels.items(), key=lambda kv: (kv[0][2], s.models.index(kv[0][0])
+                                                                  if kv[0][0] in s.models else 99, kv[0][1])):
+        rows.append([_esc(v), _esc(m), _esc(w), _esc(t.get("n")),
+                     fmt_num(t.get("spearman_rho"), "+.3f"), fmt_p(t.get("spearman_p")), _q_cell(t.get("spearman_q")),
+                     fmt_num(t.get("kruskal_h")), fmt_p(t.get("kruskal_p")), _q_cell(t.get("kruskal_q")),
+                     _esc(s.reason(t.get("spearman_reason")))])
+    if rows:
+        out.append(("Across difficulty levels (/summary/levels)",
+                    ["variable", "model", "word", "n", "Spearman \u03c1", "p", "q", "Kruskal H", "p", "q",
+                     "Spearman reason"], rows))
+    rows = []
+    for t in s.pairs:
+        rows.append([_esc(t["model_a"]), _esc(t["model_b"]), _esc(t["word"]), _esc(t.get("n_pairs")),
+                     fmt_num(t.get("diff_mean")),
+                     f"[{fmt_num(t.get('diff_ci_lo'))}, {fmt_num(t.get('diff_ci_hi'))}]",
+                     fmt_num(t.get("wilcoxon_w")), fmt_p(t.get("wilcoxon_p")), _q_cell(t.get("wilcoxon_q")),
+                     fmt_num(t.get("wilcoxon_r")), _esc(s.method(t.get("wilcoxon_method"))),
+                     _esc(s.reason(t.get("wilcoxon_reason")))])
+    if rows:
+        out.append(("Paired model comparison, per-sample propensity (/summary/model_pairs)",
+                    ["model a", "model b", "word", "pairs", "mean a\u2212b", "95% CI", "Wilcoxon W", "p", "q",
+                     "r", "method", "reason"], rows))
+    return out

@@ -7,11 +7,13 @@ Reads what the C job wrote (docs/hdf5-layout.md); recomputes nothing the file
 already holds. Writes into OUTDIR:
 
   model_comparison_<metric>.png        per word, per model: the reducer's mean and 95% CI
+                                       (metric: occurrence_prob, propensity, occ_per_1k, entropy_occ)
   level_analysis_<metric>.png          trend over levels 1-5 per model, Spearman rho and BH q
   correctness_comparison_<metric>.png  correct vs incorrect per model and word, Welch / MWU q
   logits_heatmap.png                   target-word log-probs over one sample's answer, and
                                        each model minus the first
   distributions_occurrence_prob.png    violin + box of occurrence probabilities
+  model_pairs_propensity.png           paired model differences per word, Wilcoxon q
   target_token_probabilities.html      interactive per-position probabilities (plotly)
   dashboard.html                       self-contained page tying everything together
   analysis_results.json                the /summary tables as stored, plus the run's metadata
@@ -77,9 +79,10 @@ def run(path: str, outdir: str, sample: int | None = None, max_positions: int = 
                 if not s.has_metric(metric):
                     continue
                 pngs += figures.model_comparison(res, s, outdir, metric)
-                if metric != "occ_per_1k":
+                if METRICS[metric]["variable"]:
                     pngs += figures.level_analysis(res, s, outdir, metric)
                     pngs += figures.correctness_comparison(res, s, outdir, metric)
+            pngs += figures.model_pairs(res, s, outdir)
         n = len(res.level)
         if sample is None:
             sample = choose_sample(res, max_positions)

@@ -143,81 +143,143 @@ def write(path: str, seed: int = 0, incomplete: bool = False, n: int = 40) -> No
             f.attrs["complete"] = 1
 
 
+F8, I8, I16, I64 = np.float64, np.int8, np.int16, np.int64
+GROUP_FIELDS = [("model", I16), ("word", I16), ("group", I8), ("n_samples", I64), ("answer_tokens", I64),
+                ("occurrences", I64), ("occurrences_aligned", I64), ("per_1k", F8), ("share_containing", F8),
+                ("logprob_mean", F8), ("logprob_median", F8), ("logprob_sd", F8), ("logprob_ci_lo", F8),
+                ("logprob_ci_hi", F8), ("logprob_reason", I8), ("prob_mean", F8), ("prob_median", F8),
+                ("prob_sd", F8), ("prob_ci_lo", F8), ("prob_ci_hi", F8), ("prob_reason", I8),
+                ("propensity_mean", F8), ("propensity_n", I64), ("propensity_sample_mean", F8),
+                ("propensity_sample_median", F8), ("propensity_sample_sd", F8), ("propensity_ci_lo", F8),
+                ("propensity_ci_hi", F8), ("propensity_reason", I8), ("entropy_occ_mean", F8),
+                ("entropy_occ_ci_lo", F8), ("entropy_occ_ci_hi", F8), ("entropy_occ_reason", I8),
+                ("entropy_all_mean", F8)]
+CORRECT_FIELDS = [("model", I16), ("word", I16), ("variable", I8), ("n_correct", I64), ("n_incorrect", I64),
+                  ("mean_correct", F8), ("mean_incorrect", F8), ("welch_t", F8), ("welch_df", F8),
+                  ("welch_p", F8), ("welch_q", F8), ("welch_reason", I8), ("mwu_u", F8), ("mwu_p", F8),
+                  ("mwu_q", F8), ("mwu_method", I8), ("mwu_reason", I8), ("rank_biserial", F8),
+                  ("cohen_d", F8), ("cohen_d_reason", I8)]
+LEVEL_FIELDS = [("model", I16), ("word", I16), ("variable", I8), ("n", I64), ("n_by_level", I64, (5,)),
+                ("mean_by_level", F8, (5,)), ("spearman_rho", F8), ("spearman_p", F8), ("spearman_q", F8),
+                ("spearman_reason", I8), ("kruskal_h", F8), ("kruskal_df", F8), ("kruskal_p", F8),
+                ("kruskal_q", F8), ("kruskal_reason", I8)]
+PAIR_FIELDS = [("model_a", I16), ("model_b", I16), ("word", I16), ("n_pairs", I64), ("mean_a", F8),
+               ("mean_b", F8), ("diff_mean", F8), ("diff_median", F8), ("diff_sd", F8), ("diff_ci_lo", F8),
+               ("diff_ci_hi", F8), ("diff_reason", I8), ("wilcoxon_w", F8), ("wilcoxon_p", F8),
+               ("wilcoxon_q", F8), ("wilcoxon_method", I8), ("wilcoxon_reason", I8), ("wilcoxon_r", F8)]
+GROUP_NAMES = ["level1", "level2", "level3", "level4", "level5", "correct", "incorrect", "unknown", "all"]
+
+
+def _table(g, name, fields, rows):
+    dt = np.dtype(fields)
+    arr = np.zeros(len(rows), dt)
+    for k, r in enumerate(rows):
+        for f in dt.names:
+            arr[k][f] = r.get(f, np.nan if dt[f].kind == "f" else 0)
+    d = g.create_dataset(name, data=arr)
+    d.attrs["description"] = f"synthetic {name} (tests/python/make_dev_h5.py)"
+    d.attrs["unit"] = ""
+
+
 def _write_summary(f, src, level, is_correct, ans_len, rng):
-    """A provisional /summary in the shape the reducer's tables are expected to
-    take (docs/hdf5-layout.md, /summary section), computed with scipy from the
-    synthetic data above."""
-    groups = ["all"] + [f"level_{lv}" for lv in range(1, 6)] + ["correct", "incorrect"]
-    gdt = np.dtype([("model", np.int16), ("word", np.int16), ("group", "S16"),
-                    ("n_samples", np.int64), ("n_occurrences", np.int64), ("occ_per_1k", np.float64),
-                    ("share_samples", np.float64), ("prob_mean", np.float64), ("prob_median", np.float64),
-                    ("prob_sd", np.float64), ("prob_ci_lo", np.float64), ("prob_ci_hi", np.float64),
-                    ("propensity_mean", np.float64), ("propensity_ci_lo", np.float64),
-                    ("propensity_ci_hi", np.float64)])
-    tdt = np.dtype([("test", "S16"), ("metric", "S16"), ("model", np.int16), ("model_b", np.int16),
-                    ("word", np.int16), ("statistic", np.float64), ("p", np.float64), ("q", np.float64),
-                    ("effect", np.float64), ("method", "S16")])
-    grows, trows = [], []
+    """A /summary with the reducer's tables and columns (docs/hdf5-layout.md,
+    ## /summary), filled by scipy from the synthetic data above."""
     n = len(level)
 
-    def sel(gname):
-        if gname == "all":
+    def sel(code):
+        name = GROUP_NAMES[code]
+        if name == "all":
             return np.ones(n, bool)
-        if gname.startswith("level_"):
-            return level == int(gname[6:])
-        return is_correct == (1 if gname == "correct" else 0)
+        if name.startswith("level"):
+            return level == int(name[5:])
+        return is_correct == {"correct": 1, "incorrect": 0, "unknown": -1}[name]
 
-    def ci(x):
-        if len(x) < 2:
-            return np.nan, np.nan
-        b = rng.choice(x, (200, len(x))).mean(axis=1)
-        return np.percentile(b, 2.5), np.percentile(b, 97.5)
+    def desc(x, prefix, r):
+        r[prefix + "_mean"] = x.mean() if len(x) else np.nan
+        r[prefix + "_median"] = np.median(x) if len(x) else np.nan
+        r[prefix + "_sd"] = x.std(ddof=1) if len(x) > 1 else np.nan
+        if len(x) > 1:
+            b = rng.choice(x, (200, len(x))).mean(axis=1)
+            r[prefix + "_ci_lo"], r[prefix + "_ci_hi"] = np.percentile(b, [2.5, 97.5])
+        r[prefix + "_reason"] = 0 if len(x) > 1 else 1
 
+    groups, correct, levels, pairs = [], [], [], []
     for mi, (m, (occ, prop)) in enumerate(src.items()):
         for w in range(len(WORDS)):
             o = occ[occ["word"] == w]
-            for gname in groups:
-                s = sel(gname)
-                po = np.exp(o["logprob"][s[o["sample"]]].astype(np.float64))
-                pr = prop[s, w]
-                lo, hi = ci(po)
-                plo, phi = ci(pr)
-                grows.append((mi, w, gname.encode(), s.sum(), len(po),
-                              1000 * len(po) / max(ans_len[s].sum(), 1),
-                              len(np.unique(o["sample"][s[o["sample"]]])) / max(s.sum(), 1),
-                              po.mean() if len(po) else np.nan, np.median(po) if len(po) else np.nan,
-                              po.std(ddof=1) if len(po) > 1 else np.nan, lo, hi, pr.mean(), plo, phi))
-            po_all = np.exp(o["logprob"].astype(np.float64))
-            lv = level[o["sample"]]
-            r = stats.spearmanr(lv, po_all)
-            trows.append([b"spearman", b"occurrence_prob", mi, -1, w, r.statistic, r.pvalue, 0, r.statistic,
-                          b"asymptotic"])
-            c = is_correct[o["sample"]]
-            a, b = po_all[c == 1], po_all[c == 0]
-            t = stats.ttest_ind(a, b, equal_var=False)
-            trows.append([b"welch", b"occurrence_prob", mi, -1, w, t.statistic, t.pvalue, 0,
-                          a.mean() - b.mean(), b"asymptotic"])
-            u = stats.mannwhitneyu(a, b)
-            trows.append([b"mannwhitneyu", b"occurrence_prob", mi, -1, w, u.statistic, u.pvalue, 0,
-                          2 * u.statistic / (len(a) * len(b)) - 1, b"asymptotic"])
+            for code in range(len(GROUP_NAMES)):
+                s = sel(code)
+                os_ = s[o["sample"]]
+                lp = o["logprob"][os_].astype(np.float64)
+                r = dict(model=mi, word=w, group=code, n_samples=s.sum(), answer_tokens=ans_len[s].sum(),
+                         occurrences=len(lp), occurrences_aligned=len(lp),
+                         per_1k=1000 * len(lp) / max(ans_len[s].sum(), 1),
+                         share_containing=len(np.unique(o["sample"][os_])) / max(s.sum(), 1),
+                         propensity_mean=prop[s, w].mean() if s.any() else np.nan, propensity_n=s.sum())
+                desc(lp, "logprob", r)
+                desc(np.exp(lp), "prob", r)
+                ps = prop[s, w]
+                desc(ps, "propensity_sample", r)
+                r["propensity_ci_lo"], r["propensity_ci_hi"] = r.pop("propensity_sample_ci_lo", np.nan), \
+                    r.pop("propensity_sample_ci_hi", np.nan)
+                r["propensity_reason"] = r.pop("propensity_sample_reason")
+                desc(rng.uniform(0.5, 3, len(lp)), "entropy_occ", r)
+                groups.append(r)
+            for var, values, samp in ((0, prop[:, w], np.arange(n)),
+                                      (1, np.exp(o["logprob"].astype(np.float64)), o["sample"])):
+                c = is_correct[samp]
+                a, b = values[c == 1], values[c == 0]
+                t = stats.ttest_ind(a, b, equal_var=False)
+                u = stats.mannwhitneyu(a, b)
+                correct.append(dict(model=mi, word=w, variable=var, n_correct=len(a), n_incorrect=len(b),
+                                    mean_correct=a.mean(), mean_incorrect=b.mean(), welch_t=t.statistic,
+                                    welch_df=t.df, welch_p=t.pvalue, mwu_u=u.statistic, mwu_p=u.pvalue,
+                                    mwu_method=1, rank_biserial=2 * u.statistic / (len(a) * len(b)) - 1))
+                lv = level[samp]
+                rho = stats.spearmanr(lv, values)
+                kw = stats.kruskal(*[values[lv == L] for L in range(1, 6) if (lv == L).any()])
+                levels.append(dict(model=mi, word=w, variable=var, n=len(values),
+                                   n_by_level=[(lv == L).sum() for L in range(1, 6)],
+                                   mean_by_level=[values[lv == L].mean() if (lv == L).any() else np.nan
+                                                  for L in range(1, 6)],
+                                   spearman_rho=rho.statistic, spearman_p=rho.pvalue, kruskal_h=kw.statistic,
+                                   kruskal_df=4, kruskal_p=kw.pvalue))
     models = list(src)
     for w in range(len(WORDS)):
         for i in range(len(models)):
             for j in range(i + 1, len(models)):
-                x, y = src[models[j]][1][:, w], src[models[i]][1][:, w]
+                x, y = src[models[i]][1][:, w], src[models[j]][1][:, w]
                 r = stats.wilcoxon(x, y)
-                trows.append([b"wilcoxon", b"propensity", j, i, w, r.statistic, r.pvalue, 0, 0.0, b"asymptotic"])
-    p = np.array([r[6] for r in trows])
-    q = stats.false_discovery_control(np.nan_to_num(p, nan=1.0))
-    for r, qq in zip(trows, q):
-        r[7] = qq
+                d = x - y
+                b = rng.choice(d, (200, n)).mean(axis=1)
+                lo, hi = np.percentile(b, [2.5, 97.5])
+                pairs.append(dict(model_a=i, model_b=j, word=w, n_pairs=n, mean_a=x.mean(), mean_b=y.mean(),
+                                  diff_mean=d.mean(), diff_median=np.median(d), diff_sd=d.std(ddof=1),
+                                  diff_ci_lo=lo, diff_ci_hi=hi, wilcoxon_w=r.statistic, wilcoxon_p=r.pvalue,
+                                  wilcoxon_method=1))
+    for rows, pk, qk in ((correct, "welch_p", "welch_q"), (correct, "mwu_p", "mwu_q"),
+                         (levels, "spearman_p", "spearman_q"), (levels, "kruskal_p", "kruskal_q"),
+                         (pairs, "wilcoxon_p", "wilcoxon_q")):
+        q = stats.false_discovery_control(np.nan_to_num([r[pk] for r in rows], nan=1.0))
+        for r, qq in zip(rows, q):
+            r[qk] = qq
     g = f.create_group("summary")
-    d = g.create_dataset("groups", data=np.array(grows, gdt))
-    d.attrs["description"] = "per model x word x group descriptive statistics (synthetic)"
-    d.attrs["unit"] = "probability"
-    d = g.create_dataset("tests", data=np.array([tuple(r) for r in trows], tdt))
-    d.attrs["description"] = "tests with Benjamini-Hochberg q (synthetic)"
-    d.attrs["unit"] = "1"
+    g.attrs["description"] = "synthetic reducer tables (test input only)"
+    g.attrs["bootstrap"] = 200
+    g.attrs["seed"] = 0
+    g.attrs["n_samples"] = n
+    g.attrs["samples_left_out"] = 0
+    _table(g, "groups", GROUP_FIELDS, groups)
+    _table(g, "correctness", CORRECT_FIELDS, correct)
+    _table(g, "levels", LEVEL_FIELDS, levels)
+    _table(g, "model_pairs", PAIR_FIELDS, pairs)
+    for name, vals in (("reason_names", ["ok", "too_few", "all_tied", "zero_variance", "nan_input", "bad_arg",
+                                         "no_single_token_form"]),
+                       ("group_names", GROUP_NAMES), ("variable_names", ["propensity", "occurrence_prob"]),
+                       ("method_names", ["none", "asymptotic", "exact", "permutation"])):
+        d = g.create_dataset(name, data=np.array([v.encode() for v in vals], "S32"))
+        d.attrs["description"] = f"name of each code ({name})"
+        d.attrs["unit"] = ""
 
 
 if __name__ == "__main__":
