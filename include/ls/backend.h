@@ -93,6 +93,10 @@ struct LsBackend {
                           const int32_t *want_ids, const int32_t *tgt_ids, int ntgt, int K,
                           LsSoftmaxPartial *part, float *want, float *tgt, float *topv, int32_t *topi);
 
+    /* For the rows of the last head_partials call: cnt[r] = number of the
+     * slice's logits strictly greater than thr[r] (for ranks). */
+    void (*head_count_greater)(LsBackend *be, size_t R, const float *thr, int64_t *cnt);
+
     void (*destroy)(LsBackend *be);
 };
 

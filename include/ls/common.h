@@ -66,7 +66,8 @@ static inline uint16_t ls_load_u16(const void *p) {
 static inline uint64_t ls_load_u64le(const void *p) {
     const unsigned char *b = (const unsigned char *)p;
     uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = (v << 8) | b[i];
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | b[i];
     return v;
 }
 static inline float ls_load_f32(const void *p) {

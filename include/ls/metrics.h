@@ -18,6 +18,7 @@ typedef struct {
     int ntgt;           /* number of target token ids */
     float *logprob;     /* [T] log P(token p | < p) */
     float *entropy;     /* [T] nats */
+    int32_t *rank;      /* [T] 1-based rank of token p in its distribution (0 at position 0) */
     int32_t *top_ids;   /* [T, K] best first */
     float *top_lp;      /* [T, K] */
     float *target_lp;   /* [T, ntgt] log P(target | < p) */

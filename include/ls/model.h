@@ -23,7 +23,7 @@ const char *ls_dtype_name(LsDType t);
 /* One tensor as stored: row-major, shape[0] outermost. data points into an
  * mmapped file (possibly unaligned). */
 typedef struct {
-    const char *name;  /* owned by the LsSafetensors it came from */
+    const char *name; /* owned by the LsSafetensors it came from */
     LsDType dtype;
     int ndim;
     int64_t shape[LS_MAX_DIMS];
@@ -72,10 +72,10 @@ void ls_st_close(LsSafetensors *st);
  * loader and the fuzzer. */
 typedef struct {
     size_t n;
-    char **tensor;  /* sorted by tensor name */
+    char **tensor; /* sorted by tensor name */
     char **shard;
     size_t n_shards;
-    char **shards;  /* distinct shard names, sorted */
+    char **shards; /* distinct shard names, sorted */
 } LsStIndex;
 int ls_st_parse_index(const char *text, size_t len, const char *fname, LsStIndex *out, LsError *e);
 void ls_st_index_free(LsStIndex *ix);
@@ -83,13 +83,13 @@ void ls_st_index_free(LsStIndex *ix);
 /* config.json of a Qwen2 model. Unknown model_type / hidden_act /
  * rope_scaling / sliding window are rejected rather than computed wrongly. */
 typedef struct {
-    int hidden_size;          /* d */
-    int intermediate_size;    /* f */
-    int num_hidden_layers;    /* L */
-    int num_attention_heads;  /* H */
-    int num_key_value_heads;  /* Hkv */
-    int head_dim;             /* hd (from config, else d / H) */
-    int vocab_size;           /* V */
+    int hidden_size;         /* d */
+    int intermediate_size;   /* f */
+    int num_hidden_layers;   /* L */
+    int num_attention_heads; /* H */
+    int num_key_value_heads; /* Hkv */
+    int head_dim;            /* hd (from config, else d / H) */
+    int vocab_size;          /* V */
     int max_position_embeddings;
     float rms_norm_eps;
     double rope_theta;
@@ -97,7 +97,7 @@ typedef struct {
     LsDType torch_dtype;
     int bos_token_id, eos_token_id; /* -1 if absent */
     char *model_type;
-    char *text;               /* the config.json text, for the output file */
+    char *text; /* the config.json text, for the output file */
 } LsModelConfig;
 
 int ls_config_parse(LsModelConfig *c, const char *text, size_t len, const char *fname, LsError *e);
@@ -107,24 +107,24 @@ void ls_config_free(LsModelConfig *c);
 /* Qwen2 weights (names as in transformers' Qwen2ForCausalLM state dict).
  * Shapes (out, in) as nn.Linear stores them. */
 typedef struct {
-    const LsTensor *in_norm;             /* input_layernorm.weight [d] */
-    const LsTensor *q_w, *q_b;           /* [H*hd, d], [H*hd] */
-    const LsTensor *k_w, *k_b;           /* [Hkv*hd, d], [Hkv*hd] */
-    const LsTensor *v_w, *v_b;           /* [Hkv*hd, d], [Hkv*hd] */
-    const LsTensor *o_w;                 /* [d, H*hd] */
-    const LsTensor *post_norm;           /* post_attention_layernorm.weight [d] */
-    const LsTensor *gate_w, *up_w;       /* [f, d] */
-    const LsTensor *down_w;              /* [d, f] */
+    const LsTensor *in_norm;       /* input_layernorm.weight [d] */
+    const LsTensor *q_w, *q_b;     /* [H*hd, d], [H*hd] */
+    const LsTensor *k_w, *k_b;     /* [Hkv*hd, d], [Hkv*hd] */
+    const LsTensor *v_w, *v_b;     /* [Hkv*hd, d], [Hkv*hd] */
+    const LsTensor *o_w;           /* [d, H*hd] */
+    const LsTensor *post_norm;     /* post_attention_layernorm.weight [d] */
+    const LsTensor *gate_w, *up_w; /* [f, d] */
+    const LsTensor *down_w;        /* [d, f] */
 } LsLayerWeights;
 
 typedef struct {
     char *dir;
     LsModelConfig cfg;
     LsSafetensors *st;
-    const LsTensor *embed;       /* model.embed_tokens.weight [V, d] */
-    const LsTensor *final_norm;  /* model.norm.weight [d] */
-    const LsTensor *lm_head;     /* lm_head.weight [V, d], = embed when tied */
-    LsLayerWeights *layers;      /* [L] */
+    const LsTensor *embed;      /* model.embed_tokens.weight [V, d] */
+    const LsTensor *final_norm; /* model.norm.weight [d] */
+    const LsTensor *lm_head;    /* lm_head.weight [V, d], = embed when tied */
+    LsLayerWeights *layers;     /* [L] */
 } LsModel;
 
 /* Loads dir/config.json and the safetensors, and checks that every tensor the
@@ -136,9 +136,12 @@ void ls_model_close(LsModel *m);
 static inline float ls_tensor_get(const LsTensor *t, size_t i) {
     const unsigned char *p = (const unsigned char *)t->data;
     switch (t->dtype) {
-    case LS_DT_BF16: return ls_bf16_to_f32(ls_load_u16(p + 2 * i));
-    case LS_DT_F16: return ls_f16_to_f32(ls_load_u16(p + 2 * i));
-    default: return ls_load_f32(p + 4 * i);
+    case LS_DT_BF16:
+        return ls_bf16_to_f32(ls_load_u16(p + 2 * i));
+    case LS_DT_F16:
+        return ls_f16_to_f32(ls_load_u16(p + 2 * i));
+    default:
+        return ls_load_f32(p + 4 * i);
     }
 }
 /* Converts n consecutive elements starting at element off to fp32. */

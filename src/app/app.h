@@ -10,5 +10,7 @@ typedef struct {
 } LsCommand;
 
 int ls_cmd_score(int argc, char **argv);
+int ls_cmd_run(int argc, char **argv);
+int ls_cmd_tokenize(int argc, char **argv);
 
 #endif

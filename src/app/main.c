@@ -6,15 +6,16 @@
 #include "ls/version.h"
 
 static const LsCommand COMMANDS[] = {
+    {"run", "the study: every model over every record, into one HDF5 file (MPI)", ls_cmd_run},
     {"score", "per-position statistics of one model for a token sequence", ls_cmd_score},
+    {"tokenize", "encode text to token ids (or decode ids) with a model's tokenizer.json", ls_cmd_tokenize},
 };
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: logits-study [--version] [--help] COMMAND [ARGS]\n"
-            "\n"
-            "Measures the probability language models assign to reasoning words while\n"
-            "reading worked answers. Commands:\n");
+    fprintf(f, "usage: logits-study [--version] [--help] COMMAND [ARGS]\n"
+               "\n"
+               "Measures the probability language models assign to reasoning words while\n"
+               "reading worked answers. Commands:\n");
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         fprintf(f, "  %-16s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fprintf(f, "\n'logits-study COMMAND --help' describes each command.\n");

@@ -15,6 +15,7 @@ void ls_posstats_alloc(LsPosStats *s, size_t T, int K, int ntgt) {
     s->ntgt = ntgt;
     s->logprob = ls_malloc(T * sizeof(float));
     s->entropy = ls_malloc(T * sizeof(float));
+    s->rank = ls_malloc(T * sizeof(int32_t));
     s->top_ids = ls_malloc(T * (size_t)(K > 0 ? K : 1) * sizeof(int32_t));
     s->top_lp = ls_malloc(T * (size_t)(K > 0 ? K : 1) * sizeof(float));
     s->target_lp = ls_malloc(T * (size_t)(ntgt > 0 ? ntgt : 1) * sizeof(float));
@@ -23,6 +24,7 @@ void ls_posstats_alloc(LsPosStats *s, size_t T, int K, int ntgt) {
 void ls_posstats_free(LsPosStats *s) {
     free(s->logprob);
     free(s->entropy);
+    free(s->rank);
     free(s->top_ids);
     free(s->top_lp);
     free(s->target_lp);
@@ -76,6 +78,9 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
     float *cand_v = ls_malloc((size_t)P * (size_t)(K > 0 ? K : 1) * sizeof(float));
     int32_t *cand_i = ls_malloc((size_t)P * (size_t)(K > 0 ? K : 1) * sizeof(int32_t));
     float *tg = ls_malloc((size_t)(ntgt > 0 ? ntgt : 1) * sizeof(float));
+    float *wlog = ls_malloc(R * sizeof(float));      /* merged wanted logit per row */
+    int64_t *gt = ls_malloc(R * sizeof(int64_t));    /* this rank's count of larger logits */
+    int64_t *gt_all = ls_malloc(R * (size_t)P * sizeof(int64_t));
     int rc = LS_OK;
 
     /* first position of each sequence: no predictive distribution */
@@ -84,6 +89,7 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
         if (p >= T) continue;
         out->logprob[p] = NAN;
         out->entropy[p] = NAN;
+        out->rank[p] = 0;
         for (int k = 0; k < K; k++) {
             out->top_ids[p * (size_t)K + k] = -1;
             out->top_lp[p * (size_t)K + k] = NAN;
@@ -127,6 +133,7 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
             ls_softmax_merge(parts, P, &lse, &ent);
             /* the row predicts position row + 1 */
             size_t p = row + 1;
+            wlog[i] = (float)wl;
             out->logprob[p] = (float)(wl - lse);
             out->entropy[p] = (float)ent;
             for (int t = 0; t < ntgt; t++) out->target_lp[p * (size_t)ntgt + t] = (float)(tg[t] - lse);
@@ -142,8 +149,25 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
                 if (best >= 0) cand_i[best] = -1;
             }
         }
+        /* ranks: count the logits above the wanted one on every rank, then sum */
+        for (size_t i = 0; i < n; i++)
+            if (want[r0 + i] < 0) wlog[i] = INFINITY;
+        be->head_count_greater(be, n, wlog, gt);
+        if (P > 1 && f->tp->allgather_host(f->tp, gt, gt_all, R * sizeof(int64_t)) != 0) {
+            rc = ls_fail(e, "tensor-parallel all-gather of token ranks failed");
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (want[r0 + i] < 0) continue;
+            int64_t c = 0;
+            for (int q = 0; q < P; q++) c += P > 1 ? gt_all[(size_t)q * R + i] : gt[i];
+            out->rank[r0 + i + 1] = (int32_t)(c + 1);
+        }
     }
     free(tg);
+    free(wlog);
+    free(gt);
+    free(gt_all);
     free(want);
     if (all != mine) free(all);
     free(mine);

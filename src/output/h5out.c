@@ -114,6 +114,10 @@ int ls_h5_write_rows(LsH5 *h, hid_t dset, hid_t mem_type, const LsRowRange *r, s
     hsize_t dims[2] = {0, 1};
     H5Sget_simple_extent_dims(fs, dims, NULL);
     hsize_t width = nd > 1 ? dims[1] : 1, total = 0;
+    if (dims[0] == 0 || width == 0) { /* nothing to write, on any rank (same dims everywhere) */
+        H5Sclose(fs);
+        return LS_OK;
+    }
     H5Sselect_none(fs);
     for (size_t i = 0; i < n; i++) {
         if (r[i].count == 0) continue;
@@ -138,7 +142,8 @@ int ls_h5_write_rows(LsH5 *h, hid_t dset, hid_t mem_type, const LsRowRange *r, s
             H5Sclose(fs);
             return ls_fail(e, "%s: row ranges passed out of order", h->path);
         }
-    herr_t st = H5Dwrite(dset, mem_type, ms, fs, h->dxpl, total ? buf : NULL);
+    static const char dummy[16];
+    herr_t st = H5Dwrite(dset, mem_type, ms, fs, h->dxpl, total ? buf : (const void *)dummy);
     H5Sclose(ms);
     H5Sclose(fs);
     if (st < 0) return ls_fail(e, "%s: collective write of %llu rows failed", h->path, (unsigned long long)total);

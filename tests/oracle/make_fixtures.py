@@ -13,7 +13,10 @@ compare against reference.json without needing torch.
 
 reference.json: {"model", "transformers", "torch", "top_k", "targets": [ids],
   "sequences": [{"ids": [...], "positions": [null | {"logprob", "entropy",
-  "top": [[id, logprob], ...], "targets": [logprob, ...]}]}]}
+  "rank", "rank_margin", "top": [[id, logprob], ...], "targets": [logprob, ...]}]}]}
+rank is 1 + the number of tokens more probable than the actual one;
+rank_margin the smallest |log-prob difference| to any other token (ranks are
+compared only where it exceeds the tolerance).
 Position p holds the distribution predicted for token p (from the logits at
 p - 1); position 0 has none (null).
 """
@@ -72,8 +75,12 @@ def stats_for(model, ids, targets):
         row = logp[p - 1]
         ent = float(-(row.exp() * row).sum())
         top = torch.topk(row, TOP_K)
+        tok = row[ids[p]]
+        others = torch.cat([row[:ids[p]], row[ids[p] + 1:]])
         out.append({
-            "logprob": float(row[ids[p]]),
+            "logprob": float(tok),
+            "rank": int((row > tok).sum()) + 1,
+            "rank_margin": float((others - tok).abs().min()),
             "entropy": ent,
             "top": [[int(i), float(v)] for v, i in zip(top.values, top.indices)],
             "targets": [float(row[t]) for t in targets],

@@ -40,6 +40,7 @@ static void compare_seq(json_t *positions, const LsPosStats *st, size_t off, int
         if (json_is_null(ref)) {
             cr_assert(isnan(st->logprob[q]) && isnan(st->entropy[q]), "%s: position %zu must be NaN", what, p);
             cr_assert_eq(st->top_ids[q * K], -1);
+            cr_assert_eq(st->rank[q], 0);
             continue;
         }
         double lp = json_real_value(json_object_get(ref, "logprob"));
@@ -49,6 +50,10 @@ static void compare_seq(json_t *positions, const LsPosStats *st, size_t off, int
         if (de > d->max_ent) d->max_ent = de;
         cr_expect(dl <= TOL, "%s: position %zu logprob %.7f vs transformers %.7f", what, p, st->logprob[q], lp);
         cr_expect(de <= TOL, "%s: position %zu entropy %.7f vs transformers %.7f", what, p, st->entropy[q], ent);
+        if (json_real_value(json_object_get(ref, "rank_margin")) > TOL)
+            cr_expect_eq(st->rank[q], (int)json_integer_value(json_object_get(ref, "rank")),
+                         "%s: position %zu rank %d vs transformers %d", what, p, st->rank[q],
+                         (int)json_integer_value(json_object_get(ref, "rank")));
         json_t *tg = json_object_get(ref, "targets");
         for (int t = 0; t < ntgt; t++) {
             double dt = fabs(st->target_lp[q * ntgt + t] - json_real_value(json_array_get(tg, t)));

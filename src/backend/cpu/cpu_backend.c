@@ -18,8 +18,9 @@
 
 typedef struct {
     int nthreads;
-    float *logits; /* head scratch [R, V] */
+    float *logits; /* head scratch [R, V] of the last head_partials call */
     size_t logits_cap;
+    size_t last_R, last_V;
 } CpuCtx;
 
 static void *cpu_alloc(LsBackend *be, size_t bytes, LsError *e) {
@@ -240,20 +241,30 @@ static void cpu_add(LsBackend *be, float *y, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
 
-/* Keeps the K largest (value, id) pairs of a row, descending. */
+/* Keeps the K largest (value, id) pairs of a row, descending. Blocks of 64
+ * whose (vectorised) max is not above the current K-th value are skipped. */
 static void topk_row(const float *l, size_t V, int64_t v0, int K, float *tv, int32_t *ti) {
     int n = 0;
-    for (size_t j = 0; j < V; j++) {
-        float x = l[j];
-        if (n == K && !(x > tv[K - 1])) continue;
-        int p = n < K ? n++ : K - 1;
-        while (p > 0 && tv[p - 1] < x) {
-            tv[p] = tv[p - 1];
-            ti[p] = ti[p - 1];
-            p--;
+    for (size_t j0 = 0; j0 < V; j0 += 64) {
+        size_t j1 = j0 + 64 < V ? j0 + 64 : V;
+        if (n == K) {
+            float bm = -INFINITY;
+#pragma omp simd reduction(max : bm)
+            for (size_t j = j0; j < j1; j++) bm = l[j] > bm ? l[j] : bm;
+            if (!(bm > tv[K - 1])) continue;
         }
-        tv[p] = x;
-        ti[p] = (int32_t)(v0 + (int64_t)j);
+        for (size_t j = j0; j < j1; j++) {
+            float x = l[j];
+            if (n == K && !(x > tv[K - 1])) continue;
+            int p = n < K ? n++ : K - 1;
+            while (p > 0 && tv[p - 1] < x) {
+                tv[p] = tv[p - 1];
+                ti[p] = ti[p - 1];
+                p--;
+            }
+            tv[p] = x;
+            ti[p] = (int32_t)(v0 + (int64_t)j);
+        }
     }
     for (; n < K; n++) {
         tv[n] = -INFINITY;
@@ -272,6 +283,8 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
         cx->logits_cap = R * V;
     }
     float *L = cx->logits;
+    cx->last_R = R;
+    cx->last_V = V;
     /* L [R, V] = h [R, d] . W[V, d]^T */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)V, (int)W->k, 1.0f, h, (int)W->k,
                 (const float *)W->w, (int)W->k, 0.0f, L, (int)V);
@@ -281,17 +294,21 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
         float m = -INFINITY;
 #pragma omp simd reduction(max : m)
         for (size_t j = 0; j < V; j++) m = l[j] > m ? l[j] : m;
-        /* s = sum e^(l-m), w = sum e^(l-m) (l-m): fp32 lanes, summed in blocks into fp64 */
+        /* s = sum e^(l-m), w = sum e^(l-m) (l-m): exps of a block into ez (vectorised), then fp64 sums */
         double s = 0.0, w = 0.0;
-        for (size_t j0 = 0; j0 < V; j0 += 4096) {
-            size_t j1 = j0 + 4096 < V ? j0 + 4096 : V;
+        float ez[1024], zz[1024];
+        for (size_t j0 = 0; j0 < V; j0 += 1024) {
+            size_t nb = V - j0 < 1024 ? V - j0 : 1024;
+            const float *lb = l + j0;
+            for (size_t j = 0; j < nb; j++) {
+                zz[j] = lb[j] - m;
+                ez[j] = ls_vexpf(zz[j]);
+            }
             float bs = 0.0f, bw = 0.0f;
 #pragma omp simd reduction(+ : bs, bw)
-            for (size_t j = j0; j < j1; j++) {
-                float z = l[j] - m;
-                float ez = ls_vexpf(z);
-                bs += ez;
-                bw += ez * z;
+            for (size_t j = 0; j < nb; j++) {
+                bs += ez[j];
+                bw += ez[j] * zz[j];
             }
             s += bs;
             w += bw;
@@ -306,6 +323,20 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
             tgt[r * (size_t)ntgt + t] = (c >= 0 && c < (int64_t)V) ? l[c] : -INFINITY;
         }
         if (K > 0) topk_row(l, V, v0, K, topv + r * (size_t)K, topi + r * (size_t)K);
+    }
+}
+
+static void cpu_head_count_greater(LsBackend *be, size_t R, const float *thr, int64_t *cnt) {
+    CpuCtx *cx = be->ctx;
+    size_t V = cx->last_V;
+#pragma omp parallel for schedule(static)
+    for (size_t r = 0; r < R; r++) {
+        const float *l = cx->logits + r * V;
+        float t = thr[r];
+        int64_t c = 0;
+#pragma omp simd reduction(+ : c)
+        for (size_t j = 0; j < V; j++) c += l[j] > t;
+        cnt[r] = c;
     }
 }
 
@@ -341,6 +372,7 @@ LsBackend *ls_backend_cpu_create(int nthreads) {
     be->embed = cpu_embed;
     be->add = cpu_add;
     be->head_partials = cpu_head_partials;
+    be->head_count_greater = cpu_head_count_greater;
     be->destroy = cpu_destroy;
     return be;
 }

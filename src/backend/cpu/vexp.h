@@ -5,9 +5,7 @@
 #define LS_VEXP_H
 
 #include <stdint.h>
-#include <string.h>
 
-#pragma omp declare simd notinbranch
 static inline float ls_vexpf(float x) {
     const float lo = -87.3f;
     float xc = x < lo ? lo : x;
@@ -25,11 +23,11 @@ static inline float ls_vexpf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t ni = (int32_t)n;
-    uint32_t bits = (uint32_t)(ni + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, 4);
-    float y = p * scale;
+    union {
+        uint32_t u;
+        float f;
+    } scale = {.u = (uint32_t)((int32_t)n + 127) << 23};
+    float y = p * scale.f;
     return x < lo ? 0.0f : y;
 }
 

@@ -1,0 +1,77 @@
+/* ls/tokenizer.h — HF `tokenizer.json` byte-level BPE, identical to HF `tokenizers`.
+ *
+ * Loads a model directory's tokenizer.json (and tokenizer_config.json when present) for the
+ * Qwen2/Qwen2.5/Qwen3/DeepSeek-R1-Distill-Qwen family and Llama-3.x, and encodes / decodes
+ * exactly as `tokenizers` does:
+ *
+ *   text ─ added tokens (non-normalized, leftmost-longest) ─ NFC ─ added tokens (normalized)
+ *        ─ Split regex (PCRE2, UTF + Unicode properties) ─ byte-level ─ BPE by merge rank
+ *        ─ post-processor (TemplateProcessing: BOS) when add_special is set.
+ *
+ * Components the loader does not implement are rejected with a message naming them; the
+ * tokenizer never encodes with a silently different pipeline.
+ *
+ * Input text must be valid UTF-8 (HF's Python API can only receive str, so invalid UTF-8 has
+ * no reference behaviour): ls_tokenizer_encode returns an error naming the byte offset.
+ *
+ * An LsTokenizer is not thread-safe (it owns a word cache and regex match data): use one per
+ * thread. Ids are int32_t.
+ */
+#ifndef LS_TOKENIZER_H
+#define LS_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ls/common.h"
+
+typedef struct LsTokenizer LsTokenizer;
+
+/* Loads DIR/tokenizer.json (required) and DIR/tokenizer_config.json (optional).
+ * Errors name the file and the JSON key path (e.g. "model.merges[12]"). */
+int ls_tokenizer_load(LsTokenizer **out, const char *dir, LsError *e);
+/* Same from a tokenizer.json path, or from bytes in memory (name is used in messages). */
+int ls_tokenizer_load_file(LsTokenizer **out, const char *json_path, LsError *e);
+int ls_tokenizer_load_bytes(LsTokenizer **out, const char *json, size_t len, const char *name, LsError *e);
+void ls_tokenizer_free(LsTokenizer *tok);
+
+/* Encodes text[0..len) (UTF-8). add_special: apply the post-processor (e.g. prepend BOS),
+ * like `tokenizers`' add_special_tokens. Special-token strings in the text are always matched
+ * (as `tokenizers` does by default). *ids is a heap array (free it), *n its length. */
+int ls_tokenizer_encode(LsTokenizer *tok, const char *text, size_t len, int add_special, int32_t **ids,
+                        size_t *n, LsError *e);
+
+/* Decodes ids to text like `tokenizers`' decode(ids, skip_special_tokens=False): the raw bytes
+ * of every token concatenated, invalid UTF-8 replaced by U+FFFD per maximal subpart (Rust's
+ * String::from_utf8_lossy). Ids that name no token are skipped, as `tokenizers` does.
+ * *out is a NUL-terminated heap string, *outlen its length. */
+int ls_tokenizer_decode(const LsTokenizer *tok, const int32_t *ids, size_t n, char **out, size_t *outlen);
+
+/* Raw bytes one token decodes to (before UTF-8 repair); NULL (and *len = 0) for an unknown id.
+ * The byte span of token i in the raw decoded text is [sum of lens before i, + len_i). */
+const uint8_t *ls_tokenizer_token_bytes(const LsTokenizer *tok, int32_t id, size_t *len);
+/* lens[i] = number of raw bytes ids[i] decodes to (0 for an unknown id). */
+void ls_tokenizer_byte_lens(const LsTokenizer *tok, const int32_t *ids, size_t n, size_t *lens);
+
+/* Token string (vocabulary form, e.g. "Ġwait", or an added token's content) ↔ id.
+ * token_to_id returns -1 when absent; id_to_token returns NULL. */
+int32_t ls_tokenizer_token_to_id(const LsTokenizer *tok, const char *token, size_t len);
+const char *ls_tokenizer_id_to_token(const LsTokenizer *tok, int32_t id);
+/* Id of the model token whose raw bytes are exactly bytes[0..len) (e.g. " wait"), or -1. */
+int32_t ls_tokenizer_bytes_to_id(const LsTokenizer *tok, const void *bytes, size_t len);
+/* Whether id is an added token marked special (skipped by skip_special_tokens). */
+int ls_tokenizer_is_special(const LsTokenizer *tok, int32_t id);
+
+/* 1 + the largest id of the model vocabulary and the added tokens. */
+size_t ls_tokenizer_vocab_size(const LsTokenizer *tok);
+/* bos/eos ids from tokenizer_config.json (bos_token / eos_token), or -1. */
+int32_t ls_tokenizer_bos_id(const LsTokenizer *tok);
+int32_t ls_tokenizer_eos_id(const LsTokenizer *tok);
+
+/* SHA-256 of the tokenizer.json bytes, as 64 lowercase hex digits (NUL-terminated). */
+const char *ls_tokenizer_sha256(const LsTokenizer *tok);
+
+/* SHA-256 of any buffer into 32 bytes (used for the tokenizer hash; exposed for tests). */
+void ls_sha256(const void *data, size_t len, uint8_t out[32]);
+
+#endif

@@ -1,0 +1,805 @@
+/* cmd_run.c — `logits-study run CONFIG`: the study. Every rank reads the
+ * config and the records and tokenizes them with each model's tokenizer
+ * (deterministic, so every rank has the same plan); records are dealt to the
+ * data-parallel groups by token count; each model runs over its group's
+ * batches (tensor-parallel within the group) and the group leader's rows are
+ * written collectively into one HDF5 file, ordered by sample so that the
+ * content does not depend on the number of ranks. Layout:
+ * docs/hdf5-layout.md. */
+#define _POSIX_C_SOURCE 200809L
+#include <jansson.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "ls/backend.h"
+#include "ls/config.h"
+#include "ls/data.h"
+#include "ls/encode.h"
+#include "ls/forward.h"
+#include "ls/h5out.h"
+#include "ls/metrics.h"
+#include "ls/model.h"
+#include "ls/parallel.h"
+#include "ls/shard.h"
+#include "ls/targets.h"
+#include "ls/tokenizer.h"
+#include "ls/version.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: logits-study run CONFIG.yaml [--overwrite] [--threads N] [OPTIONS]\n"
+               "\n"
+               "Runs every model of the config over every record and writes one HDF5 file\n"
+               "(docs/hdf5-layout.md). Launch under MPI for data / tensor parallelism:\n"
+               "  mpirun -np 4 build/logits-study run configs/demo.yaml\n"
+               "Ranks = data-parallel groups x tp; each group takes a share of the records.\n"
+               "\n"
+               "  --overwrite        replace an existing output file\n"
+               "  --threads N        CPU threads per rank (default: SLURM_CPUS_PER_TASK, else\n"
+               "                     the cores of the node divided among its ranks)\n"
+               "Config overrides (each key of the YAML file):\n");
+    size_t n;
+    const LsRunCfgOption *o = ls_runcfg_options(&n);
+    for (size_t i = 0; i < n; i++) fprintf(f, "  --%-17s %s\n", o[i].name, o[i].help);
+}
+
+/* Fatal error on one rank: print once (this rank) and take every rank down,
+ * so none is left waiting in a collective. */
+static void die(const LsDist *d, const char *msg) {
+    fprintf(stderr, "logits-study run: rank %d: %s\n", d->world_rank, msg);
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    exit(1);
+}
+
+/* Agreement after a step every rank computed identically: rank 0 prints. */
+static int all_ok(const LsDist *d, int rc, const LsError *e) {
+    int bad = rc != LS_OK, any = 0;
+    MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (any && bad && d->world_rank == 0) fprintf(stderr, "logits-study run: %s\n", e->msg);
+    if (any && !bad && d->world_rank == 0) fprintf(stderr, "logits-study run: another rank failed\n");
+    return !any;
+}
+
+static char *iso_now(void) {
+    char buf[64];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return ls_strdup(buf);
+}
+
+static char *sha256_file(const char *path) {
+    char *buf;
+    size_t len;
+    LsError e;
+    if (ls_read_file(path, 0, &buf, &len, &e)) return ls_strdup("");
+    uint8_t h[32];
+    ls_sha256(buf, len, h);
+    free(buf);
+    char *hex = ls_malloc(65);
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    return hex;
+}
+
+static int default_threads(const LsDist *d) {
+    const char *s = getenv("SLURM_CPUS_PER_TASK");
+    if (s && atoi(s) > 0) return atoi(s);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int t = (int)(cores / (d->local_size > 0 ? d->local_size : 1));
+    return t > 0 ? t : 1;
+}
+
+/* Per-model state that every rank holds. */
+typedef struct {
+    const LsModelSpec *spec;
+    LsTokenizer *tok;
+    LsEncoded enc;
+    LsTargetSet ts;
+} ModelPrep;
+
+/* Writes the rows of `nsel` samples (sorted by index) of one per-position
+ * dataset: rows of sample i are [off[i], off[i+1]) in the file; in the source
+ * buffer src (row width w elements of esize bytes) they start at src_row[j]. */
+static int write_sample_rows(LsH5 *h, hid_t ds, hid_t mt, size_t esize, size_t w, const size_t *sel, size_t nsel,
+                             const int64_t *off, const size_t *src_row, const void *src, LsError *e) {
+    LsRowRange *rr = ls_malloc((nsel ? nsel : 1) * sizeof *rr);
+    size_t rows = 0;
+    for (size_t j = 0; j < nsel; j++) rows += (size_t)(off[sel[j] + 1] - off[sel[j]]);
+    unsigned char *buf = ls_malloc((rows ? rows : 1) * w * esize + 1);
+    size_t at = 0;
+    for (size_t j = 0; j < nsel; j++) {
+        size_t i = sel[j], len = (size_t)(off[i + 1] - off[i]);
+        rr[j].start = (uint64_t)off[i];
+        rr[j].count = len;
+        memcpy(buf + at * w * esize, (const unsigned char *)src + src_row[j] * w * esize, len * w * esize);
+        at += len;
+    }
+    int rc = ls_h5_write_rows(h, ds, mt, rr, nsel, buf, e);
+    free(buf);
+    free(rr);
+    return rc;
+}
+
+typedef struct {
+    hid_t g, tokens, logprob, entropy, rank, topk_ids, topk_lp, target_lp, done;
+} ModelSets;
+
+static void close_sets(ModelSets *s) {
+    hid_t *all[] = {&s->tokens, &s->logprob, &s->entropy, &s->rank, &s->topk_ids, &s->topk_lp, &s->target_lp,
+                    &s->done, &s->g};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (*all[i] > 0) {
+            if (all[i] == &s->g)
+                H5Gclose(*all[i]);
+            else
+                H5Dclose(*all[i]);
+            *all[i] = H5I_INVALID_HID;
+        }
+}
+
+/* The model group: attributes, the static datasets (tokens, offsets, targets,
+ * forms) written by rank 0, and the per-position datasets to fill. */
+static int create_model_sets(LsH5 *h, const ModelPrep *mp, const LsModel *m, int K, ModelSets *s,
+                             const LsDist *d, LsError *e) {
+    memset(s, 0, sizeof *s);
+    char path[512];
+    snprintf(path, sizeof path, "/models/%s", mp->spec->name);
+    if ((s->g = ls_h5_group(h, path, e)) < 0) return LS_ERR;
+    const LsEncoded *enc = &mp->enc;
+    size_t N = enc->n, T = (size_t)enc->off[N], M = mp->ts.n_cols;
+    int64_t n_params = 0, ans_tokens = 0;
+    for (size_t i = 0; i < ls_st_count(m->st); i++) {
+        const LsTensor *t = ls_st_at(m->st, i);
+        int64_t c = 1;
+        for (int k = 0; k < t->ndim; k++) c *= t->shape[k];
+        n_params += c;
+    }
+    if (m->cfg.tie_word_embeddings && ls_st_find(m->st, "lm_head.weight"))
+        n_params -= (int64_t)m->cfg.vocab_size * m->cfg.hidden_size;
+    for (size_t i = 0; i < N; i++) ans_tokens += enc->off[i + 1] - enc->off[i] - enc->answer_start[i];
+    if (ls_h5_attr_str(s->g, "path", mp->spec->path, e) || ls_h5_attr_str(s->g, "config_json", m->cfg.text, e) ||
+        ls_h5_attr_str(s->g, "tokenizer_sha256", ls_tokenizer_sha256(mp->tok), e) ||
+        ls_h5_attr_i64(s->g, "n_params", n_params, e) || ls_h5_attr_i64(s->g, "tokens_total", (int64_t)T, e) ||
+        ls_h5_attr_i64(s->g, "answer_tokens_total", ans_tokens, e))
+        return LS_ERR;
+    int root = d->world_rank == 0;
+    uint64_t dT[2] = {T, 0}, dN1 = N + 1, dN = N;
+    /* static: offsets, answer starts, token ids (rank 0 writes them whole) */
+    hid_t ds = ls_h5_dataset(h, s->g, "token_offset", H5T_STD_I64LE, 1, &dN1,
+                             "sample i occupies rows [token_offset[i], token_offset[i+1]) of every per-position "
+                             "dataset of this model",
+                             "rows", e);
+    LsRowRange all1 = {0, N + 1}, allN = {0, N}, allT = {0, T};
+    if (ds < 0 || ls_h5_write_rows(h, ds, H5T_NATIVE_INT64, &all1, root, enc->off, e)) return LS_ERR;
+    H5Dclose(ds);
+    ds = ls_h5_dataset(h, s->g, "answer_start", H5T_STD_I32LE, 1, &dN,
+                       "position of the first answer token within the sample (prompt tokens come before it)",
+                       "tokens", e);
+    if (ds < 0 || ls_h5_write_rows(h, ds, H5T_NATIVE_INT32, &allN, root, enc->answer_start, e)) return LS_ERR;
+    H5Dclose(ds);
+    s->tokens = ls_h5_dataset(h, s->g, "tokens", H5T_STD_I32LE, 1, dT,
+                              "token ids of prompt + answer of every sample, concatenated", "token id", e);
+    if (s->tokens < 0 || ls_h5_write_rows(h, s->tokens, H5T_NATIVE_INT32, &allT, root, enc->ids, e)) return LS_ERR;
+    s->logprob = ls_h5_dataset(h, s->g, "logprob", H5T_IEEE_F32LE, 1, dT,
+                               "log P(token p | tokens < p) from the logits at p-1; NaN at each sample's position 0",
+                               "nats", e);
+    s->entropy = ls_h5_dataset(h, s->g, "entropy", H5T_IEEE_F32LE, 1, dT,
+                               "entropy of the distribution predicted for position p; NaN at position 0", "nats", e);
+    s->rank = ls_h5_dataset(h, s->g, "rank", H5T_STD_I32LE, 1, dT,
+                            "1-based rank of token p in the distribution predicted for it; 0 at position 0", "rank",
+                            e);
+    dT[1] = (uint64_t)K;
+    s->topk_ids = ls_h5_dataset(h, s->g, "topk_ids", H5T_STD_I32LE, 2, dT,
+                                "the K most probable tokens for position p, best first; -1 at position 0",
+                                "token id", e);
+    s->topk_lp = ls_h5_dataset(h, s->g, "topk_logprob", H5T_IEEE_F32LE, 2, dT,
+                               "log-probs of topk_ids; NaN at position 0", "nats", e);
+    dT[1] = M;
+    s->target_lp = ls_h5_dataset(h, s->g, "target_logprob", H5T_IEEE_F32LE, 2, dT,
+                                 "log P(target form j at p | tokens < p) for each single-token target form "
+                                 "(columns: the targets table); NaN at position 0",
+                                 "nats", e);
+    s->done = ls_h5_dataset(h, s->g, "done", H5T_STD_U8LE, 1, &dN,
+                            "1 once the sample's rows of this model are written", "flag", e);
+    if (s->logprob < 0 || s->entropy < 0 || s->rank < 0 || s->topk_ids < 0 || s->topk_lp < 0 ||
+        s->target_lp < 0 || s->done < 0)
+        return LS_ERR;
+
+    /* targets [M] and forms [W*F] compound tables */
+    hid_t st = ls_h5_str_type(LS_FORM_MAX_BYTES);
+    typedef struct {
+        int16_t word;
+        char form[LS_FORM_MAX_BYTES];
+        int32_t token_id;
+    } TargetRow;
+    typedef struct {
+        int16_t word;
+        char form[LS_FORM_MAX_BYTES];
+        int16_t n_tokens;
+        int32_t first_token;
+        int32_t single_token_column;
+    } FormRow;
+    hid_t tt = H5Tcreate(H5T_COMPOUND, sizeof(TargetRow));
+    H5Tinsert(tt, "word", HOFFSET(TargetRow, word), H5T_NATIVE_INT16);
+    H5Tinsert(tt, "form", HOFFSET(TargetRow, form), st);
+    H5Tinsert(tt, "token_id", HOFFSET(TargetRow, token_id), H5T_NATIVE_INT32);
+    hid_t ft = H5Tcreate(H5T_COMPOUND, sizeof(FormRow));
+    H5Tinsert(ft, "word", HOFFSET(FormRow, word), H5T_NATIVE_INT16);
+    H5Tinsert(ft, "form", HOFFSET(FormRow, form), st);
+    H5Tinsert(ft, "n_tokens", HOFFSET(FormRow, n_tokens), H5T_NATIVE_INT16);
+    H5Tinsert(ft, "first_token", HOFFSET(FormRow, first_token), H5T_NATIVE_INT32);
+    H5Tinsert(ft, "single_token_column", HOFFSET(FormRow, single_token_column), H5T_NATIVE_INT32);
+    const LsTargetSet *ts = &mp->ts;
+    TargetRow *tr = ls_calloc(M ? M : 1, sizeof *tr);
+    for (size_t j = 0; j < M; j++) {
+        const LsForm *f = &ts->forms[ts->col_form[j]];
+        tr[j].word = (int16_t)f->word;
+        memcpy(tr[j].form, f->text, strlen(f->text));
+        tr[j].token_id = ts->col_ids[j];
+    }
+    FormRow *fr = ls_calloc(ts->n_forms ? ts->n_forms : 1, sizeof *fr);
+    for (size_t j = 0; j < ts->n_forms; j++) {
+        const LsForm *f = &ts->forms[j];
+        fr[j].word = (int16_t)f->word;
+        memcpy(fr[j].form, f->text, strlen(f->text));
+        fr[j].n_tokens = (int16_t)f->n_ids;
+        fr[j].first_token = f->n_ids ? f->ids[0] : -1;
+        fr[j].single_token_column = f->column;
+    }
+    uint64_t dM = M, dF = ts->n_forms;
+    LsRowRange allM = {0, M}, allF = {0, ts->n_forms};
+    int rc = LS_OK;
+    ds = ls_h5_dataset(h, s->g, "targets", tt, 1, &dM,
+                       "column j of target_logprob: word (index into the root attribute target_words), "
+                       "surface form, token id",
+                       "", e);
+    if (ds < 0 || ls_h5_write_rows(h, ds, tt, &allM, root && M, tr, e)) rc = LS_ERR;
+    if (ds >= 0) H5Dclose(ds);
+    ds = rc ? -1
+            : ls_h5_dataset(h, s->g, "forms", ft, 1, &dF,
+                            "every surface form of every target word with this tokenizer: its tokens, and its "
+                            "column in target_logprob (-1 when it is several tokens)",
+                            "", e);
+    if (rc == LS_OK && (ds < 0 || ls_h5_write_rows(h, ds, ft, &allF, root && ts->n_forms, fr, e))) rc = LS_ERR;
+    if (ds >= 0) H5Dclose(ds);
+    free(tr);
+    free(fr);
+    H5Tclose(tt);
+    H5Tclose(ft);
+    H5Tclose(st);
+    return rc;
+}
+
+static int write_occurrences(LsH5 *h, hid_t g, const LsOccurrence *occ, size_t n_occ, size_t N, const LsDist *d,
+                             LsError *e) {
+    /* global order: by sample, then as found; row of each = occurrences of earlier samples + rank within */
+    int64_t *cnt = ls_calloc(N + 1, sizeof(int64_t));
+    for (size_t i = 0; i < n_occ; i++) cnt[occ[i].sample]++;
+    MPI_Allreduce(MPI_IN_PLACE, cnt, (int)N, MPI_INT64_T, MPI_SUM, d->world);
+    int64_t *start = ls_calloc(N + 1, sizeof(int64_t));
+    for (size_t i = 0; i < N; i++) start[i + 1] = start[i] + cnt[i];
+    uint64_t total = (uint64_t)start[N];
+    hid_t ot = H5Tcreate(H5T_COMPOUND, sizeof(LsOccurrence));
+    H5Tinsert(ot, "sample", HOFFSET(LsOccurrence, sample), H5T_NATIVE_INT64);
+    H5Tinsert(ot, "position", HOFFSET(LsOccurrence, position), H5T_NATIVE_INT32);
+    H5Tinsert(ot, "word", HOFFSET(LsOccurrence, word), H5T_NATIVE_INT16);
+    H5Tinsert(ot, "form", HOFFSET(LsOccurrence, form), H5T_NATIVE_INT16);
+    H5Tinsert(ot, "n_tokens", HOFFSET(LsOccurrence, n_tokens), H5T_NATIVE_INT16);
+    H5Tinsert(ot, "logprob", HOFFSET(LsOccurrence, logprob), H5T_NATIVE_FLOAT);
+    H5Tinsert(ot, "rank_first", HOFFSET(LsOccurrence, rank_first), H5T_NATIVE_INT32);
+    H5Tinsert(ot, "aligned", HOFFSET(LsOccurrence, aligned), H5T_NATIVE_INT8);
+    hid_t ds = ls_h5_dataset(h, g, "occurrences", ot, 1, &total,
+                             "one row per occurrence of a target word in an answer, ordered by sample: first token "
+                             "position, word, form (index into forms), tokens spanned, chain-rule log-prob (NaN "
+                             "when a word boundary falls inside a token: aligned = 0), rank of the first token",
+                             "nats (logprob)", e);
+    int rc = ds < 0 ? LS_ERR : LS_OK;
+    if (rc == LS_OK) {
+        /* local occurrences are grouped by sample already (found sample by sample); sort by sample */
+        size_t nr = 0;
+        LsRowRange *rr = ls_malloc((n_occ ? n_occ : 1) * sizeof *rr);
+        LsOccurrence *buf = ls_malloc((n_occ ? n_occ : 1) * sizeof *buf);
+        /* counting sort by sample keeps the found order within a sample */
+        size_t *order = ls_malloc((n_occ ? n_occ : 1) * sizeof(size_t));
+        for (size_t i = 0; i < n_occ; i++) order[i] = i;
+        for (size_t i = 1; i < n_occ; i++) { /* insertion sort on (sample, index): stable */
+            size_t x = order[i], j = i;
+            while (j > 0 && occ[order[j - 1]].sample > occ[x].sample) {
+                order[j] = order[j - 1];
+                j--;
+            }
+            order[j] = x;
+        }
+        for (size_t i = 0; i < n_occ;) {
+            int64_t s = occ[order[i]].sample;
+            size_t j = i;
+            while (j < n_occ && occ[order[j]].sample == s) {
+                buf[j] = occ[order[j]];
+                j++;
+            }
+            rr[nr].start = (uint64_t)start[s];
+            rr[nr].count = j - i;
+            nr++;
+            i = j;
+        }
+        rc = ls_h5_write_rows(h, ds, ot, rr, nr, buf, e);
+        free(order);
+        free(buf);
+        free(rr);
+        H5Dclose(ds);
+    }
+    H5Tclose(ot);
+    free(cnt);
+    free(start);
+    return rc;
+}
+
+/* Runs one model over this rank's DP group's batches and writes its rows. */
+static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDist *d, int threads, LsError *e,
+                     double *tok_s_out) {
+    const LsEncoded *enc = &mp->enc;
+    size_t N = enc->n;
+    LsModel m;
+    memset(&m, 0, sizeof m);
+    if (ls_model_open(&m, mp->spec->path, e)) die(d, e->msg);
+    if ((size_t)ls_tokenizer_vocab_size(mp->tok) > (size_t)m.cfg.vocab_size)
+        ls_warn("model %s: the tokenizer has %zu ids but the model's vocab_size is %d", mp->spec->name,
+                ls_tokenizer_vocab_size(mp->tok), m.cfg.vocab_size);
+    int K = cfg->top_k < m.cfg.vocab_size ? cfg->top_k : m.cfg.vocab_size;
+    size_t longest = 0;
+    size_t *tokens = ls_malloc((N ? N : 1) * sizeof(size_t));
+    for (size_t i = 0; i < N; i++) {
+        tokens[i] = (size_t)(enc->off[i + 1] - enc->off[i]);
+        if (tokens[i] > longest) longest = tokens[i];
+    }
+    size_t budget = cfg->batch_tokens > longest ? cfg->batch_tokens : longest;
+    LsShardPlan plan;
+    if (ls_shard_plan(&plan, tokens, N, (size_t)d->dp, cfg->batch_tokens, e)) die(d, e->msg);
+    const LsShardGroup *grp = &plan.groups[d->dp_rank];
+
+    LsBackend *be = ls_backend_create(ls_device_name(cfg->device), threads, e);
+    if (!be) die(d, e->msg);
+    LsForward f;
+    if (ls_forward_init(&f, &m, be, d->tp > 1 ? (LsComm *)&d->comm : NULL, budget, e)) die(d, e->msg);
+
+    ModelSets s;
+    if (create_model_sets(h, mp, &m, K, &s, d, e)) die(d, e->msg);
+    int leader = d->tp_rank == 0;
+    long rounds = (long)grp->n_batches;
+    MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_LONG, MPI_MAX, d->world);
+
+    LsOccurrence *occ = NULL;
+    size_t n_occ = 0, occ_cap = 0, done_samples = 0, done_tokens = 0;
+    double t0 = ls_now(), last = t0;
+    int32_t *ids = ls_malloc((budget + 1) * sizeof(int32_t));
+    int32_t *seq_off = ls_malloc((N + 1) * sizeof(int32_t));
+    size_t *sel = ls_malloc((N ? N : 1) * sizeof(size_t)), *src_row = ls_malloc((N ? N : 1) * sizeof(size_t));
+    uint8_t *ones = ls_malloc(N ? N : 1);
+    memset(ones, 1, N ? N : 1);
+    int M = (int)mp->ts.n_cols;
+    for (long b = 0; b < rounds; b++) {
+        size_t nsel = 0;
+        LsPosStats st;
+        memset(&st, 0, sizeof st);
+        if ((size_t)b < grp->n_batches) {
+            size_t r0 = grp->batch_off[b], r1 = grp->batch_off[b + 1];
+            /* the batch's samples in index order, so rows go to the file in order */
+            for (size_t r = r0; r < r1; r++) sel[nsel++] = grp->records[r];
+            for (size_t i = 1; i < nsel; i++)
+                for (size_t j = i; j > 0 && sel[j - 1] > sel[j]; j--) {
+                    size_t t = sel[j];
+                    sel[j] = sel[j - 1];
+                    sel[j - 1] = t;
+                }
+            seq_off[0] = 0;
+            for (size_t j = 0; j < nsel; j++) {
+                size_t i = sel[j], len = tokens[i];
+                memcpy(ids + seq_off[j], enc->ids + enc->off[i], len * sizeof(int32_t));
+                seq_off[j + 1] = seq_off[j] + (int32_t)len;
+                src_row[j] = (size_t)seq_off[j];
+            }
+            ls_posstats_alloc(&st, (size_t)seq_off[nsel], K, M);
+            if (ls_forward_batch(&f, ids, seq_off, (int)nsel, e) ||
+                ls_metrics_head(&f, ids, seq_off, (int)nsel, mp->ts.col_ids, M, K, &st, e))
+                die(d, e->msg);
+            if (leader)
+                for (size_t j = 0; j < nsel; j++) {
+                    size_t i = sel[j];
+                    ls_find_occurrences(&mp->ts, mp->tok, (int64_t)i, ids + seq_off[j] + enc->answer_start[i],
+                                        tokens[i] - (size_t)enc->answer_start[i], enc->answer_start[i],
+                                        st.logprob + seq_off[j], st.rank + seq_off[j], &occ, &n_occ, &occ_cap);
+                }
+        }
+        size_t ns = leader ? nsel : 0; /* only the TP leader writes; everyone takes part */
+        int rc = write_sample_rows(h, s.logprob, H5T_NATIVE_FLOAT, 4, 1, sel, ns, enc->off, src_row, st.logprob, e);
+        if (!rc) rc = write_sample_rows(h, s.entropy, H5T_NATIVE_FLOAT, 4, 1, sel, ns, enc->off, src_row, st.entropy, e);
+        if (!rc) rc = write_sample_rows(h, s.rank, H5T_NATIVE_INT32, 4, 1, sel, ns, enc->off, src_row, st.rank, e);
+        if (!rc && K > 0)
+            rc = write_sample_rows(h, s.topk_ids, H5T_NATIVE_INT32, 4, (size_t)K, sel, ns, enc->off, src_row,
+                                   st.top_ids, e);
+        if (!rc && K > 0)
+            rc = write_sample_rows(h, s.topk_lp, H5T_NATIVE_FLOAT, 4, (size_t)K, sel, ns, enc->off, src_row,
+                                   st.top_lp, e);
+        if (!rc && M > 0)
+            rc = write_sample_rows(h, s.target_lp, H5T_NATIVE_FLOAT, 4, (size_t)M, sel, ns, enc->off, src_row,
+                                   st.target_lp, e);
+        if (!rc) {
+            /* done markers after the rows: one range per sample */
+            LsRowRange *rr = ls_malloc((ns ? ns : 1) * sizeof *rr);
+            for (size_t j = 0; j < ns; j++) rr[j] = (LsRowRange){sel[j], 1};
+            rc = ls_h5_write_rows(h, s.done, H5T_NATIVE_UINT8, rr, ns, ones, e);
+            free(rr);
+        }
+        if (rc) die(d, e->msg);
+        for (size_t j = 0; j < nsel; j++) done_tokens += tokens[sel[j]];
+        done_samples += nsel;
+        ls_posstats_free(&st);
+        double now = ls_now();
+        if (!cfg->quiet && d->world_rank == 0 && (now - last > 2.0 || b + 1 == rounds)) {
+            double frac = grp->tokens ? (double)done_tokens / (double)grp->tokens : 1.0;
+            double el = now - t0;
+            fprintf(stderr,
+                    "[%s] group 0: %zu/%zu samples, %zu/%zu tokens, %.0f tok/s (group), ETA %.0f s\n",
+                    mp->spec->name, done_samples, grp->n_records, done_tokens, grp->tokens,
+                    el > 0 ? (double)done_tokens / el : 0.0, frac > 0 ? el / frac - el : 0.0);
+            last = now;
+        }
+    }
+    if (write_occurrences(h, s.g, leader ? occ : NULL, leader ? n_occ : 0, N, d, e)) die(d, e->msg);
+    double el = ls_now() - t0;
+    uint64_t tot = leader ? done_tokens : 0;
+    MPI_Allreduce(MPI_IN_PLACE, &tot, 1, MPI_UINT64_T, MPI_SUM, d->world);
+    *tok_s_out = el > 0 ? (double)tot / el : 0.0;
+    close_sets(&s);
+    free(occ);
+    free(ids);
+    free(seq_off);
+    free(sel);
+    free(src_row);
+    free(ones);
+    free(tokens);
+    ls_forward_free(&f);
+    be->destroy(be);
+    ls_shard_free(&plan);
+    ls_model_close(&m);
+    return LS_OK;
+}
+
+static char *effective_json(const LsRunConfig *c, const LsDist *d, int threads) {
+    json_t *o = json_object();
+    json_object_set_new(o, "data", json_string(c->data));
+    json_object_set_new(o, "output", json_string(c->output));
+    json_object_set_new(o, "template", json_string(c->template_text));
+    json_t *ms = json_array();
+    for (size_t i = 0; i < c->n_models; i++) {
+        json_t *m = json_object();
+        json_object_set_new(m, "name", json_string(c->models[i].name));
+        json_object_set_new(m, "path", json_string(c->models[i].path));
+        json_array_append_new(ms, m);
+    }
+    json_object_set_new(o, "models", ms);
+    json_t *tg = json_array();
+    for (size_t i = 0; i < c->n_targets; i++) json_array_append_new(tg, json_string(c->targets[i]));
+    json_object_set_new(o, "targets", tg);
+    json_t *sf = json_array();
+    for (size_t i = 0; i < c->n_forms; i++) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s%s", c->forms[i].leading_space ? "space+" : "", ls_case_name(c->forms[i].letter_case));
+        json_array_append_new(sf, json_string(buf));
+    }
+    json_object_set_new(o, "surface_forms", sf);
+    json_object_set_new(o, "top_k", json_integer(c->top_k));
+    json_object_set_new(o, "batch_tokens", json_integer((json_int_t)c->batch_tokens));
+    json_object_set_new(o, "max_tokens", json_integer((json_int_t)c->max_tokens));
+    json_object_set_new(o, "on_long_record", json_string(c->on_long_record == LS_LONG_SKIP ? "skip" : "truncate"));
+    json_object_set_new(o, "on_bad_record", json_string(c->on_bad_record == LS_BAD_SKIP ? "skip" : "fail"));
+    json_object_set_new(o, "device", json_string(ls_device_name(c->device)));
+    json_object_set_new(o, "tp", json_integer(c->tp));
+    json_object_set_new(o, "seed", json_integer((json_int_t)c->seed));
+    json_object_set_new(o, "bootstrap", json_integer(c->bootstrap));
+    json_object_set_new(o, "limit", json_integer((json_int_t)c->limit));
+    json_object_set_new(o, "threads_per_rank", json_integer(threads));
+    json_object_set_new(o, "world_size", json_integer(d->world_size));
+    char *s = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
+    json_decref(o);
+    return s;
+}
+
+int ls_cmd_run(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        }
+    MPI_Init(&argc, &argv);
+    LsDist d;
+    LsError e = {{0}};
+    memset(&d, 0, sizeof d);
+    MPI_Comm_rank(MPI_COMM_WORLD, &d.world_rank);
+    ls_log_set_rank(d.world_rank);
+    int root = d.world_rank == 0;
+    const char *cfg_path = NULL;
+    int overwrite = 0, threads = 0, rc = LS_OK;
+    LsRunConfig cfg;
+    memset(&cfg, 0, sizeof cfg);
+    /* first pass: the config path and the run-only flags */
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--overwrite"))
+            overwrite = 1;
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            threads = atoi(argv[++i]);
+        else if (argv[i][0] == '-' && argv[i][1] == '-')
+            i += ls_runcfg_option_is_flag(argv[i]) == 0 ? 1 : 0;
+        else if (!cfg_path)
+            cfg_path = argv[i];
+        else
+            rc = ls_fail(&e, "unexpected argument '%s'", argv[i]);
+    }
+    if (!rc && !cfg_path) rc = ls_fail(&e, "no config file given (usage: logits-study run CONFIG.yaml)");
+    if (!rc) rc = ls_runcfg_load(&cfg, cfg_path, &e);
+    for (int i = 1; !rc && i < argc; i++) {
+        if (!strcmp(argv[i], "--overwrite")) continue;
+        if (!strcmp(argv[i], "--threads")) {
+            i++;
+            continue;
+        }
+        if (argv[i][0] != '-' || argv[i][1] != '-') continue;
+        int flag = ls_runcfg_option_is_flag(argv[i]);
+        if (flag < 0) {
+            rc = ls_fail(&e, "unknown option '%s' (see logits-study run --help)", argv[i]);
+        } else if (flag == 1) {
+            rc = ls_runcfg_override(&cfg, argv[i], NULL, &e);
+        } else if (i + 1 >= argc) {
+            rc = ls_fail(&e, "option '%s' needs a value", argv[i]);
+        } else {
+            rc = ls_runcfg_override(&cfg, argv[i], argv[i + 1], &e);
+            i++;
+        }
+    }
+    if (!rc) rc = ls_runcfg_validate(&cfg, &e);
+    if (!rc) rc = ls_dist_init(&d, MPI_COMM_WORLD, cfg.tp, &e);
+    if (!rc) {
+        const char *sn = getenv("SLURM_NTASKS");
+        if (sn && atoi(sn) > 0 && atoi(sn) != d.world_size)
+            rc = ls_fail(&e, "running under Slurm with SLURM_NTASKS=%s but the MPI world has %d ranks: launch with "
+                         "srun (or mpirun -np %s)", sn, d.world_size, sn);
+    }
+    if (!rc && cfg.resume) rc = ls_fail(&e, "--resume is not supported yet: rerun without it (--overwrite)");
+    if (!rc && root && !overwrite && access(cfg.output, F_OK) == 0)
+        rc = ls_fail(&e, "%s exists: pass --overwrite to replace it", cfg.output);
+    MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (rc) {
+        if (root) fprintf(stderr, "logits-study run: %s\n", e.msg[0] ? e.msg : "failed");
+        ls_runcfg_free(&cfg);
+        MPI_Finalize();
+        return 1;
+    }
+    if (threads <= 0) threads = default_threads(&d);
+
+    /* records, identical on every rank */
+    LsDataset ds;
+    memset(&ds, 0, sizeof ds);
+    rc = ls_dataset_load(&ds, cfg.data, cfg.on_bad_record == LS_BAD_SKIP, cfg.limit, &e);
+    if (!all_ok(&d, rc, &e)) goto fail_early;
+    if (root && ds.n_bad)
+        ls_warn("%s: skipped %zu bad records (listed in /samples/skipped_line of the output)", cfg.data, ds.n_bad);
+
+    /* every model's tokenizer and tokenization; a record too long for any model is skipped for all */
+    ModelPrep *mp = ls_calloc(cfg.n_models, sizeof *mp);
+    for (size_t k = 0; k < cfg.n_models && rc == LS_OK; k++) {
+        mp[k].spec = &cfg.models[k];
+        rc = ls_tokenizer_load(&mp[k].tok, mp[k].spec->path, &e);
+        if (!rc)
+            rc = ls_encode_records(&mp[k].enc, mp[k].tok, cfg.template_text, ds.records, ds.n_records,
+                                   cfg.max_tokens, cfg.on_long_record == LS_LONG_TRUNCATE, cfg.data, &e);
+        if (!rc)
+            rc = ls_targets_resolve(&mp[k].ts, mp[k].tok, cfg.targets, cfg.n_targets, cfg.forms, cfg.n_forms, &e);
+        if (rc) ls_fail_prefix(&e, "model %s", mp[k].spec->name);
+    }
+    if (!all_ok(&d, rc, &e)) goto fail_early;
+    size_t n_keep = 0, n_long = 0;
+    size_t *keep = ls_malloc((ds.n_records ? ds.n_records : 1) * sizeof(size_t));
+    char **long_reason = ls_calloc(ds.n_records ? ds.n_records : 1, sizeof(char *));
+    for (size_t i = 0; i < ds.n_records; i++) {
+        int too_long = 0;
+        for (size_t k = 0; k < cfg.n_models; k++)
+            if (cfg.on_long_record == LS_LONG_SKIP && (size_t)mp[k].enc.full_len[i] > cfg.max_tokens) {
+                char buf[256];
+                snprintf(buf, sizeof buf, "%d tokens with model %s's tokenizer, more than max_tokens=%zu",
+                         mp[k].enc.full_len[i], mp[k].spec->name, cfg.max_tokens);
+                long_reason[i] = ls_strdup(buf);
+                too_long = 1;
+                break;
+            }
+        if (too_long)
+            n_long++;
+        else
+            keep[n_keep++] = i;
+    }
+    if (n_keep == 0) {
+        rc = ls_fail(&e, "%s: no record left to run (%zu too long for max_tokens=%zu)", cfg.data, n_long,
+                     cfg.max_tokens);
+        if (!all_ok(&d, rc, &e)) goto fail_early;
+    }
+    if (root && n_long) ls_warn("%s: skipped %zu records longer than max_tokens=%zu", cfg.data, n_long, cfg.max_tokens);
+    if (n_long) /* re-encode the kept records only (ids stay the same) */
+        for (size_t k = 0; k < cfg.n_models; k++) {
+            LsRecord *kr = ls_malloc(n_keep * sizeof *kr);
+            for (size_t j = 0; j < n_keep; j++) kr[j] = ds.records[keep[j]];
+            ls_encoded_free(&mp[k].enc);
+            rc = ls_encode_records(&mp[k].enc, mp[k].tok, cfg.template_text, kr, n_keep, cfg.max_tokens,
+                                   cfg.on_long_record == LS_LONG_TRUNCATE, cfg.data, &e);
+            free(kr);
+            if (rc) die(&d, e.msg);
+        }
+
+    /* the file: root attributes, /samples */
+    LsH5 h;
+    if (ls_h5_create(&h, cfg.output, MPI_COMM_WORLD, &e)) {
+        if (root) fprintf(stderr, "logits-study run: %s\n", e.msg);
+        goto fail_early;
+    }
+    {
+        hid_t r = h.file;
+        char *now = iso_now(), *sha = sha256_file(cfg.data), *eff = effective_json(&cfg, &d, threads);
+        size_t mlen = 1, wlen = 1;
+        for (size_t k = 0; k < cfg.n_models; k++) mlen += strlen(cfg.models[k].name) + 1;
+        for (size_t k = 0; k < cfg.n_targets; k++) wlen += strlen(cfg.targets[k]) + 1;
+        char *mnames = ls_calloc(mlen, 1), *wnames = ls_calloc(wlen, 1);
+        for (size_t k = 0; k < cfg.n_models; k++) {
+            if (k) strcat(mnames, ",");
+            strcat(mnames, cfg.models[k].name);
+        }
+        for (size_t k = 0; k < cfg.n_targets; k++) {
+            if (k) strcat(wnames, ",");
+            strcat(wnames, cfg.targets[k]);
+        }
+        rc = ls_h5_attr_i64(r, "schema_version", 1, &e) || ls_h5_attr_i64(r, "complete", 0, &e) ||
+             ls_h5_attr_str(r, "tool_version", LS_VERSION, &e) || ls_h5_attr_str(r, "git_commit", LS_GIT_COMMIT, &e) ||
+             ls_h5_attr_str(r, "run_config", cfg.yaml_text, &e) || ls_h5_attr_str(r, "run_config_effective", eff, &e) ||
+             ls_h5_attr_str(r, "data_path", cfg.data, &e) || ls_h5_attr_str(r, "data_sha256", sha, &e) ||
+             ls_h5_attr_i64(r, "world_size", d.world_size, &e) || ls_h5_attr_i64(r, "tp_size", d.tp, &e) ||
+             ls_h5_attr_i64(r, "dp_size", d.dp, &e) || ls_h5_attr_str(r, "created", now, &e) ||
+             ls_h5_attr_str(r, "models", mnames, &e) || ls_h5_attr_str(r, "target_words", wnames, &e);
+        free(now);
+        free(sha);
+        free(eff);
+        free(mnames);
+        free(wnames);
+        if (rc) die(&d, e.msg);
+        /* /samples */
+        hid_t g = ls_h5_group(&h, "/samples", &e);
+        if (g < 0) die(&d, e.msg);
+        uint64_t N = n_keep;
+        int64_t *line = ls_malloc((N + 1) * sizeof(int64_t)), *qb = ls_malloc((N + 1) * sizeof(int64_t)),
+                *ab = ls_malloc((N + 1) * sizeof(int64_t));
+        int8_t *lev = ls_malloc(N + 1), *cor = ls_malloc(N + 1);
+        for (size_t j = 0; j < N; j++) {
+            const LsRecord *rec = &ds.records[keep[j]];
+            line[j] = (int64_t)rec->line;
+            lev[j] = (int8_t)rec->level;
+            cor[j] = (int8_t)rec->is_correct;
+            qb[j] = (int64_t)strlen(rec->query);
+            ab[j] = (int64_t)strlen(rec->answer);
+        }
+        LsRowRange all = {0, N};
+        struct {
+            const char *name, *desc, *unit;
+            hid_t ft, mt;
+            const void *buf;
+        } cols[] = {
+            {"source_line", "1-based line of the record in the JSONL file", "line", H5T_STD_I64LE, H5T_NATIVE_INT64, line},
+            {"level", "difficulty level 1-5", "level", H5T_STD_I8LE, H5T_NATIVE_INT8, lev},
+            {"is_correct", "1 correct, 0 incorrect, -1 unknown", "flag", H5T_STD_I8LE, H5T_NATIVE_INT8, cor},
+            {"query_bytes", "UTF-8 length of the query", "bytes", H5T_STD_I64LE, H5T_NATIVE_INT64, qb},
+            {"answer_bytes", "UTF-8 length of the answer", "bytes", H5T_STD_I64LE, H5T_NATIVE_INT64, ab},
+        };
+        for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
+            hid_t x = ls_h5_dataset(&h, g, cols[c].name, cols[c].ft, 1, &N, cols[c].desc, cols[c].unit, &e);
+            if (x < 0 || ls_h5_write_rows(&h, x, cols[c].mt, &all, root, cols[c].buf, &e)) die(&d, e.msg);
+            H5Dclose(x);
+        }
+        /* skipped: bad records (by line) and too-long ones, ordered by line */
+        uint64_t S = ds.n_bad + n_long;
+        int64_t *sl = ls_malloc((S + 1) * sizeof(int64_t));
+        const char **sr = ls_malloc((S + 1) * sizeof(char *));
+        size_t si = 0, maxr = 1;
+        for (size_t b = 0; b < ds.n_bad; b++) {
+            sl[si] = (int64_t)ds.bad[b].line;
+            sr[si++] = ds.bad[b].reason;
+        }
+        for (size_t i = 0; i < ds.n_records; i++)
+            if (long_reason[i]) {
+                sl[si] = (int64_t)ds.records[i].line;
+                sr[si++] = long_reason[i];
+            }
+        for (size_t a = 1; a < S; a++) /* insertion sort by line */
+            for (size_t b = a; b > 0 && sl[b - 1] > sl[b]; b--) {
+                int64_t tl = sl[b];
+                sl[b] = sl[b - 1];
+                sl[b - 1] = tl;
+                const char *tr = sr[b];
+                sr[b] = sr[b - 1];
+                sr[b - 1] = tr;
+            }
+        for (size_t i = 0; i < S; i++)
+            if (strlen(sr[i]) + 1 > maxr) maxr = strlen(sr[i]) + 1;
+        char *rbuf = ls_calloc((S ? S : 1) * maxr, 1);
+        for (size_t i = 0; i < S; i++) memcpy(rbuf + i * maxr, sr[i], strlen(sr[i]));
+        hid_t rt = ls_h5_str_type(maxr);
+        LsRowRange allS = {0, S};
+        hid_t x = ls_h5_dataset(&h, g, "skipped_line", H5T_STD_I64LE, 1, &S,
+                                "lines of the records not run (bad records with on_bad_record: skip; too long)",
+                                "line", &e);
+        if (x < 0 || ls_h5_write_rows(&h, x, H5T_NATIVE_INT64, &allS, root && S, sl, &e)) die(&d, e.msg);
+        H5Dclose(x);
+        x = ls_h5_dataset(&h, g, "skipped_reason", rt, 1, &S, "why each skipped record was not run", "", &e);
+        if (x < 0 || ls_h5_write_rows(&h, x, rt, &allS, root && S, rbuf, &e)) die(&d, e.msg);
+        H5Dclose(x);
+        H5Tclose(rt);
+        H5Gclose(g);
+        free(line);
+        free(qb);
+        free(ab);
+        free(lev);
+        free(cor);
+        free(sl);
+        free(sr);
+        free(rbuf);
+    }
+    if (root && !cfg.quiet)
+        fprintf(stderr, "logits-study run: %zu samples, %zu models, %d ranks (dp %d x tp %d), %d threads per rank -> %s\n",
+                n_keep, cfg.n_models, d.world_size, d.dp, d.tp, threads, cfg.output);
+
+    double t_all = ls_now();
+    for (size_t k = 0; k < cfg.n_models; k++) {
+        double tps = 0;
+        run_model(&h, &mp[k], &cfg, &d, threads, &e, &tps);
+        if (ls_h5_flush(&h, &e)) die(&d, e.msg);
+        if (root && !cfg.quiet)
+            fprintf(stderr, "[%s] done: %.0f tokens/s over all ranks\n", mp[k].spec->name, tps);
+    }
+    if (ls_h5_close(&h, &e)) die(&d, e.msg);
+    MPI_Barrier(MPI_COMM_WORLD);
+    /* rank 0 seals the file: complete = 1, written last */
+    if (root) {
+        hid_t fid = H5Fopen(cfg.output, H5F_ACC_RDWR, H5P_DEFAULT);
+        if (fid < 0 || ls_h5_attr_i64(fid, "complete", 1, &e) < 0 || H5Fclose(fid) < 0) {
+            fprintf(stderr, "logits-study run: %s: cannot mark the file complete\n", cfg.output);
+            rc = LS_ERR;
+        } else if (!cfg.quiet) {
+            fprintf(stderr, "logits-study run: wrote %s in %.1f s\n", cfg.output, ls_now() - t_all);
+        }
+    }
+    MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+
+    for (size_t k = 0; k < cfg.n_models; k++) {
+        ls_targets_free(&mp[k].ts);
+        ls_encoded_free(&mp[k].enc);
+        ls_tokenizer_free(mp[k].tok);
+    }
+    for (size_t i = 0; i < ds.n_records; i++) free(long_reason[i]);
+    free(long_reason);
+    free(keep);
+    free(mp);
+    ls_dataset_free(&ds);
+    ls_runcfg_free(&cfg);
+    ls_dist_free(&d);
+    MPI_Finalize();
+    return rc ? 1 : 0;
+
+fail_early:
+    ls_dataset_free(&ds);
+    ls_runcfg_free(&cfg);
+    ls_dist_free(&d);
+    MPI_Finalize();
+    return 1;
+}

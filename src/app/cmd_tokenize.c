@@ -1,0 +1,161 @@
+/* cmd_tokenize.c — `logits-study tokenize`: JSON lines in, JSON lines out.
+ *
+ *   encode (default): each input line is a JSON string; output is the JSON array of ids.
+ *   --decode:         each input line is a JSON array of ids; output is the decoded JSON string.
+ *
+ * A bad line stops the command with an error naming the line number (so output lines always
+ * correspond one-to-one to the input lines before it). */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "ls/tokenizer.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: logits-study tokenize --tokenizer DIR [--no-special] [--decode]\n"
+               "\n"
+               "Reads JSON lines from stdin and writes one JSON line per input line to stdout:\n"
+               "  encode (default)  input: a JSON string        output: the array of token ids\n"
+               "  --decode          input: a JSON array of ids  output: the decoded text as a JSON string\n"
+               "\n"
+               "  --tokenizer DIR   model directory with tokenizer.json (and tokenizer_config.json)\n"
+               "  --no-special      encode without the post-processor's special tokens (e.g. BOS),\n"
+               "                    like add_special_tokens=False in HF tokenizers\n"
+               "  --decode          decode instead of encode (special tokens are kept in the text)\n"
+               "  -h, --help        this help\n"
+               "\n"
+               "Encoding matches HF tokenizers' Tokenizer.encode(text, add_special_tokens).ids; decoding\n"
+               "matches Tokenizer.decode(ids, skip_special_tokens=False). The text must be valid\n"
+               "Unicode (no lone surrogates).\n");
+}
+
+static int do_line(LsTokenizer *tok, const char *line, size_t len, long lineno, int decode, int add_special,
+                   FILE *out) {
+    json_error_t je;
+    json_t *j = json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    if (!j) {
+        fprintf(stderr, "logits-study tokenize: stdin line %ld: invalid JSON at column %d: %s\n", lineno,
+                je.column, je.text);
+        return 1;
+    }
+    int rc = 0;
+    if (!decode) {
+        if (!json_is_string(j)) {
+            fprintf(stderr, "logits-study tokenize: stdin line %ld: expected a JSON string\n", lineno);
+            rc = 1;
+        } else {
+            int32_t *ids;
+            size_t n;
+            LsError e;
+            if (ls_tokenizer_encode(tok, json_string_value(j), json_string_length(j), add_special, &ids, &n,
+                                    &e)) {
+                fprintf(stderr, "logits-study tokenize: stdin line %ld: %s\n", lineno, e.msg);
+                rc = 1;
+            } else {
+                fputc('[', out);
+                for (size_t i = 0; i < n; i++)
+                    fprintf(out, i ? ",%d" : "%d", ids[i]);
+                fputs("]\n", out);
+                free(ids);
+            }
+        }
+    } else {
+        size_t n = json_is_array(j) ? json_array_size(j) : 0;
+        int32_t *ids = malloc((n ? n : 1) * sizeof *ids);
+        if (!json_is_array(j)) {
+            fprintf(stderr, "logits-study tokenize: stdin line %ld: expected a JSON array of ids\n", lineno);
+            rc = 1;
+        }
+        for (size_t i = 0; i < n && !rc; i++) {
+            json_t *v = json_array_get(j, i);
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX) {
+                fprintf(stderr, "logits-study tokenize: stdin line %ld: element %zu is not a token id\n",
+                        lineno, i);
+                rc = 1;
+            } else {
+                ids[i] = (int32_t)json_integer_value(v);
+            }
+        }
+        if (!rc) {
+            char *text;
+            size_t tl;
+            ls_tokenizer_decode(tok, ids, n, &text, &tl);
+            json_t *s = json_stringn(text, tl);
+            char *dump = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+            if (dump) {
+                fputs(dump, out);
+                fputc('\n', out);
+            }
+            free(dump);
+            json_decref(s);
+            free(text);
+        }
+        free(ids);
+    }
+    json_decref(j);
+    return rc;
+}
+
+int ls_cmd_tokenize(int argc, char **argv) {
+    static const struct option opts[] = {{"tokenizer", required_argument, 0, 't'},
+                                         {"no-special", no_argument, 0, 'n'},
+                                         {"decode", no_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *dir = NULL;
+    int add_special = 1, decode = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            dir = optarg;
+            break;
+        case 'n':
+            add_special = 0;
+            break;
+        case 'd':
+            decode = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!dir || optind != argc) {
+        fprintf(stderr, "logits-study tokenize: %s\n",
+                dir ? "unexpected argument" : "--tokenizer DIR is required");
+        usage(stderr);
+        return 2;
+    }
+    LsTokenizer *tok;
+    LsError e;
+    if (ls_tokenizer_load(&tok, dir, &e)) {
+        fprintf(stderr, "logits-study tokenize: %s\n", e.msg);
+        return 1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long lineno = 0;
+    int rc = 0;
+    while (!rc && (len = getline(&line, &cap, stdin)) >= 0) {
+        lineno++;
+        if (len > 0 && line[len - 1] == '\n') len--;
+        if (len > 0 && line[len - 1] == '\r') len--;
+        rc = do_line(tok, line, (size_t)len, lineno, decode, add_special, stdout);
+    }
+    free(line);
+    ls_tokenizer_free(tok);
+    if (fflush(stdout) != 0) {
+        perror("logits-study tokenize: stdout");
+        rc = 1;
+    }
+    return rc;
+}
