@@ -15,7 +15,10 @@ def _visible(s: str) -> str:
 
 def token_labels(md: ModelData, ids, results_path: str, max_len: int = 12) -> tuple[list[str], bool]:
     """Labels for each id, and whether they were decoded (False: ids shown)."""
-    bases = [os.path.dirname(os.path.abspath(results_path)), os.getcwd()]
+    here = os.path.dirname(os.path.abspath(results_path))
+    # the path is as the run saw it: relative to where it was launched (usually the folder
+    # holding results/), so try the file's folder, its parent and the current folder
+    bases = [here, os.path.dirname(here), os.getcwd()]
     tok = md.tokenizer(bases)
     out = []
     if tok is None:
