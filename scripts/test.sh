@@ -24,14 +24,13 @@ CC=clang bash scripts/build.sh build-fuzz -DCMAKE_BUILD_TYPE=Debug -DLS_SANITIZE
   -DLS_FUZZ=ON -DLS_FUZZ_SECONDS="${LS_FUZZ_SECONDS:-60}"
 (cd build-fuzz && ctest --output-on-failure -j2 -L fuzz)
 
-# pytest runs when any test file exists under analysis/ or tests/python/ (each folder is
-# passed only if it exists); the report tests need build/logits-study, built above.
+# pytest for whichever of analysis/ and tests/python/ hold tests (either may be empty)
 py_dirs=()
 for d in analysis tests/python; do
-  [ -d "$d" ] && find "$d" -name 'test_*.py' -print -quit | grep -q . && py_dirs+=("$d")
+  if compgen -G "$d/test_*.py" >/dev/null || compgen -G "$d/**/test_*.py" >/dev/null; then py_dirs+=("$d"); fi
 done
 if [ ${#py_dirs[@]} -gt 0 ]; then
   echo "== pytest (${py_dirs[*]})"
-  .venv/bin/python -m pytest -q "${py_dirs[@]}"
+  LS_BINARY="$PWD/build/logits-study" .venv/bin/python -m pytest -q "${py_dirs[@]}"
 fi
 echo "== all tests passed"
