@@ -15,6 +15,11 @@ struct LsComm {
     int (*allreduce_sum_f32)(LsComm *c, float *buf, size_t n);
     /* host buffers: recv holds size * bytes, rank i's block at i * bytes */
     int (*allgather_host)(LsComm *c, const void *send, void *recv, size_t bytes);
+    /* optional (NULL for MPI): tears the group down without waiting for the
+     * other ranks (ncclCommAbort); called on a fatal error before MPI_Abort */
+    void (*abort)(LsComm *c);
+    /* optional: frees what impl holds (a collective, on the normal path) */
+    void (*destroy)(LsComm *c);
 };
 
 #endif

@@ -57,6 +57,7 @@ int ls_utf8_valid(const unsigned char *buf, size_t len, size_t *bad_off);
 float ls_bf16_to_f32(uint16_t h);
 float ls_f16_to_f32(uint16_t h);
 uint16_t ls_f32_to_bf16(float f);
+uint16_t ls_f32_to_f16(float f); /* overflow -> inf, subnormals kept */
 
 /* Unaligned little-endian loads without typed-pointer casts. */
 static inline uint16_t ls_load_u16(const void *p) {

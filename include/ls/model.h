@@ -147,4 +147,44 @@ static inline float ls_tensor_get(const LsTensor *t, size_t i) {
 /* Converts n consecutive elements starting at element off to fp32. */
 void ls_tensor_to_f32(const LsTensor *t, size_t off, size_t n, float *out);
 
+/* ---- random-weight checkpoints (src/model/tiny_model.c) -------------------
+ * A valid Qwen2 checkpoint with random weights, for tests and benchmarks that
+ * must not depend on downloaded models: config.json with the keys
+ * transformers' Qwen2Config writes (format of transformers 5.23) and one
+ * model.safetensors laid out as the reference writer does (header padded with
+ * spaces to a multiple of 8, tensors sorted by name, data contiguous in that
+ * order). Deterministic for a seed: tensor `name` draws from its own stream,
+ * splitmix64 seeded with seed ^ FNV-1a-64(name), turned into N(0,1) by
+ * Box–Muller (u in (0,1] from the top 53 bits), scaled as
+ * tests/oracle/make_fixtures.py's randomise(): norms 1 + 0.2 z, biases 0.3 z,
+ * embedding / lm_head 1.0 z, other matrices 1.5 z / sqrt(in), then rounded to
+ * the storage dtype (round-to-nearest-even). */
+typedef struct {
+    int layers, hidden, heads, kv_heads;
+    int head_dim;         /* 0 = hidden / heads (and no head_dim key in config.json) */
+    int intermediate;
+    int vocab;            /* 0 = 151936 with a tokenizer, else 1024 */
+    int max_pos;          /* max_position_embeddings */
+    double rope_theta;
+    double rms_norm_eps;
+    int tie;              /* tie_word_embeddings */
+    LsDType dtype;
+    uint64_t seed;
+    const char *tokenizer_dir; /* copy tokenizer.json (+ tokenizer_config.json) from here; NULL = none */
+    int force;            /* replace an existing non-empty checkpoint folder */
+} LsTinySpec;
+
+/* Defaults: 2 layers, hidden 64, 4 heads, 2 KV heads, intermediate 128, bf16,
+ * untied, rope_theta 1e6, rms_norm_eps 1e-6, max_pos 32768, seed 0. */
+void ls_tiny_spec_default(LsTinySpec *s);
+/* Validates the spec (messages name the option: "--heads 3 does not divide
+ * --hidden 64 ..."); fills s->vocab when 0. Reads the tokenizer when given. */
+int ls_tiny_spec_check(LsTinySpec *s, LsError *e);
+/* Writes the checkpoint to out_dir atomically: everything is written into a
+ * temporary sibling folder, fsynced, opened with ls_model_open as a check,
+ * then renamed to out_dir, so an interrupted run leaves no partial
+ * checkpoint. out_dir may be absent or empty; a non-empty out_dir is
+ * replaced only with s->force and only if it holds a config.json. */
+int ls_tiny_model_write(const char *out_dir, const LsTinySpec *s, LsError *e);
+
 #endif

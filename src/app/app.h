@@ -12,5 +12,6 @@ typedef struct {
 int ls_cmd_score(int argc, char **argv);
 int ls_cmd_run(int argc, char **argv);
 int ls_cmd_tokenize(int argc, char **argv);
+int ls_cmd_make_tiny_model(int argc, char **argv);
 
 #endif

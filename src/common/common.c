@@ -181,6 +181,25 @@ uint16_t ls_f32_to_bf16(float f) {
     return (uint16_t)(u >> 16);
 }
 
+uint16_t ls_f32_to_f16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint16_t sign = (uint16_t)((u >> 16) & 0x8000);
+    uint32_t a = u & 0x7FFFFFFF;
+    if (a > 0x7F800000) return sign | 0x7E00; /* NaN */
+    if (a >= 0x477FF000) return sign | 0x7C00; /* >= 65520 rounds to inf */
+    if (a < 0x38800000) {                     /* below 2^-14: subnormal f16 (or zero) */
+        if (a < 0x33000000) return sign;      /* < 2^-25 rounds to zero */
+        uint32_t m = (a & 0x7FFFFF) | 0x800000, shift = 126 - (a >> 23);
+        uint32_t r = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (r & 1))) r++;
+        return (uint16_t)(sign | r);
+    }
+    uint32_t r = a - 0x38000000; /* rebias the exponent 127 -> 15 */
+    r = (r + 0xFFF + ((r >> 13) & 1)) >> 13;
+    return (uint16_t)(sign | r);
+}
+
 float ls_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16;
     uint32_t exp = (h >> 10) & 0x1F;

@@ -1,4 +1,6 @@
 /* dist.c — process grid and the MPI implementation of the TP collectives. */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,18 +20,21 @@ static int mpi_allreduce_sum_f32(LsComm *c, float *buf, size_t n) {
 static int mpi_allgather_host(LsComm *c, const void *send, void *recv, size_t bytes) {
     MPI_Comm comm = *(MPI_Comm *)c->impl;
     if (bytes > (size_t)1 << 30) return -1;
-    return MPI_Allgather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, comm) == MPI_SUCCESS ? 0 : -1;
+    return MPI_Allgather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, comm) == MPI_SUCCESS ? 0
+                                                                                                      : -1;
 }
 
 int ls_dist_init(LsDist *d, MPI_Comm world, int tp, LsError *e) {
     memset(d, 0, sizeof *d);
     d->world = world;
+    d->tp_comm = d->dp_comm = MPI_COMM_NULL;
+    d->gpu = -1;
     MPI_Comm_rank(world, &d->world_rank);
     MPI_Comm_size(world, &d->world_size);
     if (tp < 1) return ls_fail(e, "tp=%d: must be at least 1", tp);
     if (d->world_size % tp)
-        return ls_fail(e, "world size %d is not divisible by tp=%d: launch a multiple of tp ranks", d->world_size,
-                       tp);
+        return ls_fail(e, "world size %d is not divisible by tp=%d: launch a multiple of tp ranks",
+                       d->world_size, tp);
     d->tp = tp;
     d->tp_rank = d->world_rank % tp;
     d->dp = d->world_size / tp;
@@ -50,7 +55,61 @@ int ls_dist_init(LsDist *d, MPI_Comm world, int tp, LsError *e) {
 }
 
 void ls_dist_free(LsDist *d) {
+    if (d->comm.destroy) d->comm.destroy(&d->comm);
     if (d->tp_comm != MPI_COMM_NULL && d->tp_comm) MPI_Comm_free(&d->tp_comm);
     if (d->dp_comm != MPI_COMM_NULL && d->dp_comm) MPI_Comm_free(&d->dp_comm);
     memset(d, 0, sizeof *d);
 }
+
+int ls_dist_check_model(const LsDist *d, const LsModelConfig *c, LsError *e) {
+    const int tp = d->tp, H = c->num_attention_heads, f = c->intermediate_size;
+    if (tp > H)
+        return ls_fail(e, "tp=%d is larger than the model's %d attention heads: use --tp %d or less", tp, H,
+                       H);
+    if (H % tp)
+        return ls_fail(
+            e, "tp=%d does not divide the model's %d attention heads: tensor parallelism splits whole heads",
+            tp, H);
+    if (f % tp) return ls_fail(e, "tp=%d does not divide the model's intermediate_size %d", tp, f);
+    return LS_OK;
+}
+
+int ls_dist_assign_gpu(LsDist *d, int n_visible, LsError *e) {
+    d->gpu = -1;
+    if (n_visible < 1) return ls_fail(e, "no CUDA GPU visible to world rank %d", d->world_rank);
+    if (d->local_size > n_visible)
+        return ls_fail(e,
+                       "%d ranks share this node but only %d GPU%s visible: two ranks would share a GPU; "
+                       "launch at most %d rank%s per node (one GPU per rank)",
+                       d->local_size, n_visible, n_visible == 1 ? " is" : "s are", n_visible,
+                       n_visible == 1 ? "" : "s");
+    d->gpu = d->local_rank;
+    return LS_OK;
+}
+
+int ls_dist_agree(const LsDist *d, int rc, LsError *e) {
+    int mine = rc == LS_OK ? INT_MAX : d->world_rank, first;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, d->world);
+    if (first == INT_MAX) return LS_OK;
+    char msg[sizeof e->msg];
+    memset(msg, 0, sizeof msg);
+    if (d->world_rank == first) snprintf(msg, sizeof msg, "rank %d: %.990s", first, e ? e->msg : "failed");
+    MPI_Bcast(msg, (int)sizeof msg, MPI_CHAR, first, d->world);
+    msg[sizeof msg - 1] = '\0';
+    return ls_fail(e, "%s", msg);
+}
+
+void ls_dist_abort(LsDist *d, int code) {
+    if (d && d->comm.abort) d->comm.abort(&d->comm);
+    fflush(stdout);
+    fflush(stderr);
+    MPI_Abort(d && d->world != MPI_COMM_NULL && d->world ? d->world : MPI_COMM_WORLD, code);
+    abort(); /* MPI_Abort does not return */
+}
+
+#ifndef LS_HAVE_NCCL
+int ls_dist_use_nccl(LsDist *d, void *stream, LsError *e) {
+    (void)d, (void)stream;
+    return ls_fail(e, "this binary was built without NCCL: tensor parallelism on GPUs is unavailable");
+}
+#endif

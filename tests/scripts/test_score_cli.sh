@@ -56,6 +56,15 @@ expect_err 1 "outside the vocabulary" "$bin" score --model "$fx" --ids 1,100000
 expect_err 1 "$tmp/nope" "$bin" score --model "$tmp/nope" --ids 1,2
 expect_err 1 "--device cuda" "$bin" score --model "$fx" --ids 1,2 --device cuda
 expect_err 2 "not divisible by tp=3" timeout 60 mpirun -np 2 "$bin" score --model "$fx" --ids 1,2 --tp 3
+# the model must split over the TP ranks (checked from config.json before loading)
+expect_err 2 "tp=3 does not divide the model's 4 attention heads" timeout 60 mpirun -np 3 "$bin" score \
+  --model "$fx" --ids 1,2 --tp 3 --device cpu
+"$bin" make-tiny-model --out "$tmp/h2" --seed 1 --hidden 32 --heads 2 --kv-heads 1 --vocab 64 2> /dev/null
+expect_err 2 "tp=4 is larger than the model's 2 attention heads" timeout 60 mpirun -np 4 "$bin" score \
+  --model "$tmp/h2" --ids 1,2 --tp 4 --device cpu
+"$bin" make-tiny-model --out "$tmp/f126" --seed 1 --intermediate 126 --vocab 64 2> /dev/null
+expect_err 2 "does not divide the model's intermediate_size 126" timeout 60 mpirun -np 4 "$bin" score \
+  --model "$tmp/f126" --ids 1,2 --tp 4 --device cpu
 "$bin" score --help | grep -q "usage: logits-study score" || fail "score --help"
 "$bin" --version | grep -q "logits-study " || fail "--version"
 echo "score CLI: all checks passed"

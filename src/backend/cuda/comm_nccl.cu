@@ -1,0 +1,118 @@
+// comm_nccl.cu — the NCCL implementation of LsComm for the CUDA backend
+// (DESIGN §3): one communicator per TP group, its unique id made on the
+// group's leader and broadcast over the MPI tp_comm; all-reduce on device
+// buffers, host all-gather over MPI, ncclCommAbort before MPI_Abort.
+#ifdef LS_HAVE_NCCL
+#define OMPI_SKIP_MPICXX 1
+#define MPICH_SKIP_MPICXX 1
+#include <mpi.h>
+
+#include <cuda_runtime.h>
+#include <nccl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern "C" {
+#include "ls/parallel.h"
+}
+
+// One check macro per library: the error names file:line and the call. With
+// e == NULL (inside LsComm callbacks, which have no LsError) it is logged.
+static int check_fail(LsError *e, const char *file, int line, const char *call, const char *what) {
+    LsError tmp;
+    ls_fail(e ? e : &tmp, "%s:%d: %s failed: %s", file, line, call, what);
+    if (!e) ls_warn("%s\n", tmp.msg);
+    return LS_ERR;
+}
+#define cudaCheck(e, call)                                                                                   \
+    do {                                                                                                     \
+        cudaError_t err_ = (call);                                                                           \
+        if (err_ != cudaSuccess) return check_fail(e, __FILE__, __LINE__, #call, cudaGetErrorString(err_));  \
+    } while (0)
+#define ncclCheck(e, call)                                                                                   \
+    do {                                                                                                     \
+        ncclResult_t res_ = (call);                                                                          \
+        if (res_ != ncclSuccess) return check_fail(e, __FILE__, __LINE__, #call, ncclGetErrorString(res_));  \
+    } while (0)
+
+typedef struct {
+    ncclComm_t comm;
+    cudaStream_t stream;
+    int own_stream;
+    LsComm mpi; // the MPI LsComm it replaced: host all-gathers go there
+} NcclImpl;
+
+static int nccl_allreduce_sum_f32(LsComm *c, float *buf, size_t n) {
+    NcclImpl *im = (NcclImpl *)c->impl;
+    // buf: [n] fp32 device memory, summed in place over the TP group
+    ncclCheck(NULL, ncclAllReduce(buf, buf, n, ncclFloat, ncclSum, im->comm, im->stream));
+    cudaCheck(NULL, cudaStreamSynchronize(im->stream));
+    ncclResult_t async = ncclSuccess;
+    ncclCheck(NULL, ncclCommGetAsyncError(im->comm, &async));
+    ncclCheck(NULL, async);
+    return 0;
+}
+
+static int nccl_allgather_host(LsComm *c, const void *send, void *recv, size_t bytes) {
+    NcclImpl *im = (NcclImpl *)c->impl;
+    return im->mpi.allgather_host(&im->mpi, send, recv, bytes);
+}
+
+static void nccl_abort(LsComm *c) {
+    NcclImpl *im = (NcclImpl *)c->impl;
+    if (im && im->comm) ncclCommAbort(im->comm);
+    if (im) im->comm = NULL;
+}
+
+static void nccl_destroy(LsComm *c) {
+    NcclImpl *im = (NcclImpl *)c->impl;
+    if (!im) return;
+    if (im->comm) ncclCommDestroy(im->comm);
+    if (im->own_stream) cudaStreamDestroy(im->stream);
+    *c = im->mpi; // back to the MPI collectives
+    free(im);
+}
+
+// Steps before the collective init: device, stream, and (leader) the id.
+static int nccl_prepare(LsDist *d, void *stream, NcclImpl *im, ncclUniqueId *id, LsError *e) {
+    cudaCheck(e, cudaSetDevice(d->gpu));
+    if (stream) {
+        im->stream = (cudaStream_t)stream;
+    } else {
+        // default flags: synchronises with the legacy default stream
+        cudaCheck(e, cudaStreamCreate(&im->stream));
+        im->own_stream = 1;
+    }
+    if (d->tp_rank == 0) ncclCheck(e, ncclGetUniqueId(id));
+    return LS_OK;
+}
+
+extern "C" int ls_dist_use_nccl(LsDist *d, void *stream, LsError *e) {
+    if (d->gpu < 0) return ls_fail(e, "ls_dist_use_nccl: no GPU assigned (call ls_dist_assign_gpu first)");
+    NcclImpl *im = (NcclImpl *)ls_calloc(1, sizeof *im);
+    ncclUniqueId id;
+    memset(&id, 0, sizeof id);
+    int rc = nccl_prepare(d, stream, im, &id, e);
+    if (ls_dist_agree(d, rc, e) != LS_OK) goto fail;
+    MPI_Bcast(&id, (int)sizeof id, MPI_BYTE, 0, d->tp_comm);
+    {
+        ncclResult_t r = ncclCommInitRank(&im->comm, d->tp, id, d->tp_rank);
+        rc = r == ncclSuccess ? LS_OK
+                              : check_fail(e, __FILE__, __LINE__, "ncclCommInitRank", ncclGetErrorString(r));
+    }
+    if (ls_dist_agree(d, rc, e) != LS_OK) goto fail;
+    im->mpi = d->comm;
+    d->comm.impl = im;
+    d->comm.allreduce_sum_f32 = nccl_allreduce_sum_f32;
+    d->comm.allgather_host = nccl_allgather_host;
+    d->comm.abort = nccl_abort;
+    d->comm.destroy = nccl_destroy;
+    return LS_OK;
+fail:
+    if (im->comm) ncclCommAbort(im->comm);
+    if (im->own_stream) cudaStreamDestroy(im->stream);
+    free(im);
+    return ls_fail_prefix(e, "NCCL communicator for the TP group");
+}
+#endif

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Checks a `logits-study run` output file against independent references.
+
+usage: check_run.py FILE.h5 BINARY [OTHER.h5]
+  * structure: every dataset of docs/hdf5-layout.md's per-model part, shapes,
+    offsets, attributes, `complete`;
+  * tokens: equal to HF `tokenizers` encoding prompt (template text before
+    {answer}) and answer, with the prompt's trailing whitespace moved;
+  * logprob / entropy / rank / target rows equal `logits-study score` on the
+    same ids (an independent path: one sequence, no packing, no DP);
+  * each aligned occurrence: its tokens decode (HF tokenizers) to the form's
+    text, and its log-prob is the chain-rule sum of the spanned tokens' rows;
+  * with OTHER.h5 (the same run at another world size): identical content,
+    floats within 1e-5.
+"""
+import json
+import math
+import os
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+from tokenizers import Tokenizer
+
+path, binary = sys.argv[1], sys.argv[2]
+other = sys.argv[3] if len(sys.argv) > 3 else None
+f = h5py.File(path, "r")
+assert f.attrs["complete"] == 1, "file not marked complete"
+for a in ("schema_version", "tool_version", "git_commit", "run_config", "run_config_effective", "world_size",
+          "tp_size", "dp_size", "created", "data_path", "data_sha256", "models", "target_words"):
+    assert a in f.attrs, f"root attribute {a} missing"
+eff = json.loads(f.attrs["run_config_effective"])
+models = f.attrs["models"].split(",")
+words = f.attrs["target_words"].split(",")
+N = f["samples/level"].shape[0]
+assert N > 0
+lev = f["samples/level"][:]
+assert ((lev >= 1) & (lev <= 5)).all()
+assert set(np.unique(f["samples/is_correct"][:])) <= {-1, 0, 1}
+
+# the records, to re-tokenise independently
+recs = [json.loads(l) for l in open(f.attrs["data_path"], encoding="utf-8-sig") if l.strip()]
+by_line = {}
+lineno = 0
+for raw in open(f.attrs["data_path"], encoding="utf-8-sig"):
+    lineno += 1
+    if raw.strip():
+        by_line[lineno] = json.loads(raw)
+lines = f["samples/source_line"][:]
+tmpl = eff["template"]
+
+checked_occ = 0
+for name in models:
+    g = f[f"models/{name}"]
+    for ds in ("tokens", "token_offset", "answer_start", "logprob", "entropy", "rank", "topk_ids", "topk_logprob",
+               "target_logprob", "targets", "forms", "occurrences", "done"):
+        assert ds in g, f"{name}/{ds} missing"
+        if ds not in ("targets", "forms", "occurrences"):
+            assert "description" in g[ds].attrs and "unit" in g[ds].attrs, f"{name}/{ds} lacks description/unit"
+    off = g["token_offset"][:]
+    T = off[-1]
+    assert off[0] == 0 and (np.diff(off) > 0).all() and len(off) == N + 1
+    for ds in ("tokens", "logprob", "entropy", "rank", "topk_ids", "topk_logprob", "target_logprob"):
+        assert g[ds].shape[0] == T, f"{name}/{ds} rows {g[ds].shape[0]} != {T}"
+    assert (g["done"][:] == 1).all()
+    toks, lp, ent, rank = g["tokens"][:], g["logprob"][:], g["entropy"][:], g["rank"][:]
+    ans = g["answer_start"][:]
+    assert np.isnan(lp[off[:-1]]).all() and (rank[off[:-1]] == 0).all()
+    rest = np.ones(T, bool)
+    rest[off[:-1]] = False
+    assert np.isfinite(lp[rest]).all() and (lp[rest] <= 0).all() and (rank[rest] >= 1).all()
+    assert (ent[rest] >= -1e-5).all()
+
+    tok = Tokenizer.from_file(os.path.join(g.attrs["path"], "tokenizer.json"))
+    for i in range(N):
+        r = by_line[int(lines[i])]
+        prompt = tmpl[: tmpl.index("{answer}")].replace("{query}", r["query"])
+        stripped = prompt.rstrip()
+        answer = prompt[len(stripped):] + r["answer"]
+        p_ids = tok.encode(stripped, add_special_tokens=True).ids
+        a_ids = tok.encode(answer, add_special_tokens=False).ids
+        got = toks[off[i]:off[i + 1]].tolist()
+        assert got == p_ids + a_ids, f"{name} sample {i}: token ids differ from HF tokenizers"
+        assert ans[i] == len(p_ids)
+
+    # rows equal `score` on the same ids (two samples), targets and top-k included
+    tg = g["targets"][:]
+    tg_ids = ",".join(str(t) for t in tg["token_id"])
+    K = g["topk_ids"].shape[1]
+    for i in (0, N - 1):
+        ids = ",".join(str(t) for t in toks[off[i]:off[i + 1]])
+        out = subprocess.run([binary, "score", "--model", g.attrs["path"], "--ids", ids, "--targets", tg_ids,
+                              "--top-k", str(K), "--json", "--device", "cpu", "--threads", "1"],
+                             capture_output=True, text=True, check=True)
+        sc = json.loads(out.stdout)["positions"]
+        for p, s in enumerate(sc):
+            q = off[i] + p
+            if s["logprob"] is None:
+                assert math.isnan(lp[q])
+                continue
+            assert abs(s["logprob"] - lp[q]) < 1e-5, f"{name} sample {i} pos {p}: {lp[q]} vs score {s['logprob']}"
+            assert abs(s["entropy"] - ent[q]) < 1e-5
+            assert np.allclose(s["targets"], g["target_logprob"][q], atol=1e-5)
+            assert [t[0] for t in s["top"]] == g["topk_ids"][q].tolist()
+
+    # occurrences: chain rule over the spanned tokens, tokens spell the form
+    occ = g["occurrences"][:]
+    forms = g["forms"][:]
+    assert (np.diff(occ["sample"]) >= 0).all(), "occurrences not ordered by sample"
+    for o in occ:
+        if not o["aligned"]:
+            assert math.isnan(o["logprob"])
+            continue
+        s0 = off[o["sample"]] + o["position"]
+        span = toks[s0:s0 + o["n_tokens"]].tolist()
+        text = tok.decode(span, skip_special_tokens=False)
+        assert text == forms[o["form"]]["form"].decode(), f"{name}: occurrence tokens {text!r} vs form {forms[o['form']]['form']!r}"
+        want = float(np.sum(lp[s0:s0 + o["n_tokens"]].astype(np.float64)))
+        assert abs(o["logprob"] - want) < 1e-4, (o, want)
+        assert o["position"] >= ans[o["sample"]]
+        checked_occ += 1
+    multi = [o for o in occ if o["aligned"] and o["n_tokens"] > 1]
+    print(f"{name}: {T} tokens, {len(occ)} occurrences ({len(multi)} multi-token), tokens match HF tokenizers")
+
+assert checked_occ > 0
+
+if other:
+    g2 = h5py.File(other, "r")
+    def walk(a, b, prefix=""):
+        for k in a:
+            pa = prefix + "/" + k
+            if isinstance(a[k], h5py.Group):
+                walk(a[k], b[k], pa)
+                continue
+            x, y = a[k][()], b[k][()]
+            if x.dtype.kind == "f":
+                assert x.shape == y.shape and np.allclose(x, y, atol=1e-5, equal_nan=True), f"{pa} differs"
+            elif x.dtype.names:
+                for fld in x.dtype.names:
+                    if x[fld].dtype.kind == "f":
+                        assert np.allclose(x[fld], y[fld], atol=1e-5, equal_nan=True), f"{pa}.{fld} differs"
+                    else:
+                        assert (x[fld] == y[fld]).all(), f"{pa}.{fld} differs"
+            else:
+                assert np.array_equal(x, y), f"{pa} differs"
+        assert set(a.keys()) == set(b.keys()), f"{prefix}: {set(a.keys()) ^ set(b.keys())}"
+    walk(f, g2)
+    print(f"{path} and {other} hold the same content (world sizes {f.attrs['world_size']} and {g2.attrs['world_size']})")
+print("check_run: ok")
