@@ -24,6 +24,12 @@ from .views import sample_view
 PLOT_CONFIG = {"displaylogo": False, "responsive": True}
 
 
+def _axis_type(values) -> str:
+    """'log' when positive values span more than ~2 decades (the static figures' rule)."""
+    v = [x for x in (_f(y) for y in values) if x is not None and x > 0]
+    return "log" if len(v) > 1 and max(v) / min(v) > 50 else "linear"
+
+
 def _f(x):
     try:
         x = float(x)
@@ -98,6 +104,7 @@ def target_probabilities_figure(res: Results, samples: list[int], max_positions:
 
 def write_target_probabilities(res: Results, outdir: str, samples: list[int], max_positions: int) -> str:
     fig = target_probabilities_figure(res, samples, max_positions)
+    fig.update_yaxes(exponentformat="power")
     path = os.path.join(outdir, "target_token_probabilities.html")
     fig.write_html(path, include_plotlyjs=True, full_html=True, config=PLOT_CONFIG)
     return path
@@ -122,21 +129,24 @@ def model_comparison_figure(s: Summary) -> go.Figure:
                 hovertemplate=f"{html.escape(m)} \u2013 %{{x}}: %{{y:.4g}}<extra></extra>"))
             idx.append(len(fig.data) - 1)
         groups.append(idx)
-    buttons = []
+    buttons, types = [], []
     for mi, metric in enumerate(metrics):
         vis = [False] * len(fig.data)
         for j in groups[mi]:
             vis[j] = True
+        ytype = _axis_type(v[0] for m in s.models for w in s.words for v in [s.metric(m, w, "all", None, metric)])
+        types.append(ytype)
         buttons.append(dict(label=METRICS[metric]["label"], method="update",
                             args=[{"visible": vis}, {"yaxis.title.text": f"{METRICS[metric]['label']} "
-                                                                          f"({METRICS[metric]['unit']})"}]))
+                                                                          f"({METRICS[metric]['unit']})",
+                                                     "yaxis.type": ytype}]))
     m0 = metrics[0] if metrics else "occurrence_prob"
     fig.update_layout(
         barmode="group", template="plotly_white", height=460,
         title="Model comparison per word (all samples; 95% bootstrap CI where the reducer gives one)",
         xaxis_title="target word", yaxis_title=f"{METRICS[m0]['label']} ({METRICS[m0]['unit']})",
         updatemenus=[dict(buttons=buttons, x=1, xanchor="right", y=1.15, yanchor="bottom")],
-        legend=dict(title="model"))
+        legend=dict(title="model"), yaxis_type=types[0] if types else "linear")
     return fig
 
 
@@ -162,6 +172,8 @@ def level_figure(s: Summary, metric: str) -> go.Figure:
                               f"<br>{html.escape(rho)}<extra></extra>"),
                 row=wi // ncol + 1, col=wi % ncol + 1)
     fig.update_xaxes(tickvals=levels, title_text="level")
+    fig.update_yaxes(type=_axis_type(s.metric(m, w, "level", lv, metric)[0] for m in s.models for w in s.words
+                                     for lv in levels))
     fig.update_layout(template="plotly_white", height=330 * nrow + 80,
                       title=f"{METRICS[metric]['label']} ({METRICS[metric]['unit']}) by difficulty level "
                             "(hover for Spearman \u03c1 and BH q)")
@@ -191,7 +203,9 @@ def correctness_figure(s: Summary, metric: str) -> go.Figure:
                 customdata=hover,
                 hovertemplate="%{x}: %{y:.4g}<br>%{customdata}<extra>" + style.CORRECT_LABELS[c] + "</extra>"),
                 row=r + 1, col=1)
-        fig.update_yaxes(title_text=METRICS[metric]["label"], row=r + 1, col=1)
+        fig.update_yaxes(title_text=METRICS[metric]["label"], row=r + 1, col=1,
+                         type=_axis_type(s.metric(m, w, "correct", c, metric)[0] for w in s.words
+                                         for c in (True, False)))
     fig.update_layout(barmode="group", template="plotly_white", height=260 * len(s.models) + 120,
                       title=f"Correct vs incorrect: {METRICS[metric]['label']} ({METRICS[metric]['unit']}); "
                             "hover for the tests")
@@ -214,6 +228,7 @@ def heatmap_figure(res: Results, sample: int, max_positions: int) -> go.Figure:
                           "<br>log P = %{z:.3f} nats<extra></extra>"),
             row=r + 1, col=1)
     fig.update_xaxes(title_text="answer token index (hover for the token)", row=len(models), col=1)
+    fig.update_yaxes(autorange="reversed")
     fig.update_layout(template="plotly_white", height=230 * len(models) + 100,
                       title=f"Target-word log-probs over the answer of sample {sample}")
     return fig
@@ -318,6 +333,7 @@ def write_dashboard(res: Results, s: Summary | None, outdir: str, pngs: list[str
                  "all numbers: <a href='analysis_results.json'>analysis_results.json</a> "
                  "(the file's /summary tables, as written by the reducer).</p></section>")
     for sid, title, fig in plots:
+        fig.update_yaxes(exponentformat="power")  # 10^-6, not SI prefixes (1µ) for probabilities
         parts.append(f"<section id='{sid}'><h2>{_esc(title)}</h2>")
         parts.append(fig.to_html(full_html=False, include_plotlyjs=False, config=PLOT_CONFIG,
                                  div_id=f"plot-{sid}"))
