@@ -15,6 +15,7 @@
 #include <utf8proc.h>
 
 #include "tok_internal.h"
+#include "tok_unicode_compat.h"
 
 #define CACHE_MAX_WORD 256         /* `tokenizers` caches words shorter than 256 chars too */
 #define CACHE_KEY_BYTES (8u << 20) /* arena of cached words; cache cleared when full */
@@ -312,7 +313,45 @@ static void find_matches(const LsTokenizer *t, const LsTrie *tr, const uint8_t *
     if (start_offset < len) seg_push(g, start_offset, len, -1);
 }
 
-/* NFC of s[0..len) into t->norm_buf (or s itself when nothing can change). */
+static const uint32_t HF_NFC_INERT[] = {LS_HF_NFC_INERT};
+
+/* Marks `tokenizers`' NFC tables do not know: they act as starters that never reorder or compose. */
+static int hf_nfc_inert(uint32_t cp) {
+    if (cp < HF_NFC_INERT[0]) return 0;
+    size_t lo = 0, hi = LS_HF_NFC_INERT_N;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (HF_NFC_INERT[mid] < cp)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < LS_HF_NFC_INERT_N && HF_NFC_INERT[lo] == cp;
+}
+
+static void norm_append(LsTokenizer *t, size_t *o, const void *p, size_t n) {
+    if (*o + n > t->norm_cap) {
+        t->norm_cap = (*o + n) * 2;
+        t->norm_buf = ls_realloc(t->norm_buf, t->norm_cap);
+    }
+    memcpy(t->norm_buf + *o, p, n);
+    *o += n;
+}
+
+static void norm_nfc_append(LsTokenizer *t, size_t *o, const uint8_t *s, size_t n) {
+    if (!n) return;
+    utf8proc_uint8_t *m = NULL;
+    utf8proc_ssize_t ml = utf8proc_map(s, (utf8proc_ssize_t)n, &m, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    if (ml < 0) { /* cannot happen on valid UTF-8; keep the text unchanged */
+        norm_append(t, o, s, n);
+        return;
+    }
+    norm_append(t, o, m, (size_t)ml);
+    free(m);
+}
+
+/* NFC of s[0..len) as `tokenizers` computes it, into t->norm_buf (or s itself when nothing can
+ * change). */
 static const uint8_t *normalize(LsTokenizer *t, const uint8_t *s, size_t len, size_t *outlen) {
     size_t i = 0;
     while (i < len && s[i] < 0x80)
@@ -322,25 +361,27 @@ static const uint8_t *normalize(LsTokenizer *t, const uint8_t *s, size_t len, si
         return s;
     }
     /* ASCII characters never combine with what precedes them, so NFC(s) = s[0..k) + NFC(s[k..))
-     * with k the start of the character before the first non-ASCII byte. */
-    size_t k = i > 0 ? i - 1 : 0;
-    utf8proc_uint8_t *m = NULL;
-    utf8proc_ssize_t ml =
-        utf8proc_map(s + k, (utf8proc_ssize_t)(len - k), &m, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    if (ml < 0) { /* cannot happen on valid UTF-8; keep the text unchanged */
-        *outlen = len;
-        return s;
+     * with k the start of the character before the first non-ASCII byte. Likewise the text is cut
+     * at the marks that tokenizers' tables treat as inert starters (tok_unicode_compat.h). */
+    size_t k = i > 0 ? i - 1 : 0, o = 0;
+    norm_append(t, &o, s, k);
+    size_t seg = k;
+    for (size_t j = k; j < len;) {
+        if (s[j] < 0x80) {
+            j++;
+            continue;
+        }
+        uint32_t cp;
+        size_t l = (size_t)ls_tok_utf8_decode(s, len, j, &cp);
+        if (hf_nfc_inert(cp)) {
+            norm_nfc_append(t, &o, s + seg, j - seg);
+            norm_append(t, &o, s + j, l);
+            seg = j + l;
+        }
+        j += l;
     }
-    size_t need = k + (size_t)ml;
-    if (need > t->norm_cap) {
-        t->norm_cap = need * 2;
-        free(t->norm_buf);
-        t->norm_buf = ls_malloc(t->norm_cap);
-    }
-    memcpy(t->norm_buf, s, k);
-    memcpy(t->norm_buf + k, m, (size_t)ml);
-    free(m);
-    *outlen = need;
+    norm_nfc_append(t, &o, s + seg, len - seg);
+    *outlen = o;
     return (const uint8_t *)t->norm_buf;
 }
 
