@@ -124,6 +124,17 @@ static int load_vocab(LsTokenizer *t, const json_t *vocab, LsError *e) {
     ls_strmap_init(&t->vocab, nv);
     ls_strmap_init(&t->vocab_raw, nv);
     t->id_cap = max_id + 1;
+    /* every id once (a duplicate id would make id → token ambiguous) */
+    uint8_t *seen = ls_calloc((size_t)max_id + 1, 1);
+    json_object_foreach((json_t *)vocab, key, val) {
+        int32_t id = (int32_t)json_integer_value(val);
+        if (seen[id]) {
+            free(seen);
+            return jfail(e, N, "model.vocab", "id %d is given to two tokens (one is \"%s\")", id, key);
+        }
+        seen[id] = 1;
+    }
+    free(seen);
     size_t off = 0, roff = 0;
     /* First pass fills the string maps; id tables are built in build_id_tables once added tokens
      * are known. */
