@@ -330,6 +330,7 @@ static int hf_nfc_inert(uint32_t cp) {
 }
 
 static void norm_append(LsTokenizer *t, size_t *o, const void *p, size_t n) {
+    if (!n) return;
     if (*o + n > t->norm_cap) {
         t->norm_cap = (*o + n) * 2;
         t->norm_buf = ls_realloc(t->norm_buf, t->norm_cap);
