@@ -351,23 +351,11 @@ static void norm_nfc_append(LsTokenizer *t, size_t *o, const uint8_t *s, size_t 
     free(m);
 }
 
-/* NFC of s[0..len) as `tokenizers` computes it, into t->norm_buf (or s itself when nothing can
- * change). */
-static const uint8_t *normalize(LsTokenizer *t, const uint8_t *s, size_t len, size_t *outlen) {
-    size_t i = 0;
-    while (i < len && s[i] < 0x80)
-        i++;
-    if (i == len) {
-        *outlen = len;
-        return s;
-    }
-    /* ASCII characters never combine with what precedes them, so NFC(s) = s[0..k) + NFC(s[k..))
-     * with k the start of the character before the first non-ASCII byte. Likewise the text is cut
-     * at the marks that tokenizers' tables treat as inert starters (tok_unicode_compat.h). */
-    size_t k = i > 0 ? i - 1 : 0, o = 0;
-    norm_append(t, &o, s, k);
-    size_t seg = k;
-    for (size_t j = k; j < len;) {
+/* NFC of a non-ASCII run with the ASCII character before it, cutting at the marks that tokenizers'
+ * tables treat as inert starters (tok_unicode_compat.h). */
+static void nfc_run(LsTokenizer *t, size_t *o, const uint8_t *s, size_t len) {
+    size_t seg = 0;
+    for (size_t j = 0; j < len;) {
         if (s[j] < 0x80) {
             j++;
             continue;
@@ -375,13 +363,62 @@ static const uint8_t *normalize(LsTokenizer *t, const uint8_t *s, size_t len, si
         uint32_t cp;
         size_t l = (size_t)ls_tok_utf8_decode(s, len, j, &cp);
         if (hf_nfc_inert(cp)) {
-            norm_nfc_append(t, &o, s + seg, j - seg);
-            norm_append(t, &o, s + j, l);
+            norm_nfc_append(t, o, s + seg, j - seg);
+            norm_append(t, o, s + j, l);
             seg = j + l;
         }
         j += l;
     }
-    norm_nfc_append(t, &o, s + seg, len - seg);
+    norm_nfc_append(t, o, s + seg, len - seg);
+}
+
+/* Whether NFC leaves a character alone whatever surrounds it: combining class 0, no decomposition,
+ * never part of a composition (Hangul composes algorithmically: excluded). */
+static int nfc_stable(uint32_t cp) {
+    if ((cp >= 0x1100 && cp <= 0x11ff) || (cp >= 0xac00 && cp <= 0xd7a3)) return 0;
+    const utf8proc_property_t *p = utf8proc_get_property((utf8proc_int32_t)cp);
+    return p->combining_class == 0 && p->decomp_seqindex == UINT16_MAX && p->comb_index == UINT16_MAX;
+}
+
+/* NFC of s[0..len) as `tokenizers` computes it, into t->norm_buf (or s itself when nothing can
+ * change). ASCII characters are starters that never combine with what precedes them, so the text
+ * can be cut before any ASCII character: only each maximal non-ASCII run, with the ASCII character
+ * before it (which may compose with the run), goes through utf8proc, and not even that when every
+ * character of the run is NFC-stable. */
+static const uint8_t *normalize(LsTokenizer *t, const uint8_t *s, size_t len, size_t *outlen) {
+    size_t i = 0;
+    while (i < len && s[i] < 0x80) i++;
+    if (i == len) {
+        *outlen = len;
+        return s;
+    }
+    size_t o = 0, pos = 0;
+    for (size_t j = i; j < len;) {
+        if (s[j] < 0x80) {
+            j++;
+            continue;
+        }
+        size_t rs = j, re = j;
+        int stable = 1;
+        while (re < len && s[re] >= 0x80) {
+            uint32_t cp;
+            size_t l = (size_t)ls_tok_utf8_decode(s, len, re, &cp);
+            if (stable && !nfc_stable(cp)) stable = 0;
+            re += l;
+        }
+        if (!stable) {
+            size_t seg0 = rs > 0 ? rs - 1 : 0;
+            norm_append(t, &o, s + pos, seg0 - pos);
+            nfc_run(t, &o, s + seg0, re - seg0);
+            pos = re;
+        }
+        j = re;
+    }
+    if (pos == 0) { /* every run was stable */
+        *outlen = len;
+        return s;
+    }
+    norm_append(t, &o, s + pos, len - pos);
     *outlen = o;
     return (const uint8_t *)t->norm_buf;
 }
