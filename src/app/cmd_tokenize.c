@@ -34,6 +34,32 @@ static void usage(FILE *f) {
                "Unicode (no lone surrogates).\n");
 }
 
+/* Writes "[1,2,3]\n" (faster than one fprintf per id on long outputs). */
+static void write_ids(FILE *out, const int32_t *ids, size_t n) {
+    char buf[4096];
+    size_t o = 0;
+    buf[o++] = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (o > sizeof buf - 16) {
+            fwrite(buf, 1, o, out);
+            o = 0;
+        }
+        if (i) buf[o++] = ',';
+        char tmp[12];
+        int k = 0;
+        uint32_t v = (uint32_t)ids[i]; /* ids are >= 0 */
+        do {
+            tmp[k++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        while (k)
+            buf[o++] = tmp[--k];
+    }
+    buf[o++] = ']';
+    buf[o++] = '\n';
+    fwrite(buf, 1, o, out);
+}
+
 /* Time spent inside ls_tokenizer_encode/decode and the text bytes they handled (--time). */
 static double g_busy;
 static size_t g_bytes;
@@ -65,10 +91,7 @@ static int do_line(LsTokenizer *tok, const char *line, size_t len, long lineno, 
                 fprintf(stderr, "logits-study tokenize: stdin line %ld: %s\n", lineno, e.msg);
                 rc = 1;
             } else {
-                fputc('[', out);
-                for (size_t i = 0; i < n; i++)
-                    fprintf(out, i ? ",%d" : "%d", ids[i]);
-                fputs("]\n", out);
+                write_ids(out, ids, n);
                 free(ids);
             }
         }
