@@ -206,9 +206,8 @@ static int split_stage(LsTokenizer *t, int k, const uint8_t *s, size_t len, Out 
         }
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(sp->md);
         size_t ms = ov[0], me = ov[1];
-        if (ms < prev || me < ms || me > len) { /* \K or lookbehind tricks: treat as no match */
-            break;
-        }
+        if (ms < prev || me < ms || me > len) /* \K or lookbehind tricks: not what tokenizers does */
+            return ls_fail(o->e, "pre-tokenizer regex matched outside the searched range (\\K?)");
         if (ms > prev && split_stage(t, k + 1, s + prev, ms - prev, o)) return LS_ERR;
         if (!sp->removed && me > ms && split_stage(t, k + 1, s + ms, me - ms, o)) return LS_ERR;
         prev = me;
@@ -387,7 +386,8 @@ static int nfc_stable(uint32_t cp) {
  * character of the run is NFC-stable. */
 static const uint8_t *normalize(LsTokenizer *t, const uint8_t *s, size_t len, size_t *outlen) {
     size_t i = 0;
-    while (i < len && s[i] < 0x80) i++;
+    while (i < len && s[i] < 0x80)
+        i++;
     if (i == len) {
         *outlen = len;
         return s;
