@@ -165,14 +165,14 @@ def main():
                 " * appends them to \\p{L} and \\p{N} so both engines split identically.\n"
                 " * LS_HF_NFC_INERT: code points that tokenizers' NFC (older tables) leaves alone (combining class\n"
                 " * 0, no composition) while utf8proc reorders or composes them. */\n")
-        f.write("#ifndef LS_TOK_UNICODE_COMPAT_H\n#define LS_TOK_UNICODE_COMPAT_H\n")
+        f.write("#ifndef LS_TOK_UNICODE_COMPAT_H\n#define LS_TOK_UNICODE_COMPAT_H\n/* clang-format off */\n")
         f.write("#define LS_ONIG_EXTRA_L \\\n" + lines(extra["L"]) + "\n")
         f.write("#define LS_ONIG_EXTRA_N \\\n" + lines(extra["N"]) + "\n")
         f.write("#define LS_HF_NFC_INERT_N %d\n" % len(inert))
         f.write("#define LS_HF_NFC_INERT \\\n")
         items = ["0x%x," % c for c in inert]
         f.write(" \\\n".join("    " + " ".join(items[i:i + 10]) for i in range(0, len(items), 10)) + "\n")
-        f.write("#endif\n")
+        f.write("/* clang-format on */\n#endif\n")
     print("wrote", OUT, len(extra["L"]), "L ranges,", len(extra["N"]), "N ranges,", len(inert), "NFC-inert")
 
 
