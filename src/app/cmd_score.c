@@ -13,14 +13,17 @@
 #include "ls/metrics.h"
 #include "ls/model.h"
 #include "ls/parallel.h"
+#include "ls/tokenizer.h"
 
 static const char *USAGE =
-    "usage: logits-study score --model DIR --ids ID,ID,... [--top-k K] [--targets ID,...]\n"
+    "usage: logits-study score --model DIR (--ids ID,ID,... | --text TEXT | --text-file FILE)\n"
+    "                          [--top-k K] [--targets ID,...]\n"
     "                          [--json] [--device auto|cpu|cuda] [--threads N] [--tp N]\n"
     "                          [--timing] [--repeat R]\n"
     "\n"
     "Runs the model in DIR (a Hugging Face Qwen2 checkpoint: config.json + safetensors)\n"
-    "over the token ids and prints, for every position p, the distribution the model\n"
+    "over the token ids (or the text, encoded with DIR's tokenizer.json) and prints,\n"
+    "for every position p, the distribution the model\n"
     "predicted for token p from the tokens before it: log-prob of the actual token,\n"
     "entropy (nats), the top-K tokens and the log-probs of the --targets ids.\n"
     "Position 0 has no prediction (null in --json).\n"
@@ -54,12 +57,36 @@ static int parse_ids(const char *s, const char *opt, int32_t **out, int *n, LsEr
     return LS_OK;
 }
 
+/* --text / --text-file: the model folder's tokenizer, special tokens added as
+ * its post-processor says (BOS for DeepSeek-R1-Distill / Llama-3). */
+static int encode_text(const char *dir, const char *text, const char *file, int32_t **ids, int *n, LsError *e) {
+    char *buf = NULL;
+    size_t len = 0;
+    if (file) {
+        if (ls_read_file(file, (size_t)1 << 30, &buf, &len, e)) return LS_ERR;
+    } else {
+        buf = ls_strdup(text);
+        len = strlen(buf);
+    }
+    LsTokenizer *tok = NULL;
+    size_t cnt = 0;
+    int rc = ls_tokenizer_load(&tok, dir, e);
+    if (!rc) rc = ls_tokenizer_encode(tok, buf, len, 1, ids, &cnt, e);
+    if (rc && file) ls_fail_prefix(e, "%s", file);
+    if (!rc && cnt == 0) rc = ls_fail(e, "the text encodes to no tokens");
+    if (!rc && cnt > INT32_MAX) rc = ls_fail(e, "the text is too long");
+    *n = (int)cnt;
+    ls_tokenizer_free(tok);
+    free(buf);
+    return rc;
+}
+
 static json_t *num_or_null(double x) {
     return isnan(x) ? json_null() : json_real(x);
 }
 
 int ls_cmd_score(int argc, char **argv) {
-    const char *model_dir = NULL, *ids_s = NULL, *tgt_s = NULL, *device = "auto";
+    const char *model_dir = NULL, *ids_s = NULL, *tgt_s = NULL, *device = "auto", *text = NULL, *text_file = NULL;
     int K = 5, as_json = 0, threads = 0, tp = 1, timing = 0, repeat = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -71,6 +98,10 @@ int ls_cmd_score(int argc, char **argv) {
             model_dir = argv[++i];
         } else if (!strcmp(a, "--ids") && has) {
             ids_s = argv[++i];
+        } else if (!strcmp(a, "--text") && has) {
+            text = argv[++i];
+        } else if (!strcmp(a, "--text-file") && has) {
+            text_file = argv[++i];
         } else if (!strcmp(a, "--targets") && has) {
             tgt_s = argv[++i];
         } else if (!strcmp(a, "--top-k") && has) {
@@ -99,14 +130,18 @@ int ls_cmd_score(int argc, char **argv) {
             return 2;
         }
     }
-    if (!model_dir || !ids_s) {
-        fprintf(stderr, "logits-study score: --model and --ids are required\n%s", USAGE);
+    if (!model_dir || (!ids_s + !text + !text_file) != 2) {
+        fprintf(stderr, "logits-study score: --model and one of --ids, --text, --text-file are required\n%s", USAGE);
         return 2;
     }
     LsError e = {{0}};
     int32_t *ids = NULL, *tgt = NULL;
     int n = 0, ntgt = 0, rc = 1;
-    if (parse_ids(ids_s, "--ids", &ids, &n, &e) ||
+    if (!ids_s && encode_text(model_dir, text, text_file, &ids, &n, &e)) {
+        fprintf(stderr, "logits-study score: %s\n", e.msg);
+        return 1;
+    }
+    if ((ids_s && parse_ids(ids_s, "--ids", &ids, &n, &e)) ||
         (tgt_s && parse_ids(tgt_s, "--targets", &tgt, &ntgt, &e))) {
         fprintf(stderr, "logits-study score: %s\n", e.msg);
         free(ids);
