@@ -498,7 +498,7 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
     size_t done_samples = 0, done_tokens = 0, todo_tokens = 0;
     for (size_t r = 0; r < grp->n_records; r++)
         if (!done[grp->records[r]]) todo_tokens += tokens[grp->records[r]];
-    double t0 = ls_now(), last = t0;
+    double t0 = ls_now(), last = t0, t_compute = 0, t_write = 0;
     int32_t *ids = ls_malloc((budget + 1) * sizeof(int32_t));
     int32_t *seq_off = ls_malloc((N + 1) * sizeof(int32_t));
     size_t *sel = ls_malloc((N ? N : 1) * sizeof(size_t)), *src_row = ls_malloc((N ? N : 1) * sizeof(size_t));
@@ -520,6 +520,7 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
             /* the batch's samples in index order, so rows go to the file in order */
             for (size_t r = r0; todo && r < r1; r++) sel[nsel++] = grp->records[r];
         }
+        double tc0 = ls_now();
         if (nsel) {
             for (size_t i = 1; i < nsel; i++)
                 for (size_t j = i; j > 0 && sel[j - 1] > sel[j]; j--) {
@@ -539,6 +540,8 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
                 ls_metrics_head(&f, ids, seq_off, (int)nsel, mp->ts.col_ids, M, K, &st, e))
                 die(d, e->msg);
         }
+        double tc1 = ls_now();
+        t_compute += tc1 - tc0;
         /* the TP leader writes; every rank takes part (same number of collective writes) */
         size_t ns = leader ? nsel : 0;
         int rc = write_sample_rows(h, s.logprob, H5T_NATIVE_FLOAT, 4, 1, sel, ns, enc->off, src_row, st.logprob, e);
@@ -561,6 +564,7 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
             free(rr);
         }
         if (rc) die(d, e->msg);
+        t_write += ls_now() - tc1;
         for (size_t j = 0; j < nsel; j++) done_tokens += tokens[sel[j]];
         done_samples += nsel;
         ls_posstats_free(&st);
@@ -577,6 +581,11 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
     uint64_t tot = leader ? done_tokens : 0;
     MPI_Allreduce(MPI_IN_PLACE, &tot, 1, MPI_UINT64_T, MPI_SUM, d->world);
     *tok_s_out = el > 0 ? (double)tot / el : 0.0;
+    /* where the time went, as seen by rank 0 (forward + head vs the collective writes) */
+    if (!cfg->quiet && d->world_rank == 0)
+        fprintf(stderr, "[%s] time: forward+head %.3f s, HDF5 row writes %.3f s (%.1f%% of the batches' time)\n",
+                mp->spec->name, t_compute, t_write,
+                t_compute + t_write > 0 ? 100.0 * t_write / (t_compute + t_write) : 0.0);
     if (!stopped) {
         /* occurrences from the rows in the file, then the model is marked complete */
         LsOccurrence *occ = NULL;
