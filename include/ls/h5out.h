@@ -75,6 +75,10 @@ int ls_h5_attr_f64(hid_t obj, const char *name, double value, LsError *e);
 int ls_h5_attr_get_str(hid_t obj, const char *name, char **out, LsError *e);
 int ls_h5_attr_get_i64(hid_t obj, const char *name, int64_t *out, LsError *e);
 
+/* The compound type of an occurrence row: memory layout of LsOccurrence
+ * (ls/targets.h), the /models/<m>/occurrences table. Close with H5Tclose. */
+hid_t ls_h5_occurrence_type(void);
+
 /* A fixed-length UTF-8 string type of n bytes (NUL-padded); close with H5Tclose. */
 hid_t ls_h5_str_type(size_t n);
 

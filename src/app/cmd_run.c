@@ -317,15 +317,7 @@ static int write_occurrences(LsH5 *h, hid_t g, const LsOccurrence *occ, size_t n
     int64_t *start = ls_calloc(N + 1, sizeof(int64_t));
     for (size_t i = 0; i < N; i++) start[i + 1] = start[i] + cnt[i];
     uint64_t total = (uint64_t)start[N];
-    hid_t ot = H5Tcreate(H5T_COMPOUND, sizeof(LsOccurrence));
-    H5Tinsert(ot, "sample", HOFFSET(LsOccurrence, sample), H5T_NATIVE_INT64);
-    H5Tinsert(ot, "position", HOFFSET(LsOccurrence, position), H5T_NATIVE_INT32);
-    H5Tinsert(ot, "word", HOFFSET(LsOccurrence, word), H5T_NATIVE_INT16);
-    H5Tinsert(ot, "form", HOFFSET(LsOccurrence, form), H5T_NATIVE_INT16);
-    H5Tinsert(ot, "n_tokens", HOFFSET(LsOccurrence, n_tokens), H5T_NATIVE_INT16);
-    H5Tinsert(ot, "logprob", HOFFSET(LsOccurrence, logprob), H5T_NATIVE_FLOAT);
-    H5Tinsert(ot, "rank_first", HOFFSET(LsOccurrence, rank_first), H5T_NATIVE_INT32);
-    H5Tinsert(ot, "aligned", HOFFSET(LsOccurrence, aligned), H5T_NATIVE_INT8);
+    hid_t ot = ls_h5_occurrence_type();
     if (H5Lexists(g, "occurrences", H5P_DEFAULT) > 0) H5Ldelete(g, "occurrences", H5P_DEFAULT); /* resume */
     hid_t ds = ls_h5_dataset(h, g, "occurrences", ot, 1, &total,
                              "one row per occurrence of a target word in an answer, ordered by sample: first token "

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ls/h5out.h"
+#include "ls/targets.h"
 
 /* Chunk of about 1 MiB of rows (at least 1 row, at most the dataset). */
 static void chunk_dims(int ndims, const uint64_t *dims, size_t esize, hsize_t *chunk) {
@@ -283,5 +284,18 @@ hid_t ls_h5_str_type(size_t n) {
     H5Tset_size(t, n ? n : 1);
     H5Tset_strpad(t, H5T_STR_NULLPAD);
     H5Tset_cset(t, H5T_CSET_UTF8);
+    return t;
+}
+
+hid_t ls_h5_occurrence_type(void) {
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(LsOccurrence));
+    H5Tinsert(t, "sample", HOFFSET(LsOccurrence, sample), H5T_NATIVE_INT64);
+    H5Tinsert(t, "position", HOFFSET(LsOccurrence, position), H5T_NATIVE_INT32);
+    H5Tinsert(t, "word", HOFFSET(LsOccurrence, word), H5T_NATIVE_INT16);
+    H5Tinsert(t, "form", HOFFSET(LsOccurrence, form), H5T_NATIVE_INT16);
+    H5Tinsert(t, "n_tokens", HOFFSET(LsOccurrence, n_tokens), H5T_NATIVE_INT16);
+    H5Tinsert(t, "logprob", HOFFSET(LsOccurrence, logprob), H5T_NATIVE_FLOAT);
+    H5Tinsert(t, "rank_first", HOFFSET(LsOccurrence, rank_first), H5T_NATIVE_INT32);
+    H5Tinsert(t, "aligned", HOFFSET(LsOccurrence, aligned), H5T_NATIVE_INT8);
     return t;
 }

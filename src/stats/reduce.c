@@ -14,6 +14,7 @@
 
 #include "ls/common.h"
 #include "ls/h5out.h"
+#include "ls/targets.h"
 #include "ls/reduce.h"
 #include "ls/stats.h"
 #include "ls/version.h"
@@ -171,13 +172,7 @@ static int read_1d(hid_t f, const char *file, const char *path, hsize_t n, H5T_c
 
 /* ---- the input, per model ------------------------------------------------- */
 
-typedef struct {
-    int64_t sample;
-    int32_t position;
-    int16_t word;
-    float logprob;
-    int8_t aligned;
-} OccIn;
+typedef LsOccurrence OccIn; /* rows of /models/<m>/occurrences */
 
 typedef struct {
     size_t T, M;    /* positions, single-token form columns */
@@ -384,12 +379,7 @@ static int read_model(Input *in, size_t mi, LsError *e) {
     }
     size_t O = (size_t)odims[0];
     OccIn *occ = ls_malloc((O ? O : 1) * sizeof *occ);
-    hid_t ot = H5Tcreate(H5T_COMPOUND, sizeof(OccIn));
-    H5Tinsert(ot, "sample", offsetof(OccIn, sample), H5T_NATIVE_INT64);
-    H5Tinsert(ot, "position", offsetof(OccIn, position), H5T_NATIVE_INT32);
-    H5Tinsert(ot, "word", offsetof(OccIn, word), H5T_NATIVE_INT16);
-    H5Tinsert(ot, "logprob", offsetof(OccIn, logprob), H5T_NATIVE_FLOAT);
-    H5Tinsert(ot, "aligned", offsetof(OccIn, aligned), H5T_NATIVE_INT8);
+    hid_t ot = ls_h5_occurrence_type();
     st = O ? H5Dread(ds, ot, H5S_ALL, H5S_ALL, H5P_DEFAULT, occ) : 0;
     H5Tclose(ot);
     H5Dclose(ds);

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <utf8proc.h>
 
+#include "ls/json.h"
 #include "tok_internal.h"
 #include "tok_unicode_compat.h"
 
@@ -42,26 +43,6 @@ __attribute__((format(printf, 4, 5))) static int jfail(LsError *e, const char *n
     return ls_fail(e, "%s: %s: %s", name, path, msg);
 }
 
-static const char *jtype(const json_t *j) {
-    switch (json_typeof(j)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
 /* Optional boolean member: absent/null → def. */
 static int get_bool(const json_t *obj, const char *key, int def, int *out, LsError *e, const char *name,
                     const char *path) {
@@ -70,17 +51,17 @@ static int get_bool(const json_t *obj, const char *key, int def, int *out, LsErr
         *out = def;
         return LS_OK;
     }
-    if (!json_is_boolean(v)) return jfail(e, name, path, "'%s' must be a boolean, not %s", key, jtype(v));
+    if (!json_is_boolean(v)) return jfail(e, name, path, "'%s' must be a boolean, not %s", key, ls_json_type_name(v));
     *out = json_is_true(v);
     return LS_OK;
 }
 
 /* Required string member "type". */
 static int get_type(const json_t *obj, const char **type, LsError *e, const char *name, const char *path) {
-    if (!json_is_object(obj)) return jfail(e, name, path, "must be an object, not %s", jtype(obj));
+    if (!json_is_object(obj)) return jfail(e, name, path, "must be an object, not %s", ls_json_type_name(obj));
     json_t *t = json_object_get(obj, "type");
     if (!t) return jfail(e, name, path, "missing key 'type'");
-    if (!json_is_string(t)) return jfail(e, name, path, "'type' must be a string, not %s", jtype(t));
+    if (!json_is_string(t)) return jfail(e, name, path, "'type' must be a string, not %s", ls_json_type_name(t));
     *type = json_string_value(t);
     return LS_OK;
 }
@@ -91,7 +72,7 @@ static int require_empty_str(const json_t *obj, const char *key, LsError *e, con
     json_t *v = json_object_get(obj, key);
     if (!v || json_is_null(v)) return LS_OK;
     if (!json_is_string(v))
-        return jfail(e, name, path, "'%s' must be a string or null, not %s", key, jtype(v));
+        return jfail(e, name, path, "'%s' must be a string or null, not %s", key, ls_json_type_name(v));
     if (json_string_length(v))
         return jfail(e, name, path, "'%s' = \"%s\" is not implemented (only null or \"\")", key,
                      json_string_value(v));
@@ -103,7 +84,7 @@ static int require_empty_str(const json_t *obj, const char *key, LsError *e, con
 static int load_vocab(LsTokenizer *t, const json_t *vocab, LsError *e) {
     const char *N = t->name;
     if (!vocab) return jfail(e, N, "model", "missing key 'vocab'");
-    if (!json_is_object(vocab)) return jfail(e, N, "model.vocab", "must be an object, not %s", jtype(vocab));
+    if (!json_is_object(vocab)) return jfail(e, N, "model.vocab", "must be an object, not %s", ls_json_type_name(vocab));
     size_t nv = json_object_size(vocab), total = 0;
     const char *key;
     json_t *val;
@@ -111,7 +92,7 @@ static int load_vocab(LsTokenizer *t, const json_t *vocab, LsError *e) {
     json_object_foreach((json_t *)vocab, key, val) {
         if (!json_is_integer(val))
             return jfail(e, N, "model.vocab", "value of \"%s\" must be an integer id, not %s", key,
-                         jtype(val));
+                         ls_json_type_name(val));
         json_int_t id = json_integer_value(val);
         if (id < 0 || id >= LS_TOK_MAX_ID)
             return jfail(e, N, "model.vocab", "id %lld of \"%s\" is out of range [0, %d)", (long long)id, key,
@@ -172,7 +153,7 @@ static int load_merges(LsTokenizer *t, const json_t *merges, LsError *e) {
     const char *N = t->name;
     char path[96];
     if (!merges) return jfail(e, N, "model", "missing key 'merges'");
-    if (!json_is_array(merges)) return jfail(e, N, "model.merges", "must be an array, not %s", jtype(merges));
+    if (!json_is_array(merges)) return jfail(e, N, "model.merges", "must be an array, not %s", ls_json_type_name(merges));
     size_t nm = json_array_size(merges);
     if (nm >= (size_t)INT32_MAX) return jfail(e, N, "model.merges", "too many merges");
     ls_pairmap_init(&t->merges, nm);
@@ -203,7 +184,7 @@ static int load_merges(LsTokenizer *t, const json_t *merges, LsError *e) {
             a = json_string_value(ja), la = json_string_length(ja);
             b = json_string_value(jb), lb = json_string_length(jb);
         } else {
-            rc = jfail(e, N, path, "must be a string \"a b\" or a pair [\"a\", \"b\"], not %s", jtype(m));
+            rc = jfail(e, N, path, "must be a string \"a b\" or a pair [\"a\", \"b\"], not %s", ls_json_type_name(m));
             break;
         }
         int32_t ia = ls_strmap_get(&t->vocab, a, la), ib = ls_strmap_get(&t->vocab, b, lb);
@@ -255,7 +236,7 @@ static int load_model(LsTokenizer *t, const json_t *model, LsError *e) {
     v = json_object_get(model, "unk_token");
     if (v && !json_is_null(v)) {
         if (!json_is_string(v))
-            return jfail(e, N, "model.unk_token", "must be a string or null, not %s", jtype(v));
+            return jfail(e, N, "model.unk_token", "must be a string or null, not %s", ls_json_type_name(v));
         t->unk_id = ls_strmap_get(&t->vocab, json_string_value(v), json_string_length(v));
         if (t->unk_id < 0)
             return jfail(e, N, "model.unk_token", "\"%s\" is not in model.vocab", json_string_value(v));
@@ -308,7 +289,7 @@ static int load_added(LsTokenizer *t, const json_t *arr, LsError *e) {
     char path[64];
     size_t n = 0;
     if (arr && !json_is_null(arr) && !json_is_array(arr))
-        return jfail(e, N, "added_tokens", "must be an array, not %s", jtype(arr));
+        return jfail(e, N, "added_tokens", "must be an array, not %s", ls_json_type_name(arr));
     if (arr) n = json_array_size(arr);
     t->added = ls_calloc(n ? n : 1, sizeof *t->added);
     ls_strmap_init(&t->added_map, n);
@@ -316,7 +297,7 @@ static int load_added(LsTokenizer *t, const json_t *arr, LsError *e) {
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_array_get(arr, i);
         snprintf(path, sizeof path, "added_tokens[%zu]", i);
-        if (!json_is_object(o)) return jfail(e, N, path, "must be an object, not %s", jtype(o));
+        if (!json_is_object(o)) return jfail(e, N, path, "must be an object, not %s", ls_json_type_name(o));
         json_t *jid = json_object_get(o, "id"), *jc = json_object_get(o, "content");
         if (!jid || !json_is_integer(jid)) return jfail(e, N, path, "'id' must be an integer");
         if (!jc || !json_is_string(jc)) return jfail(e, N, path, "'content' must be a string");
@@ -770,7 +751,7 @@ static int load_root(LsTokenizer *t, const char *buf, size_t len, LsError *e) {
     if (!root) return ls_fail(e, "%s:%d:%d: invalid JSON: %s", N, je.line, je.column, je.text);
     int rc = LS_ERR;
     if (!json_is_object(root)) {
-        jfail(e, N, "(root)", "must be an object, not %s", jtype(root));
+        jfail(e, N, "(root)", "must be an object, not %s", ls_json_type_name(root));
         goto done;
     }
     json_t *v = json_object_get(root, "version");

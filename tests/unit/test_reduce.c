@@ -4,6 +4,8 @@
  * tests/python/test_reduce_scipy.py. */
 #include "ls/common.h"
 #include "ls/reduce.h"
+#include "ls/h5out.h"
+#include "ls/targets.h"
 
 #include <criterion/criterion.h>
 #include <hdf5.h>
@@ -56,14 +58,7 @@ static void attr_str(hid_t obj, const char *name, const char *v) {
     H5Tclose(t);
 }
 
-typedef struct {
-    int64_t sample;
-    int32_t position;
-    int16_t word, form, n_tokens;
-    float logprob;
-    int32_t rank_first;
-    int8_t aligned;
-} Occ;
+typedef LsOccurrence Occ;
 
 static char *make_file(const Spec *s) {
     char *path = ls_malloc(64);
@@ -93,16 +88,9 @@ static char *make_file(const Spec *s) {
     hid_t tt = H5Tcreate(H5T_COMPOUND, sizeof(int16_t));
     H5Tinsert(tt, "word", 0, H5T_NATIVE_INT16);
     int16_t tw[1] = {0};
-    hid_t ot = H5Tcreate(H5T_COMPOUND, sizeof(Occ));
-    H5Tinsert(ot, "sample", HOFFSET(Occ, sample), H5T_NATIVE_INT64);
-    H5Tinsert(ot, "position", HOFFSET(Occ, position), H5T_NATIVE_INT32);
-    H5Tinsert(ot, "word", HOFFSET(Occ, word), H5T_NATIVE_INT16);
-    H5Tinsert(ot, "form", HOFFSET(Occ, form), H5T_NATIVE_INT16);
-    H5Tinsert(ot, "n_tokens", HOFFSET(Occ, n_tokens), H5T_NATIVE_INT16);
-    H5Tinsert(ot, "logprob", HOFFSET(Occ, logprob), H5T_NATIVE_FLOAT);
-    H5Tinsert(ot, "rank_first", HOFFSET(Occ, rank_first), H5T_NATIVE_INT32);
-    H5Tinsert(ot, "aligned", HOFFSET(Occ, aligned), H5T_NATIVE_INT8);
-    Occ occ[1] = {{s->occ_sample, 3, 0, 0, 1, logf(0.2f), 4, 1}};
+    hid_t ot = ls_h5_occurrence_type();
+    Occ occ[1] = {{.sample = s->occ_sample, .position = 3, .word = 0, .form = 0, .n_tokens = 1,
+                   .logprob = logf(0.2f), .rank_first = 4, .aligned = 1}};
     for (int m = 0; m < 2; m++) {
         char p[64];
         const char *name = m ? "b" : "a";
