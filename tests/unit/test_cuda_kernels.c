@@ -471,9 +471,7 @@ Test(cuda_kernels, head_K0) {
 
 /* ---- end to end: the oracle fixtures -------------------------------------- */
 
-static void e2e(const char *name) {
-    LsBackend *g = cuda_or_skip();
-    if (!g) return;
+static void e2e_run(LsBackend *g, const char *name) {
     char dir[1024], path[1100];
     snprintf(dir, sizeof dir, "%s/fixtures/%s", LS_TEST_DIR, name);
     snprintf(path, sizeof path, "%s/reference.json", dir);
@@ -534,20 +532,85 @@ static void e2e(const char *name) {
             }
             ls_posstats_free(&st);
         }
-        printf(
-            "e2e %-24s %-6s cuda vs transformers fp32: |d logprob| max %.3e mean %.3e, |d entropy| max %.3e "
-            "mean %.3e, |d target| max %.3e, top-1 agrees %d/%d\n",
-            name, packed ? "packed" : "alone", mx_lp, sum_lp / (n ? n : 1), mx_ent, sum_ent / (n ? n : 1),
-            mx_tgt, top1_same, n);
+        printf("e2e %-24s %-6s %s vs transformers fp32: |d logprob| max %.3e mean %.3e, |d entropy| max %.3e "
+               "mean %.3e, |d target| max %.3e, top-1 agrees %d/%d\n",
+               name, packed ? "packed" : "alone", g->name, mx_lp, sum_lp / (n ? n : 1), mx_ent,
+               sum_ent / (n ? n : 1), mx_tgt, top1_same, n);
+        /* Bounds from the bf16 emulation on the CPU (cpu_bf16_emulated_forward, measured on these fixtures:
+         * |d logprob| max 0.62 mean 0.10, |d entropy| max 0.21, |d target| max 0.86, top-1 >= 107/110). The
+         * error is dominated by rounding the decoder GEMMs' activation inputs to bf16 (alone: max 0.51, mean
+         * 0.06), then by rounding F32/F16-stored weights to bf16; the head's bf16 input alone gives max 0.06.
+         */
         cr_expect(n > 0);
-        cr_expect(mx_lp <= 0.05, "%s: max |d logprob| %.3e > 0.05 (bf16 path)", name, mx_lp);
-        cr_expect(mx_ent <= 0.05, "%s: max |d entropy| %.3e > 0.05 (bf16 path)", name, mx_ent);
-        cr_expect(mx_tgt <= 0.05, "%s: max |d target log-prob| %.3e > 0.05 (bf16 path)", name, mx_tgt);
+        cr_expect(sum_lp / n <= 0.15, "%s: mean |d logprob| %.3e > 0.15 (bf16 path)", name, sum_lp / n);
+        cr_expect(mx_lp <= 1.0, "%s: max |d logprob| %.3e > 1.0 (bf16 path)", name, mx_lp);
+        cr_expect(mx_ent <= 0.4, "%s: max |d entropy| %.3e > 0.4 (bf16 path)", name, mx_ent);
+        cr_expect(mx_tgt <= 1.5, "%s: max |d target log-prob| %.3e > 1.5 (bf16 path)", name, mx_tgt);
+        cr_expect(top1_same >= n * 95 / 100, "%s: top-1 agrees at %d of %d positions", name, top1_same, n);
     }
     ls_forward_free(&f);
     g->destroy(g);
     ls_model_close(&m);
     json_decref(ref);
+}
+
+static void e2e(const char *name) {
+    LsBackend *g = cuda_or_skip();
+    if (!g) return;
+    e2e_run(g, name);
+}
+
+/* The CPU backend with the GPU path's roundings (weights and GEMM inputs to
+ * bf16, everything else fp32): runs without a GPU and shows the error the
+ * bf16 path is expected to have against transformers fp32, so the bound the
+ * cuda_forward tests assert is known to fit bf16 noise. */
+static LsBackend cpu_ops;
+static void round_bf16(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        x[i] = ls_bf16_to_f32(ls_f32_to_bf16(x[i]));
+}
+static int em_weight_load(LsBackend *be, LsWeight *out, const LsWeightSlice *sl, int ns, LsError *e) {
+    if (cpu_ops.weight_load(be, out, sl, ns, e)) return LS_ERR;
+    round_bf16(out->w, out->n * out->k);
+    return LS_OK;
+}
+static void em_linear(LsBackend *be, float *y, const float *x, const LsWeight *w, size_t T, int acc) {
+    float *xb = malloc(T * w->k * sizeof(float) + 1);
+    memcpy(xb, x, T * w->k * sizeof(float));
+    round_bf16(xb, T * w->k);
+    cpu_ops.linear(be, y, xb, w, T, acc);
+    free(xb);
+}
+static void em_head_partials(LsBackend *be, const float *h, size_t R, const LsWeight *W, int64_t v0,
+                             const int32_t *want_ids, const int32_t *tgt_ids, int ntgt, int K,
+                             LsSoftmaxPartial *part, float *want, float *tgt, float *topv, int32_t *topi) {
+    float *hb = malloc(R * W->k * sizeof(float) + 1);
+    memcpy(hb, h, R * W->k * sizeof(float));
+    round_bf16(hb, R * W->k);
+    cpu_ops.head_partials(be, hb, R, W, v0, want_ids, tgt_ids, ntgt, K, part, want, tgt, topv, topi);
+    free(hb);
+}
+static void bf16_emulated(const char *name) {
+    LsBackend *c = ls_backend_cpu_create(2);
+    cpu_ops = *c;
+    c->name = "cpu-bf16-emulated";
+    c->weight_load = em_weight_load;
+    c->linear = em_linear;
+    c->head_partials = em_head_partials;
+    e2e_run(c, name);
+}
+
+Test(cpu_bf16_emulated_forward, tied_fp32) {
+    bf16_emulated("qwen2-tiny-tied");
+}
+Test(cpu_bf16_emulated_forward, untied_gqa2_fp32) {
+    bf16_emulated("qwen2-tiny-untied");
+}
+Test(cpu_bf16_emulated_forward, gqa7_headdim12_bf16) {
+    bf16_emulated("qwen2-tiny-gqa7-bf16");
+}
+Test(cpu_bf16_emulated_forward, sharded_f16) {
+    bf16_emulated("qwen2-tiny-sharded-f16");
 }
 
 Test(cuda_forward, tied_fp32) {

@@ -15,7 +15,15 @@
 //     fp32 accumulation), SwiGLU and the head's log-sum-exp / entropy sums are
 //     fp32 (per-thread Kahan sums combined in fp64), as on the CPU.
 //   So the differences from the CPU path are the bf16 rounding of weights and
-//   of GEMM inputs; the head logits carry the same rounding.
+//   of GEMM inputs; the head logits carry the same rounding. Measured by the
+//   CPU emulation of exactly these roundings (tests/unit/test_cuda_kernels.c,
+//   cpu_bf16_emulated_forward) on the tiny oracle fixtures against
+//   transformers fp32: |d log-prob| mean 0.06-0.10, max 0.25-0.62 nats; the
+//   decoder GEMMs' bf16 activation inputs dominate (a bf16-stored model with
+//   fp32 activations would be within 3e-5), F32/F16 weights rounded to bf16
+//   come next, the head's bf16 input alone gives max 0.06. If that is too
+//   coarse, the cheap lever is splitting each activation into two bf16 terms
+//   (hi + lo, two GEMMs with fp32 accumulation: 2x GEMM time).
 //
 // Streams: every operation runs on the legacy default stream (0), the stream
 // the cuBLAS handle uses and the one the NCCL communicator (comm_nccl.cu)
