@@ -11,8 +11,12 @@ typedef struct LsComm LsComm;
 struct LsComm {
     int rank, size;
     void *impl;
+    double seconds; /* time spent in the collectives below (for bench/tp_scaling) */
     /* in place, over size ranks; buffers live in the backend's memory */
     int (*allreduce_sum_f32)(LsComm *c, float *buf, size_t n);
+    int (*allreduce_max_f32)(LsComm *c, float *buf, size_t n);
+    /* in place: rank root's buf[0..bytes) to every rank (backend memory) */
+    int (*broadcast)(LsComm *c, void *buf, size_t bytes, int root);
     /* host buffers: recv holds size * bytes, rank i's block at i * bytes */
     int (*allgather_host)(LsComm *c, const void *send, void *recv, size_t bytes);
     /* optional (NULL for MPI): tears the group down without waiting for the

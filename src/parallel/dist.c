@@ -6,22 +6,46 @@
 
 #include "ls/parallel.h"
 
-static int mpi_allreduce_sum_f32(LsComm *c, float *buf, size_t n) {
+/* In place over the TP group; MPI counts are int, so in pieces. */
+static int mpi_allreduce_f32(LsComm *c, float *buf, size_t n, MPI_Op op) {
     MPI_Comm comm = *(MPI_Comm *)c->impl;
-    /* MPI counts are int: reduce in pieces */
+    double t0 = ls_now();
     const size_t step = (size_t)1 << 30;
     for (size_t i = 0; i < n; i += step) {
         int cnt = (int)(n - i < step ? n - i : step);
-        if (MPI_Allreduce(MPI_IN_PLACE, buf + i, cnt, MPI_FLOAT, MPI_SUM, comm) != MPI_SUCCESS) return -1;
+        if (MPI_Allreduce(MPI_IN_PLACE, buf + i, cnt, MPI_FLOAT, op, comm) != MPI_SUCCESS) return -1;
     }
+    c->seconds += ls_now() - t0;
+    return 0;
+}
+
+static int mpi_allreduce_sum_f32(LsComm *c, float *buf, size_t n) {
+    return mpi_allreduce_f32(c, buf, n, MPI_SUM);
+}
+
+static int mpi_allreduce_max_f32(LsComm *c, float *buf, size_t n) {
+    return mpi_allreduce_f32(c, buf, n, MPI_MAX);
+}
+
+static int mpi_broadcast(LsComm *c, void *buf, size_t bytes, int root) {
+    MPI_Comm comm = *(MPI_Comm *)c->impl;
+    double t0 = ls_now();
+    const size_t step = (size_t)1 << 30;
+    for (size_t i = 0; i < bytes; i += step) {
+        int cnt = (int)(bytes - i < step ? bytes - i : step);
+        if (MPI_Bcast((char *)buf + i, cnt, MPI_BYTE, root, comm) != MPI_SUCCESS) return -1;
+    }
+    c->seconds += ls_now() - t0;
     return 0;
 }
 
 static int mpi_allgather_host(LsComm *c, const void *send, void *recv, size_t bytes) {
     MPI_Comm comm = *(MPI_Comm *)c->impl;
     if (bytes > (size_t)1 << 30) return -1;
-    return MPI_Allgather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, comm) == MPI_SUCCESS ? 0
-                                                                                                      : -1;
+    double t0 = ls_now();
+    int rc = MPI_Allgather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, comm) == MPI_SUCCESS ? 0 : -1;
+    c->seconds += ls_now() - t0;
+    return rc;
 }
 
 int ls_dist_init(LsDist *d, MPI_Comm world, int tp, LsError *e) {
@@ -50,6 +74,8 @@ int ls_dist_init(LsDist *d, MPI_Comm world, int tp, LsError *e) {
     d->comm.size = tp;
     d->comm.impl = &d->tp_comm;
     d->comm.allreduce_sum_f32 = mpi_allreduce_sum_f32;
+    d->comm.allreduce_max_f32 = mpi_allreduce_max_f32;
+    d->comm.broadcast = mpi_broadcast;
     d->comm.allgather_host = mpi_allgather_host;
     return LS_OK;
 }

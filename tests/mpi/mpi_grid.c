@@ -5,6 +5,7 @@
  * ranks, DP groups of equal tp_rank, the MPI collectives of LsComm, one GPU
  * per local rank, the model-shape checks and ls_dist_agree. Exit 0 = pass. */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,21 @@ int main(int argc, char **argv) {
             want += (float)((d.dp_rank * tp + i) * 10 + j);
         CHECK(buf[j] == want, "allreduce[%d] = %g, want %g", j, buf[j], want);
     }
+    for (int j = 0; j < 5; j++)
+        buf[j] = (float)((g_rank * 7 + j * 3) % 5) - (j == 2 ? INFINITY : 0.0f);
+    CHECK(d.comm.allreduce_max_f32(&d.comm, buf, 5) == 0, "allreduce max");
+    for (int j = 0; j < 5; j++) {
+        float want = -INFINITY;
+        for (int i = 0; i < tp; i++) {
+            float v = (float)(((d.dp_rank * tp + i) * 7 + j * 3) % 5) - (j == 2 ? INFINITY : 0.0f);
+            if (v > want) want = v;
+        }
+        CHECK(buf[j] == want, "allreduce max[%d] = %g, want %g", j, buf[j], want);
+    }
+    int bc[3] = {g_rank, g_rank + 1, g_rank + 2};
+    CHECK(d.comm.broadcast(&d.comm, bc, sizeof bc, tp - 1) == 0, "broadcast");
+    CHECK(bc[0] == d.dp_rank * tp + tp - 1 && bc[2] == bc[0] + 2, "broadcast from the last TP rank: %d", bc[0]);
+    CHECK(d.comm.seconds >= 0.0, "comm time");
     int pair[2] = {g_rank, -g_rank}, got[8];
     CHECK(d.comm.allgather_host(&d.comm, pair, got, sizeof pair) == 0, "allgather");
     for (int i = 0; i < tp; i++)

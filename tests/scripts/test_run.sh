@@ -24,7 +24,9 @@ mpirun -np 1 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$tmp/np1.h5"
 mpirun -np 3 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$tmp/np3.h5"
 mpirun -np 4 "$bin" run "$tmp/run.yaml" "${common[@]}" --tp 2 --out "$tmp/np4tp2.h5"
 "$py" "$src/tests/scripts/check_run.py" "$tmp/np1.h5" "$bin" "$tmp/np3.h5"
-"$py" "$src/tests/scripts/check_run.py" "$tmp/np4tp2.h5" "$bin" "$tmp/np1.h5"
+# tensor parallel: o_proj / down_proj partial sums are all-reduced, so fp32 rounding differs from
+# one rank's GEMM: compared at the CPU path's tolerance against transformers, 1e-4
+"$py" "$src/tests/scripts/check_run.py" "$tmp/np4tp2.h5" "$bin" "$tmp/np1.h5" --tol 1e-4
 
 # an existing output is not replaced without --overwrite
 set +e

@@ -168,3 +168,43 @@ Test(metrics, softmax_merge_matches_direct) {
     cr_assert_float_eq(ent, ent_ref, 1e-9);
     cr_assert(ent > 0.5 && ent < 2.5);
 }
+
+/* merge of per-slice partials = one pass over the whole row, with ties,
+ * -inf logits (a slice holding only -inf) and huge values */
+Test(metrics, softmax_merge_ties_and_infinities) {
+    float l[12] = {5.f, 5.f, -INFINITY, -INFINITY, 3e4f, 3e4f, -2.f, 5.f, -INFINITY, 3e4f - 1.f, 0.f, 5.f};
+    double m = -INFINITY;
+    for (int i = 0; i < 12; i++) m = fmax(m, l[i]);
+    double s = 0, w = 0;
+    for (int i = 0; i < 12; i++)
+        if (l[i] > -INFINITY) {
+            s += exp(l[i] - m);
+            w += exp(l[i] - m) * (l[i] - m);
+        }
+    double lse_ref = m + log(s), ent_ref = log(s) - w / s;
+    int cut[5] = {0, 2, 4, 9, 12}; /* slice 1 is all -inf */
+    LsSoftmaxPartial p[4];
+    for (int r = 0; r < 4; r++) {
+        double mr = -INFINITY, sr = 0, wr = 0;
+        for (int i = cut[r]; i < cut[r + 1]; i++) mr = fmax(mr, l[i]);
+        for (int i = cut[r]; i < cut[r + 1]; i++)
+            if (l[i] > -INFINITY) {
+                sr += exp(l[i] - mr);
+                wr += exp(l[i] - mr) * (l[i] - mr);
+            }
+        p[r] = (LsSoftmaxPartial){mr, sr, wr};
+    }
+    double lse, ent;
+    ls_softmax_merge(p, 4, &lse, &ent);
+    cr_assert_float_eq(lse, lse_ref, 1e-9);
+    cr_assert_float_eq(ent, ent_ref, 1e-9);
+    /* two tied maxima of 3e4 and one 1 below: entropy of (e, e, 1)/(2e + 1) */
+    double q1 = exp(1.0) / (2 * exp(1.0) + 1), q2 = 1 / (2 * exp(1.0) + 1);
+    cr_assert_float_eq(ent, -(2 * q1 * log(q1) + q2 * log(q2)), 1e-9);
+    /* merging in another order gives the same numbers */
+    LsSoftmaxPartial rev[4] = {p[3], p[2], p[1], p[0]};
+    double lse2, ent2;
+    ls_softmax_merge(rev, 4, &lse2, &ent2);
+    cr_assert_float_eq(lse2, lse, 1e-12);
+    cr_assert_float_eq(ent2, ent, 1e-12);
+}

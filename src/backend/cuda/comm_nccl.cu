@@ -32,15 +32,37 @@ typedef struct {
     LsComm mpi; // the MPI LsComm it replaced: host all-gathers go there
 } NcclImpl;
 
-static int nccl_allreduce_sum_f32(LsComm *c, float *buf, size_t n) {
-    NcclImpl *im = (NcclImpl *)c->impl;
-    // buf: [n] fp32 device memory, summed in place over the TP group
-    ncclCheck(NULL, ncclAllReduce(buf, buf, n, ncclFloat, ncclSum, im->comm, im->stream));
+// Waits for the stream and surfaces NCCL's asynchronous errors.
+static int nccl_finish(LsComm *c, NcclImpl *im, double t0) {
     cudaCheck(NULL, cudaStreamSynchronize(im->stream));
     ncclResult_t async = ncclSuccess;
     ncclCheck(NULL, ncclCommGetAsyncError(im->comm, &async));
     ncclCheck(NULL, async);
+    c->seconds += ls_now() - t0;
     return 0;
+}
+
+static int nccl_allreduce_f32(LsComm *c, float *buf, size_t n, ncclRedOp_t op) {
+    NcclImpl *im = (NcclImpl *)c->impl;
+    double t0 = ls_now();
+    // buf: [n] fp32 device memory, reduced in place over the TP group
+    ncclCheck(NULL, ncclAllReduce(buf, buf, n, ncclFloat, op, im->comm, im->stream));
+    return nccl_finish(c, im, t0);
+}
+
+static int nccl_allreduce_sum_f32(LsComm *c, float *buf, size_t n) {
+    return nccl_allreduce_f32(c, buf, n, ncclSum);
+}
+
+static int nccl_allreduce_max_f32(LsComm *c, float *buf, size_t n) {
+    return nccl_allreduce_f32(c, buf, n, ncclMax);
+}
+
+static int nccl_broadcast(LsComm *c, void *buf, size_t bytes, int root) {
+    NcclImpl *im = (NcclImpl *)c->impl;
+    double t0 = ls_now();
+    ncclCheck(NULL, ncclBroadcast(buf, buf, bytes, ncclChar, root, im->comm, im->stream));
+    return nccl_finish(c, im, t0);
 }
 
 static int nccl_allgather_host(LsComm *c, const void *send, void *recv, size_t bytes) {
@@ -94,6 +116,8 @@ extern "C" int ls_dist_use_nccl(LsDist *d, void *stream, LsError *e) {
     im->mpi = d->comm;
     d->comm.impl = im;
     d->comm.allreduce_sum_f32 = nccl_allreduce_sum_f32;
+    d->comm.allreduce_max_f32 = nccl_allreduce_max_f32;
+    d->comm.broadcast = nccl_broadcast;
     d->comm.allgather_host = nccl_allgather_host;
     d->comm.abort = nccl_abort;
     d->comm.destroy = nccl_destroy;
