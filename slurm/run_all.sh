@@ -45,7 +45,7 @@
 set -uo pipefail
 
 log() { printf '[run_all %s] %s\n' "$(date '+%F %T')" "$*"; }
-die() { log "ERROR: $*"; exit "${2:-1}"; }
+die() { log "ERROR: $1"; exit "${2:-1}"; }
 
 # --- the project root and the binary ----------------------------------------
 # Under Slurm this script runs from a copy in the spool folder, so its own path

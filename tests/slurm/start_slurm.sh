@@ -50,7 +50,9 @@ host=$(hostname -s)
 [ -n "$host" ] || cannot "hostname -s is empty"
 
 # --- already up?
-if [ -f "$conf" ] && sinfo -h -n "$host" -o %T 2>/dev/null | grep -qx idle; then
+alive() { local pid; pid=$(cat "$dir/$1.pid" 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+if [ -f "$conf" ] && alive slurmctld && alive slurmd &&
+   timeout 10 sinfo -h -n "$host" -o %T 2>/dev/null | grep -qx idle; then
   log "already running (node $host idle)"
   echo "export SLURM_CONF=$conf"
   exit 0
@@ -85,7 +87,7 @@ mem=$(( mem > 2048 ? mem - 1024 : mem * 3 / 4 ))   # leave the OS a margin
 # at least 2 CPUs so that a 2-task job fits on a 1-CPU machine (config_overrides trusts the config)
 [ "$cpus" -ge 2 ] || cpus=2
 # a stale Slurm of ours (e.g. a killed test): stop it first
-[ -f "$conf" ] && bash "$(dirname "$0")/stop_slurm.sh" >/dev/null 2>&1
+if alive slurmctld || alive slurmd; then bash "$(dirname "$0")/stop_slurm.sh" >/dev/null 2>&1; fi
 mkdir -p "$dir/ctld" "$dir/d" "$dir/log"
 cat > "$conf" <<EOF
 # single-node Slurm for logits-study tests (tests/slurm/start_slurm.sh)
@@ -134,7 +136,7 @@ slurmd -f "$conf" > "$dir/log/slurmd.start" 2>&1 ||
 
 state=
 for _ in $(seq 120); do
-  state=$(sinfo -h -n "$host" -o %T 2>/dev/null)
+  state=$(timeout 10 sinfo -h -n "$host" -o %T 2>/dev/null)
   [ "$state" = idle ] && break
   # a daemon that exited will not come back
   for d in slurmctld slurmd; do

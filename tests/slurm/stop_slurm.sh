@@ -6,7 +6,6 @@
 set -uo pipefail
 dir=${LS_SLURM_DIR:-/var/spool/slurm-ls-test}
 export SLURM_CONF=$dir/slurm.conf
-[ -f "$SLURM_CONF" ] && scancel --full --quiet --user root 2>/dev/null
 stop() {  # pidfile
   local pid
   pid=$(cat "$1" 2>/dev/null) || return 0
@@ -15,6 +14,11 @@ stop() {  # pidfile
   for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
   kill -KILL "$pid" 2>/dev/null
 }
+# cancel the jobs first (only with slurmctld up: clients wait for it otherwise)
+pid=$(cat "$dir/slurmctld.pid" 2>/dev/null)
+if [ -f "$SLURM_CONF" ] && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+  timeout 10 scancel --quiet --user "$(id -un)" 2>/dev/null
+fi
 stop "$dir/slurmd.pid"
 stop "$dir/slurmctld.pid"
 if [ "${1:-}" = --munge ]; then
