@@ -217,7 +217,7 @@ if [ -e "$out" ] && [ $overwrite = 0 ] && [ "${LS_RESUME:-auto}" != given ]; the
     die "output exists and is incomplete; LS_RESUME=never: pass --overwrite or move it away" 2
   else
     if [ $state = 1 ]; then log "output exists and is incomplete (a stopped or killed attempt): resuming"
-    else log "output exists, completeness unknown (no h5dump, no inspect, no marker): resuming"; fi
+    else log "output exists, completeness unknown (h5dump/inspect cannot read it, no marker): resuming"; fi
     run_step --resume
     if [ $rc -ne 0 ] && [ $rc -ne 75 ] && [ -z "$signalled" ] && grep -q -- "--resume is not supported" "$errf"; then
       log "this build of logits-study cannot --resume yet: starting the run over (--overwrite)"
@@ -249,6 +249,9 @@ if [ $skip_run = 0 ]; then
       "cleanly on signals; the next attempt resumes or starts over"
     die "run failed with exit status $rc" "$rc"
   fi
+  # a step that never really ran can still exit 0 (e.g. srun: task launch failed): trust the file
+  is_complete
+  [ $? = 1 ] && die "run exited 0 but $out is not marked complete (see the messages above)"
   touch "$marker"
   log "run finished: $out"
 fi

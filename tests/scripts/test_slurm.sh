@@ -51,8 +51,9 @@ bash "$src/scripts/make_demo_models.sh" "$bin" "$tmp/models" >/dev/null || fail 
 sed -e "s|\.\./build/demo-models|$tmp/models|" -e "s|^data: .*|data: $src/configs/demo.jsonl|" \
     -e "s|^output: .*|output: $tmp/out/demo.h5|" "$src/configs/demo.yaml" > "$tmp/run.yaml"
 mkdir -p "$tmp/logs"
-# the #SBATCH defaults of run_all.sh overridden for one node, 2 tasks, no GPUs
-sb=(-N1 -n2 --ntasks-per-node=2 --cpus-per-task=1 --gpus-per-node=0 --time=5 --job-name=ls-test
+# the #SBATCH defaults of run_all.sh overridden for one node, 2 tasks, no GPUs; the time
+# limit well above the 300 s of --signal=B:USR1@300 (USR1 would come at the start otherwise)
+sb=(-N1 -n2 --ntasks-per-node=2 --cpus-per-task=1 --gpus-per-node=0 --time=10 --job-name=ls-test
     "--output=$tmp/logs/%x-%j.out")
 export LS_BIN=$bin
 cd "$src" || fail "cd $src"
@@ -93,21 +94,29 @@ grep -q "output is complete already" "$tmp/logs/ls-test-$jid.out" || fail "secon
 say "job $jid kept the complete output"
 
 # --- 3. USR1 to the batch shell is forwarded to the job step
-jid=$(sbatch --parsable "${sb[@]}" slurm/run_all.sh "$tmp/run.yaml" --out "$tmp/out/sig.h5" --quiet) ||
-  fail "sbatch (signal job)"
+# a longer run (the demo records 4 times, small batches; ~20 s): the signal comes while it runs
+for _ in $(seq 4); do cat "$src/configs/demo.jsonl"; done > "$tmp/long.jsonl"
+jid=$(sbatch --parsable "${sb[@]}" slurm/run_all.sh "$tmp/run.yaml" --data "$tmp/long.jsonl" \
+      --out "$tmp/out/sig.h5" --batch-tokens 1024 --quiet) || fail "sbatch (signal job)"
 jlog=$tmp/logs/ls-test-$jid.out
-for _ in $(seq 60); do grep -q "launch:" "$jlog" 2>/dev/null && break; sleep 0.5; done
+# into the run: the step launched and its output file created
+for _ in $(seq 120); do [ -f "$tmp/out/sig.h5" ] && break; sleep 0.25; done
 grep -q "launch:" "$jlog" || fail "signal job $jid did not launch its step"
-sleep 6   # into the run (the file exists; the three models take ~15 s here)
+[ -f "$tmp/out/sig.h5" ] || fail "signal job $jid did not create its output in 30 s"
+sleep 2
+squeue -h -j "$jid" -o %T | grep -qx RUNNING || fail "signal job $jid ended before the signal: make it longer"
 say "scancel --signal=USR1 --batch $jid"
 scancel --signal=USR1 --batch "$jid" || fail "scancel --signal=USR1 --batch"
-deadline=$(( $(date +%s) + 120 ))
+deadline=$(( $(date +%s) + 300 ))   # generous: a loaded machine (ctest -j) runs it slower
 while :; do
   state=$(squeue -h -j "$jid" -o %T 2>/dev/null)
   [ -z "$state" ] && break
-  # a requeued job waits ~120 s (BeginTime) before it may start again: release it now
-  if [ "$state" = PENDING ]; then scontrol update JobId="$jid" StartTime=now >/dev/null 2>&1; fi
-  [ "$(date +%s)" -lt $deadline ] || { scancel "$jid"; fail "signal job $jid still $state after 120 s"; }
+  # a requeued job waits ~120 s (BeginTime) before it may start again: release it as soon as
+  # the steps of its last attempt are gone (a step launched before that fails)
+  if [ "$state" = PENDING ] && ! pgrep -f "slurmstepd: \[$jid\." >/dev/null; then
+    scontrol update JobId="$jid" StartTime=now >/dev/null 2>&1
+  fi
+  [ "$(date +%s)" -lt $deadline ] || { scancel "$jid"; fail "signal job $jid still $state after 300 s"; }
   sleep 1
 done
 grep -q "received SIGUSR1: forwarding SIGUSR1 to the job step" "$jlog" || fail "the batch shell did not forward SIGUSR1"
