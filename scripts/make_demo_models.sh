@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 bin=${1:-build/logits-study}
 out=${2:-build/demo-models}
 seed=1
-mkdir -p "$out"
+
 for name in baseline sft rl; do
   if [ ! -f "$out/$name/model.safetensors" ]; then
     "$bin" make-tiny-model --out "$out/$name" --seed $seed --tokenizer tests/data/qwen3-tokenizer --force

@@ -24,8 +24,13 @@ CC=clang bash scripts/build.sh build-fuzz -DCMAKE_BUILD_TYPE=Debug -DLS_SANITIZE
   -DLS_FUZZ=ON -DLS_FUZZ_SECONDS="${LS_FUZZ_SECONDS:-60}"
 (cd build-fuzz && ctest --output-on-failure -j2 -L fuzz)
 
-if [ -d analysis ] && ls analysis/test_*.py tests/python/test_*.py >/dev/null 2>&1; then
-  echo "== pytest"
-  .venv/bin/python -m pytest -q analysis tests/python
+# pytest for whichever of analysis/ and tests/python/ hold tests (either may be empty)
+py_dirs=()
+for d in analysis tests/python; do
+  if compgen -G "$d/test_*.py" >/dev/null || compgen -G "$d/**/test_*.py" >/dev/null; then py_dirs+=("$d"); fi
+done
+if [ ${#py_dirs[@]} -gt 0 ]; then
+  echo "== pytest (${py_dirs[*]})"
+  LS_BINARY="$PWD/build/logits-study" .venv/bin/python -m pytest -q "${py_dirs[@]}"
 fi
 echo "== all tests passed"

@@ -48,6 +48,18 @@ hid_t ls_h5_group(LsH5 *h, const char *path, LsError *e);
 hid_t ls_h5_dataset(LsH5 *h, hid_t loc, const char *name, hid_t type, int ndims, const uint64_t *dims,
                     const char *description, const char *unit, LsError *e);
 
+/* The same without a filter, contiguous: raw writes into it never touch the
+ * file's metadata, so a run killed while writing leaves the file readable
+ * (only the rows being written are undefined, and resume rewrites them). */
+hid_t ls_h5_dataset_raw(LsH5 *h, hid_t loc, const char *name, hid_t type, int ndims, const uint64_t *dims,
+                        const char *description, const char *unit, LsError *e);
+
+/* Opens an existing dataset of loc and checks its dims (ndims, dims). */
+hid_t ls_h5_dataset_open(LsH5 *h, hid_t loc, const char *name, int ndims, const uint64_t *dims, LsError *e);
+
+/* Reads rows [start, start + count) of a dataset (this rank alone). */
+int ls_h5_read_rows(LsH5 *h, hid_t dset, hid_t mem_type, uint64_t start, uint64_t count, void *buf, LsError *e);
+
 /* Collective write of rows: ranges (n may be 0) of a dataset whose row width
  * (product of dims beyond the first) is implied by the dataset; buf holds the
  * selected rows packed in range order, elements of mem_type. */
@@ -58,6 +70,14 @@ int ls_h5_write_rows(LsH5 *h, hid_t dset, hid_t mem_type, const LsRowRange *rang
 int ls_h5_attr_str(hid_t obj, const char *name, const char *value, LsError *e);
 int ls_h5_attr_i64(hid_t obj, const char *name, int64_t value, LsError *e);
 int ls_h5_attr_f64(hid_t obj, const char *name, double value, LsError *e);
+
+/* Reads attributes; *out of ls_h5_attr_get_str is a heap string. */
+int ls_h5_attr_get_str(hid_t obj, const char *name, char **out, LsError *e);
+int ls_h5_attr_get_i64(hid_t obj, const char *name, int64_t *out, LsError *e);
+
+/* The compound type of an occurrence row: memory layout of LsOccurrence
+ * (ls/targets.h), the /models/<m>/occurrences table. Close with H5Tclose. */
+hid_t ls_h5_occurrence_type(void);
 
 /* A fixed-length UTF-8 string type of n bytes (NUL-padded); close with H5Tclose. */
 hid_t ls_h5_str_type(size_t n);

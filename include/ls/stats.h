@@ -105,6 +105,7 @@ LsStatDesc ls_stats_paired_diff(const double *x, const double *y, size_t n, size
  * Cornish–Fisher approximation for df > 30 that is off by up to 3e-7
  * relative in the tails). effect = mean(a) - mean(b).
  * Degenerate: na < 2 or nb < 2 -> TOO_FEW (scipy: NaN); both variances zero
+ * (each sample constant; tested exactly, not as numpy's rounding residue)
  * -> ZERO_VARIANCE (differs from scipy: t = ±inf, p = 0 when the means
  * differ; NaN when they are equal); NaN/inf -> NAN_INPUT. */
 LsStatTest ls_stats_welch(const double *a, size_t na, const double *b, size_t nb);

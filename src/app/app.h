@@ -10,6 +10,8 @@ typedef struct {
 } LsCommand;
 
 int ls_cmd_score(int argc, char **argv);
+int ls_cmd_reduce(int argc, char **argv);
+int ls_cmd_inspect(int argc, char **argv);
 int ls_cmd_run(int argc, char **argv);
 int ls_cmd_tokenize(int argc, char **argv);
 int ls_cmd_make_tiny_model(int argc, char **argv);

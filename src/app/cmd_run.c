@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,10 +28,16 @@
 #include "ls/metrics.h"
 #include "ls/model.h"
 #include "ls/parallel.h"
+#include "ls/reduce.h"
 #include "ls/shard.h"
 #include "ls/targets.h"
 #include "ls/tokenizer.h"
 #include "ls/version.h"
+
+/* Exit status of a run stopped cleanly by SIGTERM / SIGUSR1 (EX_TEMPFAIL):
+ * the file is consistent and `--resume` continues it; slurm/run_all.sh
+ * requeues the job on it. */
+#define LS_EXIT_STOPPED 75
 
 static void usage(FILE *f) {
     fprintf(f, "usage: logits-study run CONFIG.yaml [--overwrite] [--threads N] [OPTIONS]\n"
@@ -41,6 +48,10 @@ static void usage(FILE *f) {
                "Ranks = data-parallel groups x tp; each group takes a share of the records.\n"
                "\n"
                "  --overwrite        replace an existing output file\n"
+               "  --resume           continue a stopped or killed run's file (same config, data and\n"
+               "                     world size); batches already written are kept\n"
+               "On SIGTERM or SIGUSR1 all ranks stop at the next batch boundary, close the file\n"
+               "cleanly and exit with status 75; rerun with --resume to continue.\n"
                "  --threads N        CPU threads per rank (default: SLURM_CPUS_PER_TASK, else\n"
                "                     the cores of the node divided among its ranks)\n"
                "Config overrides (each key of the YAML file):\n");
@@ -185,26 +196,26 @@ static int create_model_sets(LsH5 *h, const ModelPrep *mp, const LsModel *m, int
     s->tokens = ls_h5_dataset(h, s->g, "tokens", H5T_STD_I32LE, 1, dT,
                               "token ids of prompt + answer of every sample, concatenated", "token id", e);
     if (s->tokens < 0 || ls_h5_write_rows(h, s->tokens, H5T_NATIVE_INT32, &allT, root, enc->ids, e)) return LS_ERR;
-    s->logprob = ls_h5_dataset(h, s->g, "logprob", H5T_IEEE_F32LE, 1, dT,
+    s->logprob = ls_h5_dataset_raw(h, s->g, "logprob", H5T_IEEE_F32LE, 1, dT,
                                "log P(token p | tokens < p) from the logits at p-1; NaN at each sample's position 0",
                                "nats", e);
-    s->entropy = ls_h5_dataset(h, s->g, "entropy", H5T_IEEE_F32LE, 1, dT,
+    s->entropy = ls_h5_dataset_raw(h, s->g, "entropy", H5T_IEEE_F32LE, 1, dT,
                                "entropy of the distribution predicted for position p; NaN at position 0", "nats", e);
-    s->rank = ls_h5_dataset(h, s->g, "rank", H5T_STD_I32LE, 1, dT,
+    s->rank = ls_h5_dataset_raw(h, s->g, "rank", H5T_STD_I32LE, 1, dT,
                             "1-based rank of token p in the distribution predicted for it; 0 at position 0", "rank",
                             e);
     dT[1] = (uint64_t)K;
-    s->topk_ids = ls_h5_dataset(h, s->g, "topk_ids", H5T_STD_I32LE, 2, dT,
+    s->topk_ids = ls_h5_dataset_raw(h, s->g, "topk_ids", H5T_STD_I32LE, 2, dT,
                                 "the K most probable tokens for position p, best first; -1 at position 0",
                                 "token id", e);
-    s->topk_lp = ls_h5_dataset(h, s->g, "topk_logprob", H5T_IEEE_F32LE, 2, dT,
+    s->topk_lp = ls_h5_dataset_raw(h, s->g, "topk_logprob", H5T_IEEE_F32LE, 2, dT,
                                "log-probs of topk_ids; NaN at position 0", "nats", e);
     dT[1] = M;
-    s->target_lp = ls_h5_dataset(h, s->g, "target_logprob", H5T_IEEE_F32LE, 2, dT,
+    s->target_lp = ls_h5_dataset_raw(h, s->g, "target_logprob", H5T_IEEE_F32LE, 2, dT,
                                  "log P(target form j at p | tokens < p) for each single-token target form "
                                  "(columns: the targets table); NaN at position 0",
                                  "nats", e);
-    s->done = ls_h5_dataset(h, s->g, "done", H5T_STD_U8LE, 1, &dN,
+    s->done = ls_h5_dataset_raw(h, s->g, "done", H5T_STD_U8LE, 1, &dN,
                             "1 once the sample's rows of this model are written", "flag", e);
     if (s->logprob < 0 || s->entropy < 0 || s->rank < 0 || s->topk_ids < 0 || s->topk_lp < 0 ||
         s->target_lp < 0 || s->done < 0)
@@ -275,6 +286,28 @@ static int create_model_sets(LsH5 *h, const ModelPrep *mp, const LsModel *m, int
     return rc;
 }
 
+/* Opens the per-position datasets of an existing model group (resume). */
+static int open_model_sets(LsH5 *h, const ModelPrep *mp, int K, ModelSets *s, LsError *e) {
+    memset(s, 0, sizeof *s);
+    char path[512];
+    snprintf(path, sizeof path, "/models/%s", mp->spec->name);
+    s->g = H5Gopen2(h->file, path, H5P_DEFAULT);
+    if (s->g < 0) return ls_fail(e, "%s: group %s is missing", h->path, path);
+    uint64_t N = mp->enc.n, T = (uint64_t)mp->enc.off[N];
+    uint64_t d1[2] = {T, 0};
+    if ((s->tokens = ls_h5_dataset_open(h, s->g, "tokens", 1, d1, e)) < 0) return LS_ERR;
+    if ((s->logprob = ls_h5_dataset_open(h, s->g, "logprob", 1, d1, e)) < 0) return LS_ERR;
+    if ((s->entropy = ls_h5_dataset_open(h, s->g, "entropy", 1, d1, e)) < 0) return LS_ERR;
+    if ((s->rank = ls_h5_dataset_open(h, s->g, "rank", 1, d1, e)) < 0) return LS_ERR;
+    d1[1] = (uint64_t)K;
+    if ((s->topk_ids = ls_h5_dataset_open(h, s->g, "topk_ids", 2, d1, e)) < 0) return LS_ERR;
+    if ((s->topk_lp = ls_h5_dataset_open(h, s->g, "topk_logprob", 2, d1, e)) < 0) return LS_ERR;
+    d1[1] = mp->ts.n_cols;
+    if ((s->target_lp = ls_h5_dataset_open(h, s->g, "target_logprob", 2, d1, e)) < 0) return LS_ERR;
+    if ((s->done = ls_h5_dataset_open(h, s->g, "done", 1, &N, e)) < 0) return LS_ERR;
+    return LS_OK;
+}
+
 static int write_occurrences(LsH5 *h, hid_t g, const LsOccurrence *occ, size_t n_occ, size_t N, const LsDist *d,
                              LsError *e) {
     /* global order: by sample, then as found; row of each = occurrences of earlier samples + rank within */
@@ -284,15 +317,8 @@ static int write_occurrences(LsH5 *h, hid_t g, const LsOccurrence *occ, size_t n
     int64_t *start = ls_calloc(N + 1, sizeof(int64_t));
     for (size_t i = 0; i < N; i++) start[i + 1] = start[i] + cnt[i];
     uint64_t total = (uint64_t)start[N];
-    hid_t ot = H5Tcreate(H5T_COMPOUND, sizeof(LsOccurrence));
-    H5Tinsert(ot, "sample", HOFFSET(LsOccurrence, sample), H5T_NATIVE_INT64);
-    H5Tinsert(ot, "position", HOFFSET(LsOccurrence, position), H5T_NATIVE_INT32);
-    H5Tinsert(ot, "word", HOFFSET(LsOccurrence, word), H5T_NATIVE_INT16);
-    H5Tinsert(ot, "form", HOFFSET(LsOccurrence, form), H5T_NATIVE_INT16);
-    H5Tinsert(ot, "n_tokens", HOFFSET(LsOccurrence, n_tokens), H5T_NATIVE_INT16);
-    H5Tinsert(ot, "logprob", HOFFSET(LsOccurrence, logprob), H5T_NATIVE_FLOAT);
-    H5Tinsert(ot, "rank_first", HOFFSET(LsOccurrence, rank_first), H5T_NATIVE_INT32);
-    H5Tinsert(ot, "aligned", HOFFSET(LsOccurrence, aligned), H5T_NATIVE_INT8);
+    hid_t ot = ls_h5_occurrence_type();
+    if (H5Lexists(g, "occurrences", H5P_DEFAULT) > 0) H5Ldelete(g, "occurrences", H5P_DEFAULT); /* resume */
     hid_t ds = ls_h5_dataset(h, g, "occurrences", ot, 1, &total,
                              "one row per occurrence of a target word in an answer, ordered by sample: first token "
                              "position, word, form (index into forms), tokens spanned, chain-rule log-prob (NaN "
@@ -339,11 +365,80 @@ static int write_occurrences(LsH5 *h, hid_t g, const LsOccurrence *occ, size_t n
     return rc;
 }
 
-/* Runs one model over this rank's DP group's batches and writes its rows. */
-static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDist *d, int threads, LsError *e,
-                     double *tok_s_out) {
+/* Set by SIGTERM / SIGUSR1 (Slurm's pre-emption warning); checked by all
+ * ranks together at each batch boundary. */
+static volatile sig_atomic_t g_stop = 0;
+static void on_stop_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+/* Whether any rank was asked to stop (collective). */
+static int stop_requested(const LsDist *d) {
+    int mine = g_stop != 0, any = 0;
+    MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, d->world);
+    return any;
+}
+
+/* Occurrences of this rank's samples, from the rows in the file (so a resumed
+ * run finds those of the batches written before the stop too). */
+static int find_group_occurrences(LsH5 *h, const ModelPrep *mp, const ModelSets *s, const LsShardGroup *grp,
+                                  LsOccurrence **occ, size_t *n_occ, LsError *e) {
+    const LsEncoded *enc = &mp->enc;
+    size_t cap = 0;
+    *occ = NULL;
+    *n_occ = 0;
+    size_t longest = 0;
+    for (size_t r = 0; r < grp->n_records; r++) {
+        size_t i = grp->records[r], len = (size_t)(enc->off[i + 1] - enc->off[i]);
+        if (len > longest) longest = len;
+    }
+    float *lp = ls_malloc((longest + 1) * sizeof(float));
+    int32_t *rk = ls_malloc((longest + 1) * sizeof(int32_t));
+    int rc = LS_OK;
+    for (size_t r = 0; r < grp->n_records && rc == LS_OK; r++) {
+        size_t i = grp->records[r], len = (size_t)(enc->off[i + 1] - enc->off[i]);
+        rc = ls_h5_read_rows(h, s->logprob, H5T_NATIVE_FLOAT, (uint64_t)enc->off[i], len, lp, e);
+        if (!rc) rc = ls_h5_read_rows(h, s->rank, H5T_NATIVE_INT32, (uint64_t)enc->off[i], len, rk, e);
+        if (!rc)
+            ls_find_occurrences(&mp->ts, mp->tok, (int64_t)i, enc->ids + enc->off[i] + enc->answer_start[i],
+                                len - (size_t)enc->answer_start[i], enc->answer_start[i], lp, rk, occ, n_occ, &cap);
+    }
+    free(lp);
+    free(rk);
+    return rc;
+}
+
+/* Runs one model over this rank's DP group's batches and writes its rows.
+ * With resume, batches whose samples are all marked done are skipped (the
+ * plan is the same as the interrupted run's: same records, world size, tp).
+ * Returns 1 if a stop was requested (the file is consistent), else 0. */
+static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDist *d, int threads, int resume,
+                     LsError *e, double *tok_s_out) {
     const LsEncoded *enc = &mp->enc;
     size_t N = enc->n;
+    *tok_s_out = 0;
+    char gpath[512];
+    snprintf(gpath, sizeof gpath, "/models/%s", mp->spec->name);
+    /* a model finished before the stop is kept as it is */
+    int exists = resume && H5Lexists(h->file, "/models", H5P_DEFAULT) > 0 &&
+                 H5Lexists(h->file, gpath, H5P_DEFAULT) > 0;
+    int64_t model_done = 0, created = 0;
+    if (exists) {
+        hid_t g = H5Gopen2(h->file, gpath, H5P_DEFAULT);
+        LsError ignore;
+        if (ls_h5_attr_get_i64(g, "created", &created, &ignore)) created = 0;
+        if (ls_h5_attr_get_i64(g, "complete", &model_done, &ignore)) model_done = 0;
+        H5Gclose(g);
+        if (!created) { /* killed while creating it: start the model over */
+            if (H5Ldelete(h->file, gpath, H5P_DEFAULT) < 0) die(d, "cannot remove a half-created model group");
+            exists = 0;
+        }
+    }
+    if (model_done) {
+        if (d->world_rank == 0 && !cfg->quiet) fprintf(stderr, "[%s] already complete in the file\n", mp->spec->name);
+        return 0;
+    }
     LsModel m;
     memset(&m, 0, sizeof m);
     if (ls_model_open(&m, mp->spec->path, e)) die(d, e->msg);
@@ -362,20 +457,40 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
     if (ls_shard_plan(&plan, tokens, N, (size_t)d->dp, cfg->batch_tokens, e)) die(d, e->msg);
     const LsShardGroup *grp = &plan.groups[d->dp_rank];
 
+    ModelSets s;
+    uint8_t *done = ls_calloc(N ? N : 1, 1);
+    if (exists) {
+        LsRowRange all = {0, N};
+        (void)all;
+        if (open_model_sets(h, mp, K, &s, e) || ls_h5_read_rows(h, s.done, H5T_NATIVE_UINT8, 0, N, done, e))
+            die(d, e->msg);
+        if (ls_tokenizer_sha256(mp->tok)) {
+            char *sha = NULL;
+            if (ls_h5_attr_get_str(s.g, "tokenizer_sha256", &sha, e) == LS_OK &&
+                strcmp(sha, ls_tokenizer_sha256(mp->tok)) != 0) {
+                free(sha);
+                die(d, "--resume: the model's tokenizer.json changed since the file was written; rerun with "
+                       "--overwrite");
+            }
+            free(sha);
+        }
+    } else {
+        if (create_model_sets(h, mp, &m, K, &s, d, e)) die(d, e->msg);
+        if (ls_h5_flush(h, e) || ls_h5_attr_i64(s.g, "created", 1, e) || ls_h5_flush(h, e)) die(d, e->msg);
+    }
+
     LsBackend *be = ls_backend_create(ls_device_name(cfg->device), threads, e);
     if (!be) die(d, e->msg);
     LsForward f;
     if (ls_forward_init(&f, &m, be, d->tp > 1 ? (LsComm *)&d->comm : NULL, budget, e)) die(d, e->msg);
 
-    ModelSets s;
-    if (create_model_sets(h, mp, &m, K, &s, d, e)) die(d, e->msg);
-    int leader = d->tp_rank == 0;
+    int leader = d->tp_rank == 0, stopped = 0;
     long rounds = (long)grp->n_batches;
     MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_LONG, MPI_MAX, d->world);
-
-    LsOccurrence *occ = NULL;
-    size_t n_occ = 0, occ_cap = 0, done_samples = 0, done_tokens = 0;
-    double t0 = ls_now(), last = t0;
+    size_t done_samples = 0, done_tokens = 0, todo_tokens = 0;
+    for (size_t r = 0; r < grp->n_records; r++)
+        if (!done[grp->records[r]]) todo_tokens += tokens[grp->records[r]];
+    double t0 = ls_now(), last = t0, t_compute = 0, t_write = 0;
     int32_t *ids = ls_malloc((budget + 1) * sizeof(int32_t));
     int32_t *seq_off = ls_malloc((N + 1) * sizeof(int32_t));
     size_t *sel = ls_malloc((N ? N : 1) * sizeof(size_t)), *src_row = ls_malloc((N ? N : 1) * sizeof(size_t));
@@ -383,13 +498,22 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
     memset(ones, 1, N ? N : 1);
     int M = (int)mp->ts.n_cols;
     for (long b = 0; b < rounds; b++) {
+        if (stop_requested(d)) {
+            stopped = 1;
+            break;
+        }
         size_t nsel = 0;
         LsPosStats st;
         memset(&st, 0, sizeof st);
+        int todo = 0;
         if ((size_t)b < grp->n_batches) {
             size_t r0 = grp->batch_off[b], r1 = grp->batch_off[b + 1];
+            for (size_t r = r0; r < r1; r++) todo |= !done[grp->records[r]];
             /* the batch's samples in index order, so rows go to the file in order */
-            for (size_t r = r0; r < r1; r++) sel[nsel++] = grp->records[r];
+            for (size_t r = r0; todo && r < r1; r++) sel[nsel++] = grp->records[r];
+        }
+        double tc0 = ls_now();
+        if (nsel) {
             for (size_t i = 1; i < nsel; i++)
                 for (size_t j = i; j > 0 && sel[j - 1] > sel[j]; j--) {
                     size_t t = sel[j];
@@ -407,15 +531,11 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
             if (ls_forward_batch(&f, ids, seq_off, (int)nsel, e) ||
                 ls_metrics_head(&f, ids, seq_off, (int)nsel, mp->ts.col_ids, M, K, &st, e))
                 die(d, e->msg);
-            if (leader)
-                for (size_t j = 0; j < nsel; j++) {
-                    size_t i = sel[j];
-                    ls_find_occurrences(&mp->ts, mp->tok, (int64_t)i, ids + seq_off[j] + enc->answer_start[i],
-                                        tokens[i] - (size_t)enc->answer_start[i], enc->answer_start[i],
-                                        st.logprob + seq_off[j], st.rank + seq_off[j], &occ, &n_occ, &occ_cap);
-                }
         }
-        size_t ns = leader ? nsel : 0; /* only the TP leader writes; everyone takes part */
+        double tc1 = ls_now();
+        t_compute += tc1 - tc0;
+        /* the TP leader writes; every rank takes part (same number of collective writes) */
+        size_t ns = leader ? nsel : 0;
         int rc = write_sample_rows(h, s.logprob, H5T_NATIVE_FLOAT, 4, 1, sel, ns, enc->off, src_row, st.logprob, e);
         if (!rc) rc = write_sample_rows(h, s.entropy, H5T_NATIVE_FLOAT, 4, 1, sel, ns, enc->off, src_row, st.entropy, e);
         if (!rc) rc = write_sample_rows(h, s.rank, H5T_NATIVE_INT32, 4, 1, sel, ns, enc->off, src_row, st.rank, e);
@@ -429,34 +549,48 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
             rc = write_sample_rows(h, s.target_lp, H5T_NATIVE_FLOAT, 4, (size_t)M, sel, ns, enc->off, src_row,
                                    st.target_lp, e);
         if (!rc) {
-            /* done markers after the rows: one range per sample */
+            /* done markers after the rows, one range per sample */
             LsRowRange *rr = ls_malloc((ns ? ns : 1) * sizeof *rr);
             for (size_t j = 0; j < ns; j++) rr[j] = (LsRowRange){sel[j], 1};
             rc = ls_h5_write_rows(h, s.done, H5T_NATIVE_UINT8, rr, ns, ones, e);
             free(rr);
         }
         if (rc) die(d, e->msg);
+        t_write += ls_now() - tc1;
         for (size_t j = 0; j < nsel; j++) done_tokens += tokens[sel[j]];
         done_samples += nsel;
         ls_posstats_free(&st);
         double now = ls_now();
         if (!cfg->quiet && d->world_rank == 0 && (now - last > 2.0 || b + 1 == rounds)) {
-            double frac = grp->tokens ? (double)done_tokens / (double)grp->tokens : 1.0;
-            double el = now - t0;
-            fprintf(stderr,
-                    "[%s] group 0: %zu/%zu samples, %zu/%zu tokens, %.0f tok/s (group), ETA %.0f s\n",
-                    mp->spec->name, done_samples, grp->n_records, done_tokens, grp->tokens,
+            double frac = todo_tokens ? (double)done_tokens / (double)todo_tokens : 1.0, el = now - t0;
+            fprintf(stderr, "[%s] group 0: %zu/%zu samples, %zu/%zu tokens, %.0f tok/s (group), ETA %.0f s\n",
+                    mp->spec->name, done_samples, grp->n_records, done_tokens, todo_tokens,
                     el > 0 ? (double)done_tokens / el : 0.0, frac > 0 ? el / frac - el : 0.0);
             last = now;
         }
     }
-    if (write_occurrences(h, s.g, leader ? occ : NULL, leader ? n_occ : 0, N, d, e)) die(d, e->msg);
     double el = ls_now() - t0;
     uint64_t tot = leader ? done_tokens : 0;
     MPI_Allreduce(MPI_IN_PLACE, &tot, 1, MPI_UINT64_T, MPI_SUM, d->world);
     *tok_s_out = el > 0 ? (double)tot / el : 0.0;
+    /* where the time went, as seen by rank 0 (forward + head vs the collective writes) */
+    if (!cfg->quiet && d->world_rank == 0)
+        fprintf(stderr, "[%s] time: forward+head %.3f s, HDF5 row writes %.3f s (%.1f%% of the batches' time)\n",
+                mp->spec->name, t_compute, t_write,
+                t_compute + t_write > 0 ? 100.0 * t_write / (t_compute + t_write) : 0.0);
+    if (!stopped) {
+        /* occurrences from the rows in the file, then the model is marked complete */
+        LsOccurrence *occ = NULL;
+        size_t n_occ = 0;
+        if (ls_h5_flush(h, e)) die(d, e->msg);
+        if (leader && find_group_occurrences(h, mp, &s, grp, &occ, &n_occ, e)) die(d, e->msg);
+        if (write_occurrences(h, s.g, occ, n_occ, N, d, e) || ls_h5_flush(h, e) ||
+            ls_h5_attr_i64(s.g, "complete", 1, e) || ls_h5_flush(h, e))
+            die(d, e->msg);
+        free(occ);
+    }
     close_sets(&s);
-    free(occ);
+    free(done);
     free(ids);
     free(seq_off);
     free(sel);
@@ -467,13 +601,14 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
     be->destroy(be);
     ls_shard_free(&plan);
     ls_model_close(&m);
-    return LS_OK;
+    return stopped;
 }
 
-static char *effective_json(const LsRunConfig *c, const LsDist *d, int threads) {
+/* The settings that decide the file's content (not where it goes, nor how
+ * many threads): stored in the file and compared by --resume. */
+static char *effective_json(const LsRunConfig *c) {
     json_t *o = json_object();
     json_object_set_new(o, "data", json_string(c->data));
-    json_object_set_new(o, "output", json_string(c->output));
     json_object_set_new(o, "template", json_string(c->template_text));
     json_t *ms = json_array();
     for (size_t i = 0; i < c->n_models; i++) {
@@ -503,8 +638,6 @@ static char *effective_json(const LsRunConfig *c, const LsDist *d, int threads) 
     json_object_set_new(o, "seed", json_integer((json_int_t)c->seed));
     json_object_set_new(o, "bootstrap", json_integer(c->bootstrap));
     json_object_set_new(o, "limit", json_integer((json_int_t)c->limit));
-    json_object_set_new(o, "threads_per_rank", json_integer(threads));
-    json_object_set_new(o, "world_size", json_integer(d->world_size));
     char *s = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(o);
     return s;
@@ -569,9 +702,18 @@ int ls_cmd_run(int argc, char **argv) {
             rc = ls_fail(&e, "running under Slurm with SLURM_NTASKS=%s but the MPI world has %d ranks: launch with "
                          "srun (or mpirun -np %s)", sn, d.world_size, sn);
     }
-    if (!rc && cfg.resume) rc = ls_fail(&e, "--resume is not supported yet: rerun without it (--overwrite)");
-    if (!rc && root && !overwrite && access(cfg.output, F_OK) == 0)
-        rc = ls_fail(&e, "%s exists: pass --overwrite to replace it", cfg.output);
+    int resume = 0;
+    if (!rc && cfg.resume && overwrite) rc = ls_fail(&e, "--resume and --overwrite exclude each other");
+    if (!rc && root) {
+        int exists = access(cfg.output, F_OK) == 0;
+        if (cfg.resume && exists)
+            resume = 1;
+        else if (cfg.resume)
+            ls_log0("logits-study run: --resume: %s does not exist yet; starting it", cfg.output);
+        else if (!overwrite && exists)
+            rc = ls_fail(&e, "%s exists: pass --resume to continue it or --overwrite to replace it", cfg.output);
+    }
+    MPI_Bcast(&resume, 1, MPI_INT, 0, MPI_COMM_WORLD);
     MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
     if (rc) {
         if (root) fprintf(stderr, "logits-study run: %s\n", e.msg[0] ? e.msg : "failed");
@@ -580,6 +722,12 @@ int ls_cmd_run(int argc, char **argv) {
         return 1;
     }
     if (threads <= 0) threads = default_threads(&d);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
 
     /* records, identical on every rank */
     LsDataset ds;
@@ -653,13 +801,55 @@ int ls_cmd_run(int argc, char **argv) {
 
     /* the file: root attributes, /samples */
     LsH5 h;
-    if (ls_h5_create(&h, cfg.output, MPI_COMM_WORLD, &e)) {
+    if (resume) {
+        if (ls_h5_open(&h, cfg.output, MPI_COMM_WORLD, &e)) {
+            if (root) fprintf(stderr, "logits-study run: --resume: %s\n", e.msg);
+            goto fail_early;
+        }
+        /* the file must come from the same study at the same world size */
+        char *have_eff = NULL, *have_sha = NULL, *eff = effective_json(&cfg), *sha = sha256_file(cfg.data);
+        int64_t ws = -1, tps = -1, complete = 0;
+        rc = ls_h5_attr_get_str(h.file, "run_config_effective", &have_eff, &e) ||
+             ls_h5_attr_get_str(h.file, "data_sha256", &have_sha, &e) ||
+             ls_h5_attr_get_i64(h.file, "world_size", &ws, &e) || ls_h5_attr_get_i64(h.file, "tp_size", &tps, &e) ||
+             ls_h5_attr_get_i64(h.file, "complete", &complete, &e);
+        if (rc)
+            ls_fail_prefix(&e, "--resume: %s is not a logits-study output file", cfg.output);
+        else if (complete == 1)
+            rc = ls_fail(&e, "--resume: %s is already complete; nothing to do", cfg.output);
+        else if (strcmp(have_sha, sha) != 0)
+            rc = ls_fail(&e, "--resume: the data file %s changed since %s was written (SHA-256 differs); rerun with "
+                         "--overwrite", cfg.data, cfg.output);
+        else if (strcmp(have_eff, eff) != 0)
+            rc = ls_fail(&e, "--resume: the run config differs from the one %s was written with (models, data, "
+                         "targets or settings); rerun with --overwrite, or resume with the same config", cfg.output);
+        else if (ws != d.world_size || tps != d.tp)
+            rc = ls_fail(&e, "--resume: %s was written by %lld ranks with tp %lld; resume with the same world size "
+                         "(mpirun -np %lld) and tp", cfg.output, (long long)ws, (long long)tps, (long long)ws);
+        free(have_eff);
+        free(have_sha);
+        free(eff);
+        free(sha);
+        int done_already = rc && complete == 1;
+        if (!all_ok(&d, rc, &e)) {
+            ls_h5_close(&h, &e);
+            if (done_already) {
+                ls_dataset_free(&ds);
+                ls_runcfg_free(&cfg);
+                ls_dist_free(&d);
+                MPI_Finalize();
+                return 0;
+            }
+            goto fail_early;
+        }
+        if (root && !cfg.quiet) fprintf(stderr, "logits-study run: resuming %s\n", cfg.output);
+    } else if (ls_h5_create(&h, cfg.output, MPI_COMM_WORLD, &e)) {
         if (root) fprintf(stderr, "logits-study run: %s\n", e.msg);
         goto fail_early;
     }
-    {
+    if (!resume) {
         hid_t r = h.file;
-        char *now = iso_now(), *sha = sha256_file(cfg.data), *eff = effective_json(&cfg, &d, threads);
+        char *now = iso_now(), *sha = sha256_file(cfg.data), *eff = effective_json(&cfg);
         size_t mlen = 1, wlen = 1;
         for (size_t k = 0; k < cfg.n_models; k++) mlen += strlen(cfg.models[k].name) + 1;
         for (size_t k = 0; k < cfg.n_targets; k++) wlen += strlen(cfg.targets[k]) + 1;
@@ -769,18 +959,39 @@ int ls_cmd_run(int argc, char **argv) {
         fprintf(stderr, "logits-study run: %zu samples, %zu models, %d ranks (dp %d x tp %d), %d threads per rank -> %s\n",
                 n_keep, cfg.n_models, d.world_size, d.dp, d.tp, threads, cfg.output);
 
+    if (ls_h5_flush(&h, &e)) die(&d, e.msg);
     double t_all = ls_now();
-    for (size_t k = 0; k < cfg.n_models; k++) {
+    int stopped = 0;
+    for (size_t k = 0; k < cfg.n_models && !stopped; k++) {
         double tps = 0;
-        run_model(&h, &mp[k], &cfg, &d, threads, &e, &tps);
+        stopped = run_model(&h, &mp[k], &cfg, &d, threads, resume, &e, &tps);
         if (ls_h5_flush(&h, &e)) die(&d, e.msg);
-        if (root && !cfg.quiet)
+        if (root && !cfg.quiet && !stopped && tps > 0)
             fprintf(stderr, "[%s] done: %.0f tokens/s over all ranks\n", mp[k].spec->name, tps);
     }
     if (ls_h5_close(&h, &e)) die(&d, e.msg);
+    if (stopped) {
+        if (root)
+            fprintf(stderr, "logits-study run: stopped cleanly at a batch boundary (signal); %s is consistent; "
+                            "continue with the same command and --resume\n", cfg.output);
+        rc = LS_OK;
+        goto cleanup;
+    }
     MPI_Barrier(MPI_COMM_WORLD);
-    /* rank 0 seals the file: complete = 1, written last */
+    /* rank 0 reduces (serial HDF5: the same /summary at any world size), then seals the
+     * file: complete = 1, written last */
     if (root) {
+        LsReduceOptions ro = ls_reduce_defaults();
+        ro.bootstrap = (size_t)(cfg.bootstrap > 0 ? cfg.bootstrap : 0);
+        ro.seed = cfg.seed;
+        ro.verbose = !cfg.quiet;
+        if (ls_reduce_file(cfg.output, &ro, &e)) {
+            fprintf(stderr, "logits-study run: %s\n", e.msg);
+            rc = LS_ERR;
+        }
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (root && rc == LS_OK) {
         hid_t fid = H5Fopen(cfg.output, H5F_ACC_RDWR, H5P_DEFAULT);
         if (fid < 0 || ls_h5_attr_i64(fid, "complete", 1, &e) < 0 || H5Fclose(fid) < 0) {
             fprintf(stderr, "logits-study run: %s: cannot mark the file complete\n", cfg.output);
@@ -791,6 +1002,7 @@ int ls_cmd_run(int argc, char **argv) {
     }
     MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
 
+cleanup:
     for (size_t k = 0; k < cfg.n_models; k++) {
         ls_targets_free(&mp[k].ts);
         ls_encoded_free(&mp[k].enc);
@@ -804,7 +1016,7 @@ int ls_cmd_run(int argc, char **argv) {
     ls_runcfg_free(&cfg);
     ls_dist_free(&d);
     MPI_Finalize();
-    return rc ? 1 : 0;
+    return rc ? 1 : stopped ? LS_EXIT_STOPPED : 0;
 
 fail_early:
     ls_dataset_free(&ds);

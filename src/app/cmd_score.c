@@ -13,14 +13,17 @@
 #include "ls/metrics.h"
 #include "ls/model.h"
 #include "ls/parallel.h"
+#include "ls/tokenizer.h"
 
 static const char *USAGE =
-    "usage: logits-study score --model DIR --ids ID,ID,... [--top-k K] [--targets ID,...]\n"
+    "usage: logits-study score --model DIR (--ids ID,ID,... | --text TEXT | --text-file FILE)\n"
+    "                          [--top-k K] [--targets ID,...]\n"
     "                          [--json] [--device auto|cpu|cuda] [--threads N] [--tp N]\n"
     "                          [--timing] [--repeat R]\n"
     "\n"
     "Runs the model in DIR (a Hugging Face Qwen2 checkpoint: config.json + safetensors)\n"
-    "over the token ids and prints, for every position p, the distribution the model\n"
+    "over the token ids (or the text, encoded with DIR's tokenizer.json) and prints,\n"
+    "for every position p, the distribution the model\n"
     "predicted for token p from the tokens before it: log-prob of the actual token,\n"
     "entropy (nats), the top-K tokens and the log-probs of the --targets ids.\n"
     "Position 0 has no prediction (null in --json).\n"
@@ -54,12 +57,36 @@ static int parse_ids(const char *s, const char *opt, int32_t **out, int *n, LsEr
     return LS_OK;
 }
 
+/* --text / --text-file: the model folder's tokenizer, special tokens added as
+ * its post-processor says (BOS for DeepSeek-R1-Distill / Llama-3). */
+static int encode_text(const char *dir, const char *text, const char *file, int32_t **ids, int *n, LsError *e) {
+    char *buf = NULL;
+    size_t len = 0;
+    if (file) {
+        if (ls_read_file(file, (size_t)1 << 30, &buf, &len, e)) return LS_ERR;
+    } else {
+        buf = ls_strdup(text);
+        len = strlen(buf);
+    }
+    LsTokenizer *tok = NULL;
+    size_t cnt = 0;
+    int rc = ls_tokenizer_load(&tok, dir, e);
+    if (!rc) rc = ls_tokenizer_encode(tok, buf, len, 1, ids, &cnt, e);
+    if (rc && file) ls_fail_prefix(e, "%s", file);
+    if (!rc && cnt == 0) rc = ls_fail(e, "the text encodes to no tokens");
+    if (!rc && cnt > INT32_MAX) rc = ls_fail(e, "the text is too long");
+    *n = (int)cnt;
+    ls_tokenizer_free(tok);
+    free(buf);
+    return rc;
+}
+
 static json_t *num_or_null(double x) {
     return isnan(x) ? json_null() : json_real(x);
 }
 
 int ls_cmd_score(int argc, char **argv) {
-    const char *model_dir = NULL, *ids_s = NULL, *tgt_s = NULL, *device = "auto";
+    const char *model_dir = NULL, *ids_s = NULL, *tgt_s = NULL, *device = "auto", *text = NULL, *text_file = NULL;
     int K = 5, as_json = 0, threads = 0, tp = 1, timing = 0, repeat = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -71,6 +98,10 @@ int ls_cmd_score(int argc, char **argv) {
             model_dir = argv[++i];
         } else if (!strcmp(a, "--ids") && has) {
             ids_s = argv[++i];
+        } else if (!strcmp(a, "--text") && has) {
+            text = argv[++i];
+        } else if (!strcmp(a, "--text-file") && has) {
+            text_file = argv[++i];
         } else if (!strcmp(a, "--targets") && has) {
             tgt_s = argv[++i];
         } else if (!strcmp(a, "--top-k") && has) {
@@ -99,14 +130,19 @@ int ls_cmd_score(int argc, char **argv) {
             return 2;
         }
     }
-    if (!model_dir || !ids_s) {
-        fprintf(stderr, "logits-study score: --model and --ids are required\n%s", USAGE);
+    if (!model_dir || (!ids_s + !text + !text_file) != 2) {
+        fprintf(stderr, "logits-study score: --model and one of --ids, --text, --text-file are required\n%s", USAGE);
         return 2;
     }
     LsError e = {{0}};
     int32_t *ids = NULL, *tgt = NULL;
     int n = 0, ntgt = 0, rc = 1;
-    if (parse_ids(ids_s, "--ids", &ids, &n, &e) || (tgt_s && parse_ids(tgt_s, "--targets", &tgt, &ntgt, &e))) {
+    if (!ids_s && encode_text(model_dir, text, text_file, &ids, &n, &e)) {
+        fprintf(stderr, "logits-study score: %s\n", e.msg);
+        return 1;
+    }
+    if ((ids_s && parse_ids(ids_s, "--ids", &ids, &n, &e)) ||
+        (tgt_s && parse_ids(tgt_s, "--targets", &tgt, &ntgt, &e))) {
         fprintf(stderr, "logits-study score: %s\n", e.msg);
         free(ids);
         return 2;
@@ -151,13 +187,15 @@ int ls_cmd_score(int argc, char **argv) {
     const LsModelConfig *c = &m.cfg;
     for (int i = 0; i < n; i++)
         if (ids[i] >= c->vocab_size) {
-            fprintf(stderr, "logits-study score: --ids element %d (%d) is outside the vocabulary [0, %d) of %s\n",
+            fprintf(stderr,
+                    "logits-study score: --ids element %d (%d) is outside the vocabulary [0, %d) of %s\n",
                     i + 1, ids[i], c->vocab_size, model_dir);
             goto done;
         }
     for (int i = 0; i < ntgt; i++)
         if (tgt[i] >= c->vocab_size) {
-            fprintf(stderr, "logits-study score: --targets element %d (%d) is outside the vocabulary [0, %d)\n",
+            fprintf(stderr,
+                    "logits-study score: --targets element %d (%d) is outside the vocabulary [0, %d)\n",
                     i + 1, tgt[i], c->vocab_size);
             goto done;
         }
@@ -184,7 +222,8 @@ int ls_cmd_score(int argc, char **argv) {
         fprintf(stderr,
                 "{\"tokens\": %d, \"threads\": %d, \"tp\": %d, \"load_s\": %.4f, \"forward_s\": %.4f, "
                 "\"head_s\": %.4f, \"tokens_per_s\": %.2f, \"gflop\": %.3f, \"gflops\": %.2f}\n",
-                n, threads, tp, t_load, t_fwd, t_head, n / (t_fwd + t_head), fl / 1e9, fl / (t_fwd + t_head) / 1e9);
+                n, threads, tp, t_load, t_fwd, t_head, n / (t_fwd + t_head), fl / 1e9,
+                fl / (t_fwd + t_head) / 1e9);
     }
     if (comm && comm->rank != 0) {
         rc = 0;
@@ -210,7 +249,8 @@ int ls_cmd_score(int argc, char **argv) {
                     json_array_append_new(top, pair);
                 }
                 tg = json_array();
-                for (int t = 0; t < ntgt; t++) json_array_append_new(tg, json_real(st.target_lp[(size_t)p * ntgt + t]));
+                for (int t = 0; t < ntgt; t++)
+                    json_array_append_new(tg, json_real(st.target_lp[(size_t)p * ntgt + t]));
             }
             json_object_set_new(o, "top", top);
             json_object_set_new(o, "targets", tg);
@@ -232,10 +272,12 @@ int ls_cmd_score(int argc, char **argv) {
             }
             printf("%12.6f %10.6f  ", st.logprob[p], st.entropy[p]);
             for (int k = 0; k < K; k++)
-                printf("%s%d:%.4f", k ? " " : "", st.top_ids[(size_t)p * K + k], st.top_lp[(size_t)p * K + k]);
+                printf("%s%d:%.4f", k ? " " : "", st.top_ids[(size_t)p * K + k],
+                       st.top_lp[(size_t)p * K + k]);
             if (ntgt) {
                 printf(" |");
-                for (int t = 0; t < ntgt; t++) printf(" %d:%.4f", tgt[t], st.target_lp[(size_t)p * ntgt + t]);
+                for (int t = 0; t < ntgt; t++)
+                    printf(" %d:%.4f", tgt[t], st.target_lp[(size_t)p * ntgt + t]);
             }
             putchar('\n');
         }

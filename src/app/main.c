@@ -8,6 +8,9 @@
 static const LsCommand COMMANDS[] = {
     {"run", "the study: every model over every record, into one HDF5 file (MPI)", ls_cmd_run},
     {"score", "per-position statistics of one model for a token sequence", ls_cmd_score},
+    {"reduce", "(re)compute /summary (group comparisons and tests) of an output file", ls_cmd_reduce},
+    {"inspect", "terminal report of an output file: metadata, tables, significant differences",
+     ls_cmd_inspect},
     {"tokenize", "encode text to token ids (or decode ids) with a model's tokenizer.json", ls_cmd_tokenize},
     {"make-tiny-model", "write a random-weight Qwen2 checkpoint (tests, demos)", ls_cmd_make_tiny_model},
 };

@@ -6,6 +6,8 @@
  * within the line; it is reported as file:line:column (1-based bytes).
  */
 #include "ls/data.h"
+#include "ls/json.h"
+#include "ls/json.h"
 
 #include <jansson.h>
 #include <stdarg.h>
@@ -45,31 +47,10 @@ __attribute__((format(printf, 3, 4))) static void say(char *buf, size_t cap, con
     va_end(ap);
 }
 
-static const char *json_kind(const json_t *v) {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number with a fraction or exponent";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a bool";
-    case JSON_NULL:
-        return "null";
-    }
-    return "?";
-}
-
 /* Describes v briefly for messages: its JSON text, cut to 40 bytes. */
 static void json_brief(const json_t *v, char *buf, size_t cap) {
     char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    say(buf, cap, "%s (%.40s%s)", json_kind(v), s ? s : "?", s && strlen(s) > 40 ? "..." : "");
+    say(buf, cap, "%s (%.40s%s)", ls_json_type_name(v), s ? s : "?", s && strlen(s) > 40 ? "..." : "");
     free(s);
 }
 

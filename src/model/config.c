@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ls/json.h"
 #include "ls/model.h"
 
 #define LS_CONFIG_MAX_BYTES ((size_t)16 * 1024 * 1024)
@@ -95,18 +96,8 @@ static int cfg_token_id(json_t *root, const char *fname, const char *key, int *o
 
 int ls_config_parse(LsModelConfig *c, const char *text, size_t len, const char *fname, LsError *e) {
     memset(c, 0, sizeof *c);
-    size_t bad;
-    if (!ls_utf8_valid((const unsigned char *)text, len, &bad))
-        return ls_fail(e, "%s: byte %zu: invalid UTF-8 (byte 0x%02x)", fname, bad, (unsigned char)text[bad]);
-    if (memchr(text, '\0', len)) {
-        size_t z = (size_t)((const char *)memchr(text, '\0', len) - text);
-        return ls_fail(e, "%s: byte %zu: NUL byte in JSON text", fname, z);
-    }
-    json_error_t je;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root)
-        return ls_fail(e, "%s: line %d, column %d (byte %zu): invalid JSON: %s", fname, je.line, je.column,
-                       (size_t)je.position, je.text);
+    json_t *root;
+    if (ls_json_parse_strict(text, len, fname, "", 0, &root, e)) return LS_ERR;
     int rc = LS_ERR, strbad = 0;
     if (!json_is_object(root)) {
         ls_fail(e, "%s: not a JSON object", fname);

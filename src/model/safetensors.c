@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ls/json.h"
 #include "ls/model.h"
 
 #define LS_ST_MAX_HEADER ((size_t)100 * 1000 * 1000) /* 100 MB */
@@ -239,18 +240,8 @@ int ls_st_parse_header(const unsigned char *buf, size_t len, size_t file_len, co
     const unsigned char *hdr = buf + 8;
     size_t data_start = 8 + hlen, data_len = file_len - data_start;
 
-    size_t bad;
-    if (!ls_utf8_valid(hdr, hlen, &bad))
-        return ls_fail(e, "%s: header at byte %zu: invalid UTF-8 (byte 0x%02x)", fname, 8 + bad, hdr[bad]);
-    if (memchr(hdr, '\0', hlen)) {
-        size_t z = (size_t)((const unsigned char *)memchr(hdr, '\0', hlen) - hdr);
-        return ls_fail(e, "%s: header at byte %zu: NUL byte in the JSON header", fname, 8 + z);
-    }
-    json_error_t je;
-    json_t *root = json_loadb((const char *)hdr, hlen, JSON_REJECT_DUPLICATES, &je);
-    if (!root)
-        return ls_fail(e, "%s: header at byte %zu: invalid JSON: %s", fname, 8 + (size_t)je.position,
-                       je.text);
+    json_t *root;
+    if (ls_json_parse_strict((const char *)hdr, hlen, fname, "header at ", 8, &root, e)) return LS_ERR;
     if (!json_is_object(root)) {
         json_decref(root);
         return ls_fail(e, "%s: header at byte 8: not a JSON object", fname);
@@ -386,18 +377,8 @@ static const char *st_shard_name_problem(const char *s, size_t len) {
 
 int ls_st_parse_index(const char *text, size_t len, const char *fname, LsStIndex *out, LsError *e) {
     memset(out, 0, sizeof *out);
-    size_t bad;
-    if (!ls_utf8_valid((const unsigned char *)text, len, &bad))
-        return ls_fail(e, "%s: byte %zu: invalid UTF-8 (byte 0x%02x)", fname, bad, (unsigned char)text[bad]);
-    if (memchr(text, '\0', len)) {
-        size_t z = (size_t)((const char *)memchr(text, '\0', len) - text);
-        return ls_fail(e, "%s: byte %zu: NUL byte in JSON text", fname, z);
-    }
-    json_error_t je;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root)
-        return ls_fail(e, "%s: line %d, column %d (byte %zu): invalid JSON: %s", fname, je.line, je.column,
-                       (size_t)je.position, je.text);
+    json_t *root;
+    if (ls_json_parse_strict(text, len, fname, "", 0, &root, e)) return LS_ERR;
     int rc = LS_OK;
     StPair *pairs = NULL;
     if (!json_is_object(root)) {

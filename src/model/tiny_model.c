@@ -598,6 +598,21 @@ int ls_tiny_model_write(const char *out_dir, const LsTinySpec *spec, LsError *e)
         goto done;
     }
 
+    /* missing parent folders are created, like mkdir -p */
+    for (char *q = parent + 1; *q; q++) {
+        if (*q != '/') continue;
+        *q = '\0';
+        if (mkdir(parent, 0755) != 0 && errno != EEXIST) {
+            ls_fail(e, "--out %s: cannot create %s: %s", out_dir, parent, strerror(errno));
+            *q = '/';
+            goto done;
+        }
+        *q = '/';
+    }
+    if (mkdir(parent, 0755) != 0 && errno != EEXIST) {
+        ls_fail(e, "--out %s: cannot create %s: %s", out_dir, parent, strerror(errno));
+        goto done;
+    }
     size_t tl = strlen(parent) + strlen(base) + 32;
     tmp = ls_malloc(tl);
     snprintf(tmp, tl, "%s/.%s.tmp-XXXXXX", parent, base);

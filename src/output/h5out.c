@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ls/h5out.h"
+#include "ls/targets.h"
 
 /* Chunk of about 1 MiB of rows (at least 1 row, at most the dataset). */
 static void chunk_dims(int ndims, const uint64_t *dims, size_t esize, hsize_t *chunk) {
@@ -78,14 +79,17 @@ hid_t ls_h5_group(LsH5 *h, const char *path, LsError *e) {
     return g;
 }
 
-hid_t ls_h5_dataset(LsH5 *h, hid_t loc, const char *name, hid_t type, int ndims, const uint64_t *dims,
-                    const char *description, const char *unit, LsError *e) {
+static hid_t make_dataset(LsH5 *h, hid_t loc, const char *name, hid_t type, int ndims, const uint64_t *dims,
+                          const char *description, const char *unit, int filtered, LsError *e) {
     hsize_t d[2] = {dims[0], ndims > 1 ? dims[1] : 1}, ch[2];
     hid_t space = H5Screate_simple(ndims, d, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     int empty = 0;
     for (int i = 0; i < ndims; i++) empty |= d[i] == 0;
-    if (!empty) {
+    if (!empty && !filtered) {
+        H5Pset_layout(dcpl, H5D_CONTIGUOUS);
+        H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+    } else if (!empty) {
         chunk_dims(ndims, dims, H5Tget_size(type), ch);
         H5Pset_chunk(dcpl, ndims, ch);
         H5Pset_deflate(dcpl, 4);
@@ -105,6 +109,102 @@ hid_t ls_h5_dataset(LsH5 *h, hid_t loc, const char *name, hid_t type, int ndims,
         return H5I_INVALID_HID;
     }
     return ds;
+}
+
+hid_t ls_h5_dataset(LsH5 *h, hid_t loc, const char *name, hid_t type, int ndims, const uint64_t *dims,
+                    const char *description, const char *unit, LsError *e) {
+    return make_dataset(h, loc, name, type, ndims, dims, description, unit, 1, e);
+}
+
+hid_t ls_h5_dataset_raw(LsH5 *h, hid_t loc, const char *name, hid_t type, int ndims, const uint64_t *dims,
+                        const char *description, const char *unit, LsError *e) {
+    return make_dataset(h, loc, name, type, ndims, dims, description, unit, 0, e);
+}
+
+hid_t ls_h5_dataset_open(LsH5 *h, hid_t loc, const char *name, int ndims, const uint64_t *dims, LsError *e) {
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (ds < 0) {
+        ls_fail(e, "%s: dataset %s is missing", h->path, name);
+        return H5I_INVALID_HID;
+    }
+    hid_t sp = H5Dget_space(ds);
+    hsize_t d[4] = {0};
+    int nd = H5Sget_simple_extent_ndims(sp);
+    if (nd == ndims) H5Sget_simple_extent_dims(sp, d, NULL);
+    H5Sclose(sp);
+    int ok = nd == ndims;
+    for (int i = 0; ok && i < ndims; i++) ok = d[i] == dims[i];
+    if (!ok) {
+        H5Dclose(ds);
+        ls_fail(e, "%s: dataset %s has shape [%llu%s] where [%llu%s] was expected", h->path, name,
+                (unsigned long long)d[0], nd > 1 ? ", ..." : "", (unsigned long long)dims[0], ndims > 1 ? ", ..." : "");
+        return H5I_INVALID_HID;
+    }
+    return ds;
+}
+
+int ls_h5_read_rows(LsH5 *h, hid_t dset, hid_t mem_type, uint64_t start, uint64_t count, void *buf, LsError *e) {
+    hid_t fs = H5Dget_space(dset);
+    int nd = H5Sget_simple_extent_ndims(fs);
+    hsize_t dims[2] = {0, 1};
+    H5Sget_simple_extent_dims(fs, dims, NULL);
+    hsize_t width = nd > 1 ? dims[1] : 1;
+    if (count == 0 || width == 0) {
+        H5Sclose(fs);
+        return LS_OK;
+    }
+    hsize_t st[2] = {start, 0}, cn[2] = {count, width};
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, cn, NULL);
+    hid_t ms = H5Screate_simple(nd, cn, NULL);
+    herr_t r = H5Dread(dset, mem_type, ms, fs, H5P_DEFAULT, buf);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    if (r < 0) return ls_fail(e, "%s: reading rows [%llu, %llu) failed", h->path, (unsigned long long)start,
+                              (unsigned long long)(start + count));
+    return LS_OK;
+}
+
+int ls_h5_attr_get_str(hid_t obj, const char *name, char **out, LsError *e) {
+    *out = NULL;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0) return ls_fail(e, "attribute %s is missing", name);
+    hid_t ft = H5Aget_type(a);
+    int rc = LS_OK;
+    if (H5Tget_class(ft) != H5T_STRING) {
+        rc = ls_fail(e, "attribute %s is not a string", name);
+    } else if (H5Tis_variable_str(ft) > 0) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        H5Tset_cset(mt, H5Tget_cset(ft));
+        char *v = NULL;
+        if (H5Aread(a, mt, &v) < 0) {
+            rc = ls_fail(e, "attribute %s cannot be read", name);
+        } else {
+            *out = ls_strdup(v ? v : "");
+            H5free_memory(v);
+        }
+        H5Tclose(mt);
+    } else {
+        size_t n = H5Tget_size(ft);
+        char *v = ls_calloc(n + 1, 1);
+        if (H5Aread(a, ft, v) < 0) {
+            free(v);
+            rc = ls_fail(e, "attribute %s cannot be read", name);
+        } else {
+            *out = v;
+        }
+    }
+    H5Tclose(ft);
+    H5Aclose(a);
+    return rc;
+}
+
+int ls_h5_attr_get_i64(hid_t obj, const char *name, int64_t *out, LsError *e) {
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0) return ls_fail(e, "attribute %s is missing", name);
+    herr_t r = H5Aread(a, H5T_NATIVE_INT64, out);
+    H5Aclose(a);
+    return r < 0 ? ls_fail(e, "attribute %s is not an integer", name) : LS_OK;
 }
 
 int ls_h5_write_rows(LsH5 *h, hid_t dset, hid_t mem_type, const LsRowRange *r, size_t n, const void *buf,
@@ -184,5 +284,18 @@ hid_t ls_h5_str_type(size_t n) {
     H5Tset_size(t, n ? n : 1);
     H5Tset_strpad(t, H5T_STR_NULLPAD);
     H5Tset_cset(t, H5T_CSET_UTF8);
+    return t;
+}
+
+hid_t ls_h5_occurrence_type(void) {
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(LsOccurrence));
+    H5Tinsert(t, "sample", HOFFSET(LsOccurrence, sample), H5T_NATIVE_INT64);
+    H5Tinsert(t, "position", HOFFSET(LsOccurrence, position), H5T_NATIVE_INT32);
+    H5Tinsert(t, "word", HOFFSET(LsOccurrence, word), H5T_NATIVE_INT16);
+    H5Tinsert(t, "form", HOFFSET(LsOccurrence, form), H5T_NATIVE_INT16);
+    H5Tinsert(t, "n_tokens", HOFFSET(LsOccurrence, n_tokens), H5T_NATIVE_INT16);
+    H5Tinsert(t, "logprob", HOFFSET(LsOccurrence, logprob), H5T_NATIVE_FLOAT);
+    H5Tinsert(t, "rank_first", HOFFSET(LsOccurrence, rank_first), H5T_NATIVE_INT32);
+    H5Tinsert(t, "aligned", HOFFSET(LsOccurrence, aligned), H5T_NATIVE_INT8);
     return t;
 }

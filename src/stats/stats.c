@@ -81,8 +81,19 @@ double ls_stats__sum(const double *x, size_t n) {
 }
 
 /* Mean, then the sum of squared deviations from it (numpy.var's two-pass
- * algorithm: var(ddof) = ss / (n - ddof)). */
+ * algorithm: var(ddof) = ss / (n - ddof)). Constant input gives mean = x[0]
+ * and ss = 0 exactly (sum / n can round away from x[0], which would make ss a
+ * rounding residue of ~1e-33 and t or d a fake finite number; numpy has that
+ * residue, so this differs from scipy there by design). */
 void ls_stats__mean_ss(const double *x, size_t n, double *mean, double *ss) {
+    size_t k = 1;
+    while (k < n && x[k] == x[0])
+        k++;
+    if (n > 0 && k == n) {
+        *mean = x[0];
+        *ss = 0.0;
+        return;
+    }
     double m = ls_stats__sum(x, n) / (double)n;
     double s = 0.0, c = 0.0;
     for (size_t i = 0; i < n; i++) {

@@ -15,6 +15,7 @@
 #include <utf8proc.h>
 
 #include "tok_internal.h"
+#include "tok_unicode_compat.h"
 
 #define CACHE_MAX_WORD 256         /* `tokenizers` caches words shorter than 256 chars too */
 #define CACHE_KEY_BYTES (8u << 20) /* arena of cached words; cache cleared when full */
@@ -205,9 +206,8 @@ static int split_stage(LsTokenizer *t, int k, const uint8_t *s, size_t len, Out 
         }
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(sp->md);
         size_t ms = ov[0], me = ov[1];
-        if (ms < prev || me < ms || me > len) { /* \K or lookbehind tricks: treat as no match */
-            break;
-        }
+        if (ms < prev || me < ms || me > len) /* \K or lookbehind tricks: not what tokenizers does */
+            return ls_fail(o->e, "pre-tokenizer regex matched outside the searched range (\\K?)");
         if (ms > prev && split_stage(t, k + 1, s + prev, ms - prev, o)) return LS_ERR;
         if (!sp->removed && me > ms && split_stage(t, k + 1, s + ms, me - ms, o)) return LS_ERR;
         prev = me;
@@ -312,7 +312,78 @@ static void find_matches(const LsTokenizer *t, const LsTrie *tr, const uint8_t *
     if (start_offset < len) seg_push(g, start_offset, len, -1);
 }
 
-/* NFC of s[0..len) into t->norm_buf (or s itself when nothing can change). */
+static const uint32_t HF_NFC_INERT[] = {LS_HF_NFC_INERT};
+
+/* Marks `tokenizers`' NFC tables do not know: they act as starters that never reorder or compose. */
+static int hf_nfc_inert(uint32_t cp) {
+    if (cp < HF_NFC_INERT[0]) return 0;
+    size_t lo = 0, hi = LS_HF_NFC_INERT_N;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (HF_NFC_INERT[mid] < cp)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < LS_HF_NFC_INERT_N && HF_NFC_INERT[lo] == cp;
+}
+
+static void norm_append(LsTokenizer *t, size_t *o, const void *p, size_t n) {
+    if (!n) return;
+    if (*o + n > t->norm_cap) {
+        t->norm_cap = (*o + n) * 2;
+        t->norm_buf = ls_realloc(t->norm_buf, t->norm_cap);
+    }
+    memcpy(t->norm_buf + *o, p, n);
+    *o += n;
+}
+
+static void norm_nfc_append(LsTokenizer *t, size_t *o, const uint8_t *s, size_t n) {
+    if (!n) return;
+    utf8proc_uint8_t *m = NULL;
+    utf8proc_ssize_t ml = utf8proc_map(s, (utf8proc_ssize_t)n, &m, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    if (ml < 0) { /* cannot happen on valid UTF-8; keep the text unchanged */
+        norm_append(t, o, s, n);
+        return;
+    }
+    norm_append(t, o, m, (size_t)ml);
+    free(m);
+}
+
+/* NFC of a non-ASCII run with the ASCII character before it, cutting at the marks that tokenizers'
+ * tables treat as inert starters (tok_unicode_compat.h). */
+static void nfc_run(LsTokenizer *t, size_t *o, const uint8_t *s, size_t len) {
+    size_t seg = 0;
+    for (size_t j = 0; j < len;) {
+        if (s[j] < 0x80) {
+            j++;
+            continue;
+        }
+        uint32_t cp;
+        size_t l = (size_t)ls_tok_utf8_decode(s, len, j, &cp);
+        if (hf_nfc_inert(cp)) {
+            norm_nfc_append(t, o, s + seg, j - seg);
+            norm_append(t, o, s + j, l);
+            seg = j + l;
+        }
+        j += l;
+    }
+    norm_nfc_append(t, o, s + seg, len - seg);
+}
+
+/* Whether NFC leaves a character alone whatever surrounds it: combining class 0, no decomposition,
+ * never part of a composition (Hangul composes algorithmically: excluded). */
+static int nfc_stable(uint32_t cp) {
+    if ((cp >= 0x1100 && cp <= 0x11ff) || (cp >= 0xac00 && cp <= 0xd7a3)) return 0;
+    const utf8proc_property_t *p = utf8proc_get_property((utf8proc_int32_t)cp);
+    return p->combining_class == 0 && p->decomp_seqindex == UINT16_MAX && p->comb_index == UINT16_MAX;
+}
+
+/* NFC of s[0..len) as `tokenizers` computes it, into t->norm_buf (or s itself when nothing can
+ * change). ASCII characters are starters that never combine with what precedes them, so the text
+ * can be cut before any ASCII character: only each maximal non-ASCII run, with the ASCII character
+ * before it (which may compose with the run), goes through utf8proc, and not even that when every
+ * character of the run is NFC-stable. */
 static const uint8_t *normalize(LsTokenizer *t, const uint8_t *s, size_t len, size_t *outlen) {
     size_t i = 0;
     while (i < len && s[i] < 0x80)
@@ -321,26 +392,34 @@ static const uint8_t *normalize(LsTokenizer *t, const uint8_t *s, size_t len, si
         *outlen = len;
         return s;
     }
-    /* ASCII characters never combine with what precedes them, so NFC(s) = s[0..k) + NFC(s[k..))
-     * with k the start of the character before the first non-ASCII byte. */
-    size_t k = i > 0 ? i - 1 : 0;
-    utf8proc_uint8_t *m = NULL;
-    utf8proc_ssize_t ml =
-        utf8proc_map(s + k, (utf8proc_ssize_t)(len - k), &m, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    if (ml < 0) { /* cannot happen on valid UTF-8; keep the text unchanged */
+    size_t o = 0, pos = 0;
+    for (size_t j = i; j < len;) {
+        if (s[j] < 0x80) {
+            j++;
+            continue;
+        }
+        size_t rs = j, re = j;
+        int stable = 1;
+        while (re < len && s[re] >= 0x80) {
+            uint32_t cp;
+            size_t l = (size_t)ls_tok_utf8_decode(s, len, re, &cp);
+            if (stable && !nfc_stable(cp)) stable = 0;
+            re += l;
+        }
+        if (!stable) {
+            size_t seg0 = rs > 0 ? rs - 1 : 0;
+            norm_append(t, &o, s + pos, seg0 - pos);
+            nfc_run(t, &o, s + seg0, re - seg0);
+            pos = re;
+        }
+        j = re;
+    }
+    if (pos == 0) { /* every run was stable */
         *outlen = len;
         return s;
     }
-    size_t need = k + (size_t)ml;
-    if (need > t->norm_cap) {
-        t->norm_cap = need * 2;
-        free(t->norm_buf);
-        t->norm_buf = ls_malloc(t->norm_cap);
-    }
-    memcpy(t->norm_buf, s, k);
-    memcpy(t->norm_buf + k, m, (size_t)ml);
-    free(m);
-    *outlen = need;
+    norm_append(t, &o, s + pos, len - pos);
+    *outlen = o;
     return (const uint8_t *)t->norm_buf;
 }
 

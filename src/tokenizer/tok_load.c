@@ -22,7 +22,9 @@
 #include <sys/stat.h>
 #include <utf8proc.h>
 
+#include "ls/json.h"
 #include "tok_internal.h"
+#include "tok_unicode_compat.h"
 
 #define LS_TOK_MAX_ID (1 << 24)           /* ids above this are rejected (hostile sizes) */
 #define LS_TOK_MAX_FILE ((size_t)1 << 30) /* 1 GiB */
@@ -41,26 +43,6 @@ __attribute__((format(printf, 4, 5))) static int jfail(LsError *e, const char *n
     return ls_fail(e, "%s: %s: %s", name, path, msg);
 }
 
-static const char *jtype(const json_t *j) {
-    switch (json_typeof(j)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
 /* Optional boolean member: absent/null → def. */
 static int get_bool(const json_t *obj, const char *key, int def, int *out, LsError *e, const char *name,
                     const char *path) {
@@ -69,17 +51,17 @@ static int get_bool(const json_t *obj, const char *key, int def, int *out, LsErr
         *out = def;
         return LS_OK;
     }
-    if (!json_is_boolean(v)) return jfail(e, name, path, "'%s' must be a boolean, not %s", key, jtype(v));
+    if (!json_is_boolean(v)) return jfail(e, name, path, "'%s' must be a boolean, not %s", key, ls_json_type_name(v));
     *out = json_is_true(v);
     return LS_OK;
 }
 
 /* Required string member "type". */
 static int get_type(const json_t *obj, const char **type, LsError *e, const char *name, const char *path) {
-    if (!json_is_object(obj)) return jfail(e, name, path, "must be an object, not %s", jtype(obj));
+    if (!json_is_object(obj)) return jfail(e, name, path, "must be an object, not %s", ls_json_type_name(obj));
     json_t *t = json_object_get(obj, "type");
     if (!t) return jfail(e, name, path, "missing key 'type'");
-    if (!json_is_string(t)) return jfail(e, name, path, "'type' must be a string, not %s", jtype(t));
+    if (!json_is_string(t)) return jfail(e, name, path, "'type' must be a string, not %s", ls_json_type_name(t));
     *type = json_string_value(t);
     return LS_OK;
 }
@@ -90,7 +72,7 @@ static int require_empty_str(const json_t *obj, const char *key, LsError *e, con
     json_t *v = json_object_get(obj, key);
     if (!v || json_is_null(v)) return LS_OK;
     if (!json_is_string(v))
-        return jfail(e, name, path, "'%s' must be a string or null, not %s", key, jtype(v));
+        return jfail(e, name, path, "'%s' must be a string or null, not %s", key, ls_json_type_name(v));
     if (json_string_length(v))
         return jfail(e, name, path, "'%s' = \"%s\" is not implemented (only null or \"\")", key,
                      json_string_value(v));
@@ -102,7 +84,7 @@ static int require_empty_str(const json_t *obj, const char *key, LsError *e, con
 static int load_vocab(LsTokenizer *t, const json_t *vocab, LsError *e) {
     const char *N = t->name;
     if (!vocab) return jfail(e, N, "model", "missing key 'vocab'");
-    if (!json_is_object(vocab)) return jfail(e, N, "model.vocab", "must be an object, not %s", jtype(vocab));
+    if (!json_is_object(vocab)) return jfail(e, N, "model.vocab", "must be an object, not %s", ls_json_type_name(vocab));
     size_t nv = json_object_size(vocab), total = 0;
     const char *key;
     json_t *val;
@@ -110,7 +92,7 @@ static int load_vocab(LsTokenizer *t, const json_t *vocab, LsError *e) {
     json_object_foreach((json_t *)vocab, key, val) {
         if (!json_is_integer(val))
             return jfail(e, N, "model.vocab", "value of \"%s\" must be an integer id, not %s", key,
-                         jtype(val));
+                         ls_json_type_name(val));
         json_int_t id = json_integer_value(val);
         if (id < 0 || id >= LS_TOK_MAX_ID)
             return jfail(e, N, "model.vocab", "id %lld of \"%s\" is out of range [0, %d)", (long long)id, key,
@@ -123,6 +105,17 @@ static int load_vocab(LsTokenizer *t, const json_t *vocab, LsError *e) {
     ls_strmap_init(&t->vocab, nv);
     ls_strmap_init(&t->vocab_raw, nv);
     t->id_cap = max_id + 1;
+    /* every id once (a duplicate id would make id → token ambiguous) */
+    uint8_t *seen = ls_calloc((size_t)max_id + 1, 1);
+    json_object_foreach((json_t *)vocab, key, val) {
+        int32_t id = (int32_t)json_integer_value(val);
+        if (seen[id]) {
+            free(seen);
+            return jfail(e, N, "model.vocab", "id %d is given to two tokens (one is \"%s\")", id, key);
+        }
+        seen[id] = 1;
+    }
+    free(seen);
     size_t off = 0, roff = 0;
     /* First pass fills the string maps; id tables are built in build_id_tables once added tokens
      * are known. */
@@ -160,7 +153,7 @@ static int load_merges(LsTokenizer *t, const json_t *merges, LsError *e) {
     const char *N = t->name;
     char path[96];
     if (!merges) return jfail(e, N, "model", "missing key 'merges'");
-    if (!json_is_array(merges)) return jfail(e, N, "model.merges", "must be an array, not %s", jtype(merges));
+    if (!json_is_array(merges)) return jfail(e, N, "model.merges", "must be an array, not %s", ls_json_type_name(merges));
     size_t nm = json_array_size(merges);
     if (nm >= (size_t)INT32_MAX) return jfail(e, N, "model.merges", "too many merges");
     ls_pairmap_init(&t->merges, nm);
@@ -191,7 +184,7 @@ static int load_merges(LsTokenizer *t, const json_t *merges, LsError *e) {
             a = json_string_value(ja), la = json_string_length(ja);
             b = json_string_value(jb), lb = json_string_length(jb);
         } else {
-            rc = jfail(e, N, path, "must be a string \"a b\" or a pair [\"a\", \"b\"], not %s", jtype(m));
+            rc = jfail(e, N, path, "must be a string \"a b\" or a pair [\"a\", \"b\"], not %s", ls_json_type_name(m));
             break;
         }
         int32_t ia = ls_strmap_get(&t->vocab, a, la), ib = ls_strmap_get(&t->vocab, b, lb);
@@ -243,7 +236,7 @@ static int load_model(LsTokenizer *t, const json_t *model, LsError *e) {
     v = json_object_get(model, "unk_token");
     if (v && !json_is_null(v)) {
         if (!json_is_string(v))
-            return jfail(e, N, "model.unk_token", "must be a string or null, not %s", jtype(v));
+            return jfail(e, N, "model.unk_token", "must be a string or null, not %s", ls_json_type_name(v));
         t->unk_id = ls_strmap_get(&t->vocab, json_string_value(v), json_string_length(v));
         if (t->unk_id < 0)
             return jfail(e, N, "model.unk_token", "\"%s\" is not in model.vocab", json_string_value(v));
@@ -296,14 +289,15 @@ static int load_added(LsTokenizer *t, const json_t *arr, LsError *e) {
     char path[64];
     size_t n = 0;
     if (arr && !json_is_null(arr) && !json_is_array(arr))
-        return jfail(e, N, "added_tokens", "must be an array, not %s", jtype(arr));
+        return jfail(e, N, "added_tokens", "must be an array, not %s", ls_json_type_name(arr));
     if (arr) n = json_array_size(arr);
     t->added = ls_calloc(n ? n : 1, sizeof *t->added);
     ls_strmap_init(&t->added_map, n);
+    int32_t max_added = -1;
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_array_get(arr, i);
         snprintf(path, sizeof path, "added_tokens[%zu]", i);
-        if (!json_is_object(o)) return jfail(e, N, path, "must be an object, not %s", jtype(o));
+        if (!json_is_object(o)) return jfail(e, N, path, "must be an object, not %s", ls_json_type_name(o));
         json_t *jid = json_object_get(o, "id"), *jc = json_object_get(o, "content");
         if (!jid || !json_is_integer(jid)) return jfail(e, N, path, "'id' must be an integer");
         if (!jc || !json_is_string(jc)) return jfail(e, N, path, "'content' must be a string");
@@ -319,10 +313,19 @@ static int load_added(LsTokenizer *t, const json_t *arr, LsError *e) {
         size_t cl = json_string_length(jc);
         if (cl == 0) continue; /* `tokenizers` ignores empty added tokens */
         if (memchr(c, 0, cl)) return jfail(e, N, path, "'content' contains a NUL character");
-        int32_t in_vocab = ls_strmap_get(&t->vocab, c, cl);
-        if (in_vocab >= 0 && in_vocab != id)
-            return jfail(e, N, path, "\"%s\" has id %lld but model.vocab gives it id %d", c, (long long)id,
-                         in_vocab);
+        /* The id `tokenizers` gives the token (added_vocabulary.rs add_tokens): its model.vocab id if
+         * it has one, else the next free id after the model vocabulary and the added tokens so far.
+         * The JSON id is only checked there, so a file whose ids disagree is rejected here rather
+         * than encoded with different ids. */
+        int32_t want = ls_strmap_get(&t->vocab, c, cl);
+        if (want < 0) {
+            int32_t vs = (int32_t)t->vocab.n;
+            want = max_added < 0 ? vs : (max_added >= vs || vs == 0) ? max_added + 1 : vs;
+        }
+        if (want != id)
+            return jfail(e, N, path, "\"%s\" has id %lld but HF tokenizers would give it id %d", c,
+                         (long long)id, want);
+        if (id > max_added) max_added = (int32_t)id;
         LsAddedToken *a = &t->added[t->n_added];
         a->content = ls_strdup(c);
         a->len = (uint32_t)cl;
@@ -369,29 +372,41 @@ static int build_id_tables(LsTokenizer *t, LsError *e) {
         uint8_t b = (uint8_t)i;
         t->byte_id[i] = ls_strmap_get(&t->vocab_raw, &b, 1);
     }
+    /* `tokenizers` stores a normalized added token's content normalized (id_to_token and decode
+     * see the NFC form) while token_to_id keeps the JSON form. */
+    t->norm_contents = ls_calloc((size_t)(t->n_added ? t->n_added : 1), sizeof *t->norm_contents);
+    size_t total = 0;
+    for (int32_t i = 0; i < t->n_added; i++) {
+        LsAddedToken *a = &t->added[i];
+        if (a->normalized) {
+            t->norm_contents[i] = t->nfc ? nfc_dup(a->content, a->len) : ls_strdup(a->content);
+            total += strlen(t->norm_contents[i]);
+        } else {
+            total += a->len;
+        }
+    }
     /* added tokens decode through the byte-level decoder too (`tokenizers` passes every token
      * string to the decoder): all chars in the byte alphabet → those bytes, else the UTF-8. */
-    size_t total = 0;
-    for (int32_t i = 0; i < t->n_added; i++)
-        total += t->added[i].len;
     t->decoded_arena = ls_malloc(total + 1);
     size_t off = 0;
     for (int32_t i = 0; i < t->n_added; i++) {
         LsAddedToken *a = &t->added[i];
+        const char *content = a->normalized ? t->norm_contents[i] : a->content;
+        size_t clen = strlen(content);
         if (t->id_kind[a->id] == 1 && strcmp(t->id_tok[a->id], a->content)) {
             char path[64];
             snprintf(path, sizeof path, "added_tokens[%d]", i);
             return jfail(e, t->name, path, "id %d of \"%s\" is already model.vocab token \"%s\"", a->id,
                          a->content, t->id_tok[a->id]);
         }
-        t->id_tok[a->id] = a->content;
+        t->id_tok[a->id] = content;
         t->id_kind[a->id] = a->special ? 3 : 2;
         uint8_t *r = (uint8_t *)t->decoded_arena + off;
         size_t rl = 0, j = 0;
         int ok = 1;
-        while (j < a->len) {
+        while (j < clen) {
             uint32_t cp;
-            j += (size_t)ls_tok_utf8_decode((const uint8_t *)a->content, a->len, j, &cp);
+            j += (size_t)ls_tok_utf8_decode((const uint8_t *)content, clen, j, &cp);
             int b = ls_tok_cp_to_byte(cp);
             if (b < 0) {
                 ok = 0;
@@ -404,20 +419,18 @@ static int build_id_tables(LsTokenizer *t, LsError *e) {
             t->id_rawlen[a->id] = (uint32_t)rl;
             off += rl;
         } else {
-            t->id_raw[a->id] = (const uint8_t *)a->content;
-            t->id_rawlen[a->id] = a->len;
+            t->id_raw[a->id] = (const uint8_t *)content;
+            t->id_rawlen[a->id] = (uint32_t)clen;
         }
     }
     /* the two tries: non-normalized tokens match the raw text, normalized ones the NFC text */
     trie_init(&t->trie_raw);
     trie_init(&t->trie_norm);
-    t->norm_contents = ls_calloc((size_t)(t->n_added ? t->n_added : 1), sizeof *t->norm_contents);
     for (int32_t i = 0; i < t->n_added; i++) {
         LsAddedToken *a = &t->added[i];
         if (!a->normalized) {
             trie_add(&t->trie_raw, (const uint8_t *)a->content, a->len, i);
         } else {
-            t->norm_contents[i] = t->nfc ? nfc_dup(a->content, a->len) : ls_strdup(a->content);
             size_t nl = strlen(t->norm_contents[i]);
             if (nl) trie_add(&t->trie_norm, (const uint8_t *)t->norm_contents[i], nl, i);
         }
@@ -452,17 +465,111 @@ static int load_normalizer(LsTokenizer *t, const json_t *j, LsError *e) {
                  type);
 }
 
+/* Unicode White_Space: Oniguruma's (hence `tokenizers`') \s. PCRE2's \s also matches U+180E. */
+#define WS_BODY                                                                                              \
+    "\\t-\\r\\x20\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+/* \p{L} and \p{N} plus what Oniguruma's newer Unicode tables add (tok_onig_extra.h). */
+#define LET_BODY "\\p{L}" LS_ONIG_EXTRA_L
+#define NUM_BODY "\\p{N}" LS_ONIG_EXTRA_N
+
+/* Rewrites an Oniguruma pattern for PCRE2 so both match the same characters: \s and \S become
+ * explicit White_Space classes and \p{N} gets the numerals PCRE2's older tables lack. Returns a
+ * heap string, or NULL with *why set for a construct this rewrite cannot express. */
+static char *onig_to_pcre2(const char *src, size_t len, const char **why) {
+    size_t cap = len * 8 + 4096, o = 0;
+    char *out = ls_malloc(cap);
+    int in_class = 0;
+#define EMIT(str)                                                                                            \
+    do {                                                                                                     \
+        size_t l_ = strlen(str);                                                                             \
+        memcpy(out + o, str, l_);                                                                            \
+        o += l_;                                                                                             \
+    } while (0)
+    for (size_t i = 0; i < len;) {
+        if (o + 2048 > cap) {
+            cap *= 2;
+            out = ls_realloc(out, cap);
+        }
+        char c = src[i];
+        if (c == '\\' && i + 1 < len) {
+            char d = src[i + 1];
+            if (d == 's') {
+                EMIT(in_class ? WS_BODY : "[" WS_BODY "]");
+                i += 2;
+            } else if (d == 'S') {
+                if (in_class) {
+                    free(out);
+                    *why = "\\S inside a character class is not supported";
+                    return NULL;
+                }
+                EMIT("[^" WS_BODY "]");
+                i += 2;
+            } else if (d == 'Q') {
+                free(out);
+                *why = "\\Q...\\E quoting is not supported";
+                return NULL;
+            } else if (len - i >= 5 && !memcmp(src + i, "\\p{N}", 5)) {
+                EMIT(in_class ? NUM_BODY : "[" NUM_BODY "]");
+                i += 5;
+            } else if (len - i >= 5 && !memcmp(src + i, "\\p{L}", 5)) {
+                EMIT(in_class ? LET_BODY : "[" LET_BODY "]");
+                i += 5;
+            } else {
+                out[o++] = c;
+                out[o++] = d;
+                i += 2;
+            }
+        } else if (c == '[' && !in_class) {
+            in_class = 1;
+            out[o++] = src[i++];
+            if (i < len && src[i] == '^') out[o++] = src[i++];
+            if (i < len && src[i] == ']') out[o++] = src[i++]; /* a literal ] first in the class */
+        } else if (c == '[' && in_class && i + 1 < len && src[i + 1] == ':') {
+            const char *end = NULL;
+            for (size_t k = i + 2; k + 1 < len; k++)
+                if (src[k] == ':' && src[k + 1] == ']') {
+                    end = src + k + 2;
+                    break;
+                }
+            size_t l = end ? (size_t)(end - (src + i)) : 1;
+            while (o + l + 2048 > cap) {
+                cap *= 2;
+                out = ls_realloc(out, cap);
+            }
+            memcpy(out + o, src + i, l);
+            o += l;
+            i += l;
+        } else {
+            if (c == ']' && in_class) in_class = 0;
+            out[o++] = src[i++];
+        }
+    }
+#undef EMIT
+    out[o] = 0;
+    return out;
+}
+
 static int add_split(LsTokenizer *t, const char *pat, size_t len, int literal, int removed, LsError *e,
                      const char *path) {
     if (t->n_splits == LS_TOK_MAX_SPLITS) return jfail(e, t->name, path, "too many Split pre-tokenizers");
     int err;
     PCRE2_SIZE eoff;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, len,
-                                   PCRE2_UTF | PCRE2_UCP | (literal ? PCRE2_LITERAL : 0), &err, &eoff, NULL);
+    uint32_t opts = PCRE2_UTF | PCRE2_UCP | (literal ? PCRE2_LITERAL : 0);
+    /* compile the pattern as written first, so errors point into it */
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, len, opts, &err, &eoff, NULL);
     if (!re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(err, msg, sizeof msg);
         return jfail(e, t->name, path, "invalid regex at offset %zu: %s", (size_t)eoff, (const char *)msg);
+    }
+    if (!literal) {
+        const char *why = NULL;
+        char *rw = onig_to_pcre2(pat, len, &why);
+        pcre2_code_free(re);
+        if (!rw) return jfail(e, t->name, path, "regex not supported: %s", why);
+        re = pcre2_compile((PCRE2_SPTR)rw, PCRE2_ZERO_TERMINATED, opts, &err, &eoff, NULL);
+        free(rw);
+        if (!re) return jfail(e, t->name, path, "regex not supported after rewriting \\s and \\p{N}");
     }
     pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* falls back to the interpreter if JIT is unavailable */
     LsSplit *s = &t->splits[t->n_splits++];
@@ -644,7 +751,7 @@ static int load_root(LsTokenizer *t, const char *buf, size_t len, LsError *e) {
     if (!root) return ls_fail(e, "%s:%d:%d: invalid JSON: %s", N, je.line, je.column, je.text);
     int rc = LS_ERR;
     if (!json_is_object(root)) {
-        jfail(e, N, "(root)", "must be an object, not %s", jtype(root));
+        jfail(e, N, "(root)", "must be an object, not %s", ls_json_type_name(root));
         goto done;
     }
     json_t *v = json_object_get(root, "version");

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks a `logits-study run` output file against independent references.
 
-usage: check_run.py FILE.h5 BINARY [OTHER.h5]
+usage: check_run.py FILE.h5 BINARY [OTHER.h5] [--exact]
   * structure: every dataset of docs/hdf5-layout.md's per-model part, shapes,
     offsets, attributes, `complete`;
   * tokens: equal to HF `tokenizers` encoding prompt (template text before
@@ -24,8 +24,10 @@ import numpy as np
 from tokenizers import Tokenizer
 
 TOL = 1e-4
-path, binary = sys.argv[1], sys.argv[2]
-other = sys.argv[3] if len(sys.argv) > 3 else None
+exact = "--exact" in sys.argv  # OTHER must be bit-identical (a resumed run at the same world size)
+argv = [a for a in sys.argv if a != "--exact"]
+path, binary = argv[1], argv[2]
+other = argv[3] if len(argv) > 3 else None
 f = h5py.File(path, "r")
 assert f.attrs["complete"] == 1, "file not marked complete"
 for a in ("schema_version", "tool_version", "git_commit", "run_config", "run_config_effective", "world_size",
@@ -149,12 +151,17 @@ if other:
                 walk(a[k], b[k], pa)
                 continue
             x, y = a[k][()], b[k][()]
+            if exact:
+                assert x.dtype == y.dtype and x.shape == y.shape and x.tobytes() == y.tobytes(), f"{pa} differs"
+                continue
             if x.dtype.kind == "f":
                 assert x.shape == y.shape and np.allclose(x, y, rtol=0, atol=TOL, equal_nan=True), f"{pa} differs"
             elif x.dtype.names:
                 for fld in x.dtype.names:
                     if x[fld].dtype.kind == "f":
-                        assert np.allclose(x[fld], y[fld], rtol=0, atol=TOL, equal_nan=True), f"{pa}.{fld} differs"
+                        # /summary: statistics of those numbers (t, U, rho...) amplify 1e-5 input noise
+                        rt = 1e-3 if pa.startswith("/summary") else 0
+                        assert np.allclose(x[fld], y[fld], rtol=rt, atol=TOL, equal_nan=True), f"{pa}.{fld} differs"
                     elif fld == "rank_first":
                         rank_close(x[fld], y[fld], pa + "." + fld)
                     else:
@@ -165,5 +172,5 @@ if other:
                 assert np.array_equal(x, y), f"{pa} differs"
         assert set(a.keys()) == set(b.keys()), f"{prefix}: {set(a.keys()) ^ set(b.keys())}"
     walk(f, g2)
-    print(f"{path} and {other} hold the same content (world sizes {f.attrs['world_size']} and {g2.attrs['world_size']})")
+    print(f"{path} and {other} hold the same content{' (bit-identical)' if exact else ''} (world sizes {f.attrs['world_size']} and {g2.attrs['world_size']})")
 print("check_run: ok")

@@ -31,7 +31,7 @@ set +e
 mpirun -np 1 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$tmp/np1.h5" 2> "$tmp/err"
 rc=$?
 set -e
-[ $rc -ne 0 ] && grep -q "exists: pass --overwrite" "$tmp/err" || fail "existing output: rc $rc, $(cat "$tmp/err")"
+[ $rc -ne 0 ] && grep -q "exists: pass --resume to continue it or --overwrite" "$tmp/err" || fail "existing output: rc $rc, $(cat "$tmp/err")"
 
 # a bad record: every rank stops, non-zero, within 10 s, and the message names file:line
 head -5 "$src/configs/demo.jsonl" > "$tmp/bad.jsonl"

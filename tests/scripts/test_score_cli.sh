@@ -38,6 +38,18 @@ for fx in "$src"/tests/fixtures/qwen2-*/; do
   done
 done
 
+# --text / --text-file: the model folder's tokenizer gives the ids HF tokenizers gives
+"$bin" make-tiny-model --out "$tmp/tm" --seed 5 --tokenizer "$src/tests/data/qwen3-tokenizer" >/dev/null
+txt='Wait, let me check: $x^2 = 4$, so x = ±2. Therefore…'
+hf_ids=$("$py" -c "import sys; from tokenizers import Tokenizer; t = Tokenizer.from_file(sys.argv[1]); print(','.join(map(str, t.encode(sys.argv[2]).ids)))" "$src/tests/data/qwen3-tokenizer/tokenizer.json" "$txt")
+"$bin" score --model "$tmp/tm" --text "$txt" --json --device cpu > "$tmp/t1.json"
+printf '%s' "$txt" > "$tmp/t.txt"
+"$bin" score --model "$tmp/tm" --text-file "$tmp/t.txt" --json --device cpu > "$tmp/t2.json"
+"$bin" score --model "$tmp/tm" --ids "$hf_ids" --json --device cpu > "$tmp/t3.json"
+cmp -s "$tmp/t1.json" "$tmp/t3.json" || fail "--text differs from --ids of HF tokenizers' encoding"
+cmp -s "$tmp/t2.json" "$tmp/t3.json" || fail "--text-file differs from --ids"
+echo "score --text / --text-file: ids equal HF tokenizers'"
+
 # error paths: non-zero exit and a message naming the problem
 expect_err() { # expected-status message-substring command...
   local want=$1 msg=$2
@@ -51,7 +63,7 @@ expect_err() { # expected-status message-substring command...
 }
 fx=$src/tests/fixtures/qwen2-tiny-untied
 expect_err 2 "element 3 ('x')" "$bin" score --model "$fx" --ids 1,2,x
-expect_err 2 "--model and --ids are required" "$bin" score --ids 1,2
+expect_err 2 "--model and one of --ids, --text, --text-file are required" "$bin" score --ids 1,2
 expect_err 1 "outside the vocabulary" "$bin" score --model "$fx" --ids 1,100000
 expect_err 1 "$tmp/nope" "$bin" score --model "$tmp/nope" --ids 1,2
 expect_err 1 "--device cuda" "$bin" score --model "$fx" --ids 1,2 --device cuda
@@ -65,6 +77,8 @@ expect_err 2 "tp=4 is larger than the model's 2 attention heads" timeout 60 mpir
 "$bin" make-tiny-model --out "$tmp/f126" --seed 1 --intermediate 126 --vocab 64 2> /dev/null
 expect_err 2 "does not divide the model's intermediate_size 126" timeout 60 mpirun -np 4 "$bin" score \
   --model "$tmp/f126" --ids 1,2 --tp 4 --device cpu
+expect_err 1 "$tmp/none.txt" "$bin" score --model "$tmp/tm" --text-file "$tmp/none.txt"
+expect_err 1 "tokenizer.json" "$bin" score --model "$fx" --text "no tokenizer in this folder"
 "$bin" score --help | grep -q "usage: logits-study score" || fail "score --help"
 "$bin" --version | grep -q "logits-study " || fail "--version"
 echo "score CLI: all checks passed"

@@ -21,6 +21,8 @@ typedef struct {
     float *logits; /* head scratch [R, V] of the last head_partials call */
     size_t logits_cap;
     size_t last_R, last_V;
+    float *att; /* attention scores scratch [ATT_BQ, longest sequence] */
+    size_t att_cap;
 } CpuCtx;
 
 static void *cpu_alloc(LsBackend *be, size_t bytes, LsError *e) {
@@ -147,68 +149,61 @@ static void cpu_rope(LsBackend *be, float *qk, size_t ld, const int32_t *pos, si
     free(inv);
 }
 
+/* Causal attention of each sequence and head as two GEMMs per block of up to
+ * ATT_BQ queries: S = Q K^T over the keys up to the block's last query, masked
+ * softmax in place (fp32, exps vectorised), O = P V. The BLAS threads work
+ * inside each GEMM; the softmax rows are split over OpenMP threads. */
+#define ATT_BQ 256
 static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld, const int32_t *seq_off,
                           int nseq, const LsAttnShape *sh) {
-    (void)be;
+    CpuCtx *cx = be->ctx;
     const int H = sh->H, hd = sh->hd;
     const size_t kcol = (size_t)H * hd, vcol = kcol + (size_t)sh->Hkv * hd, od = (size_t)H * hd;
     const float scale = 1.0f / sqrtf((float)hd);
     int maxlen = 0;
     for (int s = 0; s < nseq; s++)
         if (seq_off[s + 1] - seq_off[s] > maxlen) maxlen = seq_off[s + 1] - seq_off[s];
-    /* work items: (sequence, head, block of 16 queries), so long sequences spread over threads */
-    size_t nitems = 0;
-    for (int s = 0; s < nseq; s++) nitems += (size_t)H * (size_t)((seq_off[s + 1] - seq_off[s] + 15) / 16);
-#pragma omp parallel
-    {
-        float *sc = ls_malloc((size_t)(maxlen > 0 ? maxlen : 1) * sizeof(float));
-        float *acc = ls_malloc((size_t)hd * sizeof(float));
-#pragma omp for schedule(dynamic, 4)
-        for (size_t it = 0; it < nitems; it++) {
-            /* decode item -> (s, h, block) */
-            size_t rem = it;
-            int s = 0;
-            for (;; s++) {
-                size_t nb = (size_t)H * (size_t)((seq_off[s + 1] - seq_off[s] + 15) / 16);
-                if (rem < nb) break;
-                rem -= nb;
-            }
-            int len = seq_off[s + 1] - seq_off[s];
-            size_t nblk = (size_t)(len + 15) / 16;
-            int h = (int)(rem / nblk), blk = (int)(rem % nblk);
-            int kvh = (sh->q_head0 + h) / sh->group - sh->kv_head0;
-            size_t base = (size_t)seq_off[s];
-            int i1 = (blk + 1) * 16 < len ? (blk + 1) * 16 : len;
-            for (int i = blk * 16; i < i1; i++) {
-                const float *q = qkv + (base + i) * ld + (size_t)h * hd;
-                float m = -INFINITY;
-                for (int j = 0; j <= i; j++) {
-                    const float *k = qkv + (base + j) * ld + kcol + (size_t)kvh * hd;
-                    float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-                    for (int c = 0; c < hd; c++) dot += q[c] * k[c];
-                    sc[j] = dot * scale;
-                    if (sc[j] > m) m = sc[j];
+    size_t need = (size_t)ATT_BQ * (size_t)(maxlen > 0 ? maxlen : 1);
+    if (cx->att_cap < need) {
+        free(cx->att);
+        cx->att = ls_malloc(need * sizeof(float));
+        cx->att_cap = need;
+    }
+    float *S = cx->att;
+    for (int s = 0; s < nseq; s++) {
+        const size_t base = (size_t)seq_off[s];
+        const int len = seq_off[s + 1] - seq_off[s];
+        for (int h = 0; h < H; h++) {
+            const int kvh = (sh->q_head0 + h) / sh->group - sh->kv_head0;
+            const float *Q = qkv + base * ld + (size_t)h * hd;
+            const float *K = qkv + base * ld + kcol + (size_t)kvh * hd;
+            const float *V = qkv + base * ld + vcol + (size_t)kvh * hd;
+            for (int i0 = 0; i0 < len; i0 += ATT_BQ) {
+                const int nq = len - i0 < ATT_BQ ? len - i0 : ATT_BQ, nk = i0 + nq;
+                /* S [nq, nk] = scale * Q[i0:i0+nq] K[0:nk]^T */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, hd, scale, Q + (size_t)i0 * ld, (int)ld,
+                            K, (int)ld, 0.0f, S, nk);
+#pragma omp parallel for schedule(static)
+                for (int r = 0; r < nq; r++) {
+                    float *row = S + (size_t)r * nk;
+                    const int last = i0 + r; /* keys 0..last are visible */
+                    float m = -INFINITY;
+                    for (int j = 0; j <= last; j++) m = row[j] > m ? row[j] : m;
+                    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+                    for (int j = 0; j <= last; j++) {
+                        row[j] = ls_vexpf(row[j] - m);
+                        sum += row[j];
+                    }
+                    const float inv = 1.0f / sum;
+                    for (int j = 0; j <= last; j++) row[j] *= inv;
+                    for (int j = last + 1; j < nk; j++) row[j] = 0.0f;
                 }
-                float sum = 0.0f;
-                for (int j = 0; j <= i; j++) {
-                    sc[j] = expf(sc[j] - m);
-                    sum += sc[j];
-                }
-                float inv = 1.0f / sum;
-                for (int c = 0; c < hd; c++) acc[c] = 0.0f;
-                for (int j = 0; j <= i; j++) {
-                    const float *v = qkv + (base + j) * ld + vcol + (size_t)kvh * hd;
-                    float p = sc[j] * inv;
-#pragma omp simd
-                    for (int c = 0; c < hd; c++) acc[c] += p * v[c];
-                }
-                float *o = out + (base + i) * od + (size_t)h * hd;
-                for (int c = 0; c < hd; c++) o[c] = acc[c];
+                /* O[i0:i0+nq, head h] = P [nq, nk] V[0:nk] */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hd, nk, 1.0f, S, nk, V, (int)ld, 0.0f,
+                            out + (base + (size_t)i0) * od + (size_t)h * hd, (int)od);
             }
         }
-        free(sc);
-        free(acc);
     }
 }
 
@@ -343,6 +338,7 @@ static void cpu_head_count_greater(LsBackend *be, size_t R, const float *thr, in
 static void cpu_destroy(LsBackend *be) {
     CpuCtx *cx = be->ctx;
     free(cx->logits);
+    free(cx->att);
     free(cx);
     free(be);
 }

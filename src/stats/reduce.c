@@ -1,0 +1,896 @@
+/* reduce.c — the rank-0 reducer (see ls/reduce.h, docs/hdf5-layout.md
+ * "## /summary"): per-model datasets of a finished file -> per-sample and
+ * per-occurrence values -> descriptives and tests -> /summary tables.
+ *
+ * Serial HDF5 (default file access property list) on one rank, so the result
+ * depends on the file alone. Inputs are validated as hostile: every dataset's
+ * presence, rank and length, every offset and index; errors name the file
+ * and the dataset path. */
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ls/common.h"
+#include "ls/h5out.h"
+#include "ls/targets.h"
+#include "ls/reduce.h"
+#include "ls/stats.h"
+#include "ls/version.h"
+#include "summary_schema.h"
+
+/* Rows of target_logprob read per block (bounded memory for any T). */
+#define BLOCK_ROWS ((size_t)1 << 18)
+
+LsReduceOptions ls_reduce_defaults(void) {
+    LsReduceOptions o = {LS_REDUCE_DEFAULT_BOOTSTRAP, LS_REDUCE_DEFAULT_SEED, 0, 0};
+    return o;
+}
+
+/* ---- reading helpers ------------------------------------------------------ */
+
+/* Reads a string attribute (variable or fixed length) into a heap string. */
+static int attr_string(hid_t obj, const char *name, const char *file, char **out, LsError *e) {
+    *out = NULL;
+    if (H5Aexists(obj, name) <= 0) return ls_fail(e, "%s: root attribute '%s' is missing", file, name);
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t ft = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
+    int rc = LS_ERR;
+    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING) {
+        if (H5Tis_variable_str(ft) > 0) {
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, H5T_VARIABLE);
+            H5Tset_cset(mt, H5Tget_cset(ft));
+            char *v = NULL;
+            if (H5Aread(a, mt, &v) >= 0 && v) {
+                *out = ls_strdup(v);
+                H5free_memory(v);
+                rc = LS_OK;
+            }
+            H5Tclose(mt);
+        } else {
+            size_t n = H5Tget_size(ft);
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, n + 1);
+            H5Tset_strpad(mt, H5T_STR_NULLTERM);
+            H5Tset_cset(mt, H5Tget_cset(ft));
+            char *v = ls_calloc(n + 2, 1);
+            if (H5Aread(a, mt, v) >= 0) {
+                *out = v;
+                rc = LS_OK;
+            } else {
+                free(v);
+            }
+            H5Tclose(mt);
+        }
+    }
+    if (ft >= 0) H5Tclose(ft);
+    if (a >= 0) H5Aclose(a);
+    if (rc) return ls_fail(e, "%s: root attribute '%s' is not a readable string", file, name);
+    return LS_OK;
+}
+
+/* Splits "a,b,c" into a heap array of heap strings (empty list for ""). */
+static char **split_csv(const char *s, size_t *n) {
+    size_t cap = 4;
+    char **v = ls_malloc(cap * sizeof *v);
+    *n = 0;
+    if (!*s) return v;
+    for (const char *p = s;;) {
+        size_t len = strcspn(p, ",");
+        if (*n == cap) v = ls_realloc(v, (cap *= 2) * sizeof *v);
+        char *w = ls_malloc(len + 1);
+        memcpy(w, p, len);
+        w[len] = '\0';
+        v[(*n)++] = w;
+        if (!p[len]) break;
+        p += len + 1;
+    }
+    return v;
+}
+
+static void free_strs(char **v, size_t n) {
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* Opens dataset path and checks its rank and (where want[i] != 0 ... given) its dims.
+ * want_dims[i] == (hsize_t)-1 means "any". */
+static hid_t open_ds(hid_t f, const char *file, const char *path, int rank, const hsize_t *want,
+                     hsize_t *dims, LsError *e) {
+    if (H5Lexists(f, path, H5P_DEFAULT) <= 0) {
+        ls_fail(e, "%s: dataset %s is missing (layout: docs/hdf5-layout.md)", file, path);
+        return H5I_INVALID_HID;
+    }
+    hid_t ds = H5Dopen2(f, path, H5P_DEFAULT);
+    if (ds < 0) {
+        ls_fail(e, "%s: %s is not a readable dataset", file, path);
+        return H5I_INVALID_HID;
+    }
+    hid_t sp = H5Dget_space(ds);
+    int nd = H5Sget_simple_extent_ndims(sp);
+    hsize_t d[8] = {0};
+    if (nd >= 0 && nd <= 8) H5Sget_simple_extent_dims(sp, d, NULL);
+    H5Sclose(sp);
+    if (nd != rank) {
+        H5Dclose(ds);
+        ls_fail(e, "%s: %s has %d dimensions, expected %d", file, path, nd, rank);
+        return H5I_INVALID_HID;
+    }
+    for (int i = 0; i < rank; i++) {
+        if (want && want[i] != (hsize_t)-1 && d[i] != want[i]) {
+            H5Dclose(ds);
+            ls_fail(e, "%s: %s has shape dimension %d = %llu, expected %llu", file, path, i,
+                    (unsigned long long)d[i], (unsigned long long)want[i]);
+            return H5I_INVALID_HID;
+        }
+        if (dims) dims[i] = d[i];
+    }
+    return ds;
+}
+
+/* Checks the dataset's type class (integer or float). */
+static int check_class(hid_t ds, H5T_class_t want, const char *file, const char *path, LsError *e) {
+    hid_t t = H5Dget_type(ds);
+    H5T_class_t c = H5Tget_class(t);
+    H5Tclose(t);
+    if (c != want)
+        return ls_fail(e, "%s: %s has the wrong element type (expected %s)", file, path,
+                       want == H5T_INTEGER ? "an integer type" : "a floating-point type");
+    return LS_OK;
+}
+
+/* Reads a whole 1-D numeric dataset of length n (n == (hsize_t)-1: any) into a heap buffer of mem_type. */
+static int read_1d(hid_t f, const char *file, const char *path, hsize_t n, H5T_class_t cls, hid_t mem_type,
+                   void **out, hsize_t *len, LsError *e) {
+    *out = NULL;
+    hsize_t dims[1];
+    hid_t ds = open_ds(f, file, path, 1, &n, dims, e);
+    if (ds < 0) return LS_ERR;
+    if (check_class(ds, cls, file, path, e)) {
+        H5Dclose(ds);
+        return LS_ERR;
+    }
+    size_t bytes = 0;
+    if (ls_mul_size((size_t)dims[0], H5Tget_size(mem_type), &bytes)) {
+        H5Dclose(ds);
+        return ls_fail(e, "%s: %s is too large", file, path);
+    }
+    void *buf = ls_malloc(bytes ? bytes : 1);
+    if (dims[0] && H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        free(buf);
+        H5Dclose(ds);
+        return ls_fail(e, "%s: reading %s failed", file, path);
+    }
+    H5Dclose(ds);
+    *out = buf;
+    if (len) *len = dims[0];
+    return LS_OK;
+}
+
+/* ---- the input, per model ------------------------------------------------- */
+
+typedef LsOccurrence OccIn; /* rows of /models/<m>/occurrences */
+
+typedef struct {
+    size_t T, M;    /* positions, single-token form columns */
+    int64_t *off;   /* [N+1] */
+    int32_t *start; /* [N] answer_start */
+    int *has_forms; /* [W] the word has at least one single-token form */
+    /* per sample: */
+    int64_t *n_ans;  /* [N] answer positions */
+    double *ent_sum; /* [N] sum of entropy over answer positions */
+    double
+        *prop_sum; /* [N*W] sum over answer positions of sum_j exp(target_logprob[p, j]) (word w's columns) */
+    int64_t *occ_n; /* [N*W] occurrences */
+    /* per occurrence (file order): */
+    size_t n_occ;
+    int64_t *occ_sample;
+    int16_t *occ_word;
+    double *occ_lp;  /* NaN when not aligned */
+    double *occ_ent; /* entropy at the occurrence's first position */
+} ModelIn;
+
+typedef struct {
+    const char *file;
+    hid_t f;
+    size_t N, n_models, W;
+    char **models, **words;
+    int8_t *level, *correct;
+    uint8_t *used; /* [N] done in every model */
+    size_t left_out;
+    ModelIn *m;
+} Input;
+
+static void model_free(ModelIn *m) {
+    free(m->off);
+    free(m->start);
+    free(m->has_forms);
+    free(m->n_ans);
+    free(m->ent_sum);
+    free(m->prop_sum);
+    free(m->occ_n);
+    free(m->occ_sample);
+    free(m->occ_word);
+    free(m->occ_lp);
+    free(m->occ_ent);
+}
+
+static void input_free(Input *in) {
+    for (size_t i = 0; in->m && i < in->n_models; i++)
+        model_free(&in->m[i]);
+    free(in->m);
+    free_strs(in->models, in->n_models);
+    free_strs(in->words, in->W);
+    free(in->level);
+    free(in->correct);
+    free(in->used);
+}
+
+/* Reads /models/<name>/done and clears used[i] where it is 0. */
+static int read_done(Input *in, const char *name, LsError *e) {
+    char path[512];
+    snprintf(path, sizeof path, "/models/%s/done", name);
+    uint8_t *done = NULL;
+    if (read_1d(in->f, in->file, path, in->N, H5T_INTEGER, H5T_NATIVE_UINT8, (void **)&done, NULL, e))
+        return LS_ERR;
+    for (size_t i = 0; i < in->N; i++)
+        if (!done[i]) in->used[i] = 0;
+    free(done);
+    return LS_OK;
+}
+
+/* Reads one model's datasets and reduces them to per-sample and per-occurrence values. */
+static int read_model(Input *in, size_t mi, LsError *e) {
+    ModelIn *m = &in->m[mi];
+    const char *name = in->models[mi], *file = in->file;
+    size_t N = in->N, W = in->W;
+    char path[512];
+#define MPATH(leaf) (snprintf(path, sizeof path, "/models/%s/%s", name, leaf), path)
+
+    if (read_1d(in->f, file, MPATH("token_offset"), N + 1, H5T_INTEGER, H5T_NATIVE_INT64, (void **)&m->off,
+                NULL, e) ||
+        read_1d(in->f, file, MPATH("answer_start"), N, H5T_INTEGER, H5T_NATIVE_INT32, (void **)&m->start,
+                NULL, e))
+        return LS_ERR;
+    if (m->off[0] != 0)
+        return ls_fail(e, "%s: /models/%s/token_offset[0] = %lld, expected 0", file, name,
+                       (long long)m->off[0]);
+    for (size_t i = 0; i < N; i++) {
+        int64_t n = m->off[i + 1] - m->off[i];
+        if (n < 0) return ls_fail(e, "%s: /models/%s/token_offset decreases at sample %zu", file, name, i);
+        if (m->start[i] < 1 || m->start[i] > n)
+            return ls_fail(e, "%s: /models/%s/answer_start[%zu] = %d outside [1, %lld] (the sample's length)",
+                           file, name, i, (int)m->start[i], (long long)n);
+    }
+    m->T = (size_t)m->off[N];
+
+    /* targets: the word of each single-token column */
+    hsize_t tdims[1];
+    hid_t ds = open_ds(in->f, file, MPATH("targets"), 1, NULL, tdims, e);
+    if (ds < 0) return LS_ERR;
+    m->M = (size_t)tdims[0];
+    int16_t *col_word = ls_malloc((m->M ? m->M : 1) * sizeof *col_word);
+    hid_t ct = H5Tcreate(H5T_COMPOUND, sizeof(int16_t));
+    H5Tinsert(ct, "word", 0, H5T_NATIVE_INT16);
+    herr_t st = m->M ? H5Dread(ds, ct, H5S_ALL, H5S_ALL, H5P_DEFAULT, col_word) : 0;
+    H5Tclose(ct);
+    H5Dclose(ds);
+    if (st < 0) {
+        free(col_word);
+        return ls_fail(e, "%s: %s: cannot read the compound member 'word' (int16)", file, path);
+    }
+    m->has_forms = ls_calloc(W ? W : 1, sizeof *m->has_forms);
+    for (size_t j = 0; j < m->M; j++) {
+        if (col_word[j] < 0 || (size_t)col_word[j] >= W) {
+            int bad = col_word[j];
+            free(col_word);
+            return ls_fail(e, "%s: /models/%s/targets[%zu].word = %d is not a target word index (W = %zu)",
+                           file, name, j, bad, W);
+        }
+        m->has_forms[col_word[j]] = 1;
+    }
+
+    /* entropy: whole (random access at occurrences) */
+    float *ent = NULL;
+    if (read_1d(in->f, file, MPATH("entropy"), m->T, H5T_FLOAT, H5T_NATIVE_FLOAT, (void **)&ent, NULL, e)) {
+        free(col_word);
+        return LS_ERR;
+    }
+
+    /* target_logprob [T, M]: streamed in blocks of whole samples */
+    hsize_t want[2] = {m->T, m->M};
+    ds = open_ds(in->f, file, MPATH("target_logprob"), 2, want, NULL, e);
+    if (ds < 0 || check_class(ds, H5T_FLOAT, file, path, e)) {
+        if (ds >= 0) H5Dclose(ds);
+        free(col_word);
+        free(ent);
+        return LS_ERR;
+    }
+    m->n_ans = ls_calloc(N ? N : 1, sizeof *m->n_ans);
+    m->ent_sum = ls_calloc(N ? N : 1, sizeof *m->ent_sum);
+    size_t NW = 1;
+    if (ls_mul_size(N, W, &NW) || NW > SIZE_MAX / sizeof(double)) {
+        H5Dclose(ds);
+        free(col_word);
+        free(ent);
+        return ls_fail(e, "%s: %zu samples x %zu words is too large", file, N, W);
+    }
+    m->prop_sum = ls_calloc(NW ? NW : 1, sizeof *m->prop_sum);
+    m->occ_n = ls_calloc(NW ? NW : 1, sizeof *m->occ_n);
+    float *blk = NULL;
+    size_t blk_cap = 0;
+    hid_t fs = H5Dget_space(ds);
+    int bad = 0;
+    for (size_t i0 = 0; i0 < N && !bad;) {
+        size_t i1 = i0 + 1;
+        while (i1 < N && (size_t)(m->off[i1 + 1] - m->off[i0]) <= BLOCK_ROWS)
+            i1++;
+        size_t r0 = (size_t)m->off[i0], rows = (size_t)(m->off[i1] - m->off[i0]);
+        if (rows && m->M) {
+            if (rows * m->M > blk_cap) {
+                blk_cap = rows * m->M;
+                blk = ls_realloc(blk, blk_cap * sizeof *blk);
+            }
+            hsize_t start[2] = {r0, 0}, count[2] = {rows, m->M};
+            H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+            hid_t ms = H5Screate_simple(2, count, NULL);
+            st = H5Dread(ds, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, blk);
+            H5Sclose(ms);
+            if (st < 0) {
+                bad = ls_fail(e, "%s: reading rows [%zu, %zu) of %s failed", file, r0, r0 + rows, path);
+                break;
+            }
+        }
+        for (size_t i = i0; i < i1; i++) {
+            if (!in->used[i]) continue;
+            size_t p0 = (size_t)(m->off[i] + m->start[i]), p1 = (size_t)m->off[i + 1];
+            m->n_ans[i] = (int64_t)(p1 - p0);
+            double es = 0.0;
+            for (size_t p = p0; p < p1; p++) {
+                es += (double)ent[p];
+                if (!m->M) continue;
+                const float *row = blk + (p - r0) * m->M;
+                double *ps = m->prop_sum + i * W;
+                for (size_t j = 0; j < m->M; j++)
+                    ps[col_word[j]] += exp((double)row[j]);
+            }
+            m->ent_sum[i] = es;
+        }
+        i0 = i1;
+    }
+    H5Sclose(fs);
+    H5Dclose(ds);
+    free(blk);
+    free(col_word);
+    if (bad) {
+        free(ent);
+        return LS_ERR;
+    }
+
+    /* occurrences */
+    hsize_t odims[1];
+    ds = open_ds(in->f, file, MPATH("occurrences"), 1, NULL, odims, e);
+    if (ds < 0) {
+        free(ent);
+        return LS_ERR;
+    }
+    size_t O = (size_t)odims[0];
+    OccIn *occ = ls_malloc((O ? O : 1) * sizeof *occ);
+    hid_t ot = ls_h5_occurrence_type();
+    st = O ? H5Dread(ds, ot, H5S_ALL, H5S_ALL, H5P_DEFAULT, occ) : 0;
+    H5Tclose(ot);
+    H5Dclose(ds);
+    if (st < 0) {
+        free(occ);
+        free(ent);
+        return ls_fail(e, "%s: %s: cannot read the compound members sample, position, word, logprob, aligned",
+                       file, path);
+    }
+    m->occ_sample = ls_malloc((O ? O : 1) * sizeof *m->occ_sample);
+    m->occ_word = ls_malloc((O ? O : 1) * sizeof *m->occ_word);
+    m->occ_lp = ls_malloc((O ? O : 1) * sizeof *m->occ_lp);
+    m->occ_ent = ls_malloc((O ? O : 1) * sizeof *m->occ_ent);
+    size_t k = 0;
+    for (size_t r = 0; r < O && !bad; r++) {
+        const OccIn *o = &occ[r];
+        if (o->sample < 0 || (size_t)o->sample >= N || o->word < 0 || (size_t)o->word >= W) {
+            bad = ls_fail(
+                e, "%s: /models/%s/occurrences[%zu]: sample %lld or word %d out of range (N = %zu, W = %zu)",
+                file, name, r, (long long)o->sample, (int)o->word, N, W);
+            break;
+        }
+        size_t s = (size_t)o->sample;
+        if (o->position < m->start[s] || o->position >= m->off[s + 1] - m->off[s]) {
+            bad = ls_fail(
+                e, "%s: /models/%s/occurrences[%zu]: position %d is not an answer position of sample %zu",
+                file, name, r, (int)o->position, s);
+            break;
+        }
+        if (!in->used[s]) continue;
+        m->occ_sample[k] = o->sample;
+        m->occ_word[k] = o->word;
+        m->occ_lp[k] = o->aligned ? (double)o->logprob : NAN;
+        m->occ_ent[k] = (double)ent[m->off[s] + o->position];
+        m->occ_n[s * W + (size_t)o->word]++;
+        k++;
+    }
+    m->n_occ = k;
+    free(occ);
+    free(ent);
+    return bad ? LS_ERR : LS_OK;
+#undef MPATH
+}
+
+static int read_input(Input *in, const char *file, const LsReduceOptions *opt, LsError *e) {
+    char *s = NULL;
+    if (attr_string(in->f, "models", file, &s, e)) return LS_ERR;
+    in->models = split_csv(s, &in->n_models);
+    free(s);
+    if (attr_string(in->f, "target_words", file, &s, e)) return LS_ERR;
+    in->words = split_csv(s, &in->W);
+    free(s);
+    if (in->n_models == 0) return ls_fail(e, "%s: root attribute 'models' lists no model", file);
+    if (in->W == 0) return ls_fail(e, "%s: root attribute 'target_words' lists no word", file);
+    if (in->n_models > INT16_MAX || in->W > INT16_MAX)
+        return ls_fail(e, "%s: too many models or words", file);
+    hsize_t N;
+    if (read_1d(in->f, file, "/samples/level", (hsize_t)-1, H5T_INTEGER, H5T_NATIVE_INT8, (void **)&in->level,
+                &N, e) ||
+        read_1d(in->f, file, "/samples/is_correct", N, H5T_INTEGER, H5T_NATIVE_INT8, (void **)&in->correct,
+                NULL, e))
+        return LS_ERR;
+    in->N = (size_t)N;
+    in->used = ls_malloc(in->N ? in->N : 1);
+    memset(in->used, 1, in->N ? in->N : 1);
+    for (size_t mi = 0; mi < in->n_models; mi++)
+        if (read_done(in, in->models[mi], e)) return LS_ERR;
+    for (size_t i = 0; i < in->N; i++)
+        in->left_out += !in->used[i];
+    if (in->left_out && !opt->allow_incomplete) {
+        size_t first = 0;
+        while (in->used[first])
+            first++;
+        return ls_fail(
+            e,
+            "%s: %zu of %zu samples are not done in every model (first: sample %zu; /models/<m>/done): "
+            "the run did not finish — resume it, or pass --allow-incomplete to reduce the rest",
+            file, in->left_out, in->N, first);
+    }
+    in->m = ls_calloc(in->n_models, sizeof *in->m);
+    for (size_t mi = 0; mi < in->n_models; mi++) {
+        if (opt->verbose) ls_log0("reduce: reading model %s", in->models[mi]);
+        if (read_model(in, mi, e)) return LS_ERR;
+    }
+    return LS_OK;
+}
+
+/* ---- computing ------------------------------------------------------------ */
+
+static int in_group(const Input *in, size_t i, int g) {
+    if (g < LS_GROUP_CORRECT) return in->level[i] == g + 1;
+    switch (g) {
+    case LS_GROUP_CORRECT:
+        return in->correct[i] == 1;
+    case LS_GROUP_INCORRECT:
+        return in->correct[i] == 0;
+    case LS_GROUP_UNKNOWN:
+        return in->correct[i] != 0 && in->correct[i] != 1;
+    default:
+        return 1;
+    }
+}
+
+/* Per-sample propensity of word w in model m (NaN without answer positions). */
+static double propensity(const Input *in, const ModelIn *m, size_t i, size_t w) {
+    if (!m->n_ans[i]) return NAN;
+    return m->prop_sum[i * in->W + w] / (double)m->n_ans[i];
+}
+
+/* Collects the values of one variable for model m, word w, over the samples (or
+ * their occurrences) for which keep(i) holds; levels[] (optional) gets the
+ * sample's level per value. Returns the count; v must hold N or n_occ values. */
+typedef int (*KeepFn)(const Input *in, size_t i, int arg);
+
+static int keep_group(const Input *in, size_t i, int g) {
+    return in->used[i] && in_group(in, i, g);
+}
+
+static int keep_level(const Input *in, size_t i, int unused) {
+    (void)unused;
+    return in->used[i] && in->level[i] >= 1 && in->level[i] <= 5;
+}
+
+static size_t collect(const Input *in, const ModelIn *m, size_t w, int var, KeepFn keep, int arg, double *v,
+                      double *lev) {
+    size_t n = 0;
+    if (var == LS_VAR_PROPENSITY) {
+        for (size_t i = 0; i < in->N; i++) {
+            if (!keep(in, i, arg) || !m->n_ans[i]) continue;
+            if (lev) lev[n] = in->level[i];
+            v[n++] = propensity(in, m, i, w);
+        }
+    } else {
+        for (size_t k = 0; k < m->n_occ; k++) {
+            size_t i = (size_t)m->occ_sample[k];
+            if ((size_t)m->occ_word[k] != w || isnan(m->occ_lp[k]) || !keep(in, i, arg)) continue;
+            if (lev) lev[n] = in->level[i];
+            v[n++] = exp(m->occ_lp[k]);
+        }
+    }
+    return n;
+}
+
+static double mean_or_nan(const double *x, size_t n) {
+    if (!n) return NAN;
+    return ls_stats_describe(x, n, 0, 0).mean;
+}
+
+static uint64_t ci_seed(const LsReduceOptions *opt, size_t row, int k) {
+    return opt->seed + 16u * (uint64_t)row + (uint64_t)k;
+}
+
+static void fill_groups(const Input *in, const LsReduceOptions *opt, LsSumGroup *rows, double *buf,
+                        double *buf2) {
+    size_t W = in->W, r = 0;
+    for (size_t mi = 0; mi < in->n_models; mi++) {
+        const ModelIn *m = &in->m[mi];
+        for (size_t w = 0; w < W; w++) {
+            for (int g = 0; g < LS_GROUP_COUNT; g++, r++) {
+                LsSumGroup *row = &rows[r];
+                memset(row, 0, sizeof *row);
+                row->model = (int16_t)mi;
+                row->word = (int16_t)w;
+                row->group = (int8_t)g;
+                double prop_pool = 0.0, ent_pool = 0.0;
+                int64_t contain = 0;
+                for (size_t i = 0; i < in->N; i++) {
+                    if (!keep_group(in, i, g)) continue;
+                    row->n_samples++;
+                    row->answer_tokens += m->n_ans[i];
+                    row->occurrences += m->occ_n[i * W + w];
+                    contain += m->occ_n[i * W + w] > 0;
+                    prop_pool += m->prop_sum[i * W + w];
+                    ent_pool += m->ent_sum[i];
+                }
+                row->per_1k =
+                    row->answer_tokens ? 1000.0 * (double)row->occurrences / (double)row->answer_tokens : NAN;
+                row->share_containing = row->n_samples ? (double)contain / (double)row->n_samples : NAN;
+                row->entropy_all_mean = row->answer_tokens ? ent_pool / (double)row->answer_tokens : NAN;
+
+                /* occurrences: log-prob (aligned), probability, entropy (all) */
+                size_t no = 0, ne = 0;
+                for (size_t k = 0; k < m->n_occ; k++) {
+                    if ((size_t)m->occ_word[k] != w || !keep_group(in, (size_t)m->occ_sample[k], g)) continue;
+                    buf2[ne++] = m->occ_ent[k];
+                    if (!isnan(m->occ_lp[k])) buf[no++] = m->occ_lp[k];
+                }
+                row->occurrences_aligned = (int64_t)no;
+                LsStatDesc d = ls_stats_describe(buf, no, opt->bootstrap, ci_seed(opt, r, 0));
+                row->logprob_mean = d.mean, row->logprob_median = d.median, row->logprob_sd = d.sd;
+                row->logprob_ci_lo = d.ci_lo, row->logprob_ci_hi = d.ci_hi,
+                row->logprob_reason = (int8_t)d.reason;
+                for (size_t k = 0; k < no; k++)
+                    buf[k] = exp(buf[k]);
+                d = ls_stats_describe(buf, no, opt->bootstrap, ci_seed(opt, r, 1));
+                row->prob_mean = d.mean, row->prob_median = d.median, row->prob_sd = d.sd;
+                row->prob_ci_lo = d.ci_lo, row->prob_ci_hi = d.ci_hi, row->prob_reason = (int8_t)d.reason;
+                d = ls_stats_describe(buf2, ne, opt->bootstrap, ci_seed(opt, r, 3));
+                row->entropy_occ_mean = d.mean, row->entropy_occ_ci_lo = d.ci_lo,
+                row->entropy_occ_ci_hi = d.ci_hi;
+                row->entropy_occ_reason = (int8_t)d.reason;
+
+                /* propensity: per sample */
+                size_t np = collect(in, m, w, LS_VAR_PROPENSITY, keep_group, g, buf, NULL);
+                row->propensity_n = (int64_t)np;
+                if (!m->has_forms[w]) {
+                    row->propensity_mean = row->propensity_sample_mean = row->propensity_sample_median = NAN;
+                    row->propensity_sample_sd = row->propensity_ci_lo = row->propensity_ci_hi = NAN;
+                    row->propensity_reason = LS_REDUCE_NO_FORMS;
+                } else {
+                    row->propensity_mean = row->answer_tokens ? prop_pool / (double)row->answer_tokens : NAN;
+                    d = ls_stats_describe(buf, np, opt->bootstrap, ci_seed(opt, r, 2));
+                    row->propensity_sample_mean = d.mean, row->propensity_sample_median = d.median;
+                    row->propensity_sample_sd = d.sd, row->propensity_ci_lo = d.ci_lo,
+                    row->propensity_ci_hi = d.ci_hi;
+                    row->propensity_reason = (int8_t)d.reason;
+                }
+            }
+        }
+    }
+}
+
+static void fill_correct(const Input *in, LsSumCorrect *rows, double *a, double *b) {
+    size_t r = 0;
+    for (size_t mi = 0; mi < in->n_models; mi++)
+        for (size_t w = 0; w < in->W; w++)
+            for (int var = 0; var < LS_VAR_COUNT; var++, r++) {
+                LsSumCorrect *row = &rows[r];
+                const ModelIn *m = &in->m[mi];
+                size_t na = collect(in, m, w, var, keep_group, LS_GROUP_CORRECT, a, NULL);
+                size_t nb = collect(in, m, w, var, keep_group, LS_GROUP_INCORRECT, b, NULL);
+                row->model = (int16_t)mi, row->word = (int16_t)w, row->variable = (int8_t)var;
+                row->n_correct = (int64_t)na, row->n_incorrect = (int64_t)nb;
+                row->mean_correct = mean_or_nan(a, na), row->mean_incorrect = mean_or_nan(b, nb);
+                LsStatTest t = ls_stats_welch(a, na, b, nb);
+                LsStatTest u = ls_stats_mannwhitneyu(a, na, b, nb);
+                LsStatTest d = ls_stats_cohen_d(a, na, b, nb);
+                if (var == LS_VAR_PROPENSITY && !m->has_forms[w]) {
+                    t.reason = u.reason = d.reason = (LsStatReason)LS_REDUCE_NO_FORMS;
+                    t.statistic = t.p = t.df = u.statistic = u.p = u.effect = d.statistic = NAN;
+                    u.method = LS_STAT_METHOD_NONE;
+                    row->mean_correct = row->mean_incorrect = NAN;
+                }
+                row->welch_t = t.statistic, row->welch_df = t.df, row->welch_p = t.p, row->welch_q = NAN;
+                row->welch_reason = (int8_t)t.reason;
+                row->mwu_u = u.statistic, row->mwu_p = u.p, row->mwu_q = NAN,
+                row->mwu_method = (int8_t)u.method;
+                row->mwu_reason = (int8_t)u.reason, row->rank_biserial = u.effect;
+                row->cohen_d = d.statistic, row->cohen_d_reason = (int8_t)d.reason;
+            }
+}
+
+static void fill_levels(const Input *in, LsSumLevel *rows, double *v, double *lev, double *tmp) {
+    size_t r = 0;
+    for (size_t mi = 0; mi < in->n_models; mi++)
+        for (size_t w = 0; w < in->W; w++)
+            for (int var = 0; var < LS_VAR_COUNT; var++, r++) {
+                LsSumLevel *row = &rows[r];
+                const ModelIn *m = &in->m[mi];
+                memset(row, 0, sizeof *row);
+                row->model = (int16_t)mi, row->word = (int16_t)w, row->variable = (int8_t)var;
+                size_t n = collect(in, m, w, var, keep_level, 0, v, lev);
+                row->n = (int64_t)n;
+                /* groups by level, packed into tmp in level order */
+                const double *groups[5];
+                size_t sizes[5], k = 0, pos = 0;
+                for (int L = 1; L <= 5; L++) {
+                    size_t c = 0;
+                    for (size_t j = 0; j < n; j++)
+                        if (lev[j] == L) tmp[pos + c++] = v[j];
+                    row->n_by_level[L - 1] = (int64_t)c;
+                    row->mean_by_level[L - 1] = mean_or_nan(tmp + pos, c);
+                    if (c) {
+                        groups[k] = tmp + pos;
+                        sizes[k++] = c;
+                    }
+                    pos += c;
+                }
+                LsStatTest s = ls_stats_spearman(lev, v, n);
+                LsStatTest h = k >= 2 ? ls_stats_kruskal(groups, sizes, k)
+                                      : (LsStatTest){NAN, NAN, NAN, NAN, 0, LS_STAT_TOO_FEW};
+                if (var == LS_VAR_PROPENSITY && !m->has_forms[w]) {
+                    s = h = (LsStatTest){NAN, NAN, NAN, NAN, 0, (LsStatReason)LS_REDUCE_NO_FORMS};
+                    for (int L = 0; L < 5; L++)
+                        row->mean_by_level[L] = NAN;
+                }
+                row->spearman_rho = s.statistic, row->spearman_p = s.p, row->spearman_q = NAN;
+                row->spearman_reason = (int8_t)s.reason;
+                row->kruskal_h = h.statistic, row->kruskal_df = h.df, row->kruskal_p = h.p,
+                row->kruskal_q = NAN;
+                row->kruskal_reason = (int8_t)h.reason;
+            }
+}
+
+static void fill_pairs(const Input *in, const LsReduceOptions *opt, LsSumPair *rows, double *x, double *y) {
+    size_t r = 0;
+    for (size_t a = 0; a < in->n_models; a++)
+        for (size_t b = a + 1; b < in->n_models; b++)
+            for (size_t w = 0; w < in->W; w++, r++) {
+                LsSumPair *row = &rows[r];
+                const ModelIn *ma = &in->m[a], *mb = &in->m[b];
+                memset(row, 0, sizeof *row);
+                row->model_a = (int16_t)a, row->model_b = (int16_t)b, row->word = (int16_t)w;
+                size_t n = 0;
+                for (size_t i = 0; i < in->N; i++) {
+                    if (!in->used[i] || !ma->n_ans[i] || !mb->n_ans[i]) continue;
+                    x[n] = propensity(in, ma, i, w);
+                    y[n++] = propensity(in, mb, i, w);
+                }
+                row->n_pairs = (int64_t)n;
+                row->mean_a = mean_or_nan(x, n), row->mean_b = mean_or_nan(y, n);
+                LsStatDesc d = ls_stats_paired_diff(x, y, n, opt->bootstrap, ci_seed(opt, r, 4));
+                LsStatTest t = ls_stats_wilcoxon(x, y, n);
+                if (!ma->has_forms[w] || !mb->has_forms[w]) {
+                    d = (LsStatDesc){d.n, NAN, NAN, NAN, NAN, NAN, (LsStatReason)LS_REDUCE_NO_FORMS};
+                    t = (LsStatTest){NAN, NAN, NAN, NAN, 0, (LsStatReason)LS_REDUCE_NO_FORMS};
+                    row->mean_a = row->mean_b = NAN;
+                }
+                row->diff_mean = d.mean, row->diff_median = d.median, row->diff_sd = d.sd;
+                row->diff_ci_lo = d.ci_lo, row->diff_ci_hi = d.ci_hi, row->diff_reason = (int8_t)d.reason;
+                row->wilcoxon_w = t.statistic, row->wilcoxon_p = t.p, row->wilcoxon_q = NAN;
+                row->wilcoxon_method = (int8_t)t.method, row->wilcoxon_reason = (int8_t)t.reason;
+                row->wilcoxon_r = t.effect;
+            }
+}
+
+/* Benjamini–Hochberg over one family: the p-values at p[k * stride] for k in
+ * [0, n) (stride in bytes), q-values written at the same offsets of q. */
+static void bh_family(const void *base_p, void *base_q, size_t stride, size_t n) {
+    double *p = ls_malloc((n ? n : 1) * sizeof *p);
+    for (size_t k = 0; k < n; k++)
+        memcpy(&p[k], (const char *)base_p + k * stride, sizeof(double));
+    ls_stats_bh(p, n, p); /* p-values come from the stats core: always in [0, 1] or NaN */
+    for (size_t k = 0; k < n; k++)
+        memcpy((char *)base_q + k * stride, &p[k], sizeof(double));
+    free(p);
+}
+
+/* Families (docs/hdf5-layout.md): per model x variable x test, across words
+ * (correctness, levels); per model pair, across words (model_pairs). */
+static void apply_bh(const Input *in, LsSumCorrect *c, LsSumLevel *l, LsSumPair *pr, size_t n_pairs) {
+    size_t W = in->W, V = LS_VAR_COUNT;
+    for (size_t mi = 0; mi < in->n_models; mi++)
+        for (size_t var = 0; var < V; var++) {
+            size_t r0 = mi * W * V + var;
+            bh_family(&c[r0].welch_p, &c[r0].welch_q, V * sizeof *c, W);
+            bh_family(&c[r0].mwu_p, &c[r0].mwu_q, V * sizeof *c, W);
+            bh_family(&l[r0].spearman_p, &l[r0].spearman_q, V * sizeof *l, W);
+            bh_family(&l[r0].kruskal_p, &l[r0].kruskal_q, V * sizeof *l, W);
+        }
+    for (size_t k = 0; k < n_pairs; k++)
+        bh_family(&pr[k * W].wilcoxon_p, &pr[k * W].wilcoxon_q, sizeof *pr, W);
+}
+
+/* ---- writing -------------------------------------------------------------- */
+
+static int write_table(LsH5 *h, hid_t g, const LsTable *t, const void *rows, size_t n, const char *desc,
+                       LsError *e) {
+    hid_t ft = ls_table_type(t, 1), mt = ls_table_type(t, 0);
+    uint64_t dims[1] = {n};
+    hid_t ds = ls_h5_dataset(h, g, t->name, ft, 1, dims, desc, "see docs/hdf5-layout.md", e);
+    int rc = LS_OK;
+    if (ds < 0) {
+        rc = LS_ERR;
+    } else {
+        if (n && H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)
+            rc = ls_fail(e, "%s: writing /summary/%s failed", h->path, t->name);
+        H5Dclose(ds);
+    }
+    H5Tclose(ft);
+    H5Tclose(mt);
+    return rc;
+}
+
+static int write_names(LsH5 *h, hid_t g, const char *name, const char *(*fn)(int), int n, const char *desc,
+                       LsError *e) {
+    enum { LEN = 32 };
+    char *buf = ls_calloc((size_t)n, LEN);
+    for (int i = 0; i < n; i++)
+        snprintf(buf + (size_t)i * LEN, LEN, "%s", fn(i));
+    hid_t st = ls_h5_str_type(LEN);
+    uint64_t dims[1] = {(uint64_t)n};
+    hid_t ds = ls_h5_dataset(h, g, name, st, 1, dims, desc, "", e);
+    int rc = LS_OK;
+    if (ds < 0) {
+        rc = LS_ERR;
+    } else {
+        if (H5Dwrite(ds, st, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+            rc = ls_fail(e, "%s: writing /summary/%s failed", h->path, name);
+        H5Dclose(ds);
+    }
+    H5Tclose(st);
+    free(buf);
+    return rc;
+}
+
+static const char *method_name_i(int m) {
+    return ls_reduce_method_name(m);
+}
+
+static int write_summary(const Input *in, const LsReduceOptions *opt, const LsSumGroup *gr, size_t ng,
+                         const LsSumCorrect *c, size_t nc, const LsSumLevel *l, size_t nl, const LsSumPair *p,
+                         size_t np, LsError *e) {
+    LsH5 h = {.file = in->f, .dxpl = H5I_INVALID_HID, .rank = 0, .path = (char *)in->file};
+    if (H5Lexists(in->f, "/summary", H5P_DEFAULT) > 0 && H5Ldelete(in->f, "/summary", H5P_DEFAULT) < 0)
+        return ls_fail(e, "%s: cannot replace the existing /summary group", in->file);
+    hid_t g = H5Gcreate2(in->f, "/summary", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) return ls_fail(e, "%s: cannot create group /summary", in->file);
+    int rc =
+        ls_h5_attr_str(g, "description",
+                       "reducer tables: descriptives per model x word x group, correct-vs-incorrect, "
+                       "level and model-pair tests with BH-adjusted p-values (docs/hdf5-layout.md)",
+                       e) ||
+        ls_h5_attr_i64(g, "bootstrap", (int64_t)opt->bootstrap, e) ||
+        ls_h5_attr_i64(g, "seed", (int64_t)opt->seed, e) ||
+        ls_h5_attr_i64(g, "n_samples", (int64_t)in->N, e) ||
+        ls_h5_attr_i64(g, "samples_left_out", (int64_t)in->left_out, e) ||
+        ls_h5_attr_str(g, "tool_version", LS_VERSION, e) ||
+        ls_h5_attr_str(g, "git_commit", LS_GIT_COMMIT, e) ||
+        write_table(&h, g, &LS_TABLE_GROUPS, gr, ng, "descriptives per model x target word x group", e) ||
+        write_table(&h, g, &LS_TABLE_CORRECT, c, nc,
+                    "correct vs incorrect: Welch t, Mann-Whitney U, Cohen's d per model x word x variable",
+                    e) ||
+        write_table(&h, g, &LS_TABLE_LEVELS, l, nl,
+                    "across levels 1-5: Spearman rho, Kruskal-Wallis H per model x word x variable", e) ||
+        write_table(&h, g, &LS_TABLE_PAIRS, p, np,
+                    "paired model comparison on per-sample propensity: Wilcoxon, mean difference", e) ||
+        write_names(&h, g, "reason_names", ls_reduce_reason_name, LS_REDUCE_REASON_COUNT,
+                    "name of each *_reason code (index = code)", e) ||
+        write_names(&h, g, "group_names", ls_reduce_group_name, LS_GROUP_COUNT,
+                    "name of each group code of /summary/groups", e) ||
+        write_names(&h, g, "variable_names", ls_reduce_variable_name, LS_VAR_COUNT,
+                    "name of each variable code (the unit of analysis)", e) ||
+        write_names(&h, g, "method_names", method_name_i, 4, "name of each *_method code (p-value method)",
+                    e);
+    H5Gclose(g);
+    return rc ? LS_ERR : LS_OK;
+}
+
+/* ---- entry points --------------------------------------------------------- */
+
+static int read_complete_attr(hid_t f, int64_t *v) {
+    *v = 0;
+    if (H5Aexists(f, "complete") <= 0) return LS_OK;
+    hid_t a = H5Aopen(f, "complete", H5P_DEFAULT);
+    if (a < 0) return LS_ERR;
+    herr_t st = H5Aread(a, H5T_NATIVE_INT64, v);
+    H5Aclose(a);
+    return st < 0 ? LS_ERR : LS_OK;
+}
+
+int ls_reduce_read_complete(const char *path, int *complete, LsError *e) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return ls_fail(e, "%s: cannot open as an HDF5 file", path);
+    int64_t v;
+    int rc = read_complete_attr(f, &v);
+    H5Fclose(f);
+    if (rc) return ls_fail(e, "%s: root attribute 'complete' is not an integer", path);
+    *complete = (int)v;
+    return LS_OK;
+}
+
+int ls_reduce_file(const char *path, const LsReduceOptions *opt_in, LsError *e) {
+    LsReduceOptions opt = opt_in ? *opt_in : ls_reduce_defaults();
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through LsError */
+    Input in = {.file = path, .f = H5I_INVALID_HID};
+    in.f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (in.f < 0) return ls_fail(e, "%s: cannot open for writing as an HDF5 file", path);
+    int64_t complete0 = 0;
+    int rc = read_input(&in, path, &opt, e);
+    if (!rc && read_complete_attr(in.f, &complete0))
+        rc = ls_fail(e, "%s: root attribute 'complete' is not an integer", path);
+    LsSumGroup *gr = NULL;
+    LsSumCorrect *c = NULL;
+    LsSumLevel *l = NULL;
+    LsSumPair *p = NULL;
+    size_t n_pairs_m = in.n_models * (in.n_models ? in.n_models - 1 : 0) / 2;
+    size_t ng = in.n_models * in.W * LS_GROUP_COUNT, nc = in.n_models * in.W * LS_VAR_COUNT, nl = nc;
+    size_t np = n_pairs_m * in.W;
+    if (!rc) {
+        size_t cap = in.N;
+        for (size_t mi = 0; mi < in.n_models; mi++)
+            if (in.m[mi].n_occ > cap) cap = in.m[mi].n_occ;
+        cap = cap ? cap : 1;
+        double *b1 = ls_malloc(cap * sizeof *b1), *b2 = ls_malloc(cap * sizeof *b2);
+        double *b3 = ls_malloc(cap * sizeof *b3);
+        gr = ls_calloc(ng ? ng : 1, sizeof *gr);
+        c = ls_calloc(nc ? nc : 1, sizeof *c);
+        l = ls_calloc(nl ? nl : 1, sizeof *l);
+        p = ls_calloc(np ? np : 1, sizeof *p);
+        if (opt.verbose) ls_log0("reduce: computing %zu group rows, %zu tests", ng, 4 * nc + np);
+        fill_groups(&in, &opt, gr, b1, b2);
+        fill_correct(&in, c, b1, b2);
+        fill_levels(&in, l, b1, b2, b3);
+        fill_pairs(&in, &opt, p, b1, b2);
+        apply_bh(&in, c, l, p, n_pairs_m);
+        free(b1);
+        free(b2);
+        free(b3);
+        /* while /summary is rewritten the file says it is incomplete */
+        if (complete0 && ls_h5_attr_i64(in.f, "complete", 0, e)) rc = LS_ERR;
+        if (!rc) rc = write_summary(&in, &opt, gr, ng, c, nc, l, nl, p, np, e);
+        if (!rc && H5Fflush(in.f, H5F_SCOPE_GLOBAL) < 0) rc = ls_fail(e, "%s: flushing failed", path);
+        if (!rc && complete0 && ls_h5_attr_i64(in.f, "complete", complete0, e)) rc = LS_ERR;
+    }
+    free(gr);
+    free(c);
+    free(l);
+    free(p);
+    input_free(&in);
+    if (H5Fclose(in.f) < 0 && !rc) rc = ls_fail(e, "%s: closing the file failed", path);
+    return rc;
+}

@@ -1,0 +1,125 @@
+"""Writes a synthetic output file (docs/hdf5-layout.md) for the reducer tests.
+
+The per-occurrence values are random numbers drawn from small sets (so there
+are ties), samples 1 and 2 repeat sample 0's target rows (tied propensities), the groups include tiny ones (a level with one
+sample, a word that never occurs, a word whose occurrence probabilities are all
+equal, a word with no single-token form in one model, samples with no answer
+tokens). They are test INPUT only: every number the reducer writes is
+recomputed from these datasets by tests/python/test_reduce_scipy.py.
+
+usage: python make_reduce_input.py OUT.h5 [--seed S] [--samples N] [--not-done K]
+"""
+import argparse
+
+import h5py
+import numpy as np
+
+MODELS = ["base", "sft", "rl"]
+WORDS = ["wait", "aha", "check", "so", "hmm", "therefore"]
+# per model: the words with single-token forms (column order of target_logprob)
+FORMS = {
+    "base": [("wait", " wait"), ("wait", " Wait"), ("check", " check"), ("so", " so"), ("hmm", " hmm"),
+             ("therefore", " therefore"), ("aha", " aha")],
+    "sft": [("wait", " wait"), ("check", " check"), ("so", " so"), ("so", " So"), ("hmm", " hmm"),
+            ("therefore", " therefore"), ("aha", " aha")],
+    "rl": [("wait", " wait"), ("wait", "Wait"), ("check", " check"), ("so", " so"), ("therefore", " therefore"),
+           ("aha", " aha")],  # no "hmm" column
+}
+
+
+def make(path, seed=1, n_samples=48, not_done=0):
+    rng = np.random.default_rng(seed)
+    N, W = n_samples, len(WORDS)
+    # levels: level 5 has exactly one sample; the rest spread over 1..4
+    level = rng.integers(1, 5, size=N).astype(np.int8)
+    level[N // 2] = 5
+    is_correct = rng.choice(np.array([1, 0, -1], dtype=np.int8), size=N, p=[0.5, 0.4, 0.1])
+    with h5py.File(path, "w") as f:
+        f.attrs["schema_version"] = 1
+        f.attrs["models"] = ",".join(MODELS)
+        f.attrs["target_words"] = ",".join(WORDS)
+        f.attrs["complete"] = 1
+        f.attrs["tool_version"] = "synthetic"
+        f.attrs["created"] = "2026-01-01T00:00:00Z"
+        f.attrs["world_size"] = 1
+        f.attrs["tp_size"] = 1
+        f.attrs["dp_size"] = 1
+        s = f.create_group("samples")
+        s["source_line"] = np.arange(1, N + 1, dtype=np.int64)
+        s["level"] = level
+        s["is_correct"] = is_correct
+        for mi, m in enumerate(MODELS):
+            g = f.create_group(f"models/{m}")
+            lens = rng.integers(4, 30, size=N)
+            start = np.minimum(rng.integers(1, 8, size=N), lens)
+            start[3] = lens[3]  # sample 3: no answer tokens
+            lens[1] = lens[2] = lens[0]  # samples 1, 2: same rows as sample 0 (tied propensities)
+            start[1] = start[2] = start[0]
+            off = np.zeros(N + 1, dtype=np.int64)
+            off[1:] = np.cumsum(lens)
+            T = int(off[-1])
+            forms = FORMS[m]
+            M = len(forms)
+            # log-probs from a small set of values: ties across positions and samples
+            # continuous log-probs (a per-sample mean computed in another summation order must not
+            # create or break ties); exact ties come from samples 1 and 2 copying sample 0's rows
+            tlp = np.log(rng.uniform(1e-4, 0.05, size=(T, M))).astype(np.float32)
+            for k in (1, 2):
+                tlp[off[k]:off[k + 1]] = tlp[off[0]:off[1]]
+            ent = rng.choice(np.array([0.5, 1.0, 1.25, 2.0, 3.5], dtype=np.float32), size=T)
+            lp = np.log(rng.uniform(0.01, 1.0, size=T)).astype(np.float32)
+            tlp[off[:-1], :] = np.nan
+            ent[off[:-1]] = np.nan
+            lp[off[:-1]] = np.nan
+            g["token_offset"] = off
+            g["answer_start"] = start.astype(np.int32)
+            g["tokens"] = rng.integers(0, 1000, size=T).astype(np.int32)
+            g["logprob"] = lp
+            g["entropy"] = ent
+            g["target_logprob"] = tlp
+            tdt = np.dtype([("word", np.int16), ("form", "S16"), ("token_id", np.int32)])
+            g["targets"] = np.array([(WORDS.index(w), fm.encode(), 100 + j) for j, (w, fm) in enumerate(forms)],
+                                    dtype=tdt)
+            fdt = np.dtype([("word", np.int16), ("form", "S16"), ("n_tokens", np.int16), ("first_token", np.int32),
+                            ("single_token_column", np.int32)])
+            g["forms"] = np.array([(WORDS.index(w), fm.encode(), 1, 100 + j, j) for j, (w, fm) in enumerate(forms)],
+                                  dtype=fdt)
+            # occurrences: "aha" never occurs; "check" always with the same probability;
+            # "hmm" only in level-1 samples; some rows not aligned (logprob NaN)
+            rows = []
+            occ_words = [w for w in WORDS if w != "aha"]
+            for i in range(N):
+                n_ans = int(lens[i] - start[i])
+                if n_ans == 0:
+                    continue
+                for _ in range(int(rng.integers(0, 4))):
+                    w = occ_words[int(rng.integers(0, len(occ_words)))]
+                    if w == "hmm" and level[i] != 1:
+                        continue
+                    pos = int(start[i] + rng.integers(0, n_ans))
+                    aligned = int(rng.random() > 0.1)
+                    if w == "check":
+                        lpv = np.log(0.25)
+                    else:
+                        lpv = np.log(rng.choice(np.array([0.01, 0.02, 0.05, 0.1, 0.3])))
+                    rows.append((i, pos, WORDS.index(w), 0, 1 + int(rng.integers(0, 2)),
+                                 lpv if aligned else np.nan, int(rng.integers(1, 50)), aligned))
+            odt = np.dtype([("sample", np.int64), ("position", np.int32), ("word", np.int16), ("form", np.int16),
+                            ("n_tokens", np.int16), ("logprob", np.float32), ("rank_first", np.int32),
+                            ("aligned", np.int8)])
+            g["occurrences"] = np.array(rows, dtype=odt)
+            done = np.ones(N, dtype=np.uint8)
+            if not_done and mi == len(MODELS) - 1:
+                done[-not_done:] = 0
+            g["done"] = done
+    return path
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--samples", type=int, default=48)
+    ap.add_argument("--not-done", type=int, default=0)
+    a = ap.parse_args()
+    make(a.out, a.seed, a.samples, a.not_done)

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Resume and clean shutdown (issue #10): a run killed with SIGKILL at three
+# points, then `run --resume`, ends with the same file as an uninterrupted run
+# (every dataset compared by check_run.py); SIGUSR1 / SIGTERM under mpirun stop
+# all ranks at a batch boundary with exit status 75 and a consistent file that
+# is never marked complete; --resume with another config or world size is
+# refused with a clear message.
+# usage: test_resume.sh BINARY SOURCE_DIR
+set -euo pipefail
+bin=$1
+src=$2
+py=${PYTHON:-$src/.venv/bin/python}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+bash "$src/scripts/make_demo_models.sh" "$bin" "$tmp/models" >/dev/null
+sed -e "s|\.\./build/demo-models|$tmp/models|" -e "s|^data: .*|data: $src/configs/demo.jsonl|" \
+    -e "s|^output: .*|output: $tmp/out.h5|" -e "s|^bootstrap: .*|bootstrap: 200|" \
+    "$src/configs/demo.yaml" > "$tmp/run.yaml"
+# small batches: many batch boundaries, so kills land before, during and after writes
+common=(--threads 1 --quiet --device cpu --batch-tokens 300)
+run() { mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" "$@"; }
+
+run --out "$tmp/full.h5"
+t0=$(date +%s%N)
+run --out "$tmp/timing.h5"
+total_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "uninterrupted run: $total_ms ms"
+complete() { "$py" -c "import h5py,sys; print(int(h5py.File(sys.argv[1],'r').attrs['complete']))" "$1"; }
+
+# SIGKILL of the whole job at three points (early, middle, late), then resume
+for frac in 15 50 85; do
+  out=$tmp/kill$frac.h5
+  setsid mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$out" &
+  pid=$!
+  sleep "$(awk -v t=$total_ms -v f=$frac 'BEGIN{printf "%.3f", t*f/100000}')"
+  kill -9 -- -"$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  sleep 0.5
+  if [ -f "$out" ]; then
+    state=$(complete "$out" 2>/dev/null || echo unreadable)
+    [ "$state" = "1" ] && { echo "kill at $frac%: the run had already finished"; continue; }
+    [ "$state" = "0" ] || fail "kill at $frac%: file unreadable after SIGKILL ($state)"
+  fi
+  run --out "$out" --resume
+  [ "$(complete "$out")" = "1" ] || fail "kill at $frac%: resumed file not complete"
+  "$py" "$src/tests/scripts/check_run.py" "$out" "$bin" "$tmp/full.h5" --exact | tail -1
+  echo "kill -9 at ${frac}% + --resume: bit-identical to the uninterrupted run"
+done
+
+# SIGUSR1 and SIGTERM: every rank stops at a batch boundary, exit 75, file consistent and not complete
+for sig in USR1 TERM; do
+  out=$tmp/sig$sig.h5
+  mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$out" &
+  pid=$!
+  sleep "$(awk -v t=$total_ms 'BEGIN{printf "%.3f", t*0.4/1000}')"
+  # mpirun forwards SIGUSR1 to the ranks; SIGTERM goes to the ranks themselves, as
+  # Slurm sends it to every task of a job step (mpirun would take SIGTERM as a kill)
+  if [ "$sig" = USR1 ]; then kill -s USR1 "$pid"; else pkill -TERM -P "$pid"; fi
+  set +e
+  wait "$pid"
+  rc=$?
+  set -e
+  [ $rc -eq 75 ] || fail "SIG$sig: exit status $rc, wanted 75"
+  [ "$(complete "$out")" = "0" ] || fail "SIG$sig: a stopped run's file must not be complete"
+  run --out "$out" --resume
+  "$py" "$src/tests/scripts/check_run.py" "$out" "$bin" "$tmp/full.h5" --exact | tail -1
+  echo "SIG$sig: exit 75, resumed to the same content"
+done
+
+# --resume refusals: another config, another world size
+mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$tmp/ref.h5" --limit 10 &
+pid=$!
+sleep 1
+kill -s USR1 "$pid" || true
+wait "$pid" || true
+if [ "$(complete "$tmp/ref.h5")" = "0" ]; then
+  set +e
+  run --out "$tmp/ref.h5" --resume --limit 10 --top-k 3 2> "$tmp/err"
+  rc=$?
+  set -e
+  [ $rc -ne 0 ] && grep -q "run config differs" "$tmp/err" || fail "resume with another config: $rc $(cat "$tmp/err")"
+  set +e
+  mpirun -np 3 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$tmp/ref.h5" --resume --limit 10 2> "$tmp/err"
+  rc=$?
+  set -e
+  [ $rc -ne 0 ] && grep -q "same world size" "$tmp/err" || fail "resume at another world size: $rc $(cat "$tmp/err")"
+  echo "resume refusals: ok"
+fi
+echo "resume: all checks passed"
