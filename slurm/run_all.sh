@@ -266,6 +266,8 @@ if [ "${LS_REDUCE:-auto}" != never ]; then
     log "reduce: $bin reduce $out"
     "$bin" reduce "$out" || die "reduce failed (exit $?)"
   fi
+else
+  log "reduce: skipped (LS_REDUCE=never)"
 fi
 if [ "${LS_REPORT:-auto}" != never ]; then
   py=$root/.venv/bin/python
@@ -275,10 +277,16 @@ if [ "${LS_REPORT:-auto}" != never ]; then
     log "report: skipped (no $root/.venv: run bash scripts/setup.sh)"
   else
     rep=${out%.h5}
+  fi
+  if [ -n "${rep:-}" ] && [ $skip_run = 1 ] && [ "$rep/dashboard.html" -nt "$out" ]; then
+    log "report: up to date ($rep/dashboard.html)"
+  elif [ -n "${rep:-}" ]; then
     log "report: python -m analysis.report $out -o $rep"
     (cd "$root" && "$py" -m analysis.report "$out" -o "$rep") || die "report failed (exit $?)"
     log "report written to $rep"
   fi
+else
+  log "report: skipped (LS_REPORT=never)"
 fi
 log "done"
 exit 0

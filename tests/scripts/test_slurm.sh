@@ -33,6 +33,10 @@ fail() {
 }
 say() { echo "test_slurm [$(( $(date +%s) - t0 )) s]: $*"; }
 
+# one test Slurm per machine: concurrent runs of this test (other checkouts) take turns
+exec 9> /tmp/logits-study-slurm-test.lock
+flock -w 600 9 || fail "another test_slurm.sh holds /tmp/logits-study-slurm-test.lock for 10 min"
+
 # --- Slurm up (or skip, saying why)
 up=$(bash "$src/tests/slurm/start_slurm.sh" 2>&1)
 rc=$?
@@ -84,6 +88,13 @@ for want in "job $jid (ls-test) on $(hostname -s): 2 tasks, 1 CPUs per task" "la
   grep -qF -- "$want" "$jlog" || fail "job log lacks '$want'"
 done
 grep -q "ERROR" "$jlog" && fail "job log has an ERROR"
+# the optional steps ran where this checkout has them, or said why not
+grep -qE "reduce: (skipped|$bin reduce)" "$jlog" || fail "job log says nothing of reduce"
+if [ -f "$src/analysis/report.py" ] && [ -x "$src/.venv/bin/python" ]; then
+  [ -f "$tmp/out/demo/dashboard.html" ] || fail "no report: $tmp/out/demo/dashboard.html"
+else
+  grep -q "report: skipped" "$jlog" || fail "job log says nothing of the report"
+fi
 say "job $jid done"
 
 # --- 2. again: the complete output is kept
@@ -91,12 +102,13 @@ jid=$(timeout 60 sbatch --parsable --wait "${sb[@]}" slurm/run_all.sh "$tmp/run.
 rc=$?
 [ $rc -eq 0 ] || fail "second sbatch: exit $rc"
 grep -q "output is complete already" "$tmp/logs/ls-test-$jid.out" || fail "second job ran the study again"
+grep -q "report: python" "$tmp/logs/ls-test-$jid.out" && fail "second job made the report again"
 say "job $jid kept the complete output"
 
 # --- 3. USR1 to the batch shell is forwarded to the job step
 # a longer run (the demo records 4 times, small batches; ~20 s): the signal comes while it runs
 for _ in $(seq 4); do cat "$src/configs/demo.jsonl"; done > "$tmp/long.jsonl"
-jid=$(sbatch --parsable "${sb[@]}" slurm/run_all.sh "$tmp/run.yaml" --data "$tmp/long.jsonl" \
+jid=$(LS_REPORT=never sbatch --parsable "${sb[@]}" slurm/run_all.sh "$tmp/run.yaml" --data "$tmp/long.jsonl" \
       --out "$tmp/out/sig.h5" --batch-tokens 1024 --quiet) || fail "sbatch (signal job)"
 jlog=$tmp/logs/ls-test-$jid.out
 # into the run: the step launched and its output file created
