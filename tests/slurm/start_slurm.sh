@@ -126,7 +126,7 @@ NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
 # the job's own folders for the state the daemons keep between starts: start clean
-rm -rf "${dir:?}/ctld/"* "${dir:?}/d/"*
+rm -rf "${dir:?}/ctld/"* "${dir:?}/d/"* "${dir:?}/log/"* "$dir"/*.pid
 
 log "starting slurmctld and slurmd (node $host, $cpus CPUs, ${mem} MB, MpiDefault=none; logs in $dir/log)"
 slurmctld -f "$conf" -c -i > "$dir/log/slurmctld.start" 2>&1 ||
@@ -135,13 +135,16 @@ slurmd -f "$conf" > "$dir/log/slurmd.start" 2>&1 ||
   cannot "slurmd did not start: $(tail -5 "$dir/log/slurmd.start" "$dir/log/slurmd.log" 2>/dev/null)"
 
 state=
-for _ in $(seq 120); do
+for i in $(seq 120); do
   state=$(timeout 10 sinfo -h -n "$host" -o %T 2>/dev/null)
   [ "$state" = idle ] && break
   # a daemon that exited will not come back
   for d in slurmctld slurmd; do
-    pid=$(cat "$dir/$d.pid" 2>/dev/null) || continue
-    kill -0 "$pid" 2>/dev/null || cannot "$d exited: $(grep -iE 'error|fatal' "$dir/log/$d.log" | tail -3)"
+    # (a daemon writes its pid file once it runs: none after 5 s means it exited)
+    pid=$(cat "$dir/$d.pid" 2>/dev/null) || { [ "$i" -lt 10 ] && continue; }
+    if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+      cannot "$d exited: $(grep -ihE 'error|fatal' "$dir/log/$d.log" "$dir/log/$d.start" 2>/dev/null | tail -3)"
+    fi
   done
   sleep 0.5
 done
