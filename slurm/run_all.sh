@@ -92,7 +92,7 @@ out=$(sed -n 's/^output:[[:space:]]*//p' "$cfg" | head -1 | sed -e 's/[[:space:]
 overwrite=0
 for ((i = 0; i < ${#run_args[@]}; i++)); do
   case ${run_args[i]} in
-    --out) out=${run_args[i + 1]:-}; [[ $out = /* ]] || out=$PWD/$out ;;
+    --out | --output) out=${run_args[i + 1]:-}; [[ $out = /* ]] || out=$PWD/$out ;;
     --overwrite) overwrite=1 ;;
     --resume) LS_RESUME=given ;;
   esac
