@@ -29,8 +29,8 @@ typedef struct {
 /* A linear layer's weight in backend format: y = x W^T + b, W [n, k]. */
 typedef struct {
     size_t n, k;
-    void *w;    /* backend-specific storage of [n, k] */
-    float *b;   /* [n] fp32 in backend memory, or NULL */
+    void *w;  /* backend-specific storage of [n, k] */
+    float *b; /* [n] fp32 in backend memory, or NULL */
 } LsWeight;
 
 /* Per-row partial statistics of the predictive distribution over the vocab
@@ -102,8 +102,18 @@ struct LsBackend {
 
 /* CPU backend (fp32 compute, BLAS GEMMs); nthreads <= 0 = all cores. */
 LsBackend *ls_backend_cpu_create(int nthreads);
+/* CUDA backend (src/backend/cuda/cuda_backend.cu): bf16 weights on the
+ * device, fp32 activations, cuBLAS GEMMs with bf16 inputs and fp32
+ * accumulation. device: the CUDA device index (the caller picks it, e.g. the
+ * rank's local rank), or -1 for the current device. NULL + message when no
+ * GPU is usable or the binary was built without CUDA. */
+LsBackend *ls_backend_cuda_create(int device, LsError *e);
+/* Number of visible CUDA devices; 0 with the reason in why (CUDA error
+ * string, "no CUDA device visible", or "built without CUDA"). */
+int ls_cuda_device_count(char *why, size_t why_len);
 /* device: "auto" (CUDA if a GPU is visible and supported, else CPU, saying
- * so), "cpu" or "cuda" (an error when no GPU is usable). */
-LsBackend *ls_backend_create(const char *device, int nthreads, LsError *e);
+ * so), "cpu" or "cuda" (an error when no GPU is usable); gpu: the CUDA device
+ * index for "auto"/"cuda" (-1 = the current device). */
+LsBackend *ls_backend_create(const char *device, int gpu, int nthreads, LsError *e);
 
 #endif

@@ -67,6 +67,28 @@ static void die(const LsDist *d, const char *msg) {
     ls_dist_abort((LsDist *)d, 1);
 }
 
+/* The rank's backend: CUDA device local_rank (or 0 when the launcher shows
+ * each rank a single GPU); every rank must end up on the same kind, and with
+ * tp > 1 on CUDA the TP all-reduces (device buffers) go through NCCL. */
+static LsBackend *create_backend(LsDist *d, const char *device, int threads, int *nccl_on, LsError *e) {
+    char why[256];
+    int ngpu = ls_cuda_device_count(why, sizeof why);
+    int gpu = ngpu == 1 ? 0 : d->local_rank;
+    LsBackend *be = ls_backend_create(device, gpu, threads, e);
+    if (ls_dist_agree(d, be ? LS_OK : LS_ERR, e) != LS_OK) die(d, e->msg);
+    int is_cuda = !strcmp(be->name, "cuda"), lo, hi;
+    MPI_Allreduce(&is_cuda, &lo, 1, MPI_INT, MPI_MIN, d->world);
+    MPI_Allreduce(&is_cuda, &hi, 1, MPI_INT, MPI_MAX, d->world);
+    if (lo != hi) die(d, "device auto: some ranks see a usable GPU and others do not; set device: cpu or cuda");
+    *nccl_on = 0;
+    if (is_cuda && d->tp > 1) {
+        d->gpu = gpu;
+        if (ls_dist_use_nccl(d, NULL, e)) die(d, e->msg);
+        *nccl_on = 1;
+    }
+    return be;
+}
+
 /* Agreement after a step every rank computed: the first failing rank's
  * message, printed once by rank 0. */
 static int all_ok(const LsDist *d, int rc, LsError *e) {
@@ -479,8 +501,8 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
         if (ls_h5_flush(h, e) || ls_h5_attr_i64(s.g, "created", 1, e) || ls_h5_flush(h, e)) die(d, e->msg);
     }
 
-    LsBackend *be = ls_backend_create(ls_device_name(cfg->device), threads, e);
-    if (!be) die(d, e->msg);
+    int nccl_on = 0;
+    LsBackend *be = create_backend((LsDist *)d, ls_device_name(cfg->device), threads, &nccl_on, e);
     LsForward f;
     if (ls_forward_init(&f, &m, be, d->tp > 1 ? (LsComm *)&d->comm : NULL, budget, e)) die(d, e->msg);
 
@@ -598,6 +620,7 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
     free(ones);
     free(tokens);
     ls_forward_free(&f);
+    if (nccl_on) ((LsDist *)d)->comm.destroy(&((LsDist *)d)->comm); /* back to the MPI collectives */
     be->destroy(be);
     ls_shard_free(&plan);
     ls_model_close(&m);

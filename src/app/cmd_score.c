@@ -200,7 +200,31 @@ int ls_cmd_score(int argc, char **argv) {
             goto done;
         }
     if (K > c->vocab_size) K = c->vocab_size;
-    if (!(be = ls_backend_create(device, threads, &e)) || ls_forward_init(&f, &m, be, comm, (size_t)n, &e)) {
+    {
+        /* one GPU per rank (device local_rank, or 0 when each rank sees one GPU) */
+        char why[256];
+        int ngpu = ls_cuda_device_count(why, sizeof why);
+        int gpu = !comm || ngpu == 1 ? (comm ? 0 : -1) : dist.local_rank;
+        be = ls_backend_create(device, gpu, threads, &e);
+        if (comm) { /* every rank on the same kind; TP all-reduces on device buffers go through NCCL */
+            if (ls_dist_agree(&dist, be ? LS_OK : LS_ERR, &e) == LS_OK) {
+                int is_cuda = !strcmp(be->name, "cuda"), lo, hi;
+                MPI_Allreduce(&is_cuda, &lo, 1, MPI_INT, MPI_MIN, dist.world);
+                MPI_Allreduce(&is_cuda, &hi, 1, MPI_INT, MPI_MAX, dist.world);
+                if (lo != hi) {
+                    ls_fail(&e, "device auto: some ranks see a usable GPU and others do not; use --device");
+                } else if (is_cuda) {
+                    dist.gpu = gpu < 0 ? 0 : gpu;
+                    ls_dist_use_nccl(&dist, NULL, &e); /* freed by ls_dist_free */
+                }
+            }
+            if (e.msg[0]) {
+                fprintf(stderr, "logits-study score: %s\n", e.msg);
+                goto done;
+            }
+        }
+    }
+    if (!be || ls_forward_init(&f, &m, be, comm, (size_t)n, &e)) {
         fprintf(stderr, "logits-study score: %s\n", e.msg);
         goto done;
     }

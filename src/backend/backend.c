@@ -1,39 +1,46 @@
 /* backend.c — picks the backend for --device auto|cpu|cuda. */
+#include <stdio.h>
 #include <string.h>
 
 #include "ls/backend.h"
 
-#ifdef LS_HAVE_CUDA
-int ls_cuda_device_count(char *why, size_t why_len);
+#ifndef LS_HAVE_CUDA
+/* Builds without nvcc: the CUDA entry points exist and say why they fail. */
+int ls_cuda_device_count(char *why, size_t why_len) {
+    if (why && why_len) snprintf(why, why_len, "built without CUDA (nvcc not found at configure time)");
+    return 0;
+}
+
+LsBackend *ls_backend_cuda_create(int device, LsError *e) {
+    (void)device;
+    ls_fail(e, "cuda backend: this binary was built without CUDA (nvcc not found at configure time)");
+    return NULL;
+}
 #endif
 
-LsBackend *ls_backend_create(const char *device, int nthreads, LsError *e) {
+LsBackend *ls_backend_create(const char *device, int gpu, int nthreads, LsError *e) {
     if (!device || !strcmp(device, "auto")) {
-#ifdef LS_HAVE_CUDA
         char why[256] = "";
-        if (ls_cuda_device_count(why, sizeof why) > 0)
-            ls_log0("device auto: a CUDA GPU is visible, but the CUDA forward pass is not in this build yet; "
-                    "using the CPU");
-        else
+        if (ls_cuda_device_count(why, sizeof why) > 0) {
+            LsError ce = {{0}};
+            LsBackend *be = ls_backend_cuda_create(gpu, &ce);
+            if (be) return be;
+            ls_log0("device auto: a CUDA GPU is visible but unusable (%s); using the CPU", ce.msg);
+        } else {
             ls_log0("device auto: no CUDA GPU visible (%s); using the CPU", why);
-#else
-        ls_log0("device auto: built without CUDA; using the CPU");
-#endif
+        }
         return ls_backend_cpu_create(nthreads);
     }
     if (!strcmp(device, "cpu")) return ls_backend_cpu_create(nthreads);
     if (!strcmp(device, "cuda")) {
-#ifdef LS_HAVE_CUDA
         char why[256] = "";
         if (ls_cuda_device_count(why, sizeof why) <= 0) {
             ls_fail(e, "--device cuda: no usable CUDA GPU (%s)", why);
             return NULL;
         }
-        ls_fail(e, "--device cuda: the CUDA forward pass is not implemented yet; use --device cpu");
-#else
-        ls_fail(e, "--device cuda: this binary was built without CUDA (nvcc not found at configure time)");
-#endif
-        return NULL;
+        LsBackend *be = ls_backend_cuda_create(gpu, e);
+        if (!be) ls_fail_prefix(e, "--device cuda");
+        return be;
     }
     ls_fail(e, "--device '%s': expected auto, cpu or cuda", device);
     return NULL;

@@ -16,24 +16,13 @@
 extern "C" {
 #include "ls/parallel.h"
 }
+#include "cuda_check.h"
 
-// One check macro per library: the error names file:line and the call. With
-// e == NULL (inside LsComm callbacks, which have no LsError) it is logged.
-static int check_fail(LsError *e, const char *file, int line, const char *call, const char *what) {
-    LsError tmp;
-    ls_fail(e ? e : &tmp, "%s:%d: %s failed: %s", file, line, call, what);
-    if (!e) ls_warn("%s\n", tmp.msg);
-    return LS_ERR;
-}
-#define cudaCheck(e, call)                                                                                   \
-    do {                                                                                                     \
-        cudaError_t err_ = (call);                                                                           \
-        if (err_ != cudaSuccess) return check_fail(e, __FILE__, __LINE__, #call, cudaGetErrorString(err_));  \
-    } while (0)
+// cudaCheck comes from cuda_check.h; ncclCheck, used only here, sits beside it.
 #define ncclCheck(e, call)                                                                                   \
     do {                                                                                                     \
         ncclResult_t res_ = (call);                                                                          \
-        if (res_ != ncclSuccess) return check_fail(e, __FILE__, __LINE__, #call, ncclGetErrorString(res_));  \
+        if (res_ != ncclSuccess) return ls_cuda_check_fail(e, __FILE__, __LINE__, #call, ncclGetErrorString(res_));  \
     } while (0)
 
 typedef struct {
@@ -99,7 +88,7 @@ extern "C" int ls_dist_use_nccl(LsDist *d, void *stream, LsError *e) {
     {
         ncclResult_t r = ncclCommInitRank(&im->comm, d->tp, id, d->tp_rank);
         rc = r == ncclSuccess ? LS_OK
-                              : check_fail(e, __FILE__, __LINE__, "ncclCommInitRank", ncclGetErrorString(r));
+                              : ls_cuda_check_fail(e, __FILE__, __LINE__, "ncclCommInitRank", ncclGetErrorString(r));
     }
     if (ls_dist_agree(d, rc, e) != LS_OK) goto fail;
     im->mpi = d->comm;
