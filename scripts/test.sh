@@ -10,6 +10,9 @@ bash scripts/setup.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export PATH="$PWD/.venv/bin:$PATH"
 
+echo "== format (.clang-format)"
+bash scripts/format.sh --check
+
 echo "== release build + tests"
 bash scripts/build.sh build
 (cd build && ctest --output-on-failure -j2 -LE fuzz)

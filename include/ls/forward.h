@@ -20,16 +20,16 @@ typedef struct {
 typedef struct {
     const LsModel *model;
     LsBackend *be;
-    LsComm *tp;          /* NULL = no tensor parallelism */
+    LsComm *tp; /* NULL = no tensor parallelism */
     int tp_rank, tp_size;
-    LsAttnShape attn;    /* this rank's heads */
-    size_t f_local;      /* intermediate columns held here */
-    int64_t v0, nv;      /* vocab rows [v0, v0 + nv) held here (embedding and head) */
-    LsWeight embed;      /* [nv, d] */
-    LsWeight head;       /* [nv, d]; shares embed's storage when tied */
+    LsAttnShape attn; /* this rank's heads */
+    size_t f_local;   /* intermediate columns held here */
+    int64_t v0, nv;   /* vocab rows [v0, v0 + nv) held here (embedding and head) */
+    LsWeight embed;   /* [nv, d] */
+    LsWeight head;    /* [nv, d]; shares embed's storage when tied */
     int head_is_embed;
-    float *final_norm;   /* [d] */
-    LsLayer *layers;     /* [L] */
+    float *final_norm; /* [d] */
+    LsLayer *layers;   /* [L] */
     size_t max_tokens;
     /* activation arena, sized for max_tokens once */
     void *arena;
@@ -39,8 +39,7 @@ typedef struct {
 
 /* Loads this rank's slices of the weights into the backend and sizes the
  * activation arena for batches of at most max_tokens tokens. */
-int ls_forward_init(LsForward *f, const LsModel *m, LsBackend *be, LsComm *tp, size_t max_tokens,
-                    LsError *e);
+int ls_forward_init(LsForward *f, const LsModel *m, LsBackend *be, LsComm *tp, size_t max_tokens, LsError *e);
 /* Runs the decoder over a packed batch: nseq sequences, seq_off [nseq+1]
  * offsets into ids [T] (T = seq_off[nseq] <= max_tokens); each sequence
  * starts at position 0 and attends causally within itself only. On return

@@ -13,9 +13,9 @@
 #include "ls/common.h"
 
 /* Checks an HDF5 call; on failure fills e with file:line and the call, returns LS_ERR. */
-#define LS_H5_CHECK(call, e)                                                                               \
-    do {                                                                                                   \
-        if ((call) < 0) return ls_fail((e), "HDF5 call failed at %s:%d: %s", __FILE__, __LINE__, #call);  \
+#define LS_H5_CHECK(call, e)                                                                                 \
+    do {                                                                                                     \
+        if ((call) < 0) return ls_fail((e), "HDF5 call failed at %s:%d: %s", __FILE__, __LINE__, #call);     \
     } while (0)
 
 typedef struct {
@@ -58,7 +58,8 @@ hid_t ls_h5_dataset_raw(LsH5 *h, hid_t loc, const char *name, hid_t type, int nd
 hid_t ls_h5_dataset_open(LsH5 *h, hid_t loc, const char *name, int ndims, const uint64_t *dims, LsError *e);
 
 /* Reads rows [start, start + count) of a dataset (this rank alone). */
-int ls_h5_read_rows(LsH5 *h, hid_t dset, hid_t mem_type, uint64_t start, uint64_t count, void *buf, LsError *e);
+int ls_h5_read_rows(LsH5 *h, hid_t dset, hid_t mem_type, uint64_t start, uint64_t count, void *buf,
+                    LsError *e);
 
 /* Collective write of rows: ranges (n may be 0) of a dataset whose row width
  * (product of dims beyond the first) is implied by the dataset; buf holds the

@@ -13,15 +13,15 @@
 #include "ls/forward.h"
 
 typedef struct {
-    size_t T;           /* positions (tokens of the batch) */
-    int K;              /* top-k width */
-    int ntgt;           /* number of target token ids */
-    float *logprob;     /* [T] log P(token p | < p) */
-    float *entropy;     /* [T] nats */
-    int32_t *rank;      /* [T] 1-based rank of token p in its distribution (0 at position 0) */
-    int32_t *top_ids;   /* [T, K] best first */
-    float *top_lp;      /* [T, K] */
-    float *target_lp;   /* [T, ntgt] log P(target | < p) */
+    size_t T;         /* positions (tokens of the batch) */
+    int K;            /* top-k width */
+    int ntgt;         /* number of target token ids */
+    float *logprob;   /* [T] log P(token p | < p) */
+    float *entropy;   /* [T] nats */
+    int32_t *rank;    /* [T] 1-based rank of token p in its distribution (0 at position 0) */
+    int32_t *top_ids; /* [T, K] best first */
+    float *top_lp;    /* [T, K] */
+    float *target_lp; /* [T, ntgt] log P(target | < p) */
 } LsPosStats;
 
 void ls_posstats_alloc(LsPosStats *s, size_t T, int K, int ntgt);

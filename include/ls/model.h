@@ -161,17 +161,17 @@ void ls_tensor_to_f32(const LsTensor *t, size_t off, size_t n, float *out);
  * the storage dtype (round-to-nearest-even). */
 typedef struct {
     int layers, hidden, heads, kv_heads;
-    int head_dim;         /* 0 = hidden / heads (and no head_dim key in config.json) */
+    int head_dim; /* 0 = hidden / heads (and no head_dim key in config.json) */
     int intermediate;
-    int vocab;            /* 0 = 151936 with a tokenizer, else 1024 */
-    int max_pos;          /* max_position_embeddings */
+    int vocab;   /* 0 = 151936 with a tokenizer, else 1024 */
+    int max_pos; /* max_position_embeddings */
     double rope_theta;
     double rms_norm_eps;
-    int tie;              /* tie_word_embeddings */
+    int tie; /* tie_word_embeddings */
     LsDType dtype;
     uint64_t seed;
     const char *tokenizer_dir; /* copy tokenizer.json (+ tokenizer_config.json) from here; NULL = none */
-    int force;            /* replace an existing non-empty checkpoint folder */
+    int force;                 /* replace an existing non-empty checkpoint folder */
 } LsTinySpec;
 
 /* Defaults: 2 layers, hidden 64, 4 heads, 2 KV heads, intermediate 128, bf16,

@@ -12,12 +12,12 @@
 
 typedef struct {
     int world_rank, world_size;
-    int tp, tp_rank;          /* TP group size and this rank's index in it */
-    int dp, dp_rank;          /* number of DP groups and this rank's group */
-    int local_rank, local_size; /* among the ranks of this node */
+    int tp, tp_rank;                  /* TP group size and this rank's index in it */
+    int dp, dp_rank;                  /* number of DP groups and this rank's group */
+    int local_rank, local_size;       /* among the ranks of this node */
     MPI_Comm world, tp_comm, dp_comm; /* dp_comm: ranks with the same tp_rank */
-    LsComm comm;              /* collectives over tp_comm: MPI, or NCCL after ls_dist_use_nccl */
-    int gpu;                  /* CUDA device of this rank (= local_rank), -1 = none */
+    LsComm comm;                      /* collectives over tp_comm: MPI, or NCCL after ls_dist_use_nccl */
+    int gpu;                          /* CUDA device of this rank (= local_rank), -1 = none */
 } LsDist;
 
 /* Builds the grid; errors (world not divisible by tp, ...) before any model

@@ -19,18 +19,18 @@
 #define LS_FORM_MAX_BYTES 64
 
 typedef struct {
-    int word;                       /* index into the word list */
+    int word; /* index into the word list */
     LsSurfaceForm sf;
-    char text[LS_FORM_MAX_BYTES];   /* e.g. " Wait" */
-    int32_t *ids;                   /* its tokenization (no special tokens) */
+    char text[LS_FORM_MAX_BYTES]; /* e.g. " Wait" */
+    int32_t *ids;                 /* its tokenization (no special tokens) */
     int n_ids;
-    int column;                     /* column in target_logprob, -1 if several tokens */
+    int column; /* column in target_logprob, -1 if several tokens */
 } LsForm;
 
 typedef struct {
-    char **words;     /* borrowed from the config */
+    char **words; /* borrowed from the config */
     size_t n_words;
-    LsForm *forms;    /* [n_words * n_sf], word-major */
+    LsForm *forms; /* [n_words * n_sf], word-major */
     size_t n_forms;
     int32_t *col_ids; /* [n_cols] token id of each single-token column */
     int *col_form;    /* [n_cols] form index of each column */
@@ -39,8 +39,8 @@ typedef struct {
 
 /* Resolves every word x surface form with tok. Errors: an empty word, a word
  * with characters other than letters, a form longer than LS_FORM_MAX_BYTES. */
-int ls_targets_resolve(LsTargetSet *ts, LsTokenizer *tok, char **words, size_t n_words, const LsSurfaceForm *sf,
-                       size_t n_sf, LsError *e);
+int ls_targets_resolve(LsTargetSet *ts, LsTokenizer *tok, char **words, size_t n_words,
+                       const LsSurfaceForm *sf, size_t n_sf, LsError *e);
 void ls_targets_free(LsTargetSet *ts);
 
 /* One occurrence of a target word in an answer. */
@@ -62,8 +62,8 @@ typedef struct {
  * token starts at that space. It is aligned when tokens start at its first
  * byte (or that space) and end at its last byte; then its log-prob is the sum
  * of logprob[p] (sample positions) over its tokens. Appends to *occ. */
-void ls_find_occurrences(const LsTargetSet *ts, const LsTokenizer *tok, int64_t sample, const int32_t *ans_ids,
-                         size_t n, int32_t answer_start, const float *logprob, const int32_t *rank,
-                         LsOccurrence **occ, size_t *n_occ, size_t *cap);
+void ls_find_occurrences(const LsTargetSet *ts, const LsTokenizer *tok, int64_t sample,
+                         const int32_t *ans_ids, size_t n, int32_t answer_start, const float *logprob,
+                         const int32_t *rank, LsOccurrence **occ, size_t *n_occ, size_t *cap);
 
 #endif

@@ -10,10 +10,10 @@
 #include <jansson.h>
 #include <math.h>
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,7 +57,8 @@ static void usage(FILE *f) {
                "Config overrides (each key of the YAML file):\n");
     size_t n;
     const LsRunCfgOption *o = ls_runcfg_options(&n);
-    for (size_t i = 0; i < n; i++) fprintf(f, "  --%-17s %s\n", o[i].name, o[i].help);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "  --%-17s %s\n", o[i].name, o[i].help);
 }
 
 /* Fatal error on one rank: print once (this rank) and take every rank down
@@ -79,7 +80,8 @@ static LsBackend *create_backend(LsDist *d, const char *device, int threads, int
     int is_cuda = !strcmp(be->name, "cuda"), lo, hi;
     MPI_Allreduce(&is_cuda, &lo, 1, MPI_INT, MPI_MIN, d->world);
     MPI_Allreduce(&is_cuda, &hi, 1, MPI_INT, MPI_MAX, d->world);
-    if (lo != hi) die(d, "device auto: some ranks see a usable GPU and others do not; set device: cpu or cuda");
+    if (lo != hi)
+        die(d, "device auto: some ranks see a usable GPU and others do not; set device: cpu or cuda");
     *nccl_on = 0;
     if (is_cuda && d->tp > 1) {
         d->gpu = gpu;
@@ -115,7 +117,8 @@ static char *sha256_file(const char *path) {
     ls_sha256(buf, len, h);
     free(buf);
     char *hex = ls_malloc(65);
-    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", h[i]);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", h[i]);
     return hex;
 }
 
@@ -138,11 +141,13 @@ typedef struct {
 /* Writes the rows of `nsel` samples (sorted by index) of one per-position
  * dataset: rows of sample i are [off[i], off[i+1]) in the file; in the source
  * buffer src (row width w elements of esize bytes) they start at src_row[j]. */
-static int write_sample_rows(LsH5 *h, hid_t ds, hid_t mt, size_t esize, size_t w, const size_t *sel, size_t nsel,
-                             const int64_t *off, const size_t *src_row, const void *src, LsError *e) {
+static int write_sample_rows(LsH5 *h, hid_t ds, hid_t mt, size_t esize, size_t w, const size_t *sel,
+                             size_t nsel, const int64_t *off, const size_t *src_row, const void *src,
+                             LsError *e) {
     LsRowRange *rr = ls_malloc((nsel ? nsel : 1) * sizeof *rr);
     size_t rows = 0;
-    for (size_t j = 0; j < nsel; j++) rows += (size_t)(off[sel[j] + 1] - off[sel[j]]);
+    for (size_t j = 0; j < nsel; j++)
+        rows += (size_t)(off[sel[j] + 1] - off[sel[j]]);
     unsigned char *buf = ls_malloc((rows ? rows : 1) * w * esize + 1);
     size_t at = 0;
     for (size_t j = 0; j < nsel; j++) {
@@ -163,8 +168,8 @@ typedef struct {
 } ModelSets;
 
 static void close_sets(ModelSets *s) {
-    hid_t *all[] = {&s->tokens, &s->logprob, &s->entropy, &s->rank, &s->topk_ids, &s->topk_lp, &s->target_lp,
-                    &s->done, &s->g};
+    hid_t *all[] = {&s->tokens,  &s->logprob,   &s->entropy, &s->rank, &s->topk_ids,
+                    &s->topk_lp, &s->target_lp, &s->done,    &s->g};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (*all[i] > 0) {
             if (all[i] == &s->g)
@@ -189,24 +194,29 @@ static int create_model_sets(LsH5 *h, const ModelPrep *mp, const LsModel *m, int
     for (size_t i = 0; i < ls_st_count(m->st); i++) {
         const LsTensor *t = ls_st_at(m->st, i);
         int64_t c = 1;
-        for (int k = 0; k < t->ndim; k++) c *= t->shape[k];
+        for (int k = 0; k < t->ndim; k++)
+            c *= t->shape[k];
         n_params += c;
     }
     if (m->cfg.tie_word_embeddings && ls_st_find(m->st, "lm_head.weight"))
         n_params -= (int64_t)m->cfg.vocab_size * m->cfg.hidden_size;
-    for (size_t i = 0; i < N; i++) ans_tokens += enc->off[i + 1] - enc->off[i] - enc->answer_start[i];
-    if (ls_h5_attr_str(s->g, "path", mp->spec->path, e) || ls_h5_attr_str(s->g, "config_json", m->cfg.text, e) ||
+    for (size_t i = 0; i < N; i++)
+        ans_tokens += enc->off[i + 1] - enc->off[i] - enc->answer_start[i];
+    if (ls_h5_attr_str(s->g, "path", mp->spec->path, e) ||
+        ls_h5_attr_str(s->g, "config_json", m->cfg.text, e) ||
         ls_h5_attr_str(s->g, "tokenizer_sha256", ls_tokenizer_sha256(mp->tok), e) ||
-        ls_h5_attr_i64(s->g, "n_params", n_params, e) || ls_h5_attr_i64(s->g, "tokens_total", (int64_t)T, e) ||
+        ls_h5_attr_i64(s->g, "n_params", n_params, e) ||
+        ls_h5_attr_i64(s->g, "tokens_total", (int64_t)T, e) ||
         ls_h5_attr_i64(s->g, "answer_tokens_total", ans_tokens, e))
         return LS_ERR;
     int root = d->world_rank == 0;
     uint64_t dT[2] = {T, 0}, dN1 = N + 1, dN = N;
     /* static: offsets, answer starts, token ids (rank 0 writes them whole) */
-    hid_t ds = ls_h5_dataset(h, s->g, "token_offset", H5T_STD_I64LE, 1, &dN1,
-                             "sample i occupies rows [token_offset[i], token_offset[i+1]) of every per-position "
-                             "dataset of this model",
-                             "rows", e);
+    hid_t ds =
+        ls_h5_dataset(h, s->g, "token_offset", H5T_STD_I64LE, 1, &dN1,
+                      "sample i occupies rows [token_offset[i], token_offset[i+1]) of every per-position "
+                      "dataset of this model",
+                      "rows", e);
     LsRowRange all1 = {0, N + 1}, allN = {0, N}, allT = {0, T};
     if (ds < 0 || ls_h5_write_rows(h, ds, H5T_NATIVE_INT64, &all1, root, enc->off, e)) return LS_ERR;
     H5Dclose(ds);
@@ -217,28 +227,31 @@ static int create_model_sets(LsH5 *h, const ModelPrep *mp, const LsModel *m, int
     H5Dclose(ds);
     s->tokens = ls_h5_dataset(h, s->g, "tokens", H5T_STD_I32LE, 1, dT,
                               "token ids of prompt + answer of every sample, concatenated", "token id", e);
-    if (s->tokens < 0 || ls_h5_write_rows(h, s->tokens, H5T_NATIVE_INT32, &allT, root, enc->ids, e)) return LS_ERR;
-    s->logprob = ls_h5_dataset_raw(h, s->g, "logprob", H5T_IEEE_F32LE, 1, dT,
-                               "log P(token p | tokens < p) from the logits at p-1; NaN at each sample's position 0",
-                               "nats", e);
+    if (s->tokens < 0 || ls_h5_write_rows(h, s->tokens, H5T_NATIVE_INT32, &allT, root, enc->ids, e))
+        return LS_ERR;
+    s->logprob = ls_h5_dataset_raw(
+        h, s->g, "logprob", H5T_IEEE_F32LE, 1, dT,
+        "log P(token p | tokens < p) from the logits at p-1; NaN at each sample's position 0", "nats", e);
     s->entropy = ls_h5_dataset_raw(h, s->g, "entropy", H5T_IEEE_F32LE, 1, dT,
-                               "entropy of the distribution predicted for position p; NaN at position 0", "nats", e);
-    s->rank = ls_h5_dataset_raw(h, s->g, "rank", H5T_STD_I32LE, 1, dT,
-                            "1-based rank of token p in the distribution predicted for it; 0 at position 0", "rank",
-                            e);
+                                   "entropy of the distribution predicted for position p; NaN at position 0",
+                                   "nats", e);
+    s->rank = ls_h5_dataset_raw(
+        h, s->g, "rank", H5T_STD_I32LE, 1, dT,
+        "1-based rank of token p in the distribution predicted for it; 0 at position 0", "rank", e);
     dT[1] = (uint64_t)K;
     s->topk_ids = ls_h5_dataset_raw(h, s->g, "topk_ids", H5T_STD_I32LE, 2, dT,
-                                "the K most probable tokens for position p, best first; -1 at position 0",
-                                "token id", e);
+                                    "the K most probable tokens for position p, best first; -1 at position 0",
+                                    "token id", e);
     s->topk_lp = ls_h5_dataset_raw(h, s->g, "topk_logprob", H5T_IEEE_F32LE, 2, dT,
-                               "log-probs of topk_ids; NaN at position 0", "nats", e);
+                                   "log-probs of topk_ids; NaN at position 0", "nats", e);
     dT[1] = M;
-    s->target_lp = ls_h5_dataset_raw(h, s->g, "target_logprob", H5T_IEEE_F32LE, 2, dT,
-                                 "log P(target form j at p | tokens < p) for each single-token target form "
-                                 "(columns: the targets table); NaN at position 0",
-                                 "nats", e);
+    s->target_lp =
+        ls_h5_dataset_raw(h, s->g, "target_logprob", H5T_IEEE_F32LE, 2, dT,
+                          "log P(target form j at p | tokens < p) for each single-token target form "
+                          "(columns: the targets table); NaN at position 0",
+                          "nats", e);
     s->done = ls_h5_dataset_raw(h, s->g, "done", H5T_STD_U8LE, 1, &dN,
-                            "1 once the sample's rows of this model are written", "flag", e);
+                                "1 once the sample's rows of this model are written", "flag", e);
     if (s->logprob < 0 || s->entropy < 0 || s->rank < 0 || s->topk_ids < 0 || s->topk_lp < 0 ||
         s->target_lp < 0 || s->done < 0)
         return LS_ERR;
@@ -293,12 +306,14 @@ static int create_model_sets(LsH5 *h, const ModelPrep *mp, const LsModel *m, int
                        "", e);
     if (ds < 0 || ls_h5_write_rows(h, ds, tt, &allM, root && M, tr, e)) rc = LS_ERR;
     if (ds >= 0) H5Dclose(ds);
-    ds = rc ? -1
-            : ls_h5_dataset(h, s->g, "forms", ft, 1, &dF,
-                            "every surface form of every target word with this tokenizer: its tokens, and its "
-                            "column in target_logprob (-1 when it is several tokens)",
-                            "", e);
-    if (rc == LS_OK && (ds < 0 || ls_h5_write_rows(h, ds, ft, &allF, root && ts->n_forms, fr, e))) rc = LS_ERR;
+    ds =
+        rc ? -1
+           : ls_h5_dataset(h, s->g, "forms", ft, 1, &dF,
+                           "every surface form of every target word with this tokenizer: its tokens, and its "
+                           "column in target_logprob (-1 when it is several tokens)",
+                           "", e);
+    if (rc == LS_OK && (ds < 0 || ls_h5_write_rows(h, ds, ft, &allF, root && ts->n_forms, fr, e)))
+        rc = LS_ERR;
     if (ds >= 0) H5Dclose(ds);
     free(tr);
     free(fr);
@@ -330,22 +345,25 @@ static int open_model_sets(LsH5 *h, const ModelPrep *mp, int K, ModelSets *s, Ls
     return LS_OK;
 }
 
-static int write_occurrences(LsH5 *h, hid_t g, const LsOccurrence *occ, size_t n_occ, size_t N, const LsDist *d,
-                             LsError *e) {
+static int write_occurrences(LsH5 *h, hid_t g, const LsOccurrence *occ, size_t n_occ, size_t N,
+                             const LsDist *d, LsError *e) {
     /* global order: by sample, then as found; row of each = occurrences of earlier samples + rank within */
     int64_t *cnt = ls_calloc(N + 1, sizeof(int64_t));
-    for (size_t i = 0; i < n_occ; i++) cnt[occ[i].sample]++;
+    for (size_t i = 0; i < n_occ; i++)
+        cnt[occ[i].sample]++;
     MPI_Allreduce(MPI_IN_PLACE, cnt, (int)N, MPI_INT64_T, MPI_SUM, d->world);
     int64_t *start = ls_calloc(N + 1, sizeof(int64_t));
-    for (size_t i = 0; i < N; i++) start[i + 1] = start[i] + cnt[i];
+    for (size_t i = 0; i < N; i++)
+        start[i + 1] = start[i] + cnt[i];
     uint64_t total = (uint64_t)start[N];
     hid_t ot = ls_h5_occurrence_type();
     if (H5Lexists(g, "occurrences", H5P_DEFAULT) > 0) H5Ldelete(g, "occurrences", H5P_DEFAULT); /* resume */
-    hid_t ds = ls_h5_dataset(h, g, "occurrences", ot, 1, &total,
-                             "one row per occurrence of a target word in an answer, ordered by sample: first token "
-                             "position, word, form (index into forms), tokens spanned, chain-rule log-prob (NaN "
-                             "when a word boundary falls inside a token: aligned = 0), rank of the first token",
-                             "nats (logprob)", e);
+    hid_t ds =
+        ls_h5_dataset(h, g, "occurrences", ot, 1, &total,
+                      "one row per occurrence of a target word in an answer, ordered by sample: first token "
+                      "position, word, form (index into forms), tokens spanned, chain-rule log-prob (NaN "
+                      "when a word boundary falls inside a token: aligned = 0), rank of the first token",
+                      "nats (logprob)", e);
     int rc = ds < 0 ? LS_ERR : LS_OK;
     if (rc == LS_OK) {
         /* local occurrences are grouped by sample already (found sample by sample); sort by sample */
@@ -354,7 +372,8 @@ static int write_occurrences(LsH5 *h, hid_t g, const LsOccurrence *occ, size_t n
         LsOccurrence *buf = ls_malloc((n_occ ? n_occ : 1) * sizeof *buf);
         /* counting sort by sample keeps the found order within a sample */
         size_t *order = ls_malloc((n_occ ? n_occ : 1) * sizeof(size_t));
-        for (size_t i = 0; i < n_occ; i++) order[i] = i;
+        for (size_t i = 0; i < n_occ; i++)
+            order[i] = i;
         for (size_t i = 1; i < n_occ; i++) { /* insertion sort on (sample, index): stable */
             size_t x = order[i], j = i;
             while (j > 0 && occ[order[j - 1]].sample > occ[x].sample) {
@@ -424,7 +443,8 @@ static int find_group_occurrences(LsH5 *h, const ModelPrep *mp, const ModelSets 
         if (!rc) rc = ls_h5_read_rows(h, s->rank, H5T_NATIVE_INT32, (uint64_t)enc->off[i], len, rk, e);
         if (!rc)
             ls_find_occurrences(&mp->ts, mp->tok, (int64_t)i, enc->ids + enc->off[i] + enc->answer_start[i],
-                                len - (size_t)enc->answer_start[i], enc->answer_start[i], lp, rk, occ, n_occ, &cap);
+                                len - (size_t)enc->answer_start[i], enc->answer_start[i], lp, rk, occ, n_occ,
+                                &cap);
     }
     free(lp);
     free(rk);
@@ -453,12 +473,14 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
         if (ls_h5_attr_get_i64(g, "complete", &model_done, &ignore)) model_done = 0;
         H5Gclose(g);
         if (!created) { /* killed while creating it: start the model over */
-            if (H5Ldelete(h->file, gpath, H5P_DEFAULT) < 0) die(d, "cannot remove a half-created model group");
+            if (H5Ldelete(h->file, gpath, H5P_DEFAULT) < 0)
+                die(d, "cannot remove a half-created model group");
             exists = 0;
         }
     }
     if (model_done) {
-        if (d->world_rank == 0 && !cfg->quiet) fprintf(stderr, "[%s] already complete in the file\n", mp->spec->name);
+        if (d->world_rank == 0 && !cfg->quiet)
+            fprintf(stderr, "[%s] already complete in the file\n", mp->spec->name);
         return 0;
     }
     LsModel m;
@@ -530,9 +552,11 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
         int todo = 0;
         if ((size_t)b < grp->n_batches) {
             size_t r0 = grp->batch_off[b], r1 = grp->batch_off[b + 1];
-            for (size_t r = r0; r < r1; r++) todo |= !done[grp->records[r]];
+            for (size_t r = r0; r < r1; r++)
+                todo |= !done[grp->records[r]];
             /* the batch's samples in index order, so rows go to the file in order */
-            for (size_t r = r0; todo && r < r1; r++) sel[nsel++] = grp->records[r];
+            for (size_t r = r0; todo && r < r1; r++)
+                sel[nsel++] = grp->records[r];
         }
         double tc0 = ls_now();
         if (nsel) {
@@ -558,9 +582,13 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
         t_compute += tc1 - tc0;
         /* the TP leader writes; every rank takes part (same number of collective writes) */
         size_t ns = leader ? nsel : 0;
-        int rc = write_sample_rows(h, s.logprob, H5T_NATIVE_FLOAT, 4, 1, sel, ns, enc->off, src_row, st.logprob, e);
-        if (!rc) rc = write_sample_rows(h, s.entropy, H5T_NATIVE_FLOAT, 4, 1, sel, ns, enc->off, src_row, st.entropy, e);
-        if (!rc) rc = write_sample_rows(h, s.rank, H5T_NATIVE_INT32, 4, 1, sel, ns, enc->off, src_row, st.rank, e);
+        int rc = write_sample_rows(h, s.logprob, H5T_NATIVE_FLOAT, 4, 1, sel, ns, enc->off, src_row,
+                                   st.logprob, e);
+        if (!rc)
+            rc = write_sample_rows(h, s.entropy, H5T_NATIVE_FLOAT, 4, 1, sel, ns, enc->off, src_row,
+                                   st.entropy, e);
+        if (!rc)
+            rc = write_sample_rows(h, s.rank, H5T_NATIVE_INT32, 4, 1, sel, ns, enc->off, src_row, st.rank, e);
         if (!rc && K > 0)
             rc = write_sample_rows(h, s.topk_ids, H5T_NATIVE_INT32, 4, (size_t)K, sel, ns, enc->off, src_row,
                                    st.top_ids, e);
@@ -573,13 +601,15 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
         if (!rc) {
             /* done markers after the rows, one range per sample */
             LsRowRange *rr = ls_malloc((ns ? ns : 1) * sizeof *rr);
-            for (size_t j = 0; j < ns; j++) rr[j] = (LsRowRange){sel[j], 1};
+            for (size_t j = 0; j < ns; j++)
+                rr[j] = (LsRowRange){sel[j], 1};
             rc = ls_h5_write_rows(h, s.done, H5T_NATIVE_UINT8, rr, ns, ones, e);
             free(rr);
         }
         if (rc) die(d, e->msg);
         t_write += ls_now() - tc1;
-        for (size_t j = 0; j < nsel; j++) done_tokens += tokens[sel[j]];
+        for (size_t j = 0; j < nsel; j++)
+            done_tokens += tokens[sel[j]];
         done_samples += nsel;
         ls_posstats_free(&st);
         double now = ls_now();
@@ -597,7 +627,8 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
     *tok_s_out = el > 0 ? (double)tot / el : 0.0;
     /* where the time went, as seen by rank 0 (forward + head vs the collective writes) */
     if (!cfg->quiet && d->world_rank == 0)
-        fprintf(stderr, "[%s] time: forward+head %.3f s, HDF5 row writes %.3f s (%.1f%% of the batches' time)\n",
+        fprintf(stderr,
+                "[%s] time: forward+head %.3f s, HDF5 row writes %.3f s (%.1f%% of the batches' time)\n",
                 mp->spec->name, t_compute, t_write,
                 t_compute + t_write > 0 ? 100.0 * t_write / (t_compute + t_write) : 0.0);
     if (!stopped) {
@@ -642,19 +673,22 @@ static char *effective_json(const LsRunConfig *c) {
     }
     json_object_set_new(o, "models", ms);
     json_t *tg = json_array();
-    for (size_t i = 0; i < c->n_targets; i++) json_array_append_new(tg, json_string(c->targets[i]));
+    for (size_t i = 0; i < c->n_targets; i++)
+        json_array_append_new(tg, json_string(c->targets[i]));
     json_object_set_new(o, "targets", tg);
     json_t *sf = json_array();
     for (size_t i = 0; i < c->n_forms; i++) {
         char buf[64];
-        snprintf(buf, sizeof buf, "%s%s", c->forms[i].leading_space ? "space+" : "", ls_case_name(c->forms[i].letter_case));
+        snprintf(buf, sizeof buf, "%s%s", c->forms[i].leading_space ? "space+" : "",
+                 ls_case_name(c->forms[i].letter_case));
         json_array_append_new(sf, json_string(buf));
     }
     json_object_set_new(o, "surface_forms", sf);
     json_object_set_new(o, "top_k", json_integer(c->top_k));
     json_object_set_new(o, "batch_tokens", json_integer((json_int_t)c->batch_tokens));
     json_object_set_new(o, "max_tokens", json_integer((json_int_t)c->max_tokens));
-    json_object_set_new(o, "on_long_record", json_string(c->on_long_record == LS_LONG_SKIP ? "skip" : "truncate"));
+    json_object_set_new(o, "on_long_record",
+                        json_string(c->on_long_record == LS_LONG_SKIP ? "skip" : "truncate"));
     json_object_set_new(o, "on_bad_record", json_string(c->on_bad_record == LS_BAD_SKIP ? "skip" : "fail"));
     json_object_set_new(o, "device", json_string(ls_device_name(c->device)));
     json_object_set_new(o, "tp", json_integer(c->tp));
@@ -722,8 +756,11 @@ int ls_cmd_run(int argc, char **argv) {
     if (!rc) {
         const char *sn = getenv("SLURM_NTASKS");
         if (sn && atoi(sn) > 0 && atoi(sn) != d.world_size)
-            rc = ls_fail(&e, "running under Slurm with SLURM_NTASKS=%s but the MPI world has %d ranks: launch with "
-                         "srun (or mpirun -np %s)", sn, d.world_size, sn);
+            rc = ls_fail(
+                &e,
+                "running under Slurm with SLURM_NTASKS=%s but the MPI world has %d ranks: launch with "
+                "srun (or mpirun -np %s)",
+                sn, d.world_size, sn);
     }
     int resume = 0;
     if (!rc && cfg.resume && overwrite) rc = ls_fail(&e, "--resume and --overwrite exclude each other");
@@ -734,7 +771,8 @@ int ls_cmd_run(int argc, char **argv) {
         else if (cfg.resume)
             ls_log0("logits-study run: --resume: %s does not exist yet; starting it", cfg.output);
         else if (!overwrite && exists)
-            rc = ls_fail(&e, "%s exists: pass --resume to continue it or --overwrite to replace it", cfg.output);
+            rc = ls_fail(&e, "%s exists: pass --resume to continue it or --overwrite to replace it",
+                         cfg.output);
     }
     MPI_Bcast(&resume, 1, MPI_INT, 0, MPI_COMM_WORLD);
     MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
@@ -758,7 +796,8 @@ int ls_cmd_run(int argc, char **argv) {
     rc = ls_dataset_load(&ds, cfg.data, cfg.on_bad_record == LS_BAD_SKIP, cfg.limit, &e);
     if (!all_ok(&d, rc, &e)) goto fail_early;
     if (root && ds.n_bad)
-        ls_warn("%s: skipped %zu bad records (listed in /samples/skipped_line of the output)", cfg.data, ds.n_bad);
+        ls_warn("%s: skipped %zu bad records (listed in /samples/skipped_line of the output)", cfg.data,
+                ds.n_bad);
 
     /* every model's tokenizer and tokenization; a record too long for any model is skipped for all */
     ModelPrep *mp = ls_calloc(cfg.n_models, sizeof *mp);
@@ -769,7 +808,8 @@ int ls_cmd_run(int argc, char **argv) {
             rc = ls_encode_records(&mp[k].enc, mp[k].tok, cfg.template_text, ds.records, ds.n_records,
                                    cfg.max_tokens, cfg.on_long_record == LS_LONG_TRUNCATE, cfg.data, &e);
         if (!rc)
-            rc = ls_targets_resolve(&mp[k].ts, mp[k].tok, cfg.targets, cfg.n_targets, cfg.forms, cfg.n_forms, &e);
+            rc = ls_targets_resolve(&mp[k].ts, mp[k].tok, cfg.targets, cfg.n_targets, cfg.forms, cfg.n_forms,
+                                    &e);
         if (rc) ls_fail_prefix(&e, "model %s", mp[k].spec->name);
     }
     if (!all_ok(&d, rc, &e)) goto fail_early;
@@ -810,11 +850,13 @@ int ls_cmd_run(int argc, char **argv) {
                      cfg.max_tokens);
         if (!all_ok(&d, rc, &e)) goto fail_early;
     }
-    if (root && n_long) ls_warn("%s: skipped %zu records longer than max_tokens=%zu", cfg.data, n_long, cfg.max_tokens);
+    if (root && n_long)
+        ls_warn("%s: skipped %zu records longer than max_tokens=%zu", cfg.data, n_long, cfg.max_tokens);
     if (n_long) /* re-encode the kept records only (ids stay the same) */
         for (size_t k = 0; k < cfg.n_models; k++) {
             LsRecord *kr = ls_malloc(n_keep * sizeof *kr);
-            for (size_t j = 0; j < n_keep; j++) kr[j] = ds.records[keep[j]];
+            for (size_t j = 0; j < n_keep; j++)
+                kr[j] = ds.records[keep[j]];
             ls_encoded_free(&mp[k].enc);
             rc = ls_encode_records(&mp[k].enc, mp[k].tok, cfg.template_text, kr, n_keep, cfg.max_tokens,
                                    cfg.on_long_record == LS_LONG_TRUNCATE, cfg.data, &e);
@@ -834,21 +876,30 @@ int ls_cmd_run(int argc, char **argv) {
         int64_t ws = -1, tps = -1, complete = 0;
         rc = ls_h5_attr_get_str(h.file, "run_config_effective", &have_eff, &e) ||
              ls_h5_attr_get_str(h.file, "data_sha256", &have_sha, &e) ||
-             ls_h5_attr_get_i64(h.file, "world_size", &ws, &e) || ls_h5_attr_get_i64(h.file, "tp_size", &tps, &e) ||
+             ls_h5_attr_get_i64(h.file, "world_size", &ws, &e) ||
+             ls_h5_attr_get_i64(h.file, "tp_size", &tps, &e) ||
              ls_h5_attr_get_i64(h.file, "complete", &complete, &e);
         if (rc)
             ls_fail_prefix(&e, "--resume: %s is not a logits-study output file", cfg.output);
         else if (complete == 1)
             rc = ls_fail(&e, "--resume: %s is already complete; nothing to do", cfg.output);
         else if (strcmp(have_sha, sha) != 0)
-            rc = ls_fail(&e, "--resume: the data file %s changed since %s was written (SHA-256 differs); rerun with "
-                         "--overwrite", cfg.data, cfg.output);
+            rc = ls_fail(
+                &e,
+                "--resume: the data file %s changed since %s was written (SHA-256 differs); rerun with "
+                "--overwrite",
+                cfg.data, cfg.output);
         else if (strcmp(have_eff, eff) != 0)
-            rc = ls_fail(&e, "--resume: the run config differs from the one %s was written with (models, data, "
-                         "targets or settings); rerun with --overwrite, or resume with the same config", cfg.output);
+            rc = ls_fail(&e,
+                         "--resume: the run config differs from the one %s was written with (models, data, "
+                         "targets or settings); rerun with --overwrite, or resume with the same config",
+                         cfg.output);
         else if (ws != d.world_size || tps != d.tp)
-            rc = ls_fail(&e, "--resume: %s was written by %lld ranks with tp %lld; resume with the same world size "
-                         "(mpirun -np %lld) and tp", cfg.output, (long long)ws, (long long)tps, (long long)ws);
+            rc = ls_fail(
+                &e,
+                "--resume: %s was written by %lld ranks with tp %lld; resume with the same world size "
+                "(mpirun -np %lld) and tp",
+                cfg.output, (long long)ws, (long long)tps, (long long)ws);
         free(have_eff);
         free(have_sha);
         free(eff);
@@ -874,8 +925,10 @@ int ls_cmd_run(int argc, char **argv) {
         hid_t r = h.file;
         char *now = iso_now(), *sha = sha256_file(cfg.data), *eff = effective_json(&cfg);
         size_t mlen = 1, wlen = 1;
-        for (size_t k = 0; k < cfg.n_models; k++) mlen += strlen(cfg.models[k].name) + 1;
-        for (size_t k = 0; k < cfg.n_targets; k++) wlen += strlen(cfg.targets[k]) + 1;
+        for (size_t k = 0; k < cfg.n_models; k++)
+            mlen += strlen(cfg.models[k].name) + 1;
+        for (size_t k = 0; k < cfg.n_targets; k++)
+            wlen += strlen(cfg.targets[k]) + 1;
         char *mnames = ls_calloc(mlen, 1), *wnames = ls_calloc(wlen, 1);
         for (size_t k = 0; k < cfg.n_models; k++) {
             if (k) strcat(mnames, ",");
@@ -886,8 +939,10 @@ int ls_cmd_run(int argc, char **argv) {
             strcat(wnames, cfg.targets[k]);
         }
         rc = ls_h5_attr_i64(r, "schema_version", 1, &e) || ls_h5_attr_i64(r, "complete", 0, &e) ||
-             ls_h5_attr_str(r, "tool_version", LS_VERSION, &e) || ls_h5_attr_str(r, "git_commit", LS_GIT_COMMIT, &e) ||
-             ls_h5_attr_str(r, "run_config", cfg.yaml_text, &e) || ls_h5_attr_str(r, "run_config_effective", eff, &e) ||
+             ls_h5_attr_str(r, "tool_version", LS_VERSION, &e) ||
+             ls_h5_attr_str(r, "git_commit", LS_GIT_COMMIT, &e) ||
+             ls_h5_attr_str(r, "run_config", cfg.yaml_text, &e) ||
+             ls_h5_attr_str(r, "run_config_effective", eff, &e) ||
              ls_h5_attr_str(r, "data_path", cfg.data, &e) || ls_h5_attr_str(r, "data_sha256", sha, &e) ||
              ls_h5_attr_i64(r, "world_size", d.world_size, &e) || ls_h5_attr_i64(r, "tp_size", d.tp, &e) ||
              ls_h5_attr_i64(r, "dp_size", d.dp, &e) || ls_h5_attr_str(r, "created", now, &e) ||
@@ -919,7 +974,8 @@ int ls_cmd_run(int argc, char **argv) {
             hid_t ft, mt;
             const void *buf;
         } cols[] = {
-            {"source_line", "1-based line of the record in the JSONL file", "line", H5T_STD_I64LE, H5T_NATIVE_INT64, line},
+            {"source_line", "1-based line of the record in the JSONL file", "line", H5T_STD_I64LE,
+             H5T_NATIVE_INT64, line},
             {"level", "difficulty level 1-5", "level", H5T_STD_I8LE, H5T_NATIVE_INT8, lev},
             {"is_correct", "1 correct, 0 incorrect, -1 unknown", "flag", H5T_STD_I8LE, H5T_NATIVE_INT8, cor},
             {"query_bytes", "UTF-8 length of the query", "bytes", H5T_STD_I64LE, H5T_NATIVE_INT64, qb},
@@ -956,12 +1012,13 @@ int ls_cmd_run(int argc, char **argv) {
         for (size_t i = 0; i < S; i++)
             if (strlen(sr[i]) + 1 > maxr) maxr = strlen(sr[i]) + 1;
         char *rbuf = ls_calloc((S ? S : 1) * maxr, 1);
-        for (size_t i = 0; i < S; i++) memcpy(rbuf + i * maxr, sr[i], strlen(sr[i]));
+        for (size_t i = 0; i < S; i++)
+            memcpy(rbuf + i * maxr, sr[i], strlen(sr[i]));
         hid_t rt = ls_h5_str_type(maxr);
         LsRowRange allS = {0, S};
-        hid_t x = ls_h5_dataset(&h, g, "skipped_line", H5T_STD_I64LE, 1, &S,
-                                "lines of the records not run (bad records with on_bad_record: skip; too long)",
-                                "line", &e);
+        hid_t x = ls_h5_dataset(
+            &h, g, "skipped_line", H5T_STD_I64LE, 1, &S,
+            "lines of the records not run (bad records with on_bad_record: skip; too long)", "line", &e);
         if (x < 0 || ls_h5_write_rows(&h, x, H5T_NATIVE_INT64, &allS, root && S, sl, &e)) die(&d, e.msg);
         H5Dclose(x);
         x = ls_h5_dataset(&h, g, "skipped_reason", rt, 1, &S, "why each skipped record was not run", "", &e);
@@ -979,7 +1036,9 @@ int ls_cmd_run(int argc, char **argv) {
         free(rbuf);
     }
     if (root && !cfg.quiet)
-        fprintf(stderr, "logits-study run: %zu samples, %zu models, %d ranks (dp %d x tp %d), %d threads per rank -> %s\n",
+        fprintf(stderr,
+                "logits-study run: %zu samples, %zu models, %d ranks (dp %d x tp %d), %d threads per rank -> "
+                "%s\n",
                 n_keep, cfg.n_models, d.world_size, d.dp, d.tp, threads, cfg.output);
 
     if (ls_h5_flush(&h, &e)) die(&d, e.msg);
@@ -995,8 +1054,10 @@ int ls_cmd_run(int argc, char **argv) {
     if (ls_h5_close(&h, &e)) die(&d, e.msg);
     if (stopped) {
         if (root)
-            fprintf(stderr, "logits-study run: stopped cleanly at a batch boundary (signal); %s is consistent; "
-                            "continue with the same command and --resume\n", cfg.output);
+            fprintf(stderr,
+                    "logits-study run: stopped cleanly at a batch boundary (signal); %s is consistent; "
+                    "continue with the same command and --resume\n",
+                    cfg.output);
         rc = LS_OK;
         goto cleanup;
     }
@@ -1031,7 +1092,8 @@ cleanup:
         ls_encoded_free(&mp[k].enc);
         ls_tokenizer_free(mp[k].tok);
     }
-    for (size_t i = 0; i < ds.n_records; i++) free(long_reason[i]);
+    for (size_t i = 0; i < ds.n_records; i++)
+        free(long_reason[i]);
     free(long_reason);
     free(keep);
     free(mp);

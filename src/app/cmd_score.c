@@ -59,7 +59,8 @@ static int parse_ids(const char *s, const char *opt, int32_t **out, int *n, LsEr
 
 /* --text / --text-file: the model folder's tokenizer, special tokens added as
  * its post-processor says (BOS for DeepSeek-R1-Distill / Llama-3). */
-static int encode_text(const char *dir, const char *text, const char *file, int32_t **ids, int *n, LsError *e) {
+static int encode_text(const char *dir, const char *text, const char *file, int32_t **ids, int *n,
+                       LsError *e) {
     char *buf = NULL;
     size_t len = 0;
     if (file) {
@@ -86,7 +87,8 @@ static json_t *num_or_null(double x) {
 }
 
 int ls_cmd_score(int argc, char **argv) {
-    const char *model_dir = NULL, *ids_s = NULL, *tgt_s = NULL, *device = "auto", *text = NULL, *text_file = NULL;
+    const char *model_dir = NULL, *ids_s = NULL, *tgt_s = NULL, *device = "auto", *text = NULL,
+               *text_file = NULL;
     int K = 5, as_json = 0, threads = 0, tp = 1, timing = 0, repeat = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -131,7 +133,8 @@ int ls_cmd_score(int argc, char **argv) {
         }
     }
     if (!model_dir || (!ids_s + !text + !text_file) != 2) {
-        fprintf(stderr, "logits-study score: --model and one of --ids, --text, --text-file are required\n%s", USAGE);
+        fprintf(stderr, "logits-study score: --model and one of --ids, --text, --text-file are required\n%s",
+                USAGE);
         return 2;
     }
     LsError e = {{0}};

@@ -41,7 +41,9 @@ int ls_fail_prefix(LsError *e, const char *fmt, ...) {
     return LS_ERR;
 }
 
-void ls_log_set_rank(int rank) { g_rank = rank; }
+void ls_log_set_rank(int rank) {
+    g_rank = rank;
+}
 
 void ls_log0(const char *fmt, ...) {
     if (g_rank != 0) return;
@@ -186,10 +188,10 @@ uint16_t ls_f32_to_f16(float f) {
     memcpy(&u, &f, 4);
     uint16_t sign = (uint16_t)((u >> 16) & 0x8000);
     uint32_t a = u & 0x7FFFFFFF;
-    if (a > 0x7F800000) return sign | 0x7E00; /* NaN */
+    if (a > 0x7F800000) return sign | 0x7E00;  /* NaN */
     if (a >= 0x477FF000) return sign | 0x7C00; /* >= 65520 rounds to inf */
-    if (a < 0x38800000) {                     /* below 2^-14: subnormal f16 (or zero) */
-        if (a < 0x33000000) return sign;      /* < 2^-25 rounds to zero */
+    if (a < 0x38800000) {                      /* below 2^-14: subnormal f16 (or zero) */
+        if (a < 0x33000000) return sign;       /* < 2^-25 rounds to zero */
         uint32_t m = (a & 0x7FFFFF) | 0x800000, shift = 126 - (a >> 23);
         uint32_t r = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
         if (rem > half || (rem == half && (r & 1))) r++;

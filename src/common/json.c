@@ -11,7 +11,9 @@ int ls_json_parse_strict(const char *text, size_t len, const char *fname, const 
         return ls_fail(e, "%s: %sbyte %zu: invalid UTF-8 (byte 0x%02x)", fname, region, base + bad,
                        (unsigned char)text[bad]);
     const char *z = memchr(text, '\0', len);
-    if (z) return ls_fail(e, "%s: %sbyte %zu: NUL byte in the JSON text", fname, region, base + (size_t)(z - text));
+    if (z)
+        return ls_fail(e, "%s: %sbyte %zu: NUL byte in the JSON text", fname, region,
+                       base + (size_t)(z - text));
     json_error_t je;
     *out = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!*out)
@@ -22,13 +24,20 @@ int ls_json_parse_strict(const char *text, size_t len, const char *fname, const 
 
 const char *ls_json_type_name(const json_t *v) {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number with a fraction or exponent";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number with a fraction or exponent";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
     }
 }

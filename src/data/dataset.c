@@ -7,7 +7,6 @@
  */
 #include "ls/data.h"
 #include "ls/json.h"
-#include "ls/json.h"
 
 #include <jansson.h>
 #include <stdarg.h>

@@ -18,7 +18,8 @@ int ls_encode_records(LsEncoded *out, LsTokenizer *tok, const char *tmpl, const 
         char *prompt = NULL, *p2 = NULL, *a2 = NULL;
         int32_t *pi = NULL, *ai = NULL;
         size_t np = 0, na = 0;
-        if (ls_template_split(tmpl, r->query, &prompt, e)) return ls_fail_prefix(e, "%s:%zu", data_name, r->line);
+        if (ls_template_split(tmpl, r->query, &prompt, e))
+            return ls_fail_prefix(e, "%s:%zu", data_name, r->line);
         ls_template_move_space(prompt, r->answer, &p2, &a2);
         free(prompt);
         int rc = ls_tokenizer_encode(tok, p2, strlen(p2), 1, &pi, &np, e);
@@ -35,12 +36,13 @@ int ls_encode_records(LsEncoded *out, LsTokenizer *tok, const char *tmpl, const 
             if (np >= max_tokens) {
                 free(pi);
                 free(ai);
-                return ls_fail(e, "%s:%zu: the prompt alone is %zu tokens, more than max_tokens=%zu", data_name,
-                               r->line, np, max_tokens);
+                return ls_fail(e, "%s:%zu: the prompt alone is %zu tokens, more than max_tokens=%zu",
+                               data_name, r->line, np, max_tokens);
             }
             na = max_tokens - np;
         }
-        while (used + np + na > cap) cap *= 2;
+        while (used + np + na > cap)
+            cap *= 2;
         out->ids = ls_realloc(out->ids, cap * sizeof(int32_t));
         if (np) memcpy(out->ids + used, pi, np * sizeof(int32_t));
         if (na) memcpy(out->ids + used + np, ai, na * sizeof(int32_t));

@@ -99,7 +99,8 @@ int ls_forward_init(LsForward *f, const LsModel *m, LsBackend *be, LsComm *tp, s
     /* activation arena: x, h [T, d]; qkv [T, (H+2Hkv) hd]; att [T, H hd]; gu [T, 2f]; act [T, f] */
     size_t T = max_tokens, qkvw = qrows + 2 * kvrows;
     size_t floats = T * (2 * d + qkvw + qrows + 3 * f->f_local), bytes;
-    if (ls_mul_size(floats, sizeof(float), &bytes) || ls_add_size(bytes, 3 * (T + 1) * sizeof(int32_t), &bytes))
+    if (ls_mul_size(floats, sizeof(float), &bytes) ||
+        ls_add_size(bytes, 3 * (T + 1) * sizeof(int32_t), &bytes))
         return ls_fail(e, "batch_tokens=%zu: activation arena size overflows", T);
     f->arena = be->alloc(be, bytes, e);
     if (!f->arena)
@@ -133,7 +134,8 @@ int ls_forward_batch(LsForward *f, const int32_t *ids, const int32_t *seq_off, i
                            c->vocab_size);
     int32_t *pos = ls_malloc((T + 1) * sizeof(int32_t));
     for (int s = 0; s < nseq; s++)
-        for (int32_t t = seq_off[s]; t < seq_off[s + 1]; t++) pos[t] = t - seq_off[s];
+        for (int32_t t = seq_off[s]; t < seq_off[s + 1]; t++)
+            pos[t] = t - seq_off[s];
     be->to_device(be, f->ids_dev, ids, T * sizeof(int32_t));
     be->to_device(be, f->pos_dev, pos, T * sizeof(int32_t));
     be->to_device(be, f->seqoff_dev, seq_off, (size_t)(nseq + 1) * sizeof(int32_t));

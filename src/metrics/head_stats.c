@@ -56,8 +56,8 @@ static size_t chunk_rows(size_t V) {
     return r;
 }
 
-int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, int nseq, const int32_t *targets,
-                    int ntgt, int K, LsPosStats *out, LsError *e) {
+int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, int nseq,
+                    const int32_t *targets, int ntgt, int K, LsPosStats *out, LsError *e) {
     LsBackend *be = f->be;
     const size_t T = (size_t)seq_off[nseq], d = (size_t)f->model->cfg.hidden_size;
     const int P = f->tp_size;
@@ -66,7 +66,8 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
     /* row t of the hidden states predicts token t+1 of the same sequence */
     int32_t *want = ls_malloc(T * sizeof(int32_t));
     for (int s = 0; s < nseq; s++)
-        for (int32_t t = seq_off[s]; t < seq_off[s + 1]; t++) want[t] = t + 1 < seq_off[s + 1] ? ids[t + 1] : -1;
+        for (int32_t t = seq_off[s]; t < seq_off[s + 1]; t++)
+            want[t] = t + 1 < seq_off[s + 1] ? ids[t + 1] : -1;
 
     size_t R = chunk_rows((size_t)f->nv);
     /* per-rank block of one chunk: partials, wanted logit, target logits, top-k */
@@ -78,8 +79,8 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
     float *cand_v = ls_malloc((size_t)P * (size_t)(K > 0 ? K : 1) * sizeof(float));
     int32_t *cand_i = ls_malloc((size_t)P * (size_t)(K > 0 ? K : 1) * sizeof(int32_t));
     float *tg = ls_malloc((size_t)(ntgt > 0 ? ntgt : 1) * sizeof(float));
-    float *wlog = ls_malloc(R * sizeof(float));      /* merged wanted logit per row */
-    int64_t *gt = ls_malloc(R * sizeof(int64_t));    /* this rank's count of larger logits */
+    float *wlog = ls_malloc(R * sizeof(float));   /* merged wanted logit per row */
+    int64_t *gt = ls_malloc(R * sizeof(int64_t)); /* this rank's count of larger logits */
     int64_t *gt_all = ls_malloc(R * (size_t)P * sizeof(int64_t));
     int rc = LS_OK;
 
@@ -94,7 +95,8 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
             out->top_ids[p * (size_t)K + k] = -1;
             out->top_lp[p * (size_t)K + k] = NAN;
         }
-        for (int t = 0; t < ntgt; t++) out->target_lp[p * (size_t)ntgt + t] = NAN;
+        for (int t = 0; t < ntgt; t++)
+            out->target_lp[p * (size_t)ntgt + t] = NAN;
     }
 
     for (size_t r0 = 0; r0 < T; r0 += R) {
@@ -104,7 +106,8 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
         float *pt = pw + R;
         float *pv = pt + R * (size_t)ntgt;
         int32_t *pi = (int32_t *)(pv + R * (size_t)K);
-        be->head_partials(be, f->h + r0 * d, n, &f->head, f->v0, want + r0, targets, ntgt, K, pp, pw, pt, pv, pi);
+        be->head_partials(be, f->h + r0 * d, n, &f->head, f->v0, want + r0, targets, ntgt, K, pp, pw, pt, pv,
+                          pi);
         if (P > 1 && f->tp->allgather_host(f->tp, mine, all, blk_bytes) != 0) {
             rc = ls_fail(e, "tensor-parallel all-gather of head statistics failed");
             break;
@@ -136,7 +139,8 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
             wlog[i] = (float)wl;
             out->logprob[p] = (float)(wl - lse);
             out->entropy[p] = (float)ent;
-            for (int t = 0; t < ntgt; t++) out->target_lp[p * (size_t)ntgt + t] = (float)(tg[t] - lse);
+            for (int t = 0; t < ntgt; t++)
+                out->target_lp[p * (size_t)ntgt + t] = (float)(tg[t] - lse);
             /* global top-k from the ranks' top-k: selection over P*K candidates (ties: lower id) */
             for (int k = 0; k < K; k++) {
                 int best = -1;
@@ -160,7 +164,8 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
         for (size_t i = 0; i < n; i++) {
             if (want[r0 + i] < 0) continue;
             int64_t c = 0;
-            for (int q = 0; q < P; q++) c += P > 1 ? gt_all[(size_t)q * R + i] : gt[i];
+            for (int q = 0; q < P; q++)
+                c += P > 1 ? gt_all[(size_t)q * R + i] : gt[i];
             out->rank[r0 + i + 1] = (int32_t)(c + 1);
         }
     }

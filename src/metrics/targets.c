@@ -32,8 +32,8 @@ static int case_word(const char *w, LsCase c, char *out, size_t cap) {
     return 0;
 }
 
-int ls_targets_resolve(LsTargetSet *ts, LsTokenizer *tok, char **words, size_t n_words, const LsSurfaceForm *sf,
-                       size_t n_sf, LsError *e) {
+int ls_targets_resolve(LsTargetSet *ts, LsTokenizer *tok, char **words, size_t n_words,
+                       const LsSurfaceForm *sf, size_t n_sf, LsError *e) {
     memset(ts, 0, sizeof *ts);
     ts->words = words;
     ts->n_words = n_words;
@@ -83,7 +83,8 @@ int ls_targets_resolve(LsTargetSet *ts, LsTokenizer *tok, char **words, size_t n
 
 void ls_targets_free(LsTargetSet *ts) {
     if (ts->forms)
-        for (size_t i = 0; i < ts->n_forms; i++) free(ts->forms[i].ids);
+        for (size_t i = 0; i < ts->n_forms; i++)
+            free(ts->forms[i].ids);
     free(ts->forms);
     free(ts->col_ids);
     free(ts->col_form);
@@ -101,9 +102,11 @@ static int is_word_cp(utf8proc_int32_t cp) {
 static int word_before(const unsigned char *t, size_t a) {
     if (a == 0) return 0;
     size_t s = a - 1;
-    while (s > 0 && (t[s] & 0xC0) == 0x80 && a - s < 4) s--;
+    while (s > 0 && (t[s] & 0xC0) == 0x80 && a - s < 4)
+        s--;
     utf8proc_int32_t cp;
-    if (utf8proc_iterate(t + s, (utf8proc_ssize_t)(a - s), &cp) <= 0) return 1; /* invalid bytes: not a boundary */
+    if (utf8proc_iterate(t + s, (utf8proc_ssize_t)(a - s), &cp) <= 0)
+        return 1; /* invalid bytes: not a boundary */
     return is_word_cp(cp);
 }
 
@@ -128,15 +131,16 @@ static long token_at(const size_t *starts, size_t n, size_t off) {
     return lo <= n && starts[lo] == off ? (long)lo : -1;
 }
 
-void ls_find_occurrences(const LsTargetSet *ts, const LsTokenizer *tok, int64_t sample, const int32_t *ans_ids,
-                         size_t n, int32_t answer_start, const float *logprob, const int32_t *rank,
-                         LsOccurrence **occ, size_t *n_occ, size_t *cap) {
+void ls_find_occurrences(const LsTargetSet *ts, const LsTokenizer *tok, int64_t sample,
+                         const int32_t *ans_ids, size_t n, int32_t answer_start, const float *logprob,
+                         const int32_t *rank, LsOccurrence **occ, size_t *n_occ, size_t *cap) {
     if (n == 0 || ts->n_forms == 0) return;
     /* the answer's text as its tokens decode, with each token's byte start */
     size_t *lens = ls_malloc(n * sizeof(size_t)), *starts = ls_malloc((n + 1) * sizeof(size_t));
     ls_tokenizer_byte_lens(tok, ans_ids, n, lens);
     starts[0] = 0;
-    for (size_t i = 0; i < n; i++) starts[i + 1] = starts[i] + lens[i];
+    for (size_t i = 0; i < n; i++)
+        starts[i + 1] = starts[i] + lens[i];
     size_t len = starts[n];
     unsigned char *text = ls_malloc(len + 1);
     for (size_t i = 0; i < n; i++) {
@@ -182,7 +186,8 @@ void ls_find_occurrences(const LsTargetSet *ts, const LsTokenizer *tok, int64_t 
                 else if ((t0 = token_at(starts, n, a)) >= 0 && form_ns >= 0)
                     form = form_ns;
                 else
-                    form = a > 0 && text[a - 1] == ' ' && form_sp >= 0 ? form_sp : (form_ns >= 0 ? form_ns : form_sp);
+                    form = a > 0 && text[a - 1] == ' ' && form_sp >= 0 ? form_sp
+                                                                       : (form_ns >= 0 ? form_ns : form_sp);
                 long t1 = token_at(starts, n, b);
                 if (*n_occ == *cap) {
                     *cap = *cap ? *cap * 2 : 64;
@@ -195,7 +200,8 @@ void ls_find_occurrences(const LsTargetSet *ts, const LsTokenizer *tok, int64_t 
                 o->form = (int16_t)form;
                 if (t0 >= 0 && t1 > t0) {
                     double lp = 0.0;
-                    for (long t = t0; t < t1; t++) lp += logprob[answer_start + t];
+                    for (long t = t0; t < t1; t++)
+                        lp += logprob[answer_start + t];
                     o->position = answer_start + (int32_t)t0;
                     o->n_tokens = (int16_t)(t1 - t0);
                     o->logprob = (float)lp;
@@ -204,7 +210,8 @@ void ls_find_occurrences(const LsTargetSet *ts, const LsTokenizer *tok, int64_t 
                 } else {
                     /* the boundary falls inside a token: counted, not scored */
                     long t = 0;
-                    while (t < (long)n && starts[t + 1] <= a) t++;
+                    while (t < (long)n && starts[t + 1] <= a)
+                        t++;
                     o->position = answer_start + (int32_t)t;
                     o->n_tokens = 0;
                     o->logprob = NAN;

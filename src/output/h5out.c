@@ -36,8 +36,8 @@ static int open_common(LsH5 *h, const char *path, MPI_Comm comm, int create, LsE
     if (!all_ok) {
         if (h->file >= 0) H5Fclose(h->file);
         h->file = H5I_INVALID_HID;
-        return ls_fail(e, "%s: cannot %s the HDF5 output file (check the folder exists and is writable%s)", path,
-                       create ? "create" : "open", create ? "" : ", and that it is an HDF5 file");
+        return ls_fail(e, "%s: cannot %s the HDF5 output file (check the folder exists and is writable%s)",
+                       path, create ? "create" : "open", create ? "" : ", and that it is an HDF5 file");
     }
     h->dxpl = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_dxpl_mpio(h->dxpl, H5FD_MPIO_COLLECTIVE);
@@ -72,8 +72,9 @@ int ls_h5_close(LsH5 *h, LsError *e) {
 hid_t ls_h5_group(LsH5 *h, const char *path, LsError *e) {
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
-    hid_t g = H5Lexists(h->file, path, H5P_DEFAULT) > 0 ? H5Gopen2(h->file, path, H5P_DEFAULT)
-                                                         : H5Gcreate2(h->file, path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = H5Lexists(h->file, path, H5P_DEFAULT) > 0
+                  ? H5Gopen2(h->file, path, H5P_DEFAULT)
+                  : H5Gcreate2(h->file, path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     H5Pclose(lcpl);
     if (g < 0) ls_fail(e, "%s: cannot create group %s", h->path, path);
     return g;
@@ -85,7 +86,8 @@ static hid_t make_dataset(LsH5 *h, hid_t loc, const char *name, hid_t type, int 
     hid_t space = H5Screate_simple(ndims, d, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     int empty = 0;
-    for (int i = 0; i < ndims; i++) empty |= d[i] == 0;
+    for (int i = 0; i < ndims; i++)
+        empty |= d[i] == 0;
     if (!empty && !filtered) {
         H5Pset_layout(dcpl, H5D_CONTIGUOUS);
         H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
@@ -133,17 +135,20 @@ hid_t ls_h5_dataset_open(LsH5 *h, hid_t loc, const char *name, int ndims, const 
     if (nd == ndims) H5Sget_simple_extent_dims(sp, d, NULL);
     H5Sclose(sp);
     int ok = nd == ndims;
-    for (int i = 0; ok && i < ndims; i++) ok = d[i] == dims[i];
+    for (int i = 0; ok && i < ndims; i++)
+        ok = d[i] == dims[i];
     if (!ok) {
         H5Dclose(ds);
         ls_fail(e, "%s: dataset %s has shape [%llu%s] where [%llu%s] was expected", h->path, name,
-                (unsigned long long)d[0], nd > 1 ? ", ..." : "", (unsigned long long)dims[0], ndims > 1 ? ", ..." : "");
+                (unsigned long long)d[0], nd > 1 ? ", ..." : "", (unsigned long long)dims[0],
+                ndims > 1 ? ", ..." : "");
         return H5I_INVALID_HID;
     }
     return ds;
 }
 
-int ls_h5_read_rows(LsH5 *h, hid_t dset, hid_t mem_type, uint64_t start, uint64_t count, void *buf, LsError *e) {
+int ls_h5_read_rows(LsH5 *h, hid_t dset, hid_t mem_type, uint64_t start, uint64_t count, void *buf,
+                    LsError *e) {
     hid_t fs = H5Dget_space(dset);
     int nd = H5Sget_simple_extent_ndims(fs);
     hsize_t dims[2] = {0, 1};
@@ -159,8 +164,9 @@ int ls_h5_read_rows(LsH5 *h, hid_t dset, hid_t mem_type, uint64_t start, uint64_
     herr_t r = H5Dread(dset, mem_type, ms, fs, H5P_DEFAULT, buf);
     H5Sclose(ms);
     H5Sclose(fs);
-    if (r < 0) return ls_fail(e, "%s: reading rows [%llu, %llu) failed", h->path, (unsigned long long)start,
-                              (unsigned long long)(start + count));
+    if (r < 0)
+        return ls_fail(e, "%s: reading rows [%llu, %llu) failed", h->path, (unsigned long long)start,
+                       (unsigned long long)(start + count));
     return LS_OK;
 }
 
@@ -246,7 +252,8 @@ int ls_h5_write_rows(LsH5 *h, hid_t dset, hid_t mem_type, const LsRowRange *r, s
     herr_t st = H5Dwrite(dset, mem_type, ms, fs, h->dxpl, total ? buf : (const void *)dummy);
     H5Sclose(ms);
     H5Sclose(fs);
-    if (st < 0) return ls_fail(e, "%s: collective write of %llu rows failed", h->path, (unsigned long long)total);
+    if (st < 0)
+        return ls_fail(e, "%s: collective write of %llu rows failed", h->path, (unsigned long long)total);
     return LS_OK;
 }
 

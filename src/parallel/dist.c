@@ -43,7 +43,8 @@ static int mpi_allgather_host(LsComm *c, const void *send, void *recv, size_t by
     MPI_Comm comm = *(MPI_Comm *)c->impl;
     if (bytes > (size_t)1 << 30) return -1;
     double t0 = ls_now();
-    int rc = MPI_Allgather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, comm) == MPI_SUCCESS ? 0 : -1;
+    int rc =
+        MPI_Allgather(send, (int)bytes, MPI_BYTE, recv, (int)bytes, MPI_BYTE, comm) == MPI_SUCCESS ? 0 : -1;
     c->seconds += ls_now() - t0;
     return rc;
 }

@@ -14,9 +14,9 @@
 
 #include "ls/common.h"
 #include "ls/h5out.h"
-#include "ls/targets.h"
 #include "ls/reduce.h"
 #include "ls/stats.h"
+#include "ls/targets.h"
 #include "ls/version.h"
 #include "summary_schema.h"
 

@@ -51,17 +51,20 @@ static int get_bool(const json_t *obj, const char *key, int def, int *out, LsErr
         *out = def;
         return LS_OK;
     }
-    if (!json_is_boolean(v)) return jfail(e, name, path, "'%s' must be a boolean, not %s", key, ls_json_type_name(v));
+    if (!json_is_boolean(v))
+        return jfail(e, name, path, "'%s' must be a boolean, not %s", key, ls_json_type_name(v));
     *out = json_is_true(v);
     return LS_OK;
 }
 
 /* Required string member "type". */
 static int get_type(const json_t *obj, const char **type, LsError *e, const char *name, const char *path) {
-    if (!json_is_object(obj)) return jfail(e, name, path, "must be an object, not %s", ls_json_type_name(obj));
+    if (!json_is_object(obj))
+        return jfail(e, name, path, "must be an object, not %s", ls_json_type_name(obj));
     json_t *t = json_object_get(obj, "type");
     if (!t) return jfail(e, name, path, "missing key 'type'");
-    if (!json_is_string(t)) return jfail(e, name, path, "'type' must be a string, not %s", ls_json_type_name(t));
+    if (!json_is_string(t))
+        return jfail(e, name, path, "'type' must be a string, not %s", ls_json_type_name(t));
     *type = json_string_value(t);
     return LS_OK;
 }
@@ -84,7 +87,8 @@ static int require_empty_str(const json_t *obj, const char *key, LsError *e, con
 static int load_vocab(LsTokenizer *t, const json_t *vocab, LsError *e) {
     const char *N = t->name;
     if (!vocab) return jfail(e, N, "model", "missing key 'vocab'");
-    if (!json_is_object(vocab)) return jfail(e, N, "model.vocab", "must be an object, not %s", ls_json_type_name(vocab));
+    if (!json_is_object(vocab))
+        return jfail(e, N, "model.vocab", "must be an object, not %s", ls_json_type_name(vocab));
     size_t nv = json_object_size(vocab), total = 0;
     const char *key;
     json_t *val;
@@ -153,7 +157,8 @@ static int load_merges(LsTokenizer *t, const json_t *merges, LsError *e) {
     const char *N = t->name;
     char path[96];
     if (!merges) return jfail(e, N, "model", "missing key 'merges'");
-    if (!json_is_array(merges)) return jfail(e, N, "model.merges", "must be an array, not %s", ls_json_type_name(merges));
+    if (!json_is_array(merges))
+        return jfail(e, N, "model.merges", "must be an array, not %s", ls_json_type_name(merges));
     size_t nm = json_array_size(merges);
     if (nm >= (size_t)INT32_MAX) return jfail(e, N, "model.merges", "too many merges");
     ls_pairmap_init(&t->merges, nm);
@@ -184,7 +189,8 @@ static int load_merges(LsTokenizer *t, const json_t *merges, LsError *e) {
             a = json_string_value(ja), la = json_string_length(ja);
             b = json_string_value(jb), lb = json_string_length(jb);
         } else {
-            rc = jfail(e, N, path, "must be a string \"a b\" or a pair [\"a\", \"b\"], not %s", ls_json_type_name(m));
+            rc = jfail(e, N, path, "must be a string \"a b\" or a pair [\"a\", \"b\"], not %s",
+                       ls_json_type_name(m));
             break;
         }
         int32_t ia = ls_strmap_get(&t->vocab, a, la), ib = ls_strmap_get(&t->vocab, b, lb);

@@ -123,7 +123,8 @@ int main(int argc, char **argv) {
     }
     int bc[3] = {g_rank, g_rank + 1, g_rank + 2};
     CHECK(d.comm.broadcast(&d.comm, bc, sizeof bc, tp - 1) == 0, "broadcast");
-    CHECK(bc[0] == d.dp_rank * tp + tp - 1 && bc[2] == bc[0] + 2, "broadcast from the last TP rank: %d", bc[0]);
+    CHECK(bc[0] == d.dp_rank * tp + tp - 1 && bc[2] == bc[0] + 2, "broadcast from the last TP rank: %d",
+          bc[0]);
     CHECK(d.comm.seconds >= 0.0, "comm time");
     int pair[2] = {g_rank, -g_rank}, got[8];
     CHECK(d.comm.allgather_host(&d.comm, pair, got, sizeof pair) == 0, "allgather");

@@ -38,7 +38,8 @@ static void compare_seq(json_t *positions, const LsPosStats *st, size_t off, int
         json_t *ref = json_array_get(positions, p);
         size_t q = off + p;
         if (json_is_null(ref)) {
-            cr_assert(isnan(st->logprob[q]) && isnan(st->entropy[q]), "%s: position %zu must be NaN", what, p);
+            cr_assert(isnan(st->logprob[q]) && isnan(st->entropy[q]), "%s: position %zu must be NaN", what,
+                      p);
             cr_assert_eq(st->top_ids[q * K], -1);
             cr_assert_eq(st->rank[q], 0);
             continue;
@@ -48,8 +49,10 @@ static void compare_seq(json_t *positions, const LsPosStats *st, size_t off, int
         double dl = fabs(st->logprob[q] - lp), de = fabs(st->entropy[q] - ent);
         if (dl > d->max_lp) d->max_lp = dl;
         if (de > d->max_ent) d->max_ent = de;
-        cr_expect(dl <= TOL, "%s: position %zu logprob %.7f vs transformers %.7f", what, p, st->logprob[q], lp);
-        cr_expect(de <= TOL, "%s: position %zu entropy %.7f vs transformers %.7f", what, p, st->entropy[q], ent);
+        cr_expect(dl <= TOL, "%s: position %zu logprob %.7f vs transformers %.7f", what, p, st->logprob[q],
+                  lp);
+        cr_expect(de <= TOL, "%s: position %zu entropy %.7f vs transformers %.7f", what, p, st->entropy[q],
+                  ent);
         if (json_real_value(json_object_get(ref, "rank_margin")) > TOL)
             cr_expect_eq(st->rank[q], (int)json_integer_value(json_object_get(ref, "rank")),
                          "%s: position %zu rank %d vs transformers %d", what, p, st->rank[q],
@@ -63,13 +66,15 @@ static void compare_seq(json_t *positions, const LsPosStats *st, size_t off, int
         json_t *top = json_object_get(ref, "top");
         for (int k = 0; k < K; k++) {
             double v = json_real_value(json_array_get(json_array_get(top, k), 1));
-            double gap_prev = k > 0 ? json_real_value(json_array_get(json_array_get(top, k - 1), 1)) - v : INFINITY;
-            double gap_next = k + 1 < K ? v - json_real_value(json_array_get(json_array_get(top, k + 1), 1)) : INFINITY;
+            double gap_prev =
+                k > 0 ? json_real_value(json_array_get(json_array_get(top, k - 1), 1)) - v : INFINITY;
+            double gap_next =
+                k + 1 < K ? v - json_real_value(json_array_get(json_array_get(top, k + 1), 1)) : INFINITY;
             cr_expect(fabs(st->top_lp[q * K + k] - v) <= TOL, "%s: position %zu top-%d log-prob", what, p, k);
             if (gap_prev > TOL && gap_next > TOL) {
                 int id = (int)json_integer_value(json_array_get(json_array_get(top, k), 0));
-                cr_expect_eq(st->top_ids[q * K + k], id, "%s: position %zu top-%d id %d vs transformers %d", what,
-                             p, k, st->top_ids[q * K + k], id);
+                cr_expect_eq(st->top_ids[q * K + k], id, "%s: position %zu top-%d id %d vs transformers %d",
+                             what, p, k, st->top_ids[q * K + k], id);
                 d->top_checked++;
             } else {
                 d->top_skipped++;
@@ -86,7 +91,8 @@ static void check_fixture(const char *name, int threads) {
     json_t *tj = json_object_get(ref, "targets"), *seqs = json_object_get(ref, "sequences");
     int ntgt = (int)json_array_size(tj);
     int32_t tgt[16];
-    for (int t = 0; t < ntgt; t++) tgt[t] = (int32_t)json_integer_value(json_array_get(tj, t));
+    for (int t = 0; t < ntgt; t++)
+        tgt[t] = (int32_t)json_integer_value(json_array_get(tj, t));
 
     LsError e = {{0}};
     LsModel m;
@@ -97,7 +103,8 @@ static void check_fixture(const char *name, int threads) {
     for (int s = 0; s < nseq; s++) {
         json_t *sid = json_object_get(json_array_get(seqs, s), "ids");
         off[s + 1] = off[s] + (int32_t)json_array_size(sid);
-        for (size_t i = 0; i < json_array_size(sid); i++) ids[off[s] + i] = (int32_t)json_integer_value(json_array_get(sid, i));
+        for (size_t i = 0; i < json_array_size(sid); i++)
+            ids[off[s] + i] = (int32_t)json_integer_value(json_array_get(sid, i));
     }
     LsForward f;
     cr_assert_eq(ls_forward_init(&f, &m, be, NULL, (size_t)off[nseq], &e), LS_OK, "%s", e.msg);
@@ -122,7 +129,8 @@ static void check_fixture(const char *name, int threads) {
     for (int s = 0; s < nseq; s++) {
         char what[256];
         snprintf(what, sizeof what, "%s seq %d packed", name, s);
-        compare_seq(json_object_get(json_array_get(seqs, s), "positions"), &st, (size_t)off[s], K, ntgt, &d, what);
+        compare_seq(json_object_get(json_array_get(seqs, s), "positions"), &st, (size_t)off[s], K, ntgt, &d,
+                    what);
     }
     ls_posstats_free(&st);
     printf("%s (threads %d): max |d logprob| %.3g, max |d entropy| %.3g, max |d target| %.3g, "
@@ -135,16 +143,25 @@ static void check_fixture(const char *name, int threads) {
     json_decref(ref);
 }
 
-Test(forward, tied_fp32) { check_fixture("qwen2-tiny-tied", 1); }
-Test(forward, untied_gqa2_fp32) { check_fixture("qwen2-tiny-untied", 2); }
-Test(forward, gqa7_headdim_theta1e6_bf16) { check_fixture("qwen2-tiny-gqa7-bf16", 2); }
-Test(forward, sharded_f16) { check_fixture("qwen2-tiny-sharded-f16", 1); }
+Test(forward, tied_fp32) {
+    check_fixture("qwen2-tiny-tied", 1);
+}
+Test(forward, untied_gqa2_fp32) {
+    check_fixture("qwen2-tiny-untied", 2);
+}
+Test(forward, gqa7_headdim_theta1e6_bf16) {
+    check_fixture("qwen2-tiny-gqa7-bf16", 2);
+}
+Test(forward, sharded_f16) {
+    check_fixture("qwen2-tiny-sharded-f16", 1);
+}
 
 Test(metrics, softmax_merge_matches_direct) {
     /* logits split over 3 "ranks", including huge values: merged = direct */
     float l[10] = {1000.f, 998.5f, -3.f, 999.f, 0.f, 1000.25f, -1e4f, 997.f, 12.f, 1000.f};
     double m = -INFINITY;
-    for (int i = 0; i < 10; i++) m = fmax(m, l[i]);
+    for (int i = 0; i < 10; i++)
+        m = fmax(m, l[i]);
     double s = 0, w = 0;
     for (int i = 0; i < 10; i++) {
         s += exp(l[i] - m);
@@ -155,7 +172,8 @@ Test(metrics, softmax_merge_matches_direct) {
     int cut[4] = {0, 3, 7, 10};
     for (int r = 0; r < 3; r++) {
         double mr = -INFINITY, sr = 0, wr = 0;
-        for (int i = cut[r]; i < cut[r + 1]; i++) mr = fmax(mr, l[i]);
+        for (int i = cut[r]; i < cut[r + 1]; i++)
+            mr = fmax(mr, l[i]);
         for (int i = cut[r]; i < cut[r + 1]; i++) {
             sr += exp(l[i] - mr);
             wr += exp(l[i] - mr) * (l[i] - mr);
@@ -174,7 +192,8 @@ Test(metrics, softmax_merge_matches_direct) {
 Test(metrics, softmax_merge_ties_and_infinities) {
     float l[12] = {5.f, 5.f, -INFINITY, -INFINITY, 3e4f, 3e4f, -2.f, 5.f, -INFINITY, 3e4f - 1.f, 0.f, 5.f};
     double m = -INFINITY;
-    for (int i = 0; i < 12; i++) m = fmax(m, l[i]);
+    for (int i = 0; i < 12; i++)
+        m = fmax(m, l[i]);
     double s = 0, w = 0;
     for (int i = 0; i < 12; i++)
         if (l[i] > -INFINITY) {
@@ -186,7 +205,8 @@ Test(metrics, softmax_merge_ties_and_infinities) {
     LsSoftmaxPartial p[4];
     for (int r = 0; r < 4; r++) {
         double mr = -INFINITY, sr = 0, wr = 0;
-        for (int i = cut[r]; i < cut[r + 1]; i++) mr = fmax(mr, l[i]);
+        for (int i = cut[r]; i < cut[r + 1]; i++)
+            mr = fmax(mr, l[i]);
         for (int i = cut[r]; i < cut[r + 1]; i++)
             if (l[i] > -INFINITY) {
                 sr += exp(l[i] - mr);

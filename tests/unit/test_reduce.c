@@ -3,8 +3,8 @@
  * naming the dataset. The numbers themselves are checked against scipy by
  * tests/python/test_reduce_scipy.py. */
 #include "ls/common.h"
-#include "ls/reduce.h"
 #include "ls/h5out.h"
+#include "ls/reduce.h"
 #include "ls/targets.h"
 
 #include <criterion/criterion.h>
@@ -89,8 +89,14 @@ static char *make_file(const Spec *s) {
     H5Tinsert(tt, "word", 0, H5T_NATIVE_INT16);
     int16_t tw[1] = {0};
     hid_t ot = ls_h5_occurrence_type();
-    Occ occ[1] = {{.sample = s->occ_sample, .position = 3, .word = 0, .form = 0, .n_tokens = 1,
-                   .logprob = logf(0.2f), .rank_first = 4, .aligned = 1}};
+    Occ occ[1] = {{.sample = s->occ_sample,
+                   .position = 3,
+                   .word = 0,
+                   .form = 0,
+                   .n_tokens = 1,
+                   .logprob = logf(0.2f),
+                   .rank_first = 4,
+                   .aligned = 1}};
     for (int m = 0; m < 2; m++) {
         char p[64];
         const char *name = m ? "b" : "a";

@@ -101,7 +101,8 @@ static void cpu_linear(LsBackend *be, float *y, const float *x, const LsWeight *
         size_t n = w->n;
 #pragma omp parallel for schedule(static)
         for (size_t t = 0; t < T; t++)
-            for (size_t j = 0; j < n; j++) y[t * n + j] += b[j];
+            for (size_t j = 0; j < n; j++)
+                y[t * n + j] += b[j];
     }
 }
 
@@ -114,10 +115,12 @@ static void cpu_rmsnorm(LsBackend *be, float *y, const float *x, const float *g,
         float *yr = y + t * d;
         float ss = 0.0f;
 #pragma omp simd reduction(+ : ss)
-        for (size_t i = 0; i < d; i++) ss += xr[i] * xr[i];
+        for (size_t i = 0; i < d; i++)
+            ss += xr[i] * xr[i];
         /* transformers: x * torch.rsqrt(mean(x^2) + eps), then weight * x */
         float r = 1.0f / sqrtf(ss / (float)d + eps);
-        for (size_t i = 0; i < d; i++) yr[i] = g[i] * (xr[i] * r);
+        for (size_t i = 0; i < d; i++)
+            yr[i] = g[i] * (xr[i] * r);
     }
 }
 
@@ -127,7 +130,8 @@ static void cpu_rope(LsBackend *be, float *qk, size_t ld, const int32_t *pos, si
     int half = hd / 2;
     /* inv_freq[i] = 1 / theta^(2i / hd), in fp32 as transformers computes it */
     float *inv = ls_malloc((size_t)half * sizeof(float));
-    for (int i = 0; i < half; i++) inv[i] = (float)(1.0 / pow(theta, (double)(2 * i) / (double)hd));
+    for (int i = 0; i < half; i++)
+        inv[i] = (float)(1.0 / pow(theta, (double)(2 * i) / (double)hd));
 #pragma omp parallel for schedule(static)
     for (size_t t = 0; t < T; t++) {
         float c[512], s[512]; /* hd <= 1024 checked at load */
@@ -181,14 +185,15 @@ static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld
             for (int i0 = 0; i0 < len; i0 += ATT_BQ) {
                 const int nq = len - i0 < ATT_BQ ? len - i0 : ATT_BQ, nk = i0 + nq;
                 /* S [nq, nk] = scale * Q[i0:i0+nq] K[0:nk]^T */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, hd, scale, Q + (size_t)i0 * ld, (int)ld,
-                            K, (int)ld, 0.0f, S, nk);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, hd, scale, Q + (size_t)i0 * ld,
+                            (int)ld, K, (int)ld, 0.0f, S, nk);
 #pragma omp parallel for schedule(static)
                 for (int r = 0; r < nq; r++) {
                     float *row = S + (size_t)r * nk;
                     const int last = i0 + r; /* keys 0..last are visible */
                     float m = -INFINITY;
-                    for (int j = 0; j <= last; j++) m = row[j] > m ? row[j] : m;
+                    for (int j = 0; j <= last; j++)
+                        m = row[j] > m ? row[j] : m;
                     float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
                     for (int j = 0; j <= last; j++) {
@@ -196,12 +201,14 @@ static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld
                         sum += row[j];
                     }
                     const float inv = 1.0f / sum;
-                    for (int j = 0; j <= last; j++) row[j] *= inv;
-                    for (int j = last + 1; j < nk; j++) row[j] = 0.0f;
+                    for (int j = 0; j <= last; j++)
+                        row[j] *= inv;
+                    for (int j = last + 1; j < nk; j++)
+                        row[j] = 0.0f;
                 }
                 /* O[i0:i0+nq, head h] = P [nq, nk] V[0:nk] */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hd, nk, 1.0f, S, nk, V, (int)ld, 0.0f,
-                            out + (base + (size_t)i0) * od + (size_t)h * hd, (int)od);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hd, nk, 1.0f, S, nk, V, (int)ld,
+                            0.0f, out + (base + (size_t)i0) * od + (size_t)h * hd, (int)od);
             }
         }
     }
@@ -213,11 +220,13 @@ static void cpu_swiglu(LsBackend *be, float *out, const float *gu, size_t T, siz
     for (size_t t = 0; t < T; t++) {
         const float *g = gu + t * 2 * f, *u = g + f;
         float *o = out + t * f;
-        for (size_t i = 0; i < f; i++) o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+        for (size_t i = 0; i < f; i++)
+            o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
     }
 }
 
-static void cpu_embed(LsBackend *be, float *x, const int32_t *ids, size_t T, const LsWeight *emb, int64_t v0) {
+static void cpu_embed(LsBackend *be, float *x, const int32_t *ids, size_t T, const LsWeight *emb,
+                      int64_t v0) {
     (void)be;
     size_t d = emb->k;
     const float *w = emb->w;
@@ -233,7 +242,8 @@ static void cpu_embed(LsBackend *be, float *x, const int32_t *ids, size_t T, con
 static void cpu_add(LsBackend *be, float *y, const float *x, size_t n) {
     (void)be;
 #pragma omp parallel for simd schedule(static)
-    for (size_t i = 0; i < n; i++) y[i] += x[i];
+    for (size_t i = 0; i < n; i++)
+        y[i] += x[i];
 }
 
 /* Keeps the K largest (value, id) pairs of a row, descending. Blocks of 64
@@ -245,7 +255,8 @@ static void topk_row(const float *l, size_t V, int64_t v0, int K, float *tv, int
         if (n == K) {
             float bm = -INFINITY;
 #pragma omp simd reduction(max : bm)
-            for (size_t j = j0; j < j1; j++) bm = l[j] > bm ? l[j] : bm;
+            for (size_t j = j0; j < j1; j++)
+                bm = l[j] > bm ? l[j] : bm;
             if (!(bm > tv[K - 1])) continue;
         }
         for (size_t j = j0; j < j1; j++) {
@@ -288,7 +299,8 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
         const float *l = L + r * V;
         float m = -INFINITY;
 #pragma omp simd reduction(max : m)
-        for (size_t j = 0; j < V; j++) m = l[j] > m ? l[j] : m;
+        for (size_t j = 0; j < V; j++)
+            m = l[j] > m ? l[j] : m;
         /* s = sum e^(l-m), w = sum e^(l-m) (l-m): exps of a block into ez (vectorised), then fp64 sums */
         double s = 0.0, w = 0.0;
         float ez[1024], zz[1024];
@@ -330,7 +342,8 @@ static void cpu_head_count_greater(LsBackend *be, size_t R, const float *thr, in
         float t = thr[r];
         int64_t c = 0;
 #pragma omp simd reduction(+ : c)
-        for (size_t j = 0; j < V; j++) c += l[j] > t;
+        for (size_t j = 0; j < V; j++)
+            c += l[j] > t;
         cnt[r] = c;
     }
 }

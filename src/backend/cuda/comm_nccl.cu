@@ -22,7 +22,8 @@ extern "C" {
 #define ncclCheck(e, call)                                                                                   \
     do {                                                                                                     \
         ncclResult_t res_ = (call);                                                                          \
-        if (res_ != ncclSuccess) return ls_cuda_check_fail(e, __FILE__, __LINE__, #call, ncclGetErrorString(res_));  \
+        if (res_ != ncclSuccess)                                                                             \
+            return ls_cuda_check_fail(e, __FILE__, __LINE__, #call, ncclGetErrorString(res_));               \
     } while (0)
 
 typedef struct {
@@ -109,8 +110,9 @@ extern "C" int ls_dist_use_nccl(LsDist *d, void *stream, LsError *e) {
     MPI_Bcast(&id, (int)sizeof id, MPI_BYTE, 0, d->tp_comm);
     {
         ncclResult_t r = ncclCommInitRank(&im->comm, d->tp, id, d->tp_rank);
-        rc = r == ncclSuccess ? LS_OK
-                              : ls_cuda_check_fail(e, __FILE__, __LINE__, "ncclCommInitRank", ncclGetErrorString(r));
+        rc = r == ncclSuccess
+                 ? LS_OK
+                 : ls_cuda_check_fail(e, __FILE__, __LINE__, "ncclCommInitRank", ncclGetErrorString(r));
     }
     if (ls_dist_agree(d, rc, e) != LS_OK) goto fail;
     im->mpi = d->comm;
