@@ -1,6 +1,9 @@
 /* main.c — the logits-study binary: dispatches to subcommands. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "ls/version.h"
@@ -25,7 +28,19 @@ static void usage(FILE *f) {
     fprintf(f, "\n'logits-study COMMAND --help' describes each command.\n");
 }
 
+/* OpenBLAS's threads and OpenMP's threads take turns on the same cores: with
+ * OpenMP's default (spinning) wait policy, threads spinning between parallel
+ * loops starve the GEMMs (measured: 2 threads ran slower than 1). libgomp
+ * reads OMP_WAIT_POLICY once, at load, so the binary re-executes itself with
+ * it set to passive unless the user chose a policy. */
+static void ensure_passive_omp(char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv); /* on failure, run on with the default policy */
+}
+
 int main(int argc, char **argv) {
+    ensure_passive_omp(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;
