@@ -7,11 +7,7 @@
 set -euo pipefail
 bin=$1
 src=$2
-py=${PYTHON:-$src/.venv/bin/python}
-[ -x "$py" ] || py=python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$src/tests/scripts/lib.sh"
 
 mk() { "$bin" make-tiny-model "$@" 2> "$tmp/mk.err" || fail "make-tiny-model $*: $(cat "$tmp/mk.err")"; }
 
@@ -94,16 +90,6 @@ else
 fi
 
 # errors: exit status and a message naming the problem; nothing left behind
-expect_err() { # expected-status message-substring command...
-  local want=$1 msg=$2
-  shift 2
-  set +e
-  "$@" > "$tmp/o" 2> "$tmp/e"
-  local rc=$?
-  set -e
-  [ $rc -eq "$want" ] || fail "exit $rc (wanted $want): $* ; stderr: $(cat "$tmp/e")"
-  grep -qF -- "$msg" "$tmp/e" || fail "stderr lacks '$msg': $(cat "$tmp/e")"
-}
 m="$bin make-tiny-model"
 expect_err 2 "--out and --seed are required" $m --out "$tmp/x"
 expect_err 2 "--out and --seed are required" $m --seed 1

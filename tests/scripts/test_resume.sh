@@ -9,16 +9,8 @@
 set -euo pipefail
 bin=$1
 src=$2
-py=${PYTHON:-$src/.venv/bin/python}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-
-bash "$src/scripts/make_demo_models.sh" "$bin" "$tmp/models" >/dev/null
-sed -e "s|\.\./build/demo-models|$tmp/models|" -e "s|^data: .*|data: $src/configs/demo.jsonl|" \
-    -e "s|^output: .*|output: $tmp/out.h5|" -e "s|^bootstrap: .*|bootstrap: 200|" \
-    "$src/configs/demo.yaml" > "$tmp/run.yaml"
+. "$src/tests/scripts/lib.sh"
+demo_study "s|^bootstrap: .*|bootstrap: 200|"
 # small batches: many batch boundaries, so kills land before, during and after writes
 common=(--threads 1 --quiet --device cpu --batch-tokens 300)
 run() { mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" "$@"; }

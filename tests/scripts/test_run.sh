@@ -8,16 +8,9 @@
 set -euo pipefail
 bin=$1
 src=$2
-py=${PYTHON:-$src/.venv/bin/python}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-
-bash "$src/scripts/make_demo_models.sh" "$bin" "$tmp/models" >/dev/null
-# the demo config, pointed at these models and a few records (keeps the test short)
-sed -e "s|\.\./build/demo-models|$tmp/models|" -e "s|^data: .*|data: $src/configs/demo.jsonl|" \
-    -e "s|^output: .*|output: $tmp/out.h5|" "$src/configs/demo.yaml" > "$tmp/run.yaml"
+. "$src/tests/scripts/lib.sh"
+# the demo config, pointed at fresh tiny models; a few records keep the test short
+demo_study
 common=(--limit 24 --threads 1 --quiet --device cpu)
 
 mpirun -np 1 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$tmp/np1.h5"

@@ -6,12 +6,7 @@
 set -euo pipefail
 bin=$1
 src=$2
-py=${PYTHON:-$src/.venv/bin/python}
-[ -x "$py" ] || py=python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "$src/tests/scripts/lib.sh"
 
 ids_of() { "$py" -c "import json,sys; r=json.load(open(sys.argv[1])); print(','.join(map(str, r['sequences'][int(sys.argv[2])]['ids'])))" "$1" "$2"; }
 tg_of() { "$py" -c "import json,sys; print(','.join(map(str, json.load(open(sys.argv[1]))['targets'])))" "$1"; }
@@ -51,16 +46,6 @@ cmp -s "$tmp/t2.json" "$tmp/t3.json" || fail "--text-file differs from --ids"
 echo "score --text / --text-file: ids equal HF tokenizers'"
 
 # error paths: non-zero exit and a message naming the problem
-expect_err() { # expected-status message-substring command...
-  local want=$1 msg=$2
-  shift 2
-  set +e
-  "$@" > "$tmp/o" 2> "$tmp/e"
-  local rc=$?
-  set -e
-  [ $rc -eq "$want" ] || fail "exit $rc (wanted $want): $* ; stderr: $(cat "$tmp/e")"
-  grep -qF -- "$msg" "$tmp/e" || fail "stderr lacks '$msg': $(cat "$tmp/e")"
-}
 fx=$src/tests/fixtures/qwen2-tiny-untied
 expect_err 2 "element 3 ('x')" "$bin" score --model "$fx" --ids 1,2,x
 expect_err 2 "--model and one of --ids, --text, --text-file are required" "$bin" score --ids 1,2

@@ -1,0 +1,36 @@
+# lib.sh — shared by the script tests (sourced, not run): a temp folder removed
+# on exit, MPI as root, failure and expected-error helpers, and the demo study
+# pointed at freshly made tiny models. Expects bin and src to be set.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+py=${PYTHON:-$src/.venv/bin/python}
+[ -x "$py" ] || py=python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+
+# expect_err STATUS MESSAGE COMMAND...: the command exits with STATUS and its
+# stderr contains MESSAGE
+expect_err() {
+  local want=$1 msg=$2
+  shift 2
+  set +e
+  "$@" > "$tmp/o" 2> "$tmp/e"
+  local rc=$?
+  set -e
+  [ $rc -eq "$want" ] || fail "exit $rc (wanted $want): $* ; stderr: $(cat "$tmp/e")"
+  grep -qF -- "$msg" "$tmp/e" || fail "stderr lacks '$msg': $(cat "$tmp/e")"
+}
+
+# demo_study [SED-EXPR...]: makes the demo's three tiny models in $tmp/models
+# and writes $tmp/run.yaml, the demo config pointed at them (output $tmp/out.h5)
+demo_study() {
+  bash "$src/scripts/make_demo_models.sh" "$bin" "$tmp/models" >/dev/null
+  local extra=()
+  for x in "$@"; do extra+=(-e "$x"); done
+  sed -e "s|\.\./build/demo-models|$tmp/models|" -e "s|^data: .*|data: $src/configs/demo.jsonl|" \
+      -e "s|^output: .*|output: $tmp/out.h5|" "${extra[@]}" "$src/configs/demo.yaml" > "$tmp/run.yaml"
+}
