@@ -30,6 +30,7 @@
 #include "ls/parallel.h"
 #include "ls/reduce.h"
 #include "ls/shard.h"
+#include "ls/study_out.h"
 #include "ls/targets.h"
 #include "ls/tokenizer.h"
 #include "ls/version.h"
@@ -136,275 +137,8 @@ typedef struct {
     LsTokenizer *tok;
     LsEncoded enc;
     LsTargetSet ts;
+    LsStudyModel out; /* what the output file needs of it */
 } ModelPrep;
-
-/* Writes the rows of `nsel` samples (sorted by index) of one per-position
- * dataset: rows of sample i are [off[i], off[i+1]) in the file; in the source
- * buffer src (row width w elements of esize bytes) they start at src_row[j]. */
-static int write_sample_rows(LsH5 *h, hid_t ds, hid_t mt, size_t esize, size_t w, const size_t *sel,
-                             size_t nsel, const int64_t *off, const size_t *src_row, const void *src,
-                             LsError *e) {
-    LsRowRange *rr = ls_malloc((nsel ? nsel : 1) * sizeof *rr);
-    size_t rows = 0;
-    for (size_t j = 0; j < nsel; j++)
-        rows += (size_t)(off[sel[j] + 1] - off[sel[j]]);
-    unsigned char *buf = ls_malloc((rows ? rows : 1) * w * esize + 1);
-    size_t at = 0;
-    for (size_t j = 0; j < nsel; j++) {
-        size_t i = sel[j], len = (size_t)(off[i + 1] - off[i]);
-        rr[j].start = (uint64_t)off[i];
-        rr[j].count = len;
-        memcpy(buf + at * w * esize, (const unsigned char *)src + src_row[j] * w * esize, len * w * esize);
-        at += len;
-    }
-    int rc = ls_h5_write_rows(h, ds, mt, rr, nsel, buf, e);
-    free(buf);
-    free(rr);
-    return rc;
-}
-
-typedef struct {
-    hid_t g, tokens, logprob, entropy, rank, topk_ids, topk_lp, target_lp, done;
-} ModelSets;
-
-static void close_sets(ModelSets *s) {
-    hid_t *all[] = {&s->tokens,  &s->logprob,   &s->entropy, &s->rank, &s->topk_ids,
-                    &s->topk_lp, &s->target_lp, &s->done,    &s->g};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        if (*all[i] > 0) {
-            if (all[i] == &s->g)
-                H5Gclose(*all[i]);
-            else
-                H5Dclose(*all[i]);
-            *all[i] = H5I_INVALID_HID;
-        }
-}
-
-/* The model group: attributes, the static datasets (tokens, offsets, targets,
- * forms) written by rank 0, and the per-position datasets to fill. */
-static int create_model_sets(LsH5 *h, const ModelPrep *mp, const LsModel *m, int K, ModelSets *s,
-                             const LsDist *d, LsError *e) {
-    memset(s, 0, sizeof *s);
-    char path[512];
-    snprintf(path, sizeof path, "/models/%s", mp->spec->name);
-    if ((s->g = ls_h5_group(h, path, e)) < 0) return LS_ERR;
-    const LsEncoded *enc = &mp->enc;
-    size_t N = enc->n, T = (size_t)enc->off[N], M = mp->ts.n_cols;
-    int64_t n_params = 0, ans_tokens = 0;
-    for (size_t i = 0; i < ls_st_count(m->st); i++) {
-        const LsTensor *t = ls_st_at(m->st, i);
-        int64_t c = 1;
-        for (int k = 0; k < t->ndim; k++)
-            c *= t->shape[k];
-        n_params += c;
-    }
-    if (m->cfg.tie_word_embeddings && ls_st_find(m->st, "lm_head.weight"))
-        n_params -= (int64_t)m->cfg.vocab_size * m->cfg.hidden_size;
-    for (size_t i = 0; i < N; i++)
-        ans_tokens += enc->off[i + 1] - enc->off[i] - enc->answer_start[i];
-    if (ls_h5_attr_str(s->g, "path", mp->spec->path, e) ||
-        ls_h5_attr_str(s->g, "config_json", m->cfg.text, e) ||
-        ls_h5_attr_str(s->g, "tokenizer_sha256", ls_tokenizer_sha256(mp->tok), e) ||
-        ls_h5_attr_i64(s->g, "n_params", n_params, e) ||
-        ls_h5_attr_i64(s->g, "tokens_total", (int64_t)T, e) ||
-        ls_h5_attr_i64(s->g, "answer_tokens_total", ans_tokens, e))
-        return LS_ERR;
-    int root = d->world_rank == 0;
-    uint64_t dT[2] = {T, 0}, dN1 = N + 1, dN = N;
-    /* static: offsets, answer starts, token ids (rank 0 writes them whole) */
-    hid_t ds =
-        ls_h5_dataset(h, s->g, "token_offset", H5T_STD_I64LE, 1, &dN1,
-                      "sample i occupies rows [token_offset[i], token_offset[i+1]) of every per-position "
-                      "dataset of this model",
-                      "rows", e);
-    LsRowRange all1 = {0, N + 1}, allN = {0, N}, allT = {0, T};
-    if (ds < 0 || ls_h5_write_rows(h, ds, H5T_NATIVE_INT64, &all1, root, enc->off, e)) return LS_ERR;
-    H5Dclose(ds);
-    ds = ls_h5_dataset(h, s->g, "answer_start", H5T_STD_I32LE, 1, &dN,
-                       "position of the first answer token within the sample (prompt tokens come before it)",
-                       "tokens", e);
-    if (ds < 0 || ls_h5_write_rows(h, ds, H5T_NATIVE_INT32, &allN, root, enc->answer_start, e)) return LS_ERR;
-    H5Dclose(ds);
-    s->tokens = ls_h5_dataset(h, s->g, "tokens", H5T_STD_I32LE, 1, dT,
-                              "token ids of prompt + answer of every sample, concatenated", "token id", e);
-    if (s->tokens < 0 || ls_h5_write_rows(h, s->tokens, H5T_NATIVE_INT32, &allT, root, enc->ids, e))
-        return LS_ERR;
-    s->logprob = ls_h5_dataset_raw(
-        h, s->g, "logprob", H5T_IEEE_F32LE, 1, dT,
-        "log P(token p | tokens < p) from the logits at p-1; NaN at each sample's position 0", "nats", e);
-    s->entropy = ls_h5_dataset_raw(h, s->g, "entropy", H5T_IEEE_F32LE, 1, dT,
-                                   "entropy of the distribution predicted for position p; NaN at position 0",
-                                   "nats", e);
-    s->rank = ls_h5_dataset_raw(
-        h, s->g, "rank", H5T_STD_I32LE, 1, dT,
-        "1-based rank of token p in the distribution predicted for it; 0 at position 0", "rank", e);
-    dT[1] = (uint64_t)K;
-    s->topk_ids = ls_h5_dataset_raw(h, s->g, "topk_ids", H5T_STD_I32LE, 2, dT,
-                                    "the K most probable tokens for position p, best first; -1 at position 0",
-                                    "token id", e);
-    s->topk_lp = ls_h5_dataset_raw(h, s->g, "topk_logprob", H5T_IEEE_F32LE, 2, dT,
-                                   "log-probs of topk_ids; NaN at position 0", "nats", e);
-    dT[1] = M;
-    s->target_lp =
-        ls_h5_dataset_raw(h, s->g, "target_logprob", H5T_IEEE_F32LE, 2, dT,
-                          "log P(target form j at p | tokens < p) for each single-token target form "
-                          "(columns: the targets table); NaN at position 0",
-                          "nats", e);
-    s->done = ls_h5_dataset_raw(h, s->g, "done", H5T_STD_U8LE, 1, &dN,
-                                "1 once the sample's rows of this model are written", "flag", e);
-    if (s->logprob < 0 || s->entropy < 0 || s->rank < 0 || s->topk_ids < 0 || s->topk_lp < 0 ||
-        s->target_lp < 0 || s->done < 0)
-        return LS_ERR;
-
-    /* targets [M] and forms [W*F] compound tables */
-    hid_t st = ls_h5_str_type(LS_FORM_MAX_BYTES);
-    typedef struct {
-        int16_t word;
-        char form[LS_FORM_MAX_BYTES];
-        int32_t token_id;
-    } TargetRow;
-    typedef struct {
-        int16_t word;
-        char form[LS_FORM_MAX_BYTES];
-        int16_t n_tokens;
-        int32_t first_token;
-        int32_t single_token_column;
-    } FormRow;
-    hid_t tt = H5Tcreate(H5T_COMPOUND, sizeof(TargetRow));
-    H5Tinsert(tt, "word", HOFFSET(TargetRow, word), H5T_NATIVE_INT16);
-    H5Tinsert(tt, "form", HOFFSET(TargetRow, form), st);
-    H5Tinsert(tt, "token_id", HOFFSET(TargetRow, token_id), H5T_NATIVE_INT32);
-    hid_t ft = H5Tcreate(H5T_COMPOUND, sizeof(FormRow));
-    H5Tinsert(ft, "word", HOFFSET(FormRow, word), H5T_NATIVE_INT16);
-    H5Tinsert(ft, "form", HOFFSET(FormRow, form), st);
-    H5Tinsert(ft, "n_tokens", HOFFSET(FormRow, n_tokens), H5T_NATIVE_INT16);
-    H5Tinsert(ft, "first_token", HOFFSET(FormRow, first_token), H5T_NATIVE_INT32);
-    H5Tinsert(ft, "single_token_column", HOFFSET(FormRow, single_token_column), H5T_NATIVE_INT32);
-    const LsTargetSet *ts = &mp->ts;
-    TargetRow *tr = ls_calloc(M ? M : 1, sizeof *tr);
-    for (size_t j = 0; j < M; j++) {
-        const LsForm *f = &ts->forms[ts->col_form[j]];
-        tr[j].word = (int16_t)f->word;
-        memcpy(tr[j].form, f->text, strlen(f->text));
-        tr[j].token_id = ts->col_ids[j];
-    }
-    FormRow *fr = ls_calloc(ts->n_forms ? ts->n_forms : 1, sizeof *fr);
-    for (size_t j = 0; j < ts->n_forms; j++) {
-        const LsForm *f = &ts->forms[j];
-        fr[j].word = (int16_t)f->word;
-        memcpy(fr[j].form, f->text, strlen(f->text));
-        fr[j].n_tokens = (int16_t)f->n_ids;
-        fr[j].first_token = f->n_ids ? f->ids[0] : -1;
-        fr[j].single_token_column = f->column;
-    }
-    uint64_t dM = M, dF = ts->n_forms;
-    LsRowRange allM = {0, M}, allF = {0, ts->n_forms};
-    int rc = LS_OK;
-    ds = ls_h5_dataset(h, s->g, "targets", tt, 1, &dM,
-                       "column j of target_logprob: word (index into the root attribute target_words), "
-                       "surface form, token id",
-                       "", e);
-    if (ds < 0 || ls_h5_write_rows(h, ds, tt, &allM, root && M, tr, e)) rc = LS_ERR;
-    if (ds >= 0) H5Dclose(ds);
-    ds =
-        rc ? -1
-           : ls_h5_dataset(h, s->g, "forms", ft, 1, &dF,
-                           "every surface form of every target word with this tokenizer: its tokens, and its "
-                           "column in target_logprob (-1 when it is several tokens)",
-                           "", e);
-    if (rc == LS_OK && (ds < 0 || ls_h5_write_rows(h, ds, ft, &allF, root && ts->n_forms, fr, e)))
-        rc = LS_ERR;
-    if (ds >= 0) H5Dclose(ds);
-    free(tr);
-    free(fr);
-    H5Tclose(tt);
-    H5Tclose(ft);
-    H5Tclose(st);
-    return rc;
-}
-
-/* Opens the per-position datasets of an existing model group (resume). */
-static int open_model_sets(LsH5 *h, const ModelPrep *mp, int K, ModelSets *s, LsError *e) {
-    memset(s, 0, sizeof *s);
-    char path[512];
-    snprintf(path, sizeof path, "/models/%s", mp->spec->name);
-    s->g = H5Gopen2(h->file, path, H5P_DEFAULT);
-    if (s->g < 0) return ls_fail(e, "%s: group %s is missing", h->path, path);
-    uint64_t N = mp->enc.n, T = (uint64_t)mp->enc.off[N];
-    uint64_t d1[2] = {T, 0};
-    if ((s->tokens = ls_h5_dataset_open(h, s->g, "tokens", 1, d1, e)) < 0) return LS_ERR;
-    if ((s->logprob = ls_h5_dataset_open(h, s->g, "logprob", 1, d1, e)) < 0) return LS_ERR;
-    if ((s->entropy = ls_h5_dataset_open(h, s->g, "entropy", 1, d1, e)) < 0) return LS_ERR;
-    if ((s->rank = ls_h5_dataset_open(h, s->g, "rank", 1, d1, e)) < 0) return LS_ERR;
-    d1[1] = (uint64_t)K;
-    if ((s->topk_ids = ls_h5_dataset_open(h, s->g, "topk_ids", 2, d1, e)) < 0) return LS_ERR;
-    if ((s->topk_lp = ls_h5_dataset_open(h, s->g, "topk_logprob", 2, d1, e)) < 0) return LS_ERR;
-    d1[1] = mp->ts.n_cols;
-    if ((s->target_lp = ls_h5_dataset_open(h, s->g, "target_logprob", 2, d1, e)) < 0) return LS_ERR;
-    if ((s->done = ls_h5_dataset_open(h, s->g, "done", 1, &N, e)) < 0) return LS_ERR;
-    return LS_OK;
-}
-
-static int write_occurrences(LsH5 *h, hid_t g, const LsOccurrence *occ, size_t n_occ, size_t N,
-                             const LsDist *d, LsError *e) {
-    /* global order: by sample, then as found; row of each = occurrences of earlier samples + rank within */
-    int64_t *cnt = ls_calloc(N + 1, sizeof(int64_t));
-    for (size_t i = 0; i < n_occ; i++)
-        cnt[occ[i].sample]++;
-    MPI_Allreduce(MPI_IN_PLACE, cnt, (int)N, MPI_INT64_T, MPI_SUM, d->world);
-    int64_t *start = ls_calloc(N + 1, sizeof(int64_t));
-    for (size_t i = 0; i < N; i++)
-        start[i + 1] = start[i] + cnt[i];
-    uint64_t total = (uint64_t)start[N];
-    hid_t ot = ls_h5_occurrence_type();
-    if (H5Lexists(g, "occurrences", H5P_DEFAULT) > 0) H5Ldelete(g, "occurrences", H5P_DEFAULT); /* resume */
-    hid_t ds =
-        ls_h5_dataset(h, g, "occurrences", ot, 1, &total,
-                      "one row per occurrence of a target word in an answer, ordered by sample: first token "
-                      "position, word, form (index into forms), tokens spanned, chain-rule log-prob (NaN "
-                      "when a word boundary falls inside a token: aligned = 0), rank of the first token",
-                      "nats (logprob)", e);
-    int rc = ds < 0 ? LS_ERR : LS_OK;
-    if (rc == LS_OK) {
-        /* local occurrences are grouped by sample already (found sample by sample); sort by sample */
-        size_t nr = 0;
-        LsRowRange *rr = ls_malloc((n_occ ? n_occ : 1) * sizeof *rr);
-        LsOccurrence *buf = ls_malloc((n_occ ? n_occ : 1) * sizeof *buf);
-        /* counting sort by sample keeps the found order within a sample */
-        size_t *order = ls_malloc((n_occ ? n_occ : 1) * sizeof(size_t));
-        for (size_t i = 0; i < n_occ; i++)
-            order[i] = i;
-        for (size_t i = 1; i < n_occ; i++) { /* insertion sort on (sample, index): stable */
-            size_t x = order[i], j = i;
-            while (j > 0 && occ[order[j - 1]].sample > occ[x].sample) {
-                order[j] = order[j - 1];
-                j--;
-            }
-            order[j] = x;
-        }
-        for (size_t i = 0; i < n_occ;) {
-            int64_t s = occ[order[i]].sample;
-            size_t j = i;
-            while (j < n_occ && occ[order[j]].sample == s) {
-                buf[j] = occ[order[j]];
-                j++;
-            }
-            rr[nr].start = (uint64_t)start[s];
-            rr[nr].count = j - i;
-            nr++;
-            i = j;
-        }
-        rc = ls_h5_write_rows(h, ds, ot, rr, nr, buf, e);
-        free(order);
-        free(buf);
-        free(rr);
-        H5Dclose(ds);
-    }
-    H5Tclose(ot);
-    free(cnt);
-    free(start);
-    return rc;
-}
 
 /* Set by SIGTERM / SIGUSR1 (Slurm's pre-emption warning); checked by all
  * ranks together at each batch boundary. */
@@ -423,7 +157,7 @@ static int stop_requested(const LsDist *d) {
 
 /* Occurrences of this rank's samples, from the rows in the file (so a resumed
  * run finds those of the batches written before the stop too). */
-static int find_group_occurrences(LsH5 *h, const ModelPrep *mp, const ModelSets *s, const LsShardGroup *grp,
+static int find_group_occurrences(LsH5 *h, const ModelPrep *mp, const LsModelSets *s, const LsShardGroup *grp,
                                   LsOccurrence **occ, size_t *n_occ, LsError *e) {
     const LsEncoded *enc = &mp->enc;
     size_t cap = 0;
@@ -501,12 +235,13 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
     if (ls_shard_plan(&plan, tokens, N, (size_t)d->dp, cfg->batch_tokens, e)) die(d, e->msg);
     const LsShardGroup *grp = &plan.groups[d->dp_rank];
 
-    ModelSets s;
+    LsModelSets s;
     uint8_t *done = ls_calloc(N ? N : 1, 1);
     if (exists) {
         LsRowRange all = {0, N};
         (void)all;
-        if (open_model_sets(h, mp, K, &s, e) || ls_h5_read_rows(h, s.done, H5T_NATIVE_UINT8, 0, N, done, e))
+        if (ls_study_open_model(h, &mp->out, K, &s, e) ||
+            ls_h5_read_rows(h, s.done, H5T_NATIVE_UINT8, 0, N, done, e))
             die(d, e->msg);
         if (ls_tokenizer_sha256(mp->tok)) {
             char *sha = NULL;
@@ -519,7 +254,7 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
             free(sha);
         }
     } else {
-        if (create_model_sets(h, mp, &m, K, &s, d, e)) die(d, e->msg);
+        if (ls_study_create_model(h, &mp->out, &m, K, d->world_rank == 0, &s, e)) die(d, e->msg);
         if (ls_h5_flush(h, e) || ls_h5_attr_i64(s.g, "created", 1, e) || ls_h5_flush(h, e)) die(d, e->msg);
     }
 
@@ -582,22 +317,23 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
         t_compute += tc1 - tc0;
         /* the TP leader writes; every rank takes part (same number of collective writes) */
         size_t ns = leader ? nsel : 0;
-        int rc = write_sample_rows(h, s.logprob, H5T_NATIVE_FLOAT, 4, 1, sel, ns, enc->off, src_row,
-                                   st.logprob, e);
+        int rc = ls_study_write_rows(h, s.logprob, H5T_NATIVE_FLOAT, 4, 1, sel, ns, enc->off, src_row,
+                                     st.logprob, e);
         if (!rc)
-            rc = write_sample_rows(h, s.entropy, H5T_NATIVE_FLOAT, 4, 1, sel, ns, enc->off, src_row,
-                                   st.entropy, e);
+            rc = ls_study_write_rows(h, s.entropy, H5T_NATIVE_FLOAT, 4, 1, sel, ns, enc->off, src_row,
+                                     st.entropy, e);
         if (!rc)
-            rc = write_sample_rows(h, s.rank, H5T_NATIVE_INT32, 4, 1, sel, ns, enc->off, src_row, st.rank, e);
+            rc = ls_study_write_rows(h, s.rank, H5T_NATIVE_INT32, 4, 1, sel, ns, enc->off, src_row, st.rank,
+                                     e);
         if (!rc && K > 0)
-            rc = write_sample_rows(h, s.topk_ids, H5T_NATIVE_INT32, 4, (size_t)K, sel, ns, enc->off, src_row,
-                                   st.top_ids, e);
+            rc = ls_study_write_rows(h, s.topk_ids, H5T_NATIVE_INT32, 4, (size_t)K, sel, ns, enc->off,
+                                     src_row, st.top_ids, e);
         if (!rc && K > 0)
-            rc = write_sample_rows(h, s.topk_lp, H5T_NATIVE_FLOAT, 4, (size_t)K, sel, ns, enc->off, src_row,
-                                   st.top_lp, e);
+            rc = ls_study_write_rows(h, s.topk_lp, H5T_NATIVE_FLOAT, 4, (size_t)K, sel, ns, enc->off, src_row,
+                                     st.top_lp, e);
         if (!rc && M > 0)
-            rc = write_sample_rows(h, s.target_lp, H5T_NATIVE_FLOAT, 4, (size_t)M, sel, ns, enc->off, src_row,
-                                   st.target_lp, e);
+            rc = ls_study_write_rows(h, s.target_lp, H5T_NATIVE_FLOAT, 4, (size_t)M, sel, ns, enc->off,
+                                     src_row, st.target_lp, e);
         if (!rc) {
             /* done markers after the rows, one range per sample */
             LsRowRange *rr = ls_malloc((ns ? ns : 1) * sizeof *rr);
@@ -637,12 +373,12 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
         size_t n_occ = 0;
         if (ls_h5_flush(h, e)) die(d, e->msg);
         if (leader && find_group_occurrences(h, mp, &s, grp, &occ, &n_occ, e)) die(d, e->msg);
-        if (write_occurrences(h, s.g, occ, n_occ, N, d, e) || ls_h5_flush(h, e) ||
+        if (ls_study_write_occurrences(h, s.g, occ, n_occ, N, e) || ls_h5_flush(h, e) ||
             ls_h5_attr_i64(s.g, "complete", 1, e) || ls_h5_flush(h, e))
             die(d, e->msg);
         free(occ);
     }
-    close_sets(&s);
+    ls_study_close_model(&s);
     free(done);
     free(ids);
     free(seq_off);
@@ -811,6 +547,8 @@ int ls_cmd_run(int argc, char **argv) {
             rc = ls_targets_resolve(&mp[k].ts, mp[k].tok, cfg.targets, cfg.n_targets, cfg.forms, cfg.n_forms,
                                     &e);
         if (rc) ls_fail_prefix(&e, "model %s", mp[k].spec->name);
+        mp[k].out = (LsStudyModel){mp[k].spec->name, mp[k].spec->path, &mp[k].enc, &mp[k].ts,
+                                   rc ? "" : ls_tokenizer_sha256(mp[k].tok)};
     }
     if (!all_ok(&d, rc, &e)) goto fail_early;
     /* every model's shape against the process grid, before any weight is read */
@@ -953,87 +691,22 @@ int ls_cmd_run(int argc, char **argv) {
         free(mnames);
         free(wnames);
         if (rc) die(&d, e.msg);
-        /* /samples */
-        hid_t g = ls_h5_group(&h, "/samples", &e);
-        if (g < 0) die(&d, e.msg);
-        uint64_t N = n_keep;
-        int64_t *line = ls_malloc((N + 1) * sizeof(int64_t)), *qb = ls_malloc((N + 1) * sizeof(int64_t)),
-                *ab = ls_malloc((N + 1) * sizeof(int64_t));
-        int8_t *lev = ls_malloc(N + 1), *cor = ls_malloc(N + 1);
-        for (size_t j = 0; j < N; j++) {
-            const LsRecord *rec = &ds.records[keep[j]];
-            line[j] = (int64_t)rec->line;
-            lev[j] = (int8_t)rec->level;
-            cor[j] = (int8_t)rec->is_correct;
-            qb[j] = (int64_t)strlen(rec->query);
-            ab[j] = (int64_t)strlen(rec->answer);
-        }
-        LsRowRange all = {0, N};
-        struct {
-            const char *name, *desc, *unit;
-            hid_t ft, mt;
-            const void *buf;
-        } cols[] = {
-            {"source_line", "1-based line of the record in the JSONL file", "line", H5T_STD_I64LE,
-             H5T_NATIVE_INT64, line},
-            {"level", "difficulty level 1-5", "level", H5T_STD_I8LE, H5T_NATIVE_INT8, lev},
-            {"is_correct", "1 correct, 0 incorrect, -1 unknown", "flag", H5T_STD_I8LE, H5T_NATIVE_INT8, cor},
-            {"query_bytes", "UTF-8 length of the query", "bytes", H5T_STD_I64LE, H5T_NATIVE_INT64, qb},
-            {"answer_bytes", "UTF-8 length of the answer", "bytes", H5T_STD_I64LE, H5T_NATIVE_INT64, ab},
-        };
-        for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
-            hid_t x = ls_h5_dataset(&h, g, cols[c].name, cols[c].ft, 1, &N, cols[c].desc, cols[c].unit, &e);
-            if (x < 0 || ls_h5_write_rows(&h, x, cols[c].mt, &all, root, cols[c].buf, &e)) die(&d, e.msg);
-            H5Dclose(x);
-        }
-        /* skipped: bad records (by line) and too-long ones, ordered by line */
-        uint64_t S = ds.n_bad + n_long;
+        /* /samples: the records run, and the skipped ones (bad, too long) */
+        size_t S = ds.n_bad + n_long, si = 0;
         int64_t *sl = ls_malloc((S + 1) * sizeof(int64_t));
         const char **sr = ls_malloc((S + 1) * sizeof(char *));
-        size_t si = 0, maxr = 1;
-        for (size_t b = 0; b < ds.n_bad; b++) {
+        for (size_t b = 0; b < ds.n_bad; b++, si++) {
             sl[si] = (int64_t)ds.bad[b].line;
-            sr[si++] = ds.bad[b].reason;
+            sr[si] = ds.bad[b].reason;
         }
         for (size_t i = 0; i < ds.n_records; i++)
             if (long_reason[i]) {
                 sl[si] = (int64_t)ds.records[i].line;
                 sr[si++] = long_reason[i];
             }
-        for (size_t a = 1; a < S; a++) /* insertion sort by line */
-            for (size_t b = a; b > 0 && sl[b - 1] > sl[b]; b--) {
-                int64_t tl = sl[b];
-                sl[b] = sl[b - 1];
-                sl[b - 1] = tl;
-                const char *tr = sr[b];
-                sr[b] = sr[b - 1];
-                sr[b - 1] = tr;
-            }
-        for (size_t i = 0; i < S; i++)
-            if (strlen(sr[i]) + 1 > maxr) maxr = strlen(sr[i]) + 1;
-        char *rbuf = ls_calloc((S ? S : 1) * maxr, 1);
-        for (size_t i = 0; i < S; i++)
-            memcpy(rbuf + i * maxr, sr[i], strlen(sr[i]));
-        hid_t rt = ls_h5_str_type(maxr);
-        LsRowRange allS = {0, S};
-        hid_t x = ls_h5_dataset(
-            &h, g, "skipped_line", H5T_STD_I64LE, 1, &S,
-            "lines of the records not run (bad records with on_bad_record: skip; too long)", "line", &e);
-        if (x < 0 || ls_h5_write_rows(&h, x, H5T_NATIVE_INT64, &allS, root && S, sl, &e)) die(&d, e.msg);
-        H5Dclose(x);
-        x = ls_h5_dataset(&h, g, "skipped_reason", rt, 1, &S, "why each skipped record was not run", "", &e);
-        if (x < 0 || ls_h5_write_rows(&h, x, rt, &allS, root && S, rbuf, &e)) die(&d, e.msg);
-        H5Dclose(x);
-        H5Tclose(rt);
-        H5Gclose(g);
-        free(line);
-        free(qb);
-        free(ab);
-        free(lev);
-        free(cor);
+        if (ls_study_write_samples(&h, ds.records, keep, n_keep, sl, sr, S, root, &e)) die(&d, e.msg);
         free(sl);
         free(sr);
-        free(rbuf);
     }
     if (root && !cfg.quiet)
         fprintf(stderr,
