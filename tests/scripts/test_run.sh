@@ -44,6 +44,28 @@ set -e
 grep -q "bad.jsonl:6" "$tmp/err" || fail "bad record: message lacks file:line: $(cat "$tmp/err")"
 [ "$(grep -c 'bad.jsonl:6' "$tmp/err")" -eq 1 ] || fail "bad record: message printed more than once"
 
+# a truncated checkpoint: every rank stops (MPI_Abort), non-zero, quickly, naming the file;
+# the models before it stay in the file, which is not marked complete
+cp -r "$tmp/models/sft" "$tmp/models/broken"
+truncate -s 1000000 "$tmp/models/broken/model.safetensors"
+sed -e "s|$tmp/models/rl|$tmp/models/broken|" "$tmp/run.yaml" > "$tmp/broken.yaml"
+set +e
+start=$(date +%s)
+timeout 60 mpirun -np 3 "$bin" run "$tmp/broken.yaml" "${common[@]}" --out "$tmp/broken.h5" 2> "$tmp/err"
+rc=$?
+took=$(( $(date +%s) - start ))
+set -e
+[ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "truncated checkpoint: exit status $rc"
+[ $took -le 20 ] || fail "truncated checkpoint: took $took s"
+grep -q "broken/model.safetensors" "$tmp/err" || fail "truncated checkpoint: message lacks the file: $(cat "$tmp/err")"
+"$py" - "$tmp/broken.h5" <<'PY'
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+assert f.attrs["complete"] == 0
+assert all(f["models"][m].attrs["complete"] == 1 for m in ("baseline", "sft")), "earlier models lost"
+print("truncated checkpoint: all ranks stopped; baseline and sft kept, file not complete")
+PY
+
 # with on_bad_record: skip the record is listed in the file and the rest runs
 mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --data "$tmp/bad.jsonl" --on-bad-record skip \
   --out "$tmp/skip.h5"
