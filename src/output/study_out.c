@@ -10,9 +10,8 @@
 /* Writes the rows of `nsel` samples (sorted by index) of one per-position
  * dataset: rows of sample i are [off[i], off[i+1]) in the file; in the source
  * buffer src (row width w elements of esize bytes) they start at src_row[j]. */
-int ls_study_write_rows(LsH5 *h, hid_t ds, hid_t mt, size_t esize, size_t w, const size_t *sel,
-                             size_t nsel, const int64_t *off, const size_t *src_row, const void *src,
-                             LsError *e) {
+int ls_study_write_rows(LsH5 *h, hid_t ds, hid_t mt, size_t esize, size_t w, const size_t *sel, size_t nsel,
+                        const int64_t *off, const size_t *src_row, const void *src, LsError *e) {
     LsRowRange *rr = ls_malloc((nsel ? nsel : 1) * sizeof *rr);
     size_t rows = 0;
     for (size_t j = 0; j < nsel; j++)
@@ -67,8 +66,7 @@ int ls_study_create_model(LsH5 *h, const LsStudyModel *sm, const LsModel *m, int
         n_params -= (int64_t)m->cfg.vocab_size * m->cfg.hidden_size;
     for (size_t i = 0; i < N; i++)
         ans_tokens += enc->off[i + 1] - enc->off[i] - enc->answer_start[i];
-    if (ls_h5_attr_str(s->g, "path", sm->path, e) ||
-        ls_h5_attr_str(s->g, "config_json", m->cfg.text, e) ||
+    if (ls_h5_attr_str(s->g, "path", sm->path, e) || ls_h5_attr_str(s->g, "config_json", m->cfg.text, e) ||
         ls_h5_attr_str(s->g, "tokenizer_sha256", sm->tokenizer_sha256, e) ||
         ls_h5_attr_i64(s->g, "n_params", n_params, e) ||
         ls_h5_attr_i64(s->g, "tokens_total", (int64_t)T, e) ||
@@ -270,7 +268,6 @@ int ls_study_write_occurrences(LsH5 *h, hid_t g, const LsOccurrence *occ, size_t
     return rc;
 }
 
-
 int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep, size_t n_keep,
                            const int64_t *skip_line, const char *const *skip_reason, size_t n_skip, int root,
                            LsError *e) {
@@ -332,9 +329,9 @@ int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep,
         memcpy(rbuf + i * maxr, sr[i], strlen(sr[i]));
     hid_t rt = ls_h5_str_type(maxr);
     LsRowRange allS = {0, S};
-    hid_t x = ls_h5_dataset(
-        h, g, "skipped_line", H5T_STD_I64LE, 1, &S,
-        "lines of the records not run (bad records with on_bad_record: skip; too long)", "line", e);
+    hid_t x = ls_h5_dataset(h, g, "skipped_line", H5T_STD_I64LE, 1, &S,
+                            "lines of the records not run (bad records with on_bad_record: skip; too long)",
+                            "line", e);
     if (x < 0 || ls_h5_write_rows(h, x, H5T_NATIVE_INT64, &allS, root && S, sl, e)) rc = LS_ERR;
     H5Dclose(x);
     x = ls_h5_dataset(h, g, "skipped_reason", rt, 1, &S, "why each skipped record was not run", "", e);
