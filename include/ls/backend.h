@@ -100,6 +100,11 @@ struct LsBackend {
     void (*destroy)(LsBackend *be);
 };
 
+/* Checks the slices of one fused weight (same width, all with or all without
+ * bias, each inside its 2-D tensor) and gives its rows n, width k, has_bias. */
+int ls_weight_slices_check(const LsWeightSlice *sl, int ns, const char *backend, size_t *n, size_t *k,
+                           int *has_bias, LsError *e);
+
 /* CPU backend (fp32 compute, BLAS GEMMs); nthreads <= 0 = all cores. */
 LsBackend *ls_backend_cpu_create(int nthreads);
 /* CUDA backend (src/backend/cuda/cuda_backend.cu): bf16 weights on the

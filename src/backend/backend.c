@@ -45,3 +45,21 @@ LsBackend *ls_backend_create(const char *device, int gpu, int nthreads, LsError 
     ls_fail(e, "--device '%s': expected auto, cpu or cuda", device);
     return NULL;
 }
+
+int ls_weight_slices_check(const LsWeightSlice *sl, int ns, const char *backend, size_t *n, size_t *k,
+                           int *has_bias, LsError *e) {
+    *n = 0;
+    *k = sl[0].ncols;
+    *has_bias = sl[0].b != NULL;
+    for (int i = 0; i < ns; i++) {
+        const LsTensor *t = sl[i].w;
+        if (sl[i].ncols != *k || (sl[i].b != NULL) != *has_bias)
+            return ls_fail(e, "%s backend: slices of one fused weight differ in width or bias", backend);
+        if (t->ndim != 2 || sl[i].row0 + sl[i].nrows > (size_t)t->shape[0] ||
+            sl[i].col0 + sl[i].ncols > (size_t)t->shape[1])
+            return ls_fail(e, "%s backend: slice [%zu+%zu, %zu+%zu] outside weight %s", backend, sl[i].row0,
+                           sl[i].nrows, sl[i].col0, sl[i].ncols, t->name);
+        *n += sl[i].nrows;
+    }
+    return LS_OK;
+}

@@ -51,13 +51,9 @@ static void cpu_sync(LsBackend *be) {
 
 static int cpu_weight_load(LsBackend *be, LsWeight *out, const LsWeightSlice *sl, int ns, LsError *e) {
     memset(out, 0, sizeof *out);
-    size_t n = 0, k = sl[0].ncols;
-    int has_bias = sl[0].b != NULL;
-    for (int i = 0; i < ns; i++) {
-        if (sl[i].ncols != k || (sl[i].b != NULL) != has_bias)
-            return ls_fail(e, "cpu backend: slices of one fused weight differ in width or bias");
-        n += sl[i].nrows;
-    }
+    size_t n, k;
+    int has_bias;
+    if (ls_weight_slices_check(sl, ns, "cpu", &n, &k, &has_bias, e)) return LS_ERR;
     size_t bytes;
     if (ls_mul_size(n, k, &bytes) || ls_mul_size(bytes, sizeof(float), &bytes))
         return ls_fail(e, "cpu backend: weight %s too large", sl[0].w->name);

@@ -227,18 +227,9 @@ static int stage_init(CudaCtx *cx, LsError *e) {
 static int cu_weight_load(LsBackend *be, LsWeight *out, const LsWeightSlice *sl, int ns, LsError *e) {
     CudaCtx *cx = (CudaCtx *)be->ctx;
     memset(out, 0, sizeof *out);
-    size_t n = 0, k = sl[0].ncols;
-    int has_bias = sl[0].b != NULL;
-    for (int i = 0; i < ns; i++) {
-        const LsTensor *t = sl[i].w;
-        if (sl[i].ncols != k || (sl[i].b != NULL) != has_bias)
-            return ls_fail(e, "cuda backend: slices of one fused weight differ in width or bias");
-        if (t->ndim != 2 || sl[i].row0 + sl[i].nrows > (size_t)t->shape[0] ||
-            sl[i].col0 + sl[i].ncols > (size_t)t->shape[1])
-            return ls_fail(e, "cuda backend: slice [%zu+%zu, %zu+%zu] outside weight %s", sl[i].row0,
-                           sl[i].nrows, sl[i].col0, sl[i].ncols, t->name);
-        n += sl[i].nrows;
-    }
+    size_t n, k;
+    int has_bias;
+    if (ls_weight_slices_check(sl, ns, "cuda", &n, &k, &has_bias, e)) return LS_ERR;
     if (stage_init(cx, e)) return ls_fail_prefix(e, "cuda backend: weight staging buffers");
     size_t bytes;
     if (ls_mul_size(n, k, &bytes) || ls_mul_size(bytes, sizeof(__nv_bfloat16), &bytes))
