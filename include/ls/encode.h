@@ -25,5 +25,7 @@ typedef struct {
 int ls_encode_records(LsEncoded *out, LsTokenizer *tok, const char *tmpl, const LsRecord *records, size_t n,
                       size_t max_tokens, int truncate, const char *data_name, LsError *e);
 void ls_encoded_free(LsEncoded *enc);
+/* Keeps samples keep[0..n) (ascending indices), in that order, in place. */
+void ls_encoded_select(LsEncoded *enc, const size_t *keep, size_t n);
 
 #endif

@@ -140,6 +140,11 @@ typedef struct {
     LsStudyModel out; /* what the output file needs of it */
 } ModelPrep;
 
+static int size_cmp(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* Set by SIGTERM / SIGUSR1 (Slurm's pre-emption warning); checked by all
  * ranks together at each batch boundary. */
 static volatile sig_atomic_t g_stop = 0;
@@ -295,12 +300,7 @@ static int run_model(LsH5 *h, ModelPrep *mp, const LsRunConfig *cfg, const LsDis
         }
         double tc0 = ls_now();
         if (nsel) {
-            for (size_t i = 1; i < nsel; i++)
-                for (size_t j = i; j > 0 && sel[j - 1] > sel[j]; j--) {
-                    size_t t = sel[j];
-                    sel[j] = sel[j - 1];
-                    sel[j - 1] = t;
-                }
+            qsort(sel, nsel, sizeof *sel, size_cmp);
             seq_off[0] = 0;
             for (size_t j = 0; j < nsel; j++) {
                 size_t i = sel[j], len = tokens[i];
@@ -590,17 +590,9 @@ int ls_cmd_run(int argc, char **argv) {
     }
     if (root && n_long)
         ls_warn("%s: skipped %zu records longer than max_tokens=%zu", cfg.data, n_long, cfg.max_tokens);
-    if (n_long) /* re-encode the kept records only (ids stay the same) */
-        for (size_t k = 0; k < cfg.n_models; k++) {
-            LsRecord *kr = ls_malloc(n_keep * sizeof *kr);
-            for (size_t j = 0; j < n_keep; j++)
-                kr[j] = ds.records[keep[j]];
-            ls_encoded_free(&mp[k].enc);
-            rc = ls_encode_records(&mp[k].enc, mp[k].tok, cfg.template_text, kr, n_keep, cfg.max_tokens,
-                                   cfg.on_long_record == LS_LONG_TRUNCATE, cfg.data, &e);
-            free(kr);
-            if (rc) die(&d, e.msg);
-        }
+    if (n_long) /* keep the encodings of the kept records only */
+        for (size_t k = 0; k < cfg.n_models; k++)
+            ls_encoded_select(&mp[k].enc, keep, n_keep);
 
     /* the file: root attributes, /samples */
     LsH5 h;

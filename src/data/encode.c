@@ -62,3 +62,19 @@ void ls_encoded_free(LsEncoded *enc) {
     free(enc->full_len);
     memset(enc, 0, sizeof *enc);
 }
+
+void ls_encoded_select(LsEncoded *enc, const size_t *keep, size_t n) {
+    /* keep is ascending, so every move goes to an earlier (or the same) place */
+    int64_t at = 0;
+    for (size_t j = 0; j < n; j++) {
+        size_t i = keep[j];
+        int64_t len = enc->off[i + 1] - enc->off[i];
+        memmove(enc->ids + at, enc->ids + enc->off[i], (size_t)len * sizeof(int32_t));
+        enc->answer_start[j] = enc->answer_start[i];
+        enc->full_len[j] = enc->full_len[i];
+        enc->off[j] = at;
+        at += len;
+    }
+    enc->off[n] = at;
+    enc->n = n;
+}

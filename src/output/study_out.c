@@ -210,10 +210,10 @@ int ls_study_open_model(LsH5 *h, const LsStudyModel *sm, int K, LsModelSets *s, 
 int ls_study_write_occurrences(LsH5 *h, hid_t g, const LsOccurrence *occ, size_t n_occ, size_t N,
                                LsError *e) {
     /* global order: by sample, then as found; row of each = occurrences of earlier samples + rank within */
-    int64_t *cnt = ls_calloc(N + 1, sizeof(int64_t));
+    int64_t *mine = ls_calloc(N + 1, sizeof(int64_t)), *cnt = ls_calloc(N + 1, sizeof(int64_t));
     for (size_t i = 0; i < n_occ; i++)
-        cnt[occ[i].sample]++;
-    MPI_Allreduce(MPI_IN_PLACE, cnt, (int)N, MPI_INT64_T, MPI_SUM, h->comm);
+        mine[occ[i].sample]++;
+    MPI_Allreduce(mine, cnt, (int)N, MPI_INT64_T, MPI_SUM, h->comm);
     int64_t *start = ls_calloc(N + 1, sizeof(int64_t));
     for (size_t i = 0; i < N; i++)
         start[i + 1] = start[i] + cnt[i];
@@ -228,44 +228,38 @@ int ls_study_write_occurrences(LsH5 *h, hid_t g, const LsOccurrence *occ, size_t
                       "nats (logprob)", e);
     int rc = ds < 0 ? LS_ERR : LS_OK;
     if (rc == LS_OK) {
-        /* local occurrences are grouped by sample already (found sample by sample); sort by sample */
+        /* this rank's occurrences by sample (a counting sort: stable, linear), one row range each */
         size_t nr = 0;
         LsRowRange *rr = ls_malloc((n_occ ? n_occ : 1) * sizeof *rr);
         LsOccurrence *buf = ls_malloc((n_occ ? n_occ : 1) * sizeof *buf);
-        /* counting sort by sample keeps the found order within a sample */
-        size_t *order = ls_malloc((n_occ ? n_occ : 1) * sizeof(size_t));
+        size_t *at = ls_calloc(N + 1, sizeof(size_t));
+        for (size_t i = 0; i < N; i++) {
+            at[i + 1] = at[i] + (size_t)mine[i];
+            if (mine[i]) rr[nr++] = (LsRowRange){(uint64_t)start[i], (uint64_t)mine[i]};
+        }
         for (size_t i = 0; i < n_occ; i++)
-            order[i] = i;
-        for (size_t i = 1; i < n_occ; i++) { /* insertion sort on (sample, index): stable */
-            size_t x = order[i], j = i;
-            while (j > 0 && occ[order[j - 1]].sample > occ[x].sample) {
-                order[j] = order[j - 1];
-                j--;
-            }
-            order[j] = x;
-        }
-        for (size_t i = 0; i < n_occ;) {
-            int64_t s = occ[order[i]].sample;
-            size_t j = i;
-            while (j < n_occ && occ[order[j]].sample == s) {
-                buf[j] = occ[order[j]];
-                j++;
-            }
-            rr[nr].start = (uint64_t)start[s];
-            rr[nr].count = j - i;
-            nr++;
-            i = j;
-        }
+            buf[at[occ[i].sample]++] = occ[i];
+        free(at);
         rc = ls_h5_write_rows(h, ds, ot, rr, nr, buf, e);
-        free(order);
         free(buf);
         free(rr);
         H5Dclose(ds);
     }
     H5Tclose(ot);
+    free(mine);
     free(cnt);
     free(start);
     return rc;
+}
+
+typedef struct {
+    int64_t line;
+    const char *reason;
+} SkipRow;
+
+static int skip_cmp(const void *a, const void *b) {
+    int64_t x = ((const SkipRow *)a)->line, y = ((const SkipRow *)b)->line;
+    return (x > y) - (x < y);
 }
 
 int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep, size_t n_keep,
@@ -306,22 +300,18 @@ int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep,
     }
     /* skipped records, ordered by line */
     uint64_t S = n_skip;
+    SkipRow *sk = ls_malloc((S + 1) * sizeof *sk);
+    for (size_t i = 0; i < S; i++)
+        sk[i] = (SkipRow){skip_line[i], skip_reason[i]};
+    qsort(sk, S, sizeof *sk, skip_cmp);
     int64_t *sl = ls_malloc((S + 1) * sizeof(int64_t));
     const char **sr = ls_malloc((S + 1) * sizeof(char *));
     size_t maxr = 1;
     for (size_t i = 0; i < S; i++) {
-        sl[i] = skip_line[i];
-        sr[i] = skip_reason[i];
+        sl[i] = sk[i].line;
+        sr[i] = sk[i].reason;
     }
-    for (size_t a = 1; a < S; a++) /* insertion sort by line */
-        for (size_t b = a; b > 0 && sl[b - 1] > sl[b]; b--) {
-            int64_t tl = sl[b];
-            sl[b] = sl[b - 1];
-            sl[b - 1] = tl;
-            const char *tr = sr[b];
-            sr[b] = sr[b - 1];
-            sr[b - 1] = tr;
-        }
+    free(sk);
     for (size_t i = 0; i < S; i++)
         if (strlen(sr[i]) + 1 > maxr) maxr = strlen(sr[i]) + 1;
     char *rbuf = ls_calloc((S ? S : 1) * maxr, 1);

@@ -21,6 +21,11 @@ mpirun -np 4 "$bin" run "$tmp/run.yaml" "${common[@]}" --tp 2 --out "$tmp/np4tp2
 # one rank's GEMM: compared at the CPU path's tolerance against transformers, 1e-4
 "$py" "$src/tests/scripts/check_run.py" "$tmp/np4tp2.h5" "$bin" "$tmp/np1.h5" --tol 1e-4
 
+# records too long for max_tokens are skipped (listed), the rest checked as above
+mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --max-tokens 80 --out "$tmp/long.h5" 2>/dev/null
+"$py" "$src/tests/scripts/check_run.py" "$tmp/long.h5" "$bin" | tail -1
+"$py" -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r'); assert len(f['samples/skipped_line']) > 0" "$tmp/long.h5"
+
 # an existing output is not replaced without --overwrite
 set +e
 mpirun -np 1 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$tmp/np1.h5" 2> "$tmp/err"
