@@ -66,6 +66,12 @@ struct LsBackend {
 
     /* y [T, n] = x [T, k] W^T + b; with accumulate, y += instead */
     void (*linear)(LsBackend *be, float *y, const float *x, const LsWeight *w, size_t T, int accumulate);
+    /* y [T, n] = x[:, c0:c1] W[:, c0:c1]^T: the product over the input
+     * columns [c0, c1) alone (x [T, k], row stride k; no bias); c0 == c1 gives
+     * zeros. Optional (NULL: row-parallel layers run as one linear and a plain
+     * all-reduce, see ls/forward.h). */
+    void (*linear_cols)(LsBackend *be, float *y, const float *x, const LsWeight *w, size_t T, size_t c0,
+                        size_t c1);
     /* y [T, d] = x / rms(x) * g ; g [d] */
     void (*rmsnorm)(LsBackend *be, float *y, const float *x, const float *g, size_t T, size_t d, float eps);
     /* rotates the first (H + Hkv) heads of each row of qk [T, ld] in place
@@ -84,13 +90,15 @@ struct LsBackend {
     void (*add)(LsBackend *be, float *y, const float *x, size_t n);
 
     /* Head statistics for R rows h [R, d] against the head slice W [V, d]
-     * (vocab ids v0 .. v0+V-1), written to host arrays:
-     *   part [R]          softmax partials over the slice
+     * (vocab ids v0 .. v0+V-1), cut into nsl sub-slices [cut[q], cut[q+1])
+     * of local rows (cut NULL: nsl = 1, the whole slice), written to host arrays:
+     *   part [R, nsl]     softmax partials over each sub-slice (the canonical
+     *                     vocab slices of ls/forward.h, so any tp merges alike)
      *   want [R]          logit of want_ids[r] (or -INFINITY if outside the slice / < 0)
      *   tgt [R, ntgt]     logits of tgt_ids (-INFINITY outside the slice)
      *   topv/topi [R, K]  the slice's K largest logits (descending) and their global ids */
-    void (*head_partials)(LsBackend *be, const float *h, size_t R, const LsWeight *W, int64_t v0,
-                          const int32_t *want_ids, const int32_t *tgt_ids, int ntgt, int K,
+    void (*head_partials)(LsBackend *be, const float *h, size_t R, const LsWeight *W, int64_t v0, int nsl,
+                          const size_t *cut, const int32_t *want_ids, const int32_t *tgt_ids, int ntgt, int K,
                           LsSoftmaxPartial *part, float *want, float *tgt, float *topv, int32_t *topi);
 
     /* For the rows of the last head_partials call: cnt[r] = number of the

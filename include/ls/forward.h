@@ -8,6 +8,27 @@
 #include "ls/comm.h"
 #include "ls/model.h"
 
+/* Row-parallel sums in one order for every tp. o_proj and down_proj add
+ * partial products over their input columns; added in another order (one
+ * GEMM at tp = 1, per-rank GEMMs plus an all-reduce at tp > 1) they differ by
+ * fp32 rounding, which 24+ layers amplify. Instead the input columns are cut
+ * into LS_TP_SLICES canonical slices (slice j: heads [j H / S, (j+1) H / S),
+ * intermediate columns [j f / S, (j+1) f / S)), each slice's product is a GEMM
+ * of its own, and the products are added in one fixed balanced binary tree
+ * over the slices. With tp dividing S (both powers of two) a rank holds a
+ * whole subtree: it adds it locally and the TP group adds the ranks' subtrees
+ * in the same tree (LsComm.allreduce_sum_tree_f32). The vocabulary is cut
+ * into S canonical slices too (slice j: ids [j V / S, (j+1) V / S), a rank
+ * holding slices [r S/tp, (r+1) S/tp)): the head's softmax partials are taken
+ * per slice and merged in slice order (src/metrics), so the log-sum-exp does
+ * not depend on tp either. tp = 1, 2 and 4 thus give bitwise the same
+ * statistics on the CPU backend. The ordered sums are used when the backend
+ * has linear_cols, the comm has allreduce_sum_tree_f32 and tp divides S;
+ * otherwise (CUDA/NCCL, tp = 3, ...) one GEMM and a plain all-reduce, equal
+ * to tp = 1 up to fp32 rounding. */
+#define LS_TP_SLICES 8
+#define LS_TP_SLICES_LOG2 3
+
 typedef struct {
     LsWeight qkv;     /* [(H + 2 Hkv) hd local, d] fused q/k/v with bias */
     LsWeight o;       /* [d, H hd local] row-parallel */
@@ -35,6 +56,13 @@ typedef struct {
     void *arena;
     float *x, *h, *qkv, *att, *gu, *act; /* backend memory */
     int32_t *ids_dev, *pos_dev, *seqoff_dev;
+    /* row-parallel sums (above): ordered = 1 when in the fixed tree order;
+     * nslices slices on this rank (S / tp), o_cut / down_cut / v_cut
+     * [nslices + 1] their local column (vocab row) offsets, tree
+     * [log2 nslices] scratch [max_tokens, d] */
+    int ordered, nslices;
+    size_t *o_cut, *down_cut, *v_cut;
+    float *tree[LS_TP_SLICES_LOG2];
 } LsForward;
 
 /* Loads this rank's slices of the weights into the backend and sizes the

@@ -19,7 +19,7 @@ static const char *USAGE =
     "usage: logits-study score --model DIR (--ids ID,ID,... | --text TEXT | --text-file FILE)\n"
     "                          [--top-k K] [--targets ID,...]\n"
     "                          [--json] [--device auto|cpu|cuda] [--threads N] [--tp N]\n"
-    "                          [--timing] [--repeat R]\n"
+    "                          [--timing] [--repeat R] [--sums fixed|plain]\n"
     "\n"
     "Runs the model in DIR (a Hugging Face Qwen2 checkpoint: config.json + safetensors)\n"
     "over the token ids (or the text, encoded with DIR's tokenizer.json) and prints,\n"
@@ -30,7 +30,10 @@ static const char *USAGE =
     "With --tp N, run under `mpirun -np N`: the model is split over the N ranks\n"
     "(tensor parallelism) and rank 0 prints.\n"
     "--timing prints one JSON line of timings to stderr (load, forward, head; the\n"
-    "fastest of --repeat R runs) with tokens/s and model GFLOP/s.\n";
+    "fastest of --repeat R runs) with tokens/s and model GFLOP/s.\n"
+    "--sums plain (for benchmarks): the row-parallel layers as one GEMM and a plain\n"
+    "all-reduce instead of the fixed order that makes every tp give the same bits\n"
+    "on the CPU (docs/parallelism.md); the CUDA backend always sums plainly.\n";
 
 /* Parses "1,2,3" into a heap array; the error names the bad element. */
 static int parse_ids(const char *s, const char *opt, int32_t **out, int *n, LsError *e) {
@@ -89,7 +92,7 @@ static json_t *num_or_null(double x) {
 int ls_cmd_score(int argc, char **argv) {
     const char *model_dir = NULL, *ids_s = NULL, *tgt_s = NULL, *device = "auto", *text = NULL,
                *text_file = NULL;
-    int K = 5, as_json = 0, threads = 0, tp = 1, timing = 0, repeat = 1;
+    int K = 5, as_json = 0, threads = 0, tp = 1, timing = 0, repeat = 1, plain_sums = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
@@ -125,6 +128,13 @@ int ls_cmd_score(int argc, char **argv) {
         } else if (!strcmp(a, "--repeat") && has) {
             repeat = atoi(argv[++i]);
             if (repeat < 1) repeat = 1;
+        } else if (!strcmp(a, "--sums") && has) {
+            const char *v = argv[++i];
+            if (strcmp(v, "fixed") && strcmp(v, "plain")) {
+                fprintf(stderr, "logits-study score: --sums '%s': expected fixed or plain\n", v);
+                return 2;
+            }
+            plain_sums = !strcmp(v, "plain");
         } else if (!strcmp(a, "--json")) {
             as_json = 1;
         } else {
@@ -227,6 +237,7 @@ int ls_cmd_score(int argc, char **argv) {
             }
         }
     }
+    if (be && plain_sums) be->linear_cols = NULL; /* the forward pass then sums plainly (ls/forward.h) */
     if (!be || ls_forward_init(&f, &m, be, comm, (size_t)n, &e)) {
         fprintf(stderr, "logits-study score: %s\n", e.msg);
         goto done;
@@ -251,9 +262,9 @@ int ls_cmd_score(int argc, char **argv) {
         fprintf(stderr,
                 "{\"tokens\": %d, \"threads\": %d, \"tp\": %d, \"load_s\": %.4f, \"forward_s\": %.4f, "
                 "\"head_s\": %.4f, \"comm_s\": %.4f, \"tokens_per_s\": %.2f, \"gflop\": %.3f, "
-                "\"gflops\": %.2f}\n",
+                "\"gflops\": %.2f, \"sums\": \"%s\"}\n",
                 n, threads, tp, t_load, t_fwd, t_head, t_comm, n / (t_fwd + t_head), fl / 1e9,
-                fl / (t_fwd + t_head) / 1e9);
+                fl / (t_fwd + t_head) / 1e9, f.ordered ? "fixed" : "plain");
     }
     if (comm && comm->rank != 0) {
         rc = 0;

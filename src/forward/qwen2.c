@@ -3,7 +3,8 @@
  * the backend interface. Tensor parallelism (Megatron): q/k/v and gate/up are
  * column-parallel (heads / intermediate split over the TP ranks), o_proj and
  * down_proj row-parallel followed by an all-reduce; the embedding is
- * vocab-parallel (each rank looks up its vocab rows, then all-reduce). */
+ * vocab-parallel (each rank looks up its vocab rows, then all-reduce). The
+ * row-parallel sums are added in one fixed order whatever tp (ls/forward.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +18,30 @@ static int tp_allreduce(LsForward *f, float *buf, size_t n, LsError *e) {
     return LS_OK;
 }
 
-/* Splits n items over `size` ranks as evenly as possible: [*a, *a + *cnt). */
-static void split_range(int64_t n, int size, int rank, int64_t *a, int64_t *cnt) {
-    int64_t base = n / size, rem = n % size;
-    *a = rank * base + (rank < rem ? rank : rem);
-    *cnt = base + (rank < rem ? 1 : 0);
+/* y [T, n] = x W^T summed over the TP group, W row-parallel ([n, k local]);
+ * cut [nslices + 1]: the local column offsets of the canonical slices. */
+static int row_parallel(LsForward *f, float *y, const float *x, const LsWeight *w, const size_t *cut,
+                        size_t T, LsError *e) {
+    LsBackend *be = f->be;
+    const size_t n = w->n;
+    if (!f->ordered) {
+        be->linear(be, y, x, w, T, 0);
+        return tp_allreduce(f, y, T * n, e);
+    }
+    /* the slices' products on a stack: after slice j, pairs of equal-sized
+     * subtrees are merged (as many as trailing zero bits of j + 1) */
+    float *slot[LS_TP_SLICES_LOG2 + 1];
+    int depth = 0;
+    for (int j = 0; j < f->nslices; j++) {
+        slot[depth] = depth == 0 ? y : f->tree[depth - 1];
+        be->linear_cols(be, slot[depth], x, w, T, cut[j], cut[j + 1]);
+        depth++;
+        for (int m = j + 1; m % 2 == 0; m /= 2, depth--)
+            be->add(be, slot[depth - 2], slot[depth - 1], T * n);
+    }
+    if (f->tp && f->tp->size > 1 && f->tp->allreduce_sum_tree_f32(f->tp, y, T * n) != 0)
+        return ls_fail(e, "tensor-parallel all-reduce (tree order) of %zu floats failed", T * n);
+    return LS_OK;
 }
 
 static float *load_vec(LsForward *f, const LsTensor *t, LsError *e) {
@@ -60,7 +80,23 @@ int ls_forward_init(LsForward *f, const LsModel *m, LsBackend *be, LsComm *tp, s
     a->kv_head0 = a->q_head0 / a->group;
     a->Hkv = (a->q_head0 + a->H - 1) / a->group - a->kv_head0 + 1;
     f->f_local = fdim / (size_t)P;
-    split_range(c->vocab_size, P, r, &f->v0, &f->nv);
+
+    /* canonical slices (ls/forward.h): this rank's are j in [r S/P, (r+1) S/P); slice j of n items
+     * is [j n / S, (j+1) n / S), so the ranks' ranges are unions of slices */
+    f->ordered = be->linear_cols && (P == 1 || tp->allreduce_sum_tree_f32) && LS_TP_SLICES % P == 0;
+    f->nslices = f->ordered ? LS_TP_SLICES / P : 1;
+    const int64_t S = (int64_t)f->nslices * P, V = c->vocab_size, j0 = (int64_t)r * f->nslices;
+    f->v0 = j0 * V / S;
+    f->nv = (j0 + f->nslices) * V / S - f->v0;
+    f->o_cut = ls_malloc((size_t)(f->nslices + 1) * sizeof(size_t));
+    f->down_cut = ls_malloc((size_t)(f->nslices + 1) * sizeof(size_t));
+    f->v_cut = ls_malloc((size_t)(f->nslices + 1) * sizeof(size_t));
+    for (int i = 0; i <= f->nslices; i++) {
+        int64_t j = j0 + i;
+        f->o_cut[i] = (size_t)(j * H / S - a->q_head0) * (size_t)hd;
+        f->down_cut[i] = (size_t)(j * (int64_t)fdim / S) - (size_t)r * f->f_local;
+        f->v_cut[i] = (size_t)(j * V / S - f->v0);
+    }
 
     const size_t qrows = (size_t)a->H * hd, kvrows = (size_t)a->Hkv * hd;
     const size_t q0 = (size_t)a->q_head0 * hd, kv0 = (size_t)a->kv_head0 * hd;
@@ -97,8 +133,11 @@ int ls_forward_init(LsForward *f, const LsModel *m, LsBackend *be, LsComm *tp, s
     if (!(f->final_norm = load_vec(f, m->final_norm, e))) return LS_ERR;
 
     /* activation arena: x, h [T, d]; qkv [T, (H+2Hkv) hd]; att [T, H hd]; gu [T, 2f]; act [T, f] */
+    int ntree = 0; /* log2 nslices scratch buffers [T, d] for the slices' products */
+    while ((1 << ntree) < f->nslices)
+        ntree++;
     size_t T = max_tokens, qkvw = qrows + 2 * kvrows;
-    size_t floats = T * (2 * d + qkvw + qrows + 3 * f->f_local), bytes;
+    size_t floats = T * ((2 + (size_t)ntree) * d + qkvw + qrows + 3 * f->f_local), bytes;
     if (ls_mul_size(floats, sizeof(float), &bytes) ||
         ls_add_size(bytes, 3 * (T + 1) * sizeof(int32_t), &bytes))
         return ls_fail(e, "batch_tokens=%zu: activation arena size overflows", T);
@@ -113,6 +152,8 @@ int ls_forward_init(LsForward *f, const LsModel *m, LsBackend *be, LsComm *tp, s
     f->att = p, p += T * qrows;
     f->gu = p, p += T * 2 * f->f_local;
     f->act = p, p += T * f->f_local;
+    for (int i = 0; i < ntree; i++)
+        f->tree[i] = p, p += T * d;
     int32_t *ip = (int32_t *)p;
     f->ids_dev = ip, ip += T + 1;
     f->pos_dev = ip, ip += T + 1;
@@ -156,16 +197,14 @@ int ls_forward_batch(LsForward *f, const int32_t *ids, const int32_t *seq_off, i
         /* attn_output = softmax(q k^T * scaling + causal_mask) v   att: [T, H hd] */
         be->attention(be, f->att, f->qkv, qkvw, f->seqoff_dev, nseq, a);
         /* hidden_states = residual + o_proj(attn_output)   (row-parallel: partial sums, all-reduce) */
-        be->linear(be, f->h, f->att, &L->o, T, 0);
-        if (tp_allreduce(f, f->h, T * d, e)) return LS_ERR;
+        if (row_parallel(f, f->h, f->att, &L->o, f->o_cut, T, e)) return LS_ERR;
         be->add(be, f->x, f->h, T * d);
         /* hidden_states = self.post_attention_layernorm(hidden_states) */
         be->rmsnorm(be, f->h, f->x, L->post_norm, T, d, c->rms_norm_eps);
         /* mlp: down_proj(act_fn(gate_proj(h)) * up_proj(h)) */
         be->linear(be, f->gu, f->h, &L->gate_up, T, 0);
         be->swiglu(be, f->act, f->gu, T, f->f_local);
-        be->linear(be, f->h, f->act, &L->down, T, 0);
-        if (tp_allreduce(f, f->h, T * d, e)) return LS_ERR;
+        if (row_parallel(f, f->h, f->act, &L->down, f->down_cut, T, e)) return LS_ERR;
         be->add(be, f->x, f->h, T * d);
     }
     /* hidden_states = self.norm(hidden_states) */
@@ -192,6 +231,9 @@ void ls_forward_free(LsForward *f) {
     if (!f->head_is_embed) be->weight_free(be, &f->head);
     be->free(be, f->final_norm);
     be->free(be, f->arena);
+    free(f->o_cut);
+    free(f->down_cut);
+    free(f->v_cut);
     memset(f, 0, sizeof *f);
 }
 

@@ -60,7 +60,7 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
                     const int32_t *targets, int ntgt, int K, LsPosStats *out, LsError *e) {
     LsBackend *be = f->be;
     const size_t T = (size_t)seq_off[nseq], d = (size_t)f->model->cfg.hidden_size;
-    const int P = f->tp_size;
+    const int P = f->tp_size, NS = f->nslices; /* NS softmax partials per row and rank (ls/forward.h) */
     if (out->T != T || out->K != K || out->ntgt != ntgt)
         return ls_fail(e, "metrics: output buffers sized for %zu positions, batch has %zu", out->T, T);
     /* row t of the hidden states predicts token t+1 of the same sequence */
@@ -72,10 +72,11 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
     size_t R = chunk_rows((size_t)f->nv);
     /* per-rank block of one chunk: partials, wanted logit, target logits, top-k */
     size_t blk_f = R * (1 + (size_t)ntgt + (size_t)K); /* floats */
-    size_t blk_bytes = R * sizeof(LsSoftmaxPartial) + blk_f * sizeof(float) + R * (size_t)K * sizeof(int32_t);
+    size_t blk_bytes =
+        R * (size_t)NS * sizeof(LsSoftmaxPartial) + blk_f * sizeof(float) + R * (size_t)K * sizeof(int32_t);
     unsigned char *mine = ls_malloc(blk_bytes);
     unsigned char *all = P > 1 ? ls_malloc(blk_bytes * (size_t)P) : mine;
-    LsSoftmaxPartial *parts = ls_malloc((size_t)P * sizeof *parts);
+    LsSoftmaxPartial *parts = ls_malloc((size_t)P * (size_t)NS * sizeof *parts);
     float *cand_v = ls_malloc((size_t)P * (size_t)(K > 0 ? K : 1) * sizeof(float));
     int32_t *cand_i = ls_malloc((size_t)P * (size_t)(K > 0 ? K : 1) * sizeof(int32_t));
     float *tg = ls_malloc((size_t)(ntgt > 0 ? ntgt : 1) * sizeof(float));
@@ -102,12 +103,12 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
     for (size_t r0 = 0; r0 < T; r0 += R) {
         size_t n = T - r0 < R ? T - r0 : R;
         LsSoftmaxPartial *pp = (LsSoftmaxPartial *)mine;
-        float *pw = (float *)(pp + R);
+        float *pw = (float *)(pp + R * (size_t)NS);
         float *pt = pw + R;
         float *pv = pt + R * (size_t)ntgt;
         int32_t *pi = (int32_t *)(pv + R * (size_t)K);
-        be->head_partials(be, f->h + r0 * d, n, &f->head, f->v0, want + r0, targets, ntgt, K, pp, pw, pt, pv,
-                          pi);
+        be->head_partials(be, f->h + r0 * d, n, &f->head, f->v0, NS, f->v_cut, want + r0, targets, ntgt, K,
+                          pp, pw, pt, pv, pi);
         if (P > 1 && f->tp->allgather_host(f->tp, mine, all, blk_bytes) != 0) {
             rc = ls_fail(e, "tensor-parallel all-gather of head statistics failed");
             break;
@@ -119,9 +120,10 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
             for (int q = 0; q < P; q++) {
                 unsigned char *b = all + (size_t)q * blk_bytes;
                 LsSoftmaxPartial *bp = (LsSoftmaxPartial *)b;
-                float *bw = (float *)(bp + R), *bt = bw + R, *bv = bt + R * (size_t)ntgt;
+                float *bw = (float *)(bp + R * (size_t)NS), *bt = bw + R, *bv = bt + R * (size_t)ntgt;
                 int32_t *bi = (int32_t *)(bv + R * (size_t)K);
-                parts[q] = bp[i];
+                /* in slice order: rank q holds slices q NS .. q NS + NS - 1 */
+                memcpy(parts + (size_t)q * NS, bp + i * (size_t)NS, (size_t)NS * sizeof *parts);
                 if (bw[i] > wl) wl = bw[i];
                 for (int t = 0; t < ntgt; t++) {
                     float v = bt[i * (size_t)ntgt + t];
@@ -133,7 +135,7 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
                 }
             }
             double lse, ent;
-            ls_softmax_merge(parts, P, &lse, &ent);
+            ls_softmax_merge(parts, P * NS, &lse, &ent);
             /* the row predicts position row + 1 */
             size_t p = row + 1;
             wlog[i] = (float)wl;

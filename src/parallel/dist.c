@@ -27,6 +27,38 @@ static int mpi_allreduce_max_f32(LsComm *c, float *buf, size_t n) {
     return mpi_allreduce_f32(c, buf, n, MPI_MAX);
 }
 
+/* Recursive doubling: at step m (1, 2, 4, ...) each rank holds the sum of its
+ * aligned block of m ranks and adds its partner's (rank ^ m), so after log2
+ * steps every rank holds the canonical tree sum, bitwise alike. In pieces of at
+ * most 1 Mi floats (the partner's piece is received into a scratch buffer). */
+static int mpi_allreduce_sum_tree_f32(LsComm *c, float *buf, size_t n) {
+    if (c->size < 1 || (c->size & (c->size - 1))) return -1;
+    if (c->size == 1 || n == 0) return 0;
+    MPI_Comm comm = *(MPI_Comm *)c->impl;
+    double t0 = ls_now();
+    const size_t step = (size_t)1 << 20;
+    float *tmp = malloc((n < step ? n : step) * sizeof(float));
+    if (!tmp) return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i += step) {
+        const int cnt = (int)(n - i < step ? n - i : step);
+        float *p = buf + i;
+        for (int m = 1; m < c->size; m <<= 1) {
+            const int peer = c->rank ^ m;
+            if (MPI_Sendrecv(p, cnt, MPI_FLOAT, peer, 71, tmp, cnt, MPI_FLOAT, peer, 71, comm,
+                             MPI_STATUS_IGNORE) != MPI_SUCCESS) {
+                rc = -1;
+                break;
+            }
+            for (int j = 0; j < cnt; j++)
+                p[j] += tmp[j];
+        }
+    }
+    free(tmp);
+    c->seconds += ls_now() - t0;
+    return rc;
+}
+
 static int mpi_broadcast(LsComm *c, void *buf, size_t bytes, int root) {
     MPI_Comm comm = *(MPI_Comm *)c->impl;
     double t0 = ls_now();
@@ -76,6 +108,7 @@ int ls_dist_init(LsDist *d, MPI_Comm world, int tp, LsError *e) {
     d->comm.impl = &d->tp_comm;
     d->comm.allreduce_sum_f32 = mpi_allreduce_sum_f32;
     d->comm.allreduce_max_f32 = mpi_allreduce_max_f32;
+    d->comm.allreduce_sum_tree_f32 = mpi_allreduce_sum_tree_f32;
     d->comm.broadcast = mpi_broadcast;
     d->comm.allgather_host = mpi_allgather_host;
     return LS_OK;

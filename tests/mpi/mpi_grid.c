@@ -3,7 +3,8 @@
  *   mpi_grid TP --expect-error TEXT   ls_dist_init must fail on every rank with TEXT
  * Checks: tp_rank = rank % tp, dp_rank = rank / tp, TP groups of consecutive
  * ranks, DP groups of equal tp_rank, the MPI collectives of LsComm, one GPU
- * per local rank, the model-shape checks and ls_dist_agree. Exit 0 = pass. */
+ * per local rank, the model-shape checks and ls_dist_agree; the tree-order
+ * all-reduce equals the canonical tree bitwise. Exit 0 = pass. */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +24,42 @@ static int g_rank;
             MPI_Abort(MPI_COMM_WORLD, 1);                                                                    \
         }                                                                                                    \
     } while (0)
+
+/* The value TP rank i contributes at element j: magnitudes 1e8 apart, so the order of the sum shows. */
+static float tree_val(int i, size_t j) {
+    static const float v[8] = {1e8f, 1.0f, -1e8f, 3.0f, 0.5f, -7e7f, 2.5e-3f, 6e7f};
+    return v[(i + j) % 8] * (float)(1 + j % 3);
+}
+/* The canonical tree ((v0 + v1) + (v2 + v3)) ... over n (a power of two) ranks. */
+static float tree_sum(int i0, int n, size_t j) {
+    return n == 1 ? tree_val(i0, j) : tree_sum(i0, n / 2, j) + tree_sum(i0 + n / 2, n / 2, j);
+}
+
+/* allreduce_sum_tree_f32: bitwise the canonical tree on every rank (also across its 1 Mi-float pieces);
+ * -1 for a group that is not a power of two. */
+static void check_tree_sum(LsComm *c) {
+    const size_t n = ((size_t)1 << 20) + 5;
+    float *buf = malloc(n * sizeof(float));
+    for (size_t j = 0; j < n; j++)
+        buf[j] = tree_val(c->rank, j);
+    if (c->size & (c->size - 1)) {
+        CHECK(c->allreduce_sum_tree_f32(c, buf, n) == -1, "tree sum over %d ranks must refuse", c->size);
+        free(buf);
+        return;
+    }
+    CHECK(c->allreduce_sum_tree_f32(c, buf, n) == 0, "tree sum");
+    int plain_differs = 0;
+    for (size_t j = 0; j < n; j++) {
+        float want = tree_sum(0, c->size, j), seq = 0.0f;
+        CHECK(buf[j] == want, "tree sum[%zu] = %.9g, want %.9g", j, buf[j], want);
+        for (int i = 0; i < c->size; i++)
+            seq += tree_val(i, j);
+        plain_differs += seq != want;
+    }
+    /* the test values are such that a left-to-right sum differs somewhere (for 4+ ranks) */
+    CHECK(c->size < 4 || plain_differs > 0, "test values do not tell the orders apart");
+    free(buf);
+}
 
 static void check_model_shapes(void) {
     LsModelConfig c;
@@ -130,6 +167,7 @@ int main(int argc, char **argv) {
     CHECK(d.comm.allgather_host(&d.comm, pair, got, sizeof pair) == 0, "allgather");
     for (int i = 0; i < tp; i++)
         CHECK(got[2 * i] == d.dp_rank * tp + i && got[2 * i + 1] == -got[2 * i], "allgather block %d", i);
+    check_tree_sum(&d.comm);
     CHECK(d.comm.abort == NULL, "MPI comm has no abort hook");
 
     /* one GPU per rank */

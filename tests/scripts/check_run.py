@@ -12,7 +12,8 @@ usage: check_run.py FILE.h5 BINARY [OTHER.h5] [--exact]
     text, and its log-prob is the chain-rule sum of the spanned tokens' rows;
   * with OTHER.h5 (the same run at another world size): identical content,
     floats within 1e-5 (relative above 1), top-k ids identical where
-    the log-prob gaps exceed 1e-5, ranks within a few places of near ties.
+    the log-prob gaps exceed 1e-5, ranks within a few places of near ties;
+    with --exact, bit-identical (a resumed run, or another tp: docs/parallelism.md).
 """
 import json
 import math
@@ -29,12 +30,8 @@ TOL = 1e-4
 # values above 1 in magnitude (fp32 sums in another order: a log-prob of -40 has ulps of 4e-6)
 TOL_OTHER = 1e-5
 worst = {}
-exact = "--exact" in sys.argv  # OTHER must be bit-identical (a resumed run at the same world size)
+exact = "--exact" in sys.argv  # OTHER must be bit-identical (a resumed run; another tp with fixed-order sums)
 argv = [a for a in sys.argv if a != "--exact"]
-if "--tol" in argv:  # another tolerance for OTHER (tensor parallel: partial sums all-reduced)
-    i = argv.index("--tol")
-    TOL_OTHER = float(argv[i + 1])
-    del argv[i:i + 2]
 path, binary = argv[1], argv[2]
 other = argv[3] if len(argv) > 3 else None
 f = h5py.File(path, "r")

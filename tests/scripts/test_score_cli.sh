@@ -20,18 +20,51 @@ for fx in "$src"/tests/fixtures/qwen2-*/; do
     "$bin" score --model "$fx" --ids "$ids" --targets "$tg" --top-k 5 --json --device cpu > "$tmp/out.json"
     "$py" "$src/tests/scripts/check_score.py" "$ref" $s "$tmp/out.json"
   done
-  # tensor parallel: every tp dividing the heads, up to 4 ranks
+  # tensor parallel: every tp dividing the heads, up to 4 ranks; against transformers (1e-4) and
+  # against tp=1 (1e-5; bit-identical where tp divides the 8 canonical slices, docs/parallelism.md)
   heads=$("$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['num_attention_heads'])" "$fx/config.json")
+  ids=$(ids_of "$ref" 4)
+  "$bin" score --model "$fx" --ids "$ids" --targets "$tg" --top-k 5 --json --device cpu > "$tmp/tp1.json"
   for tp in 2 3 4; do
     [ $((heads % tp)) -eq 0 ] || continue
     inter=$("$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['intermediate_size'])" "$fx/config.json")
     [ $((inter % tp)) -eq 0 ] || continue
-    ids=$(ids_of "$ref" 4)
     timeout 120 mpirun -np $tp "$bin" score --model "$fx" --ids "$ids" --targets "$tg" --top-k 5 --json \
       --device cpu --tp $tp > "$tmp/tp.json"
     "$py" "$src/tests/scripts/check_score.py" "$ref" 4 "$tmp/tp.json"
+    exact=$([ $((8 % tp)) -eq 0 ] && echo --exact || true)
+    "$py" "$src/tests/scripts/check_score.py" "$tmp/tp1.json" 4 "$tmp/tp.json" 1e-5 $exact
   done
 done
+
+# tensor parallel on models whose KV heads do not divide by tp (replicated on the ranks whose query
+# heads read them), and the plain sums (one GEMM + MPI_Allreduce): the same statistics as tp=1,
+# bit-identical where the fixed-order sums apply (tp dividing 8); plain sums (fp32 partial sums in
+# another order: tp = 3, --sums plain) within the CPU contract against transformers, 1e-4
+rnd_ids() { "$py" -c "import random; random.seed(3); print(','.join(str(random.randrange($1)) for _ in range(60)))"; }
+tp_vs_one() { # tp_vs_one MODEL_DIR TP TOL --exact|"" [score options]
+  local dir=$1 tp=$2 tol=$3 exact=$4
+  shift 4
+  local ids
+  ids=$(rnd_ids 96)
+  "$bin" score --model "$dir" --ids "$ids" --targets 1,7,50 --top-k 5 --json --device cpu > "$tmp/r1.json"
+  timeout 120 mpirun -np $tp "$bin" score --model "$dir" --ids "$ids" --targets 1,7,50 --top-k 5 --json \
+    --device cpu --tp $tp "$@" > "$tmp/rt.json"
+  "$py" "$src/tests/scripts/check_score.py" "$tmp/r1.json" 0 "$tmp/rt.json" $tol $exact
+}
+"$bin" make-tiny-model --out "$tmp/kv1" --seed 11 --layers 3 --hidden 64 --heads 4 --kv-heads 1 \
+  --intermediate 96 --vocab 96 2> /dev/null
+"$bin" make-tiny-model --out "$tmp/kv2h6" --seed 12 --layers 3 --hidden 48 --heads 6 --kv-heads 2 \
+  --intermediate 96 --vocab 96 2> /dev/null
+tp_vs_one "$tmp/kv1" 2 1e-5 --exact   # one KV head, replicated on both ranks
+tp_vs_one "$tmp/kv1" 4 1e-5 --exact   # ... on four
+tp_vs_one "$tmp/kv2h6" 2 1e-5 --exact # 2 KV heads split, one a rank
+# 2 KV heads over 3 ranks (rank 1 reads both); 3 does not divide 8: plain sums, 1e-4
+tp_vs_one "$tmp/kv2h6" 3 1e-4 ""
+tp_vs_one "$tmp/kv1" 2 1e-4 "" --sums plain
+tp_vs_one "$tmp/kv1" 4 1e-4 "" --sums plain
+expect_err 2 "--sums 'x': expected fixed or plain" "$bin" score --model "$tmp/kv1" --ids 1,2 --sums x
+echo "score: tensor parallel equals tp=1 (replicated KV heads, plain sums)"
 
 # --text / --text-file: the model folder's tokenizer gives the ids HF tokenizers gives
 "$bin" make-tiny-model --out "$tmp/tm" --seed 5 --tokenizer "$src/tests/data/qwen3-tokenizer" >/dev/null

@@ -383,26 +383,29 @@ static void check_head(size_t R, size_t V, size_t d, int K, const char *what) {
     for (size_t r = 0; r < R; r++)
         want[r] = r % 5 == 4 ? -1 : (int32_t)(v0 + (int64_t)((r * 7919) % (V + 20)));
     float *hc = up(c, h, R * d * 4), *hg = up(g, h, R * d * 4);
-    LsSoftmaxPartial *pc = calloc(R, sizeof *pc), *pg = calloc(R, sizeof *pg);
+    /* three uneven vocab sub-slices (the canonical slices of ls/forward.h) */
+    const int NSL = 3;
+    const size_t cut[4] = {0, V / 3, V / 2, V};
+    LsSoftmaxPartial *pc = calloc(R * NSL, sizeof *pc), *pg = calloc(R * NSL, sizeof *pg);
     float *wlc = calloc(R, 4), *wlg = calloc(R, 4), *tc = calloc(R * 5, 4), *tg = calloc(R * 5, 4);
     float *vc = calloc(R * (size_t)K + 1, 4), *vg = calloc(R * (size_t)K + 1, 4);
     int32_t *ic = calloc(R * (size_t)K + 1, 4), *ig = calloc(R * (size_t)K + 1, 4);
-    c->head_partials(c, hc, R, &wc, v0, want, tgt, 5, K, pc, wlc, tc, vc, ic);
-    g->head_partials(g, hg, R, &wg, v0, want, tgt, 5, K, pg, wlg, tg, vg, ig);
+    c->head_partials(c, hc, R, &wc, v0, NSL, cut, want, tgt, 5, K, pc, wlc, tc, vc, ic);
+    g->head_partials(g, hg, R, &wg, v0, NSL, cut, want, tgt, 5, K, pg, wlg, tg, vg, ig);
 
     /* logits carry the bf16 rounding of h: tolerance on the logit scale */
     float *mc = malloc(R * 4), *mg = malloc(R * 4), *lc = malloc(R * 4), *lg = malloc(R * 4);
     float *ec = malloc(R * 4), *eg = malloc(R * 4);
     for (size_t r = 0; r < R; r++) {
         double lse, ent;
-        ls_softmax_merge(&pc[r], 1, &lse, &ent);
-        mc[r] = (float)pc[r].m, lc[r] = (float)lse, ec[r] = (float)ent;
-        ls_softmax_merge(&pg[r], 1, &lse, &ent);
-        mg[r] = (float)pg[r].m, lg[r] = (float)lse, eg[r] = (float)ent;
+        ls_softmax_merge(&pc[r * NSL], NSL, &lse, &ent);
+        mc[r] = (float)pc[r * NSL + 1].m, lc[r] = (float)lse, ec[r] = (float)ent;
+        ls_softmax_merge(&pg[r * NSL], NSL, &lse, &ent);
+        mg[r] = (float)pg[r * NSL + 1].m, lg[r] = (float)lse, eg[r] = (float)ent;
     }
     double tol = 2e-2;
     char buf[160];
-    snprintf(buf, sizeof buf, "%s: max logit", what);
+    snprintf(buf, sizeof buf, "%s: max logit of a sub-slice", what);
     report(buf, mc, mg, R, tol);
     snprintf(buf, sizeof buf, "%s: log-sum-exp", what);
     report(buf, lc, lg, R, tol);
@@ -581,13 +584,15 @@ static void em_linear(LsBackend *be, float *y, const float *x, const LsWeight *w
     cpu_ops.linear(be, y, xb, w, T, acc);
     free(xb);
 }
-static void em_head_partials(LsBackend *be, const float *h, size_t R, const LsWeight *W, int64_t v0,
-                             const int32_t *want_ids, const int32_t *tgt_ids, int ntgt, int K,
-                             LsSoftmaxPartial *part, float *want, float *tgt, float *topv, int32_t *topi) {
+static void em_head_partials(LsBackend *be, const float *h, size_t R, const LsWeight *W, int64_t v0, int nsl,
+                             const size_t *cut, const int32_t *want_ids, const int32_t *tgt_ids, int ntgt,
+                             int K, LsSoftmaxPartial *part, float *want, float *tgt, float *topv,
+                             int32_t *topi) {
     float *hb = malloc(R * W->k * sizeof(float) + 1);
     memcpy(hb, h, R * W->k * sizeof(float));
     round_bf16(hb, R * W->k);
-    cpu_ops.head_partials(be, hb, R, W, v0, want_ids, tgt_ids, ntgt, K, part, want, tgt, topv, topi);
+    cpu_ops.head_partials(be, hb, R, W, v0, nsl, cut, want_ids, tgt_ids, ntgt, K, part, want, tgt, topv,
+                          topi);
     free(hb);
 }
 static void bf16_emulated(const char *name) {
@@ -596,6 +601,7 @@ static void bf16_emulated(const char *name) {
     c->name = "cpu-bf16-emulated";
     c->weight_load = em_weight_load;
     c->linear = em_linear;
+    c->linear_cols = NULL; /* as the CUDA backend: one GEMM per row-parallel layer (ls/forward.h) */
     c->head_partials = em_head_partials;
     e2e_run(c, name);
 }

@@ -156,6 +156,64 @@ Test(forward, sharded_f16) {
     check_fixture("qwen2-tiny-sharded-f16", 1);
 }
 
+/* The fixed-order sums (ls/forward.h) at tp = 1: LS_TP_SLICES GEMMs per row-parallel layer, a tree of
+ * adds and per-slice softmax partials give the statistics of one GEMM and one partial (the plain sums) up
+ * to fp32 rounding; the slices tile the columns and the vocabulary. */
+static void check_fixed_vs_plain(const char *name) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/fixtures/%s", LS_TEST_DIR, name);
+    json_t *ref = load_ref(dir),
+           *ids_j = json_object_get(json_array_get(json_object_get(ref, "sequences"), 4), "ids");
+    int32_t ids[1024], off[2] = {0, (int32_t)json_array_size(ids_j)}, tgt[2] = {5, 77};
+    for (int i = 0; i < off[1]; i++)
+        ids[i] = (int32_t)json_integer_value(json_array_get(ids_j, (size_t)i));
+    LsError e = {{0}};
+    LsModel m;
+    cr_assert_eq(ls_model_open(&m, dir, &e), LS_OK, "%s", e.msg);
+    const LsModelConfig *c = &m.cfg;
+    LsPosStats st[2];
+    for (int plain = 0; plain < 2; plain++) {
+        LsBackend *be = ls_backend_cpu_create(1);
+        if (plain) be->linear_cols = NULL;
+        LsForward f;
+        cr_assert_eq(ls_forward_init(&f, &m, be, NULL, (size_t)off[1], &e), LS_OK, "%s", e.msg);
+        cr_assert_eq(f.ordered, !plain);
+        cr_assert_eq(f.nslices, plain ? 1 : LS_TP_SLICES);
+        cr_assert(f.o_cut[0] == 0 && f.down_cut[0] == 0 && f.v_cut[0] == 0);
+        cr_assert_eq(f.o_cut[f.nslices], (size_t)c->num_attention_heads * (size_t)c->head_dim);
+        cr_assert_eq(f.down_cut[f.nslices], (size_t)c->intermediate_size);
+        cr_assert_eq(f.v_cut[f.nslices], (size_t)c->vocab_size);
+        for (int i = 0; i < f.nslices; i++) /* whole heads, ascending */
+            cr_assert(f.o_cut[i] <= f.o_cut[i + 1] && f.o_cut[i] % (size_t)c->head_dim == 0 &&
+                      f.down_cut[i] <= f.down_cut[i + 1] && f.v_cut[i] <= f.v_cut[i + 1]);
+        ls_posstats_alloc(&st[plain], (size_t)off[1], 5, 2);
+        cr_assert_eq(ls_forward_batch(&f, ids, off, 1, &e), LS_OK, "%s", e.msg);
+        cr_assert_eq(ls_metrics_head(&f, ids, off, 1, tgt, 2, 5, &st[plain], &e), LS_OK, "%s", e.msg);
+        ls_forward_free(&f);
+        be->destroy(be);
+    }
+    double worst = 0;
+    for (int p = 1; p < off[1]; p++) {
+        double d[] = {st[0].logprob[p] - st[1].logprob[p], st[0].entropy[p] - st[1].entropy[p],
+                      st[0].top_lp[p * 5] - st[1].top_lp[p * 5],
+                      st[0].target_lp[p * 2 + 1] - st[1].target_lp[p * 2 + 1]};
+        for (int k = 0; k < 4; k++)
+            worst = fabs(d[k]) > worst ? fabs(d[k]) : worst;
+        cr_expect_eq(st[0].rank[p], st[1].rank[p], "%s: position %d rank", name, p);
+    }
+    printf("%s: fixed-order vs plain sums at tp=1: max |d| %.3g\n", name, worst);
+    cr_expect(worst <= TOL, "%s: fixed-order sums differ from plain ones by %g", name, worst);
+    ls_posstats_free(&st[0]);
+    ls_posstats_free(&st[1]);
+    ls_model_close(&m);
+    json_decref(ref);
+}
+
+Test(forward, fixed_order_sums_equal_plain) {
+    check_fixed_vs_plain("qwen2-tiny-untied");
+    check_fixed_vs_plain("qwen2-tiny-gqa7-bf16"); /* 7 heads over 8 slices: one empty */
+}
+
 Test(metrics, softmax_merge_matches_direct) {
     /* logits split over 3 "ranks", including huge values: merged = direct */
     float l[10] = {1000.f, 998.5f, -3.f, 999.f, 0.f, 1000.25f, -1e4f, 997.f, 12.f, 1000.f};

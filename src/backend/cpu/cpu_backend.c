@@ -102,6 +102,18 @@ static void cpu_linear(LsBackend *be, float *y, const float *x, const LsWeight *
     }
 }
 
+static void cpu_linear_cols(LsBackend *be, float *y, const float *x, const LsWeight *w, size_t T, size_t c0,
+                            size_t c1) {
+    (void)be;
+    if (c1 <= c0) {
+        memset(y, 0, T * w->n * sizeof(float));
+        return;
+    }
+    /* y [T, n] = x[:, c0:c1] . W[:, c0:c1]^T (strided column blocks of both) */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)w->n, (int)(c1 - c0), 1.0f, x + c0,
+                (int)w->k, (const float *)w->w + c0, (int)w->k, 0.0f, y, (int)w->n);
+}
+
 static void cpu_rmsnorm(LsBackend *be, float *y, const float *x, const float *g, size_t T, size_t d,
                         float eps) {
     (void)be;
@@ -274,9 +286,10 @@ static void topk_row(const float *l, size_t V, int64_t v0, int K, float *tv, int
     }
 }
 
-static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsWeight *W, int64_t v0,
-                              const int32_t *want_ids, const int32_t *tgt_ids, int ntgt, int K,
-                              LsSoftmaxPartial *part, float *want, float *tgt, float *topv, int32_t *topi) {
+static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsWeight *W, int64_t v0, int nsl,
+                              const size_t *cut, const int32_t *want_ids, const int32_t *tgt_ids, int ntgt,
+                              int K, LsSoftmaxPartial *part, float *want, float *tgt, float *topv,
+                              int32_t *topi) {
     CpuCtx *cx = be->ctx;
     size_t V = W->n;
     if (cx->logits_cap < R * V) {
@@ -292,33 +305,39 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
                 (const float *)W->w, (int)W->k, 0.0f, L, (int)V);
 #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < R; r++) {
-        const float *l = L + r * V;
-        float m = -INFINITY;
+        const float *row = L + r * V;
+        for (int q = 0; q < nsl; q++) {
+            const size_t c0 = cut ? cut[q] : 0, n = (cut ? cut[q + 1] : V) - c0;
+            const float *l = row + c0;
+            float m = -INFINITY;
 #pragma omp simd reduction(max : m)
-        for (size_t j = 0; j < V; j++)
-            m = l[j] > m ? l[j] : m;
-        /* s = sum e^(l-m), w = sum e^(l-m) (l-m): exps of a block into ez (vectorised), then fp64 sums */
-        double s = 0.0, w = 0.0;
-        float ez[1024], zz[1024];
-        for (size_t j0 = 0; j0 < V; j0 += 1024) {
-            size_t nb = V - j0 < 1024 ? V - j0 : 1024;
-            const float *lb = l + j0;
-            for (size_t j = 0; j < nb; j++) {
-                zz[j] = lb[j] - m;
-                ez[j] = ls_vexpf(zz[j]);
-            }
-            float bs = 0.0f, bw = 0.0f;
+            for (size_t j = 0; j < n; j++)
+                m = l[j] > m ? l[j] : m;
+            /* s = sum e^(l-m), w = sum e^(l-m) (l-m): exps of a block into ez (vectorised), then fp64 sums */
+            double s = 0.0, w = 0.0;
+            float ez[1024], zz[1024];
+            for (size_t j0 = 0; j0 < n; j0 += 1024) {
+                size_t nb = n - j0 < 1024 ? n - j0 : 1024;
+                const float *lb = l + j0;
+                for (size_t j = 0; j < nb; j++) {
+                    zz[j] = lb[j] - m;
+                    ez[j] = ls_vexpf(zz[j]);
+                }
+                float bs = 0.0f, bw = 0.0f;
 #pragma omp simd reduction(+ : bs, bw)
-            for (size_t j = 0; j < nb; j++) {
-                bs += ez[j];
-                bw += ez[j] * zz[j];
+                for (size_t j = 0; j < nb; j++) {
+                    bs += ez[j];
+                    bw += ez[j] * zz[j];
+                }
+                s += bs;
+                w += bw;
             }
-            s += bs;
-            w += bw;
+            LsSoftmaxPartial *pr = &part[r * (size_t)nsl + (size_t)q];
+            pr->m = m;
+            pr->s = s;
+            pr->w = w;
         }
-        part[r].m = m;
-        part[r].s = s;
-        part[r].w = w;
+        const float *l = row;
         int64_t wid = want_ids ? (int64_t)want_ids[r] - v0 : -1;
         want[r] = (wid >= 0 && wid < (int64_t)V) ? l[wid] : -INFINITY;
         for (int t = 0; t < ntgt; t++) {
@@ -370,6 +389,7 @@ LsBackend *ls_backend_cpu_create(int nthreads) {
     be->weight_load = cpu_weight_load;
     be->weight_free = cpu_weight_free;
     be->linear = cpu_linear;
+    be->linear_cols = cpu_linear_cols;
     be->rmsnorm = cpu_rmsnorm;
     be->rope = cpu_rope;
     be->attention = cpu_attention;

@@ -119,6 +119,7 @@ extern "C" int ls_dist_use_nccl(LsDist *d, void *stream, LsError *e) {
     d->comm.impl = im;
     d->comm.allreduce_sum_f32 = nccl_allreduce_sum_f32;
     d->comm.allreduce_max_f32 = nccl_allreduce_max_f32;
+    d->comm.allreduce_sum_tree_f32 = NULL; // device buffers: plain ncclAllReduce (ls/forward.h)
     d->comm.broadcast = nccl_broadcast;
     d->comm.allgather_host = nccl_allgather_host;
     d->comm.abort = nccl_abort;

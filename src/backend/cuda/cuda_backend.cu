@@ -47,6 +47,7 @@
 
 extern "C" {
 #include "ls/backend.h"
+#include "ls/forward.h" // LS_TP_SLICES
 }
 #include "cuda_check.h"
 
@@ -699,21 +700,26 @@ static void cu_attention(LsBackend *be, float *out, const float *qkv, size_t ld,
 // ---------------------------------------------------------------------------
 // head statistics
 
-// one block per row of L [R, V]: softmax partials (m, s, w) into part [R][3]
-// (the layout of LsSoftmaxPartial), the wanted logit and the target logits
-__global__ void head_stats_kernel(const float *L, size_t V, int64_t v0, const int32_t *want_ids, int has_want,
-                                  const int32_t *tgt_ids, int ntgt, double *part, float *want, float *tgt) {
+// block (r, q) for row r of L [R, V] and sub-slice q of nsl (local columns
+// [cut[q], cut[q+1]), cut NULL: the whole row): softmax partials (m, s, w) into
+// part [R][nsl][3] (the layout of LsSoftmaxPartial); blocks (r, 0) also write
+// the wanted logit and the target logits
+__global__ void head_stats_kernel(const float *L, size_t V, int64_t v0, const int32_t *cut,
+                                  const int32_t *want_ids, int has_want, const int32_t *tgt_ids, int ntgt,
+                                  double *part, float *want, float *tgt) {
     __shared__ float shf[32];
     __shared__ double shd[32];
-    const size_t r = blockIdx.x;
-    const float *l = L + r * V;
+    const size_t r = blockIdx.x, q = blockIdx.y, nsl = gridDim.y;
+    const float *row = L + r * V;
+    const size_t c0 = cut ? (size_t)cut[q] : 0, n = (cut ? (size_t)cut[q + 1] : V) - c0;
+    const float *l = row + c0;
     float m = -INFINITY;
-    for (size_t j = threadIdx.x; j < V; j += blockDim.x)
+    for (size_t j = threadIdx.x; j < n; j += blockDim.x)
         m = fmaxf(m, l[j]);
     m = block_max(m, shf);
     // per-thread Kahan sums in fp32, combined across the block in fp64
     float s = 0.0f, sc = 0.0f, w = 0.0f, wc = 0.0f;
-    for (size_t j = threadIdx.x; j < V; j += blockDim.x) {
+    for (size_t j = threadIdx.x; j < n; j += blockDim.x) {
         float z = l[j] - m, ez = expf(z);
         float y = ez - sc, t = s + y;
         sc = (t - s) - y;
@@ -726,15 +732,19 @@ __global__ void head_stats_kernel(const float *L, size_t V, int64_t v0, const in
     double S = block_sum_d((double)s - (double)sc, shd);
     double W = block_sum_d((double)w - (double)wc, shd);
     if (threadIdx.x == 0) {
-        part[3 * r] = m;
-        part[3 * r + 1] = S;
-        part[3 * r + 2] = W;
+        double *pr = part + 3 * (r * nsl + q);
+        pr[0] = m;
+        pr[1] = S;
+        pr[2] = W;
+    }
+    if (q != 0) return;
+    if (threadIdx.x == 0) {
         int64_t wid = has_want ? (int64_t)want_ids[r] - v0 : -1;
-        want[r] = (wid >= 0 && wid < (int64_t)V) ? l[wid] : -INFINITY;
+        want[r] = (wid >= 0 && wid < (int64_t)V) ? row[wid] : -INFINITY;
     }
     for (int t = threadIdx.x; t < ntgt; t += blockDim.x) {
         int64_t c = (int64_t)tgt_ids[t] - v0;
-        tgt[r * (size_t)ntgt + t] = (c >= 0 && c < (int64_t)V) ? l[c] : -INFINITY;
+        tgt[r * (size_t)ntgt + t] = (c >= 0 && c < (int64_t)V) ? row[c] : -INFINITY;
     }
 }
 
@@ -805,9 +815,10 @@ __global__ void count_greater_kernel(const float *L, size_t V, const float *thr,
     if (threadIdx.x == 0) cnt[r] = (int64_t)tot;
 }
 
-static void cu_head_partials(LsBackend *be, const float *h, size_t R, const LsWeight *W, int64_t v0,
-                             const int32_t *want_ids, const int32_t *tgt_ids, int ntgt, int K,
-                             LsSoftmaxPartial *part, float *want, float *tgt, float *topv, int32_t *topi) {
+static void cu_head_partials(LsBackend *be, const float *h, size_t R, const LsWeight *W, int64_t v0, int nsl,
+                             const size_t *cut, const int32_t *want_ids, const int32_t *tgt_ids, int ntgt,
+                             int K, LsSoftmaxPartial *part, float *want, float *tgt, float *topv,
+                             int32_t *topi) {
     CudaCtx *cx = (CudaCtx *)be->ctx;
     const size_t V = W->n, d = W->k;
     cx->last_R = R;
@@ -820,8 +831,10 @@ static void cu_head_partials(LsBackend *be, const float *h, size_t R, const LsWe
     cx->logits = (float *)lp;
     gemm_bf16(cx, cx->logits, h, (const __nv_bfloat16 *)W->w, R, V, d, 0.0f);
 
-    // inputs: want ids [R], target ids [ntgt]
-    size_t nin = R + (size_t)(ntgt > 0 ? ntgt : 0);
+    // inputs: want ids [R], target ids [ntgt], sub-slice cuts [nsl + 1]
+    if (nsl < 1) nsl = 1;
+    const size_t ncut = cut ? (size_t)nsl + 1 : 0;
+    size_t nin = R + (size_t)(ntgt > 0 ? ntgt : 0) + ncut;
     void *ip = cx->hin;
     scratch_reserve(&ip, &cx->hin_cap, nin * sizeof(int32_t) + sizeof(int32_t), "head inputs");
     cx->hin = (int32_t *)ip;
@@ -829,22 +842,34 @@ static void cu_head_partials(LsBackend *be, const float *h, size_t R, const LsWe
     if (ntgt > 0)
         cudaCheckFatal(
             cudaMemcpy(cx->hin + R, tgt_ids, (size_t)ntgt * sizeof(int32_t), cudaMemcpyHostToDevice));
+    int32_t *d_cut = cut ? cx->hin + R + (size_t)(ntgt > 0 ? ntgt : 0) : NULL;
+    if (cut) {
+        int32_t hc[LS_TP_SLICES + 1];
+        if ((size_t)nsl > LS_TP_SLICES) {
+            ls_warn("cuda backend: %d vocab sub-slices exceed the supported %d\n", nsl, LS_TP_SLICES);
+            abort();
+        }
+        for (size_t i = 0; i < ncut; i++)
+            hc[i] = (int32_t)cut[i];
+        cudaCheckFatal(cudaMemcpy(d_cut, hc, ncut * sizeof(int32_t), cudaMemcpyHostToDevice));
+    }
 
     // outputs on the device, in the order of the host arrays
     const size_t kk = (size_t)(K > 0 ? K : 0), nt = (size_t)(ntgt > 0 ? ntgt : 0);
-    size_t ob = R * sizeof(LsSoftmaxPartial) + R * sizeof(float) + R * nt * sizeof(float) +
+    const size_t np = R * (size_t)nsl; // partials
+    size_t ob = np * sizeof(LsSoftmaxPartial) + R * sizeof(float) + R * nt * sizeof(float) +
                 R * kk * (sizeof(float) + sizeof(int32_t));
     void *op = cx->hout;
     scratch_reserve(&op, &cx->hout_cap, ob, "head outputs");
     cx->hout = op;
     double *d_part = (double *)cx->hout;
-    float *d_want = (float *)(d_part + 3 * R);
+    float *d_want = (float *)(d_part + 3 * np);
     float *d_tgt = d_want + R;
     float *d_topv = d_tgt + R * nt;
     int32_t *d_topi = (int32_t *)(d_topv + R * kk);
 
-    head_stats_kernel<<<(unsigned int)R, 256>>>(cx->logits, V, v0, cx->hin, want_ids != NULL, cx->hin + R,
-                                                (int)nt, d_part, d_want, d_tgt);
+    head_stats_kernel<<<dim3((unsigned int)R, (unsigned int)nsl), 256>>>(
+        cx->logits, V, v0, d_cut, cx->hin, want_ids != NULL, cx->hin + R, (int)nt, d_part, d_want, d_tgt);
     LAUNCH_CHECK();
 
     if (K > TOPK_CHUNK / 2) { // each merge round must shrink the candidates
@@ -882,8 +907,8 @@ static void cu_head_partials(LsBackend *be, const float *h, size_t R, const LsWe
     unsigned char *hb = (unsigned char *)ls_malloc(ob);
     cudaCheckFatal(cudaMemcpy(hb, cx->hout, ob, cudaMemcpyDeviceToHost));
     unsigned char *p = hb;
-    memcpy(part, p, R * sizeof(LsSoftmaxPartial));
-    p += R * sizeof(LsSoftmaxPartial);
+    memcpy(part, p, np * sizeof(LsSoftmaxPartial));
+    p += np * sizeof(LsSoftmaxPartial);
     memcpy(want, p, R * sizeof(float));
     p += R * sizeof(float);
     if (nt) memcpy(tgt, p, R * nt * sizeof(float));
