@@ -26,8 +26,10 @@
  * has linear_cols, the comm has allreduce_sum_tree_f32 and tp divides S;
  * otherwise (CUDA/NCCL, tp = 3, ...) one GEMM and a plain all-reduce, equal
  * to tp = 1 up to fp32 rounding. */
-#define LS_TP_SLICES 8
-#define LS_TP_SLICES_LOG2 3
+/* S = 4: tp = 1, 2, 4 bit-identical; 8 slices cost ~15% of the forward at tp = 1 on
+ * the CPU (o_proj cut into 1-2 heads), 4 slices ~3% (bench/results/tp_scaling.json) */
+#define LS_TP_SLICES 4
+#define LS_TP_SLICES_LOG2 2
 
 typedef struct {
     LsWeight qkv;     /* [(H + 2 Hkv) hd local, d] fused q/k/v with bias */

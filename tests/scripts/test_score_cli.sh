@@ -21,7 +21,7 @@ for fx in "$src"/tests/fixtures/qwen2-*/; do
     "$py" "$src/tests/scripts/check_score.py" "$ref" $s "$tmp/out.json"
   done
   # tensor parallel: every tp dividing the heads, up to 4 ranks; against transformers (1e-4) and
-  # against tp=1 (1e-5; bit-identical where tp divides the 8 canonical slices, docs/parallelism.md)
+  # against tp=1 (1e-5; bit-identical where tp divides the 4 canonical slices, docs/parallelism.md)
   heads=$("$py" -c "import json,sys; print(json.load(open(sys.argv[1]))['num_attention_heads'])" "$fx/config.json")
   ids=$(ids_of "$ref" 4)
   "$bin" score --model "$fx" --ids "$ids" --targets "$tg" --top-k 5 --json --device cpu > "$tmp/tp1.json"
@@ -32,14 +32,14 @@ for fx in "$src"/tests/fixtures/qwen2-*/; do
     timeout 120 mpirun -np $tp "$bin" score --model "$fx" --ids "$ids" --targets "$tg" --top-k 5 --json \
       --device cpu --tp $tp > "$tmp/tp.json"
     "$py" "$src/tests/scripts/check_score.py" "$ref" 4 "$tmp/tp.json"
-    exact=$([ $((8 % tp)) -eq 0 ] && echo --exact || true)
+    exact=$([ $((4 % tp)) -eq 0 ] && echo --exact || true)
     "$py" "$src/tests/scripts/check_score.py" "$tmp/tp1.json" 4 "$tmp/tp.json" 1e-5 $exact
   done
 done
 
 # tensor parallel on models whose KV heads do not divide by tp (replicated on the ranks whose query
 # heads read them), and the plain sums (one GEMM + MPI_Allreduce): the same statistics as tp=1,
-# bit-identical where the fixed-order sums apply (tp dividing 8); plain sums (fp32 partial sums in
+# bit-identical where the fixed-order sums apply (tp dividing 4); plain sums (fp32 partial sums in
 # another order: tp = 3, --sums plain) within the CPU contract against transformers, 1e-4
 rnd_ids() { "$py" -c "import random; random.seed(3); print(','.join(str(random.randrange($1)) for _ in range(60)))"; }
 tp_vs_one() { # tp_vs_one MODEL_DIR TP TOL --exact|"" [score options]
@@ -56,10 +56,14 @@ tp_vs_one() { # tp_vs_one MODEL_DIR TP TOL --exact|"" [score options]
   --intermediate 96 --vocab 96 2> /dev/null
 "$bin" make-tiny-model --out "$tmp/kv2h6" --seed 12 --layers 3 --hidden 48 --heads 6 --kv-heads 2 \
   --intermediate 96 --vocab 96 2> /dev/null
+"$bin" make-tiny-model --out "$tmp/h2s" --seed 13 --layers 2 --hidden 32 --heads 2 --kv-heads 1 \
+  --intermediate 64 --vocab 96 2> /dev/null
+tp_vs_one "$tmp/h2s" 2 1e-5 --exact    # 2 heads over 4 slices: two empty o_proj slices
+tp_vs_one "$tmp/h2s" 1 1e-4 "" --sums plain # fixed order (empty slices included) vs one GEMM, one rank
 tp_vs_one "$tmp/kv1" 2 1e-5 --exact   # one KV head, replicated on both ranks
 tp_vs_one "$tmp/kv1" 4 1e-5 --exact   # ... on four
 tp_vs_one "$tmp/kv2h6" 2 1e-5 --exact # 2 KV heads split, one a rank
-# 2 KV heads over 3 ranks (rank 1 reads both); 3 does not divide 8: plain sums, 1e-4
+# 2 KV heads over 3 ranks (rank 1 reads both); 3 does not divide 4: plain sums, 1e-4
 tp_vs_one "$tmp/kv2h6" 3 1e-4 ""
 tp_vs_one "$tmp/kv1" 2 1e-4 "" --sums plain
 tp_vs_one "$tmp/kv1" 4 1e-4 "" --sums plain

@@ -211,7 +211,7 @@ static void check_fixed_vs_plain(const char *name) {
 
 Test(forward, fixed_order_sums_equal_plain) {
     check_fixed_vs_plain("qwen2-tiny-untied");
-    check_fixed_vs_plain("qwen2-tiny-gqa7-bf16"); /* 7 heads over 8 slices: one empty */
+    check_fixed_vs_plain("qwen2-tiny-gqa7-bf16"); /* 7 heads over 4 slices: 1, 2, 2, 2 */
 }
 
 Test(metrics, softmax_merge_matches_direct) {
@@ -285,4 +285,48 @@ Test(metrics, softmax_merge_ties_and_infinities) {
     ls_softmax_merge(rev, 4, &lse2, &ent2);
     cr_assert_float_eq(lse2, lse, 1e-12);
     cr_assert_float_eq(ent2, ent, 1e-12);
+}
+
+/* The CPU head's per-sub-slice partials (the canonical vocab slices of
+ * ls/forward.h), merged, equal one partial over the whole slice: with an empty
+ * sub-slice and one whose logits are all -inf for a row (s = w = 0, not NaN);
+ * the wanted logits, target logits and top-k do not depend on the cut. */
+Test(metrics, cpu_head_subslices_merge_to_whole) {
+    enum { R = 3, V = 26, D = 8, K = 4 };
+    static float w[V * D], h[R * D];
+    unsigned x = 12345;
+    for (int i = 0; i < V * D; i++) {
+        x = x * 1103515245u + 12345u;
+        w[i] = ((float)(x >> 8) / 16777216.0f - 0.5f) * 6.0f;
+    }
+    for (int v = 20; v < V; v++) /* rows 20..25: logit -inf for row 0 of h = (1, 0, ..., 0) */
+        for (int j = 0; j < D; j++)
+            w[v * D + j] = j == 0 ? -INFINITY : 0.0f;
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < D; j++)
+            h[r * D + j] = r == 0 ? (j == 0 ? 1.0f : 0.0f) : (float)((r * 7 + j * 3) % 5) + 0.5f;
+    LsBackend *be = ls_backend_cpu_create(1);
+    LsWeight W = {V, D, w, NULL};                           /* the CPU backend's format: fp32 [V, D] */
+    const size_t cut[5] = {0, 7, 7, 20, V};                 /* [7, 7) empty; [20, 26) all -inf for row 0 */
+    int32_t want[R] = {103, 110, 125}, tgt[2] = {100, 119}; /* 125: -inf (rows 20..25) */
+    LsSoftmaxPartial one[R], sub[R * 4];
+    float wl1[R], wl4[R], t1[R * 2], t4[R * 2], v1[R * K], v4[R * K];
+    int32_t i1[R * K], i4[R * K];
+    be->head_partials(be, h, R, &W, 100, 1, NULL, want, tgt, 2, K, one, wl1, t1, v1, i1);
+    be->head_partials(be, h, R, &W, 100, 4, cut, want, tgt, 2, K, sub, wl4, t4, v4, i4);
+    for (int r = 0; r < R; r++) {
+        double lse1, ent1, lse4, ent4;
+        ls_softmax_merge(&one[r], 1, &lse1, &ent1);
+        ls_softmax_merge(&sub[r * 4], 4, &lse4, &ent4);
+        cr_assert(isfinite(lse4) && isfinite(ent4), "row %d: lse %g entropy %g", r, lse4, ent4);
+        cr_assert_float_eq(lse4, lse1, 1e-5, "row %d: lse %.9g vs %.9g", r, lse4, lse1);
+        cr_assert_float_eq(ent4, ent1, 1e-5, "row %d: entropy %.9g vs %.9g", r, ent4, ent1);
+        cr_assert(sub[r * 4 + 1].s == 0.0 && sub[r * 4 + 1].m == -INFINITY, "empty sub-slice");
+    }
+    cr_assert(sub[3].m == -INFINITY && sub[3].s == 0.0 && sub[3].w == 0.0, "all -inf sub-slice: s %g w %g",
+              sub[3].s, sub[3].w);
+    cr_assert(wl1[0] > -INFINITY && wl1[1] > -INFINITY && wl1[2] == -INFINITY, "wanted logits");
+    cr_assert(!memcmp(wl1, wl4, sizeof wl1) && !memcmp(t1, t4, sizeof t1), "wanted / target logits differ");
+    cr_assert(!memcmp(v1, v4, sizeof v1) && !memcmp(i1, i4, sizeof i1), "top-k differs");
+    be->destroy(be);
 }

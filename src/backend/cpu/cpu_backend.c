@@ -316,11 +316,12 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
             /* s = sum e^(l-m), w = sum e^(l-m) (l-m): exps of a block into ez (vectorised), then fp64 sums */
             double s = 0.0, w = 0.0;
             float ez[1024], zz[1024];
-            for (size_t j0 = 0; j0 < n; j0 += 1024) {
+            for (size_t j0 = 0; m > -INFINITY && j0 < n; j0 += 1024) { /* an all -inf slice: s = w = 0 */
                 size_t nb = n - j0 < 1024 ? n - j0 : 1024;
                 const float *lb = l + j0;
                 for (size_t j = 0; j < nb; j++) {
-                    zz[j] = lb[j] - m;
+                    float z = lb[j] - m;
+                    zz[j] = z < -1e30f ? -1e30f : z; /* a -inf logit: e^z z = 0, not 0 * -inf (NaN stays) */
                     ez[j] = ls_vexpf(zz[j]);
                 }
                 float bs = 0.0f, bw = 0.0f;

@@ -719,8 +719,10 @@ __global__ void head_stats_kernel(const float *L, size_t V, int64_t v0, const in
     m = block_max(m, shf);
     // per-thread Kahan sums in fp32, combined across the block in fp64
     float s = 0.0f, sc = 0.0f, w = 0.0f, wc = 0.0f;
-    for (size_t j = threadIdx.x; j < n; j += blockDim.x) {
-        float z = l[j] - m, ez = expf(z);
+    for (size_t j = threadIdx.x; m > -INFINITY && j < n; j += blockDim.x) { // all -inf: s = w = 0
+        float z = l[j] - m;
+        z = z < -1e30f ? -1e30f : z; // a -inf logit: e^z z = 0, not 0 * -inf (NaN stays)
+        float ez = expf(z);
         float y = ez - sc, t = s + y;
         sc = (t - s) - y;
         s = t;
