@@ -41,7 +41,8 @@ if { [ -w "$lockf" ] || { [ ! -e "$lockf" ] && [ -w /tmp ]; }; } && command -v f
 fi
 
 # --- Slurm up (or skip, saying why)
-up=$(bash "$src/tests/slurm/start_slurm.sh" 2>&1)
+# (fd 9, the lock, closed: the daemons it starts outlive the test and must not hold the lock)
+up=$(bash "$src/tests/slurm/start_slurm.sh" 9>&- 2>&1)
 rc=$?
 echo "$up"
 if [ $rc -eq 77 ]; then
