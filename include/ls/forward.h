@@ -26,8 +26,9 @@
  * has linear_cols, the comm has allreduce_sum_tree_f32 and tp divides S;
  * otherwise (CUDA/NCCL, tp = 3, ...) one GEMM and a plain all-reduce, equal
  * to tp = 1 up to fp32 rounding. */
-/* S = 4: tp = 1, 2, 4 bit-identical; 8 slices cost ~15% of the forward at tp = 1 on
- * the CPU (o_proj cut into 1-2 heads), 4 slices ~3% (bench/results/tp_scaling.json) */
+/* S = 4: tp = 1, 2, 4 bit-identical at a cost below run-to-run noise; 8 slices
+ * (o_proj cut into 1-2 heads) were ~10% slower at tp = 1 on the CPU
+ * (bench/tp_scaling, docs/parallelism.md) */
 #define LS_TP_SLICES 4
 #define LS_TP_SLICES_LOG2 2
 

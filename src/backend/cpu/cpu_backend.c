@@ -338,14 +338,13 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
             pr->s = s;
             pr->w = w;
         }
-        const float *l = row;
         int64_t wid = want_ids ? (int64_t)want_ids[r] - v0 : -1;
-        want[r] = (wid >= 0 && wid < (int64_t)V) ? l[wid] : -INFINITY;
+        want[r] = (wid >= 0 && wid < (int64_t)V) ? row[wid] : -INFINITY;
         for (int t = 0; t < ntgt; t++) {
             int64_t c = (int64_t)tgt_ids[t] - v0;
-            tgt[r * (size_t)ntgt + t] = (c >= 0 && c < (int64_t)V) ? l[c] : -INFINITY;
+            tgt[r * (size_t)ntgt + t] = (c >= 0 && c < (int64_t)V) ? row[c] : -INFINITY;
         }
-        if (K > 0) topk_row(l, V, v0, K, topv + r * (size_t)K, topi + r * (size_t)K);
+        if (K > 0) topk_row(row, V, v0, K, topv + r * (size_t)K, topi + r * (size_t)K);
     }
 }
 

@@ -47,7 +47,6 @@
 
 extern "C" {
 #include "ls/backend.h"
-#include "ls/forward.h" // LS_TP_SLICES
 }
 #include "cuda_check.h"
 
@@ -846,14 +845,11 @@ static void cu_head_partials(LsBackend *be, const float *h, size_t R, const LsWe
             cudaMemcpy(cx->hin + R, tgt_ids, (size_t)ntgt * sizeof(int32_t), cudaMemcpyHostToDevice));
     int32_t *d_cut = cut ? cx->hin + R + (size_t)(ntgt > 0 ? ntgt : 0) : NULL;
     if (cut) {
-        int32_t hc[LS_TP_SLICES + 1];
-        if ((size_t)nsl > LS_TP_SLICES) {
-            ls_warn("cuda backend: %d vocab sub-slices exceed the supported %d\n", nsl, LS_TP_SLICES);
-            abort();
-        }
+        int32_t *hc = (int32_t *)ls_malloc(ncut * sizeof(int32_t));
         for (size_t i = 0; i < ncut; i++)
             hc[i] = (int32_t)cut[i];
         cudaCheckFatal(cudaMemcpy(d_cut, hc, ncut * sizeof(int32_t), cudaMemcpyHostToDevice));
+        free(hc);
     }
 
     // outputs on the device, in the order of the host arrays
