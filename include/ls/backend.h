@@ -48,10 +48,34 @@ typedef struct {
     int q_head0, kv_head0, group;
 } LsAttnShape;
 
+/* Compute precision (config key `precision`, recorded per model in the file).
+ * fp32: fp32 GEMMs and attention (the contract: within 1e-4 of transformers
+ * fp32). bf16: GEMM inputs rounded to bf16 with fp32 accumulation (fast mode);
+ * norms, softmax, log-sum-exp and the head statistics stay fp32. */
+typedef enum { LS_PREC_FP32 = 0, LS_PREC_BF16 = 1 } LsPrecision;
+const char *ls_precision_name(LsPrecision p);          /* "fp32" / "bf16" */
+int ls_precision_parse(const char *s, LsPrecision *p); /* LS_OK, or LS_ERR for another string */
+
+/* What a backend computes on, recorded per model in the output file. */
+typedef struct {
+    char device[8];      /* "cpu" / "cuda" */
+    char precision[8];   /* the precision in force: "fp32" / "bf16" */
+    char processor[128]; /* CPU model name, or GPU name */
+    char runtime[160];   /* BLAS library and build, or CUDA driver / runtime / cuBLAS versions */
+    int threads;         /* CPU threads per rank (0 on a GPU) */
+} LsDeviceInfo;
+
 typedef struct LsBackend LsBackend;
 struct LsBackend {
     const char *name;
     void *ctx;
+    LsPrecision precision; /* set by set_precision before any weight is loaded */
+
+    /* Chooses the precision; called once, before weight_load. LS_ERR + message
+     * when this backend or processor cannot compute in it. */
+    int (*set_precision)(LsBackend *be, LsPrecision p, LsError *e);
+    /* Fills *out (device, processor, libraries, threads). */
+    void (*describe)(LsBackend *be, LsDeviceInfo *out);
 
     /* memory */
     void *(*alloc)(LsBackend *be, size_t bytes, LsError *e); /* NULL + message on failure */
@@ -126,7 +150,8 @@ LsBackend *ls_backend_cuda_create(int device, LsError *e);
 int ls_cuda_device_count(char *why, size_t why_len);
 /* device: "auto" (CUDA if a GPU is visible and supported, else CPU, saying
  * so), "cpu" or "cuda" (an error when no GPU is usable); gpu: the CUDA device
- * index for "auto"/"cuda" (-1 = the current device). */
-LsBackend *ls_backend_create(const char *device, int gpu, int nthreads, LsError *e);
+ * index for "auto"/"cuda" (-1 = the current device); prec: passed to
+ * set_precision (an error when the backend cannot compute in it). */
+LsBackend *ls_backend_create(const char *device, int gpu, int nthreads, LsPrecision prec, LsError *e);
 
 #endif

@@ -76,7 +76,7 @@ static LsBackend *create_backend(LsDist *d, const char *device, int threads, int
     char why[256];
     int ngpu = ls_cuda_device_count(why, sizeof why);
     int gpu = ngpu == 1 ? 0 : d->local_rank;
-    LsBackend *be = ls_backend_create(device, gpu, threads, e);
+    LsBackend *be = ls_backend_create(device, gpu, threads, LS_PREC_FP32, e);
     if (ls_dist_agree(d, be ? LS_OK : LS_ERR, e) != LS_OK) die(d, e->msg);
     int is_cuda = !strcmp(be->name, "cuda"), lo, hi;
     MPI_Allreduce(&is_cuda, &lo, 1, MPI_INT, MPI_MIN, d->world);

@@ -218,7 +218,7 @@ int ls_cmd_score(int argc, char **argv) {
         char why[256];
         int ngpu = ls_cuda_device_count(why, sizeof why);
         int gpu = !comm || ngpu == 1 ? (comm ? 0 : -1) : dist.local_rank;
-        be = ls_backend_create(device, gpu, threads, &e);
+        be = ls_backend_create(device, gpu, threads, LS_PREC_FP32, &e);
         if (comm) { /* every rank on the same kind; TP all-reduces on device buffers go through NCCL */
             if (ls_dist_agree(&dist, be ? LS_OK : LS_ERR, &e) == LS_OK) {
                 int is_cuda = !strcmp(be->name, "cuda"), lo, hi;

@@ -18,7 +18,33 @@ LsBackend *ls_backend_cuda_create(int device, LsError *e) {
 }
 #endif
 
-LsBackend *ls_backend_create(const char *device, int gpu, int nthreads, LsError *e) {
+const char *ls_precision_name(LsPrecision p) {
+    return p == LS_PREC_BF16 ? "bf16" : "fp32";
+}
+
+int ls_precision_parse(const char *s, LsPrecision *p) {
+    if (s && !strcmp(s, "fp32"))
+        *p = LS_PREC_FP32;
+    else if (s && !strcmp(s, "bf16"))
+        *p = LS_PREC_BF16;
+    else
+        return LS_ERR;
+    return LS_OK;
+}
+
+static LsBackend *pick(const char *device, int gpu, int nthreads, LsError *e);
+
+LsBackend *ls_backend_create(const char *device, int gpu, int nthreads, LsPrecision prec, LsError *e) {
+    LsBackend *be = pick(device, gpu, nthreads, e);
+    if (be && be->set_precision(be, prec, e)) {
+        ls_fail_prefix(e, "%s backend", be->name);
+        be->destroy(be);
+        return NULL;
+    }
+    return be;
+}
+
+static LsBackend *pick(const char *device, int gpu, int nthreads, LsError *e) {
     if (!device || !strcmp(device, "auto")) {
         char why[256] = "";
         if (ls_cuda_device_count(why, sizeof why) > 0) {

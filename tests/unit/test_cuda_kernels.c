@@ -121,18 +121,18 @@ Test(cuda_backend, device_selection) {
     int n = ls_cuda_device_count(why, sizeof why);
     if (n <= 0) {
         /* the errors a user sees without a GPU */
-        cr_assert_null(ls_backend_create("cuda", -1, 1, &e));
+        cr_assert_null(ls_backend_create("cuda", -1, 1, LS_PREC_FP32, &e));
         cr_assert(strstr(e.msg, "--device cuda") &&
                       (strstr(e.msg, "no usable CUDA GPU") || strstr(e.msg, "without CUDA")),
                   "%s", e.msg);
         cr_assert_null(ls_backend_cuda_create(0, &e));
-        LsBackend *be = ls_backend_create("auto", -1, 1, &e);
+        LsBackend *be = ls_backend_create("auto", -1, 1, LS_PREC_FP32, &e);
         cr_assert(be && !strcmp(be->name, "cpu"));
         be->destroy(be);
         cr_skip_test("no CUDA GPU visible: %s (checked the CPU fallback and the --device cuda error)", why);
         return;
     }
-    LsBackend *be = ls_backend_create("auto", 0, 1, &e);
+    LsBackend *be = ls_backend_create("auto", 0, 1, LS_PREC_BF16, &e);
     cr_assert(be, "%s", e.msg);
     cr_expect_str_eq(be->name, "cuda");
     be->destroy(be);

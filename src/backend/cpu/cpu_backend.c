@@ -363,6 +363,39 @@ static void cpu_head_count_greater(LsBackend *be, size_t R, const float *thr, in
     }
 }
 
+static int cpu_set_precision(LsBackend *be, LsPrecision p, LsError *e) {
+    if (p != LS_PREC_FP32)
+        return ls_fail(e, "precision %s is not implemented on the CPU yet", ls_precision_name(p));
+    be->precision = p;
+    return LS_OK;
+}
+
+/* The processor's model name from /proc/cpuinfo ("unknown" elsewhere). */
+static void cpu_model_name(char *buf, size_t n) {
+    snprintf(buf, n, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) || !colon) continue;
+        colon += 1 + (colon[1] == ' ');
+        colon[strcspn(colon, "\n")] = 0;
+        snprintf(buf, n, "%s", colon);
+        break;
+    }
+    fclose(f);
+}
+
+static void cpu_describe(LsBackend *be, LsDeviceInfo *out) {
+    memset(out, 0, sizeof *out);
+    snprintf(out->device, sizeof out->device, "cpu");
+    snprintf(out->precision, sizeof out->precision, "%s", ls_precision_name(be->precision));
+    cpu_model_name(out->processor, sizeof out->processor);
+    snprintf(out->runtime, sizeof out->runtime, "OpenBLAS %s", openblas_get_config());
+    out->threads = omp_get_max_threads();
+}
+
 static void cpu_destroy(LsBackend *be) {
     CpuCtx *cx = be->ctx;
     free(cx->logits);
@@ -381,6 +414,8 @@ LsBackend *ls_backend_cpu_create(int nthreads) {
     cx->nthreads = nthreads;
     be->name = "cpu";
     be->ctx = cx;
+    be->set_precision = cpu_set_precision;
+    be->describe = cpu_describe;
     be->alloc = cpu_alloc;
     be->free = cpu_free;
     be->to_device = cpu_copy;

@@ -944,6 +944,31 @@ static void cu_head_count_greater(LsBackend *be, size_t R, const float *thr, int
 // ---------------------------------------------------------------------------
 // life cycle
 
+static int cu_set_precision(LsBackend *be, LsPrecision p, LsError *e) {
+    if (p != LS_PREC_BF16)
+        return ls_fail(e, "precision %s is not implemented on CUDA yet (use precision: bf16)",
+                       ls_precision_name(p));
+    be->precision = p;
+    return LS_OK;
+}
+
+static void cu_describe(LsBackend *be, LsDeviceInfo *out) {
+    CudaCtx *cx = (CudaCtx *)be->ctx;
+    memset(out, 0, sizeof *out);
+    snprintf(out->device, sizeof out->device, "cuda");
+    snprintf(out->precision, sizeof out->precision, "%s", ls_precision_name(be->precision));
+    cudaDeviceProp prop;
+    if (cudaGetDeviceProperties(&prop, cx->device) == cudaSuccess)
+        snprintf(out->processor, sizeof out->processor, "%s (sm_%d%d)", prop.name, prop.major, prop.minor);
+    int drv = 0, rt = 0, blas = 0;
+    cudaDriverGetVersion(&drv);
+    cudaRuntimeGetVersion(&rt);
+    cublasGetVersion(cx->blas, &blas);
+    snprintf(out->runtime, sizeof out->runtime, "CUDA driver %d.%d, runtime %d.%d, cuBLAS %d", drv / 1000,
+             drv % 1000 / 10, rt / 1000, rt % 1000 / 10, blas);
+    out->threads = 0;
+}
+
 static void cu_destroy(LsBackend *be) {
     CudaCtx *cx = (CudaCtx *)be->ctx;
     if (cx) {
@@ -1009,6 +1034,8 @@ extern "C" LsBackend *ls_backend_cuda_create(int device, LsError *e) {
     LsBackend *be = (LsBackend *)ls_calloc(1, sizeof *be);
     be->name = "cuda";
     be->ctx = cx;
+    be->set_precision = cu_set_precision;
+    be->describe = cu_describe;
     be->alloc = cu_alloc;
     be->free = cu_free;
     be->to_device = cu_to_device;
