@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ls/backend.h"
 #include "ls/common.h"
 
 typedef enum { LS_DEVICE_AUTO = 0, LS_DEVICE_CPU, LS_DEVICE_CUDA } LsDevice;
@@ -75,6 +76,7 @@ typedef struct {
     LsOnLong on_long_record;
     LsOnBad on_bad_record;
     LsDevice device;
+    LsPrecision precision;
     int tp;
     uint64_t seed;
     int bootstrap;
@@ -116,6 +118,11 @@ typedef struct {
     const char *help;
 } LsRunCfgOption;
 const LsRunCfgOption *ls_runcfg_options(size_t *n);
+
+/* The settings that decide the file's content (not where it goes, nor how
+ * many threads), as JSON (heap): stored in the file as
+ * run_config_effective and compared by --resume. */
+char *ls_runcfg_effective_json(const LsRunConfig *cfg);
 
 /* Names for messages and the output file. */
 const char *ls_device_name(LsDevice d);

@@ -23,6 +23,7 @@
 
 #include <cyaml/cyaml.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -942,6 +943,49 @@ int ls_runcfg_validate(const LsRunConfig *cfg, LsError *e) {
         return ls_fail(e, "%s: no output file: set 'output:' in the config or pass --out", cfg->source);
     if (cfg->n_models == 0) return ls_fail(e, "%s: no models to run", cfg->source);
     return LS_OK;
+}
+
+/* The settings that decide the file's content (not where it goes, nor how
+ * many threads): stored in the file and compared by --resume. */
+char *ls_runcfg_effective_json(const LsRunConfig *c) {
+    json_t *o = json_object();
+    json_object_set_new(o, "data", json_string(c->data));
+    json_object_set_new(o, "template", json_string(c->template_text));
+    json_t *ms = json_array();
+    for (size_t i = 0; i < c->n_models; i++) {
+        json_t *m = json_object();
+        json_object_set_new(m, "name", json_string(c->models[i].name));
+        json_object_set_new(m, "path", json_string(c->models[i].path));
+        json_array_append_new(ms, m);
+    }
+    json_object_set_new(o, "models", ms);
+    json_t *tg = json_array();
+    for (size_t i = 0; i < c->n_targets; i++)
+        json_array_append_new(tg, json_string(c->targets[i]));
+    json_object_set_new(o, "targets", tg);
+    json_t *sf = json_array();
+    for (size_t i = 0; i < c->n_forms; i++) {
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s%s", c->forms[i].leading_space ? "space+" : "",
+                 ls_case_name(c->forms[i].letter_case));
+        json_array_append_new(sf, json_string(buf));
+    }
+    json_object_set_new(o, "surface_forms", sf);
+    json_object_set_new(o, "top_k", json_integer(c->top_k));
+    json_object_set_new(o, "batch_tokens", json_integer((json_int_t)c->batch_tokens));
+    json_object_set_new(o, "max_tokens", json_integer((json_int_t)c->max_tokens));
+    json_object_set_new(o, "on_long_record",
+                        json_string(c->on_long_record == LS_LONG_SKIP ? "skip" : "truncate"));
+    json_object_set_new(o, "on_bad_record", json_string(c->on_bad_record == LS_BAD_SKIP ? "skip" : "fail"));
+    json_object_set_new(o, "device", json_string(ls_device_name(c->device)));
+    json_object_set_new(o, "precision", json_string(ls_precision_name(c->precision)));
+    json_object_set_new(o, "tp", json_integer(c->tp));
+    json_object_set_new(o, "seed", json_integer((json_int_t)c->seed));
+    json_object_set_new(o, "bootstrap", json_integer(c->bootstrap));
+    json_object_set_new(o, "limit", json_integer((json_int_t)c->limit));
+    char *s = json_dumps(o, JSON_INDENT(1) | JSON_SORT_KEYS);
+    json_decref(o);
+    return s;
 }
 
 const char *ls_device_name(LsDevice d) {
