@@ -26,11 +26,21 @@ static void usage(FILE *f) {
                "cleanly and exit with status 75; rerun with --resume to continue.\n"
                "  --threads N        CPU threads per rank (default: SLURM_CPUS_PER_TASK, else\n"
                "                     the cores of the node divided among its ranks)\n"
-               "Config overrides (each key of the YAML file):\n");
+               "Config overrides (each key of the YAML file; * = part of the resume identity):\n");
     size_t n;
-    const LsRunCfgOption *o = ls_runcfg_options(&n);
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "  --%-17s %s\n", o[i].name, o[i].help);
+    const LsRunCfgKey *k = ls_runcfg_keys(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (!k[i].flag) continue;
+        char what[256] = "", def[96] = "";
+        if (k[i].type == LS_CFG_ENUM) ls_runcfg_choices(&k[i], what, sizeof what);
+        if (k[i].type == LS_CFG_INT || k[i].type == LS_CFG_SIZE)
+            snprintf(what, sizeof what, "%lld..%lld", (long long)k[i].lo, (long long)k[i].hi);
+        if (k[i].def && k[i].type != LS_CFG_FLAG && k[i].type != LS_CFG_TEMPLATE &&
+            k[i].type != LS_CFG_TARGETS)
+            snprintf(def, sizeof def, "; default %s", k[i].def);
+        fprintf(f, "  --%-17s%s %s%s%s%s%s\n", k[i].flag, k[i].identity ? "*" : " ", k[i].help,
+                *what ? " (" : "", what, *what ? ")" : "", def);
+    }
 }
 
 /* The config file, its overrides and the run's own flags (every rank). */
