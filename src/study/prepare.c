@@ -243,8 +243,19 @@ static int encode_group(Study *S, StudyModel *sm, LsError *e) {
     return rc;
 }
 
+/* The device and precision, tried before any file is touched: a precision
+ * the backend cannot compute in stops the run here. */
+static int probe_device(Study *S, LsError *e) {
+    LsBackend *be = NULL;
+    int rc = study_backend_open(S, &be, e);
+    if (be) be->destroy(be);
+    return rc;
+}
+
 int study_prepare(Study *S, LsError *e) {
-    if (make_grid(S, e) || output_policy(S, e) || load_records(S, e) || load_models(S, e)) return LS_ERR;
+    if (make_grid(S, e) || output_policy(S, e) || probe_device(S, e) || load_records(S, e) ||
+        load_models(S, e))
+        return LS_ERR;
     int32_t *count = NULL;
     if (count_tokens(S, &count, e)) {
         free(count);

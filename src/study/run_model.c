@@ -86,33 +86,17 @@ static int open_weights(ModelRun *R, LsError *e) {
     return LS_OK;
 }
 
-/* The rank's backend: CUDA device local_rank (or 0 when the launcher shows
- * each rank a single GPU) in the configured precision; every rank must end up
- * on the same kind, and with tp > 1 on CUDA the TP all-reduces go through
- * NCCL. The device record is rank 0's. */
+/* The rank's backend (ls_study_backend_open); with tp > 1 on CUDA the TP
+ * all-reduces go through NCCL. */
 static int open_backend(ModelRun *R, LsError *e) {
     Study *S = R->S;
-    LsDist *d = &S->d;
-    char why[256];
-    int ngpu = ls_cuda_device_count(why, sizeof why);
-    int gpu = ngpu == 1 ? 0 : d->local_rank;
-    R->be = ls_backend_create(ls_device_name(S->cfg->device), gpu, S->opt.threads, S->cfg->precision, e);
-    if (study_agree(S, R->be ? LS_OK : LS_ERR, e)) return LS_ERR;
-    int is_cuda = !strcmp(R->be->name, "cuda"), lo, hi;
-    MPI_Allreduce(&is_cuda, &lo, 1, MPI_INT, MPI_MIN, d->world);
-    MPI_Allreduce(&is_cuda, &hi, 1, MPI_INT, MPI_MAX, d->world);
-    if (lo != hi)
-        return ls_fail(e,
-                       "device auto: some ranks see a usable GPU and others do not; set device: cpu or cuda");
-    if (is_cuda && d->tp > 1) {
-        d->gpu = gpu;
-        int rc = ls_dist_use_nccl(d, NULL, e);
+    if (study_backend_open(S, &R->be, e)) return LS_ERR;
+    if (!strcmp(R->be->name, "cuda") && S->d.tp > 1) {
+        int rc = ls_dist_use_nccl(&S->d, NULL, e);
         R->nccl_on = rc == LS_OK;
         if (study_agree(S, rc, e)) return LS_ERR;
     }
-    R->be->describe(R->be, &R->dev);
-    MPI_Bcast(&R->dev, sizeof R->dev, MPI_BYTE, 0, d->world);
-    R->dev.processor[sizeof R->dev.processor - 1] = R->dev.runtime[sizeof R->dev.runtime - 1] = '\0';
+    study_backend_describe(S, R->be, &R->dev);
     return LS_OK;
 }
 

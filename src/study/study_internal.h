@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ls/backend.h"
 #include "ls/config.h"
 #include "ls/data.h"
 #include "ls/encode.h"
@@ -57,6 +58,12 @@ int study_open_output(Study *S, LsStudyEnd *end, LsError *e);
 int study_run_model(Study *S, StudyModel *sm, int *stopped, LsError *e);
 int study_seal(Study *S, LsError *e);
 void study_free(Study *S);
+
+/* The rank's backend for the config's device and precision, the same kind
+ * on every rank (collective, agreed; device.c). */
+int study_backend_open(Study *S, LsBackend **be, LsError *e);
+/* What it computes on: rank 0's description, on every rank (collective). */
+void study_backend_describe(const Study *S, LsBackend *be, LsDeviceInfo *out);
 
 /* Whether any rank was asked to stop (collective). */
 int study_stop_requested(const Study *S);
