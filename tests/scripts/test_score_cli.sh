@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `logits-study score` end to end: JSON output against the transformers
-# fixtures (1 rank, and tensor-parallel over 2 and 4 MPI ranks, which must give
+# fixtures of every architecture (1 rank, and tensor-parallel over 2, 3 and 4 MPI ranks, which must give
 # the same numbers), and the error paths (exit status and message).
 # usage: test_score_cli.sh BINARY SOURCE_DIR
 set -euo pipefail
@@ -11,7 +11,7 @@ src=$2
 ids_of() { "$py" -c "import json,sys; r=json.load(open(sys.argv[1])); print(','.join(map(str, r['sequences'][int(sys.argv[2])]['ids'])))" "$1" "$2"; }
 tg_of() { "$py" -c "import json,sys; print(','.join(map(str, json.load(open(sys.argv[1]))['targets'])))" "$1"; }
 
-for fx in "$src"/tests/fixtures/qwen2-*/; do
+for fx in "$src"/tests/fixtures/*/; do
   fx=${fx%/}
   ref=$fx/reference.json
   tg=$(tg_of "$ref")

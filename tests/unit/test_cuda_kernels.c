@@ -341,22 +341,23 @@ static void check_attention(const char *what, const int *lens, int nseq, LsAttnS
 static const int LENS[] = {1, 37, 5, 0, 70, 33, 64};
 
 Test(cuda_kernels, attention_varlen_gqa7_hd12) {
-    check_attention("attention varlen H7/Hkv1 hd12", LENS, 7, (LsAttnShape){7, 1, 12, 0, 0, 7});
+    check_attention("attention varlen H7/Hkv1 hd12", LENS, 7, (LsAttnShape){7, 1, 12, 0, 0, 7, 0, 0});
 }
 Test(cuda_kernels, attention_varlen_gqa2_hd80) {
-    check_attention("attention varlen H4/Hkv2 hd80", LENS, 7, (LsAttnShape){4, 2, 80, 0, 0, 2});
+    check_attention("attention varlen H4/Hkv2 hd80", LENS, 7, (LsAttnShape){4, 2, 80, 0, 0, 2, 0, 0});
 }
 Test(cuda_kernels, attention_varlen_tp_rank_hd72) {
     /* rank 1 of 2 of a 6-head / 2-KV-head model: q heads 3..5 read KV heads 1 (local 0) */
-    check_attention("attention varlen TP slice hd72", LENS, 7, (LsAttnShape){3, 1, 72, 3, 1, 3});
+    check_attention("attention varlen TP slice hd72", LENS, 7, (LsAttnShape){3, 1, 72, 3, 1, 3, 0, 0});
 }
 Test(cuda_kernels, attention_varlen_mha_hd128_long) {
     static const int lens[] = {300, 129, 1};
     check_attention("attention varlen H2/Hkv2 hd128 (300 tokens)", lens, 3,
-                    (LsAttnShape){2, 2, 128, 0, 0, 1});
+                    (LsAttnShape){2, 2, 128, 0, 0, 1, 0, 0});
 }
 Test(cuda_kernels, attention_fallback_hd640) {
-    check_attention("attention varlen hd640 (fallback kernel)", LENS, 7, (LsAttnShape){2, 1, 640, 0, 0, 2});
+    check_attention("attention varlen hd640 (fallback kernel)", LENS, 7,
+                    (LsAttnShape){2, 1, 640, 0, 0, 2, 0, 0});
 }
 
 /* ---- head ---------------------------------------------------------------- */

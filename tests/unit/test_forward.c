@@ -1,6 +1,6 @@
 /* test_forward.c — the CPU forward pass and head statistics against the
  * oracle fixtures written by tests/oracle/make_fixtures.py (transformers'
- * Qwen2ForCausalLM in fp32): every sequence alone, and all of them packed in
+ * Qwen2, Llama, Qwen3 and Gemma 3 *ForCausalLM in fp32): every sequence alone, and all of them packed in
  * one batch. Tolerances (issue #3): |Δ log-prob| <= 1e-4, |Δ entropy| <= 1e-4,
  * top-k ids identical where the reference's logit gap exceeds 1e-4. */
 #include <criterion/criterion.h>
@@ -156,6 +156,31 @@ Test(forward, gqa7_headdim_theta1e6_bf16) {
 Test(forward, sharded_f16) {
     check_fixture("qwen2-tiny-sharded-f16", 1);
 }
+/* Llama, Qwen3, Gemma 3 text (tests/oracle/make_fixtures.py says what each one covers) */
+Test(forward, llama_kv1_tied) {
+    check_fixture("llama-tiny-kv1-tied", 1);
+}
+Test(forward, llama_linear_rope_biases) {
+    check_fixture("llama-tiny-linear-bias", 2);
+}
+Test(forward, llama_llama3_rope_bf16) {
+    check_fixture("llama-tiny-llama3-bf16", 1);
+}
+Test(forward, llama_yarn) {
+    check_fixture("llama-tiny-yarn", 2);
+}
+Test(forward, qwen3_qk_norm_head_dim) {
+    check_fixture("qwen3-tiny-tied", 1);
+}
+Test(forward, qwen3_kv1_yarn_bf16) {
+    check_fixture("qwen3-tiny-kv1-yarn", 2);
+}
+Test(forward, gemma3_kv1_sliding_window) {
+    check_fixture("gemma3-tiny-kv1-window", 1);
+}
+Test(forward, gemma3_softcap_linear_rope_bf16) {
+    check_fixture("gemma3-tiny-softcap-bf16", 2);
+}
 
 /* The fixed-order sums (ls/forward.h) at tp = 1: LS_TP_SLICES GEMMs per row-parallel layer, a tree of
  * adds and per-slice softmax partials give the statistics of one GEMM and one partial (the plain sums) up
@@ -307,7 +332,7 @@ Test(metrics, cpu_head_subslices_merge_to_whole) {
         for (int j = 0; j < D; j++)
             h[r * D + j] = r == 0 ? (j == 0 ? 1.0f : 0.0f) : (float)((r * 7 + j * 3) % 5) + 0.5f;
     LsBackend *be = ls_backend_cpu_create(1);
-    LsWeight W = {V, D, w, NULL};                           /* the CPU backend's format: fp32 [V, D] */
+    LsWeight W = {V, D, w, NULL, 0};                        /* the CPU backend's format: fp32 [V, D] */
     const size_t cut[5] = {0, 7, 7, 20, V};                 /* [7, 7) empty; [20, 26) all -inf for row 0 */
     int32_t want[R] = {103, 110, 125}, tgt[2] = {100, 119}; /* 125: -inf (rows 20..25) */
     LsSoftmaxPartial one[R], sub[R * 4];

@@ -165,7 +165,7 @@ Test(model, bad_config_or_missing_files) {
     cr_assert(strstr(e.msg, "config.json: cannot open"), "%s", e.msg);
     TbQwen q = tiny();
     tb_qwen_write(dir, &q);
-    tb_write_str(dir, "config.json", "{\"model_type\":\"llama\"}");
+    tb_write_str(dir, "config.json", "{\"model_type\":\"mistral\"}");
     cr_assert_eq(ls_model_open(&m, dir, &e), LS_ERR);
     cr_assert(strstr(e.msg, "config.json: key 'model_type'"), "%s", e.msg);
     tb_rmdir(dir);
