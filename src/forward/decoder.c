@@ -387,10 +387,15 @@ double ls_forward_flops(const LsModelConfig *c, const int32_t *seq_off, int nseq
     double T = seq_off[nseq], d = c->hidden_size, hd = c->head_dim;
     double H = c->num_attention_heads, Hkv = c->num_key_value_heads, fdim = c->intermediate_size;
     double per_tok = d * (H + 2 * Hkv) * hd + H * hd * d + 3 * d * fdim; /* multiply-adds per layer */
-    double attn = 0; /* causal: sum over sequences of S(S+1)/2 score and value MACs per head */
+    /* causal: per sequence S(S+1)/2 query-key pairs; a sliding window of W keeps min(i + 1, W) for query i */
+    double pairs = 0, pairs_win = 0, W = c->sliding_window;
     for (int s = 0; s < nseq; s++) {
         double S = seq_off[s + 1] - seq_off[s];
-        attn += S * (S + 1) / 2 * hd * H * 2;
+        pairs += S * (S + 1) / 2;
+        pairs_win += S <= W ? S * (S + 1) / 2 : W * (W + 1) / 2 + (S - W) * W;
     }
-    return 2.0 * (c->num_hidden_layers * (T * per_tok + attn) + T * d * c->vocab_size);
+    double attn = 0; /* score and value MACs per head, over the layers */
+    for (int l = 0; l < c->num_hidden_layers; l++)
+        attn += (c->layer_sliding && c->layer_sliding[l] && W > 0 ? pairs_win : pairs) * hd * H * 2;
+    return 2.0 * (c->num_hidden_layers * T * per_tok + attn + T * d * c->vocab_size);
 }
