@@ -14,6 +14,7 @@ tg_of() { "$py" -c "import json,sys; print(','.join(map(str, json.load(open(sys.
 for fx in "$src"/tests/fixtures/*/; do
   fx=${fx%/}
   ref=$fx/reference.json
+  [ -f "$ref" ] && [ -f "$fx/config.json" ] || continue # pair fixtures: tests/scripts/test_compare.sh
   tg=$(tg_of "$ref")
   for s in 0 3; do
     ids=$(ids_of "$ref" $s)
