@@ -128,7 +128,7 @@ typedef struct {
     LsDType torch_dtype;
     int bos_token_id, eos_token_id; /* -1 if absent */
     char *model_type;
-    char *text; /* the config.json text, for the output file (NULL when not from a config.json) */
+    char *text; /* the config.json text, recorded in the output file (another format: JSON of its own) */
 
     /* architecture switches (defaults from the family's Config class) */
     LsRope rope;        /* full-attention layers */
@@ -148,6 +148,14 @@ typedef struct {
 } LsModelConfig;
 
 int ls_config_parse(LsModelConfig *c, const char *text, size_t len, const char *fname, LsError *e);
+/* Sets the switches that follow from c->arch and the shapes (hidden_size,
+ * head_dim) as transformers' Config classes default them: biases, qk_norm,
+ * Gemma's norms, hidden_act, embed_scale, attn_scale (Gemma:
+ * query_pre_attn_scalar 256), tie_word_embeddings. ls_config_parse calls it
+ * before reading the keys that override them; a loader of another format
+ * (GGUF) fills arch and the shapes, calls it, then sets what its metadata
+ * says (RoPE, sliding window, layer_sliding, soft-capping, ...). */
+void ls_config_arch_defaults(LsModelConfig *c);
 int ls_config_load(LsModelConfig *c, const char *path, LsError *e);
 void ls_config_free(LsModelConfig *c);
 

@@ -124,6 +124,21 @@ const char *ls_rope_type_name(LsRopeType t) {
     return (unsigned)t < LS_ARRAY_LEN(ROPE_NAMES) ? ROPE_NAMES[t] : "unknown";
 }
 
+void ls_config_arch_defaults(LsModelConfig *c) {
+    const ArchInfo *ai = &ARCHS[0];
+    for (size_t i = 0; i < LS_ARRAY_LEN(ARCHS); i++)
+        if (ARCHS[i].arch == c->arch) ai = &ARCHS[i];
+    c->qkv_bias = c->arch == LS_ARCH_QWEN2;
+    c->o_bias = c->mlp_bias = 0;
+    c->qk_norm = ai->qk_norm;
+    c->norm_plus_one = c->sandwich_norms = ai->gemma;
+    c->hidden_act = ai->gemma ? LS_ACT_GELU_TANH : LS_ACT_SILU;
+    /* Gemma: hidden_size**0.5 as an fp32 tensor; query_pre_attn_scalar 256 */
+    c->embed_scale = ai->gemma ? (float)sqrt((double)c->hidden_size) : 1.0f;
+    c->attn_scale = pow(ai->gemma ? 256.0 : (double)c->head_dim, -0.5);
+    c->tie_word_embeddings = ai->tie;
+}
+
 /* model_type -> family; architectures (when given) must name its ForCausalLM;
  * multimodal and mixture-of-experts configs are refused by the key that makes them so. */
 static int parse_arch(json_t *root, const char *fname, const ArchInfo **out, LsError *e) {
@@ -163,8 +178,8 @@ static int parse_arch(json_t *root, const char *fname, const ArchInfo **out, LsE
     return LS_OK;
 }
 
-/* hidden_act (hidden_activation for Gemma 3): silu, or gelu_pytorch_tanh for Gemma. */
-static int parse_act(json_t *root, const char *fname, const ArchInfo *ai, LsModelConfig *c, LsError *e) {
+/* hidden_act (hidden_activation for Gemma 3) must be silu (Gemma: gelu_pytorch_tanh). */
+static int parse_act(json_t *root, const char *fname, const ArchInfo *ai, LsError *e) {
     const char *key = ai->gemma ? "hidden_activation" : "hidden_act";
     const char *want = ai->gemma ? "gelu_pytorch_tanh" : "silu";
     int bad = 0;
@@ -173,7 +188,6 @@ static int parse_act(json_t *root, const char *fname, const ArchInfo *ai, LsMode
     if (act && strcmp(act, want) != 0)
         return ls_fail(e, "%s: key '%s': \"%.100s\" is not supported (expected \"%s\")", fname, key, act,
                        want);
-    c->hidden_act = ai->gemma ? LS_ACT_GELU_TANH : LS_ACT_SILU;
     return LS_OK;
 }
 
@@ -446,9 +460,6 @@ static int cfg_softcap(json_t *root, const char *fname, const char *key, double 
  * query_pre_attn_scalar, final-logit soft-capping, sliding-window layers, two
  * RoPE bases. */
 static int parse_gemma(json_t *root, const char *fname, LsModelConfig *c, LsError *e) {
-    c->norm_plus_one = 1;
-    c->sandwich_norms = 1;
-    c->embed_scale = (float)sqrt((double)c->hidden_size);
     double qpas = 256;
     int got = cfg_num(root, fname, "query_pre_attn_scalar", &qpas, e);
     if (got < 0) return LS_ERR;
@@ -465,10 +476,7 @@ static int parse_gemma(json_t *root, const char *fname, LsModelConfig *c, LsErro
 
 /* attention_bias (o_proj too) and mlp_bias; Qwen2: q/k/v biases always, none elsewhere. */
 static int parse_biases(json_t *root, const char *fname, LsModelConfig *c, LsError *e) {
-    if (c->arch == LS_ARCH_QWEN2) {
-        c->qkv_bias = 1;
-        return LS_OK;
-    }
+    if (c->arch == LS_ARCH_QWEN2) return LS_OK;
     int ab = 0;
     if (cfg_bool(root, fname, "attention_bias", &ab, e) < 0) return LS_ERR;
     c->qkv_bias = c->o_bias = ab;
@@ -543,16 +551,14 @@ static int parse_root(json_t *root, const char *fname, LsModelConfig *c, LsError
     if (!json_is_object(root)) return ls_fail(e, "%s: not a JSON object", fname);
     /* architecture switches first: reject what we would compute wrongly */
     const ArchInfo *ai = NULL;
-    if (parse_arch(root, fname, &ai, e) || parse_act(root, fname, ai, c, e)) return LS_ERR;
+    if (parse_arch(root, fname, &ai, e) || parse_act(root, fname, ai, e)) return LS_ERR;
     c->arch = ai->arch;
     if (!ai->gemma && check_no_sliding(root, fname, e)) return LS_ERR;
-    if (parse_shapes(root, fname, ai, c, e) || parse_biases(root, fname, c, e)) return LS_ERR;
-    c->qk_norm = ai->qk_norm;
-    c->embed_scale = 1.0f;
-    c->attn_scale = 1.0 / sqrt((double)c->head_dim);
+    if (parse_shapes(root, fname, ai, c, e)) return LS_ERR;
+    ls_config_arch_defaults(c);
+    if (parse_biases(root, fname, c, e)) return LS_ERR;
     if (ai->gemma ? parse_gemma(root, fname, c, e) : parse_rope_flat(root, fname, c, e)) return LS_ERR;
     c->rope_theta = c->rope.theta;
-    c->tie_word_embeddings = ai->tie;
     if (cfg_bool(root, fname, "tie_word_embeddings", &c->tie_word_embeddings, e) < 0 ||
         parse_dtype(root, fname, c, e) || cfg_token_id(root, fname, "bos_token_id", &c->bos_token_id, e) ||
         cfg_token_id(root, fname, "eos_token_id", &c->eos_token_id, e))
