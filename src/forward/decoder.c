@@ -170,6 +170,9 @@ int ls_forward_init(LsForward *f, const LsModel *m, LsBackend *be, LsComm *tp, s
     if (hd > 1024 || hd % 2) return ls_fail(e, "%s: head_dim %d unsupported (even, <= 1024)", m->dir, hd);
     if (H % P) return ls_fail(e, "tp=%d does not divide num_attention_heads=%d", P, H);
     if (fdim % (size_t)P) return ls_fail(e, "tp=%d does not divide intermediate_size=%zu", P, fdim);
+    if (!(c->embed_scale > 0) || !(c->attn_scale > 0))
+        return ls_fail(e, "%s: embed_scale %g / attn_scale %g not set (ls_config_arch_defaults fills them)",
+                       m->dir, (double)c->embed_scale, c->attn_scale);
 
     /* heads of this rank; KV heads split when divisible, else the ones its q heads read */
     LsAttnShape *a = &f->attn;
