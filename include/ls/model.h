@@ -131,13 +131,16 @@ typedef struct {
     char *text; /* the config.json text, recorded in the output file (another format: JSON of its own) */
 
     /* architecture switches (defaults from the family's Config class) */
-    LsRope rope;        /* full-attention layers */
-    LsRope rope_local;  /* sliding-window layers (Gemma 3 rope_local_base_freq); = rope elsewhere */
-    int qkv_bias;       /* q/k/v_proj have biases (Qwen2 always; attention_bias elsewhere) */
-    int o_bias;         /* o_proj has a bias (attention_bias; Qwen2 never) */
-    int mlp_bias;       /* gate/up/down_proj have biases (Llama mlp_bias) */
-    int qk_norm;        /* per-head RMSNorm of q and k before RoPE (Qwen3, Gemma 3) */
-    int norm_plus_one;  /* RMSNorm scales by (1 + w) (Gemma) */
+    LsRope rope;       /* full-attention layers */
+    LsRope rope_local; /* sliding-window layers (Gemma 3 rope_local_base_freq); = rope elsewhere */
+    int qkv_bias;      /* q/k/v_proj have biases (Qwen2 always; attention_bias elsewhere) */
+    int o_bias;        /* o_proj has a bias (attention_bias; Qwen2 never) */
+    int mlp_bias;      /* gate/up/down_proj have biases (Llama mlp_bias) */
+    int qk_norm;       /* per-head RMSNorm of q and k before RoPE (Qwen3, Gemma 3) */
+    /* RMSNorm scales by (1 + w) (Gemma): the stored w + 1 at load. A loader whose norm weights
+     * already hold 1 + w (llama.cpp's Gemma GGUF; transformers subtracts 1 reading them) keeps
+     * them as they are and sets this 0 */
+    int norm_plus_one;
     int sandwich_norms; /* Gemma 3: norms after attention and around the MLP (4 per layer) */
     LsAct hidden_act;   /* MLP gate activation */
     float embed_scale;  /* embeddings multiplied by this (fp32): 1, Gemma sqrt(hidden) */
