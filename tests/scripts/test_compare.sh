@@ -24,6 +24,7 @@ for pi in $(seq 0 $((npairs - 1))); do
       timeout 120 mpirun -np $tp "$bin" compare --model "$fx/$a" --model "$fx/$b" --ids "$ids" --json \
         --device cpu --tp $tp > "$tmp/ct.json"
       "$py" "$src/tests/scripts/check_compare.py" "$ref" "$pi" "$si" "$tmp/ct.json" > /dev/null
+      [ $((4 % tp)) -eq 0 ] && "$py" "$src/tests/scripts/check_compare.py" "$tmp/c1.json" - - "$tmp/ct.json" --exact
     done
   done
 done

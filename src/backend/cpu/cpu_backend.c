@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_arch.h"
 #include "ls/backend.h"
 #include "vexp.h"
 
@@ -87,11 +88,44 @@ static void cpu_weight_free(LsBackend *be, LsWeight *w) {
     memset(w, 0, sizeof *w);
 }
 
+/* C [M, N] = alpha A [M, K] . B [N, K]^T + beta C, every element the same bits
+ * whatever M and N are, so that a column-parallel layer (N = width / tp) and
+ * a batch of any composition give the same numbers. OpenBLAS's AVX-512 builds
+ * (SkylakeX, Cooperlake, Sapphire Rapids cores) take products with
+ * M N K <= 1e6 through "small matrix" kernels whose per-element rounding
+ * depends on M and N (measured on Zen 4, Cooperlake core: 554 of 672 elements
+ * differed between N = 384 and a 96-column slice of it at M = 7, K = 64),
+ * while larger products go through the blocked kernels, whose elements do not
+ * depend on M or N (checked over M 1..1000, N 1..1000, K 64 and 896). Small
+ * products are therefore padded with zero rows of A to just past that
+ * threshold: at most ~2 MFLOP more, on products that small. */
+#define SGEMM_SMALL_MNK 1e6
+static void sgemm_nt(size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda, const float *B,
+                     size_t ldb, float beta, float *C, size_t ldc) {
+    if (M == 0 || N == 0) return;
+    if ((double)M * (double)N * (double)K > SGEMM_SMALL_MNK || K == 0) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, alpha, A, (int)lda, B,
+                    (int)ldb, beta, C, (int)ldc);
+        return;
+    }
+    size_t Mp = (size_t)(SGEMM_SMALL_MNK / ((double)N * (double)K)) + 1; /* Mp N K > 1e6, Mp > M */
+    float *Ap = ls_calloc(Mp * K, sizeof(float)), *Cp = ls_calloc(Mp * N, sizeof(float));
+    for (size_t i = 0; i < M; i++) {
+        memcpy(Ap + i * K, A + i * lda, K * sizeof(float));
+        if (beta != 0.0f) memcpy(Cp + i * N, C + i * ldc, N * sizeof(float));
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Mp, (int)N, (int)K, alpha, Ap, (int)K, B,
+                (int)ldb, beta, Cp, (int)N);
+    for (size_t i = 0; i < M; i++)
+        memcpy(C + i * ldc, Cp + i * N, N * sizeof(float));
+    free(Ap);
+    free(Cp);
+}
+
 static void cpu_linear(LsBackend *be, float *y, const float *x, const LsWeight *w, size_t T, int acc) {
     (void)be;
     /* y [T, n] (+)= x [T, k] . W[n, k]^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)w->n, (int)w->k, 1.0f, x, (int)w->k,
-                (const float *)w->w, (int)w->k, acc ? 1.0f : 0.0f, y, (int)w->n);
+    sgemm_nt(T, w->n, w->k, 1.0f, x, w->k, (const float *)w->w, w->k, acc ? 1.0f : 0.0f, y, w->n);
     if (w->b) {
         const float *b = w->b;
         size_t n = w->n;
@@ -110,8 +144,7 @@ static void cpu_linear_cols(LsBackend *be, float *y, const float *x, const LsWei
         return;
     }
     /* y [T, n] = x[:, c0:c1] . W[:, c0:c1]^T (strided column blocks of both) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)w->n, (int)(c1 - c0), 1.0f, x + c0,
-                (int)w->k, (const float *)w->w + c0, (int)w->k, 0.0f, y, (int)w->n);
+    sgemm_nt(T, w->n, c1 - c0, 1.0f, x + c0, w->k, (const float *)w->w + c0, w->k, 0.0f, y, w->n);
 }
 
 static void cpu_rmsnorm(LsBackend *be, float *y, const float *x, const float *g, size_t T, size_t d,
@@ -140,24 +173,7 @@ static void cpu_rope(LsBackend *be, float *qk, size_t ld, const int32_t *pos, si
     float *inv = ls_malloc((size_t)half * sizeof(float));
     for (int i = 0; i < half; i++)
         inv[i] = (float)(1.0 / pow(theta, (double)(2 * i) / (double)hd));
-#pragma omp parallel for schedule(static)
-    for (size_t t = 0; t < T; t++) {
-        float c[512], s[512]; /* hd <= 1024 checked at load */
-        for (int i = 0; i < half; i++) {
-            float a = (float)pos[t] * inv[i];
-            c[i] = cosf(a);
-            s[i] = sinf(a);
-        }
-        for (int h = 0; h < nheads; h++) {
-            float *v = qk + t * ld + (size_t)h * hd;
-            /* q*cos + rotate_half(q)*sin, rotate_half(x) = [-x2, x1] */
-            for (int i = 0; i < half; i++) {
-                float x1 = v[i], x2 = v[i + half];
-                v[i] = x1 * c[i] - x2 * s[i];
-                v[i + half] = x2 * c[i] + x1 * s[i];
-            }
-        }
-    }
+    ls_cpu_rope_apply(qk, ld, pos, T, nheads, hd, inv, 1.0f);
     free(inv);
 }
 
@@ -171,7 +187,7 @@ static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld
     CpuCtx *cx = be->ctx;
     const int H = sh->H, hd = sh->hd;
     const size_t kcol = (size_t)H * hd, vcol = kcol + (size_t)sh->Hkv * hd, od = (size_t)H * hd;
-    const float scale = 1.0f / sqrtf((float)hd);
+    const float scale = sh->scale > 0 ? sh->scale : 1.0f / sqrtf((float)hd);
     int maxlen = 0;
     for (int s = 0; s < nseq; s++)
         if (seq_off[s + 1] - seq_off[s] > maxlen) maxlen = seq_off[s + 1] - seq_off[s];
@@ -198,18 +214,21 @@ static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld
 #pragma omp parallel for schedule(static)
                 for (int r = 0; r < nq; r++) {
                     float *row = S + (size_t)r * nk;
-                    const int last = i0 + r; /* keys 0..last are visible */
+                    const int last = i0 + r; /* keys first..last are visible */
+                    const int first = ls_cpu_attn_first_key(last, sh);
                     float m = -INFINITY;
-                    for (int j = 0; j <= last; j++)
+                    for (int j = first; j <= last; j++)
                         m = row[j] > m ? row[j] : m;
                     float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-                    for (int j = 0; j <= last; j++) {
+                    for (int j = first; j <= last; j++) {
                         row[j] = ls_vexpf(row[j] - m);
                         sum += row[j];
                     }
                     const float inv = 1.0f / sum;
-                    for (int j = 0; j <= last; j++)
+                    for (int j = 0; j < first; j++)
+                        row[j] = 0.0f;
+                    for (int j = first; j <= last; j++)
                         row[j] *= inv;
                     for (int j = last + 1; j < nk; j++)
                         row[j] = 0.0f;
@@ -301,8 +320,8 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
     cx->last_R = R;
     cx->last_V = V;
     /* L [R, V] = h [R, d] . W[V, d]^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)V, (int)W->k, 1.0f, h, (int)W->k,
-                (const float *)W->w, (int)W->k, 0.0f, L, (int)V);
+    sgemm_nt(R, V, W->k, 1.0f, h, W->k, (const float *)W->w, W->k, 0.0f, L, V);
+    if (W->logit_softcap > 0) ls_cpu_softcap(L, R * V, W->logit_softcap);
 #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < R; r++) {
         const float *row = L + r * V;
@@ -434,5 +453,6 @@ LsBackend *ls_backend_cpu_create(int nthreads) {
     be->head_partials = cpu_head_partials;
     be->head_count_greater = cpu_head_count_greater;
     be->destroy = cpu_destroy;
+    ls_cpu_arch_register(be);
     return be;
 }
