@@ -92,7 +92,7 @@ static int write_attr(hid_t obj, const char *name, hid_t type, hid_t space, cons
     if (!rc) rc = LS_H5_CHECK(a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT), obj, name, e);
     if (!rc) rc = LS_H5_CHECK(H5Awrite(a, type, v), obj, name, e);
     if (a >= 0 && H5Aclose(a) < 0 && !rc) rc = ls_h5_fail_call(e, "H5Aclose", obj, name);
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }
 
 static int write_scalar(hid_t obj, const char *name, hid_t type, const void *v, LsError *e) {
@@ -100,7 +100,7 @@ static int write_scalar(hid_t obj, const char *name, hid_t type, const void *v, 
     if (sp < 0) return ls_h5_fail_call(e, "H5Screate", obj, name);
     int rc = write_attr(obj, name, type, sp, v, e);
     H5Sclose(sp);
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }
 
 /* A variable-length UTF-8 string type; close with H5Tclose. */
@@ -121,7 +121,7 @@ int ls_h5_attr_str(hid_t obj, const char *name, const char *value, LsError *e) {
     const char *v = value ? value : "";
     int rc = write_scalar(obj, name, t, &v, e);
     H5Tclose(t);
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }
 
 int ls_h5_attr_i64(hid_t obj, const char *name, int64_t value, LsError *e) {
@@ -149,7 +149,7 @@ int ls_h5_attr_strs(hid_t obj, const char *name, const char *const *v, size_t n,
     free(buf);
     if (sp >= 0) H5Sclose(sp);
     H5Tclose(t);
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }
 
 /* ---- attribute reads --------------------------------------------------------- */
@@ -187,7 +187,7 @@ static int attr_open(hid_t obj, const char *name, Attr *at, LsError *e) {
     at->n = (hsize_t)np;
     if (sp >= 0) H5Sclose(sp);
     if (rc) attr_close(at);
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }
 
 static LsH5Kind kind_of(const Attr *at) {
@@ -238,7 +238,7 @@ static int read_number(hid_t obj, const char *name, LsH5Kind want, hid_t mem, vo
     if (attr_open_kind(obj, name, want, &at, e)) return LS_ERR;
     int rc = LS_H5_CHECK(H5Aread(at.a, mem, out), obj, name, e);
     attr_close(&at);
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }
 
 int ls_h5_attr_get_i64(hid_t obj, const char *name, int64_t *out, LsError *e) {
@@ -286,7 +286,7 @@ static int read_strings(hid_t obj, const char *name, const Attr *at, char **out,
         free(buf);
     }
     if (mt >= 0) H5Tclose(mt);
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }
 
 int ls_h5_attr_get_str(hid_t obj, const char *name, char **out, LsError *e) {
@@ -295,7 +295,7 @@ int ls_h5_attr_get_str(hid_t obj, const char *name, char **out, LsError *e) {
     if (attr_open_kind(obj, name, LS_H5_KIND_STR, &at, e)) return LS_ERR;
     int rc = read_strings(obj, name, &at, out, e);
     attr_close(&at);
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }
 
 int ls_h5_attr_get_strs(hid_t obj, const char *name, char ***out, size_t *n, LsError *e) {
@@ -379,7 +379,7 @@ int ls_h5_dataset_check_class(hid_t ds, H5T_class_t want, LsError *e) {
                      : want == H5T_FLOAT ? "a floating-point type"
                                          : "another type");
     }
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }
 
 int ls_h5_dataset_read_all(hid_t ds, hid_t mem_type, void *buf, LsError *e) {
@@ -390,5 +390,5 @@ int ls_h5_dataset_read_all(hid_t ds, hid_t mem_type, void *buf, LsError *e) {
     if (sp >= 0) H5Sclose(sp);
     if (!rc && n > 0)
         rc = LS_H5_CHECK(H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), ds, NULL, e);
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }

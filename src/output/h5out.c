@@ -82,7 +82,7 @@ int ls_h5_close(LsH5 *h, LsError *e) {
     memset(h, 0, sizeof *h);
     h->file = H5I_INVALID_HID;
     h->dxpl = H5I_INVALID_HID;
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }
 
 hid_t ls_h5_group(LsH5 *h, const char *path, LsError *e) {
@@ -168,7 +168,7 @@ static int row_extent(hid_t dset, hid_t *fs, int *nd, hsize_t *rows, hsize_t *wi
     if (rc && *fs >= 0) H5Sclose(*fs);
     *rows = dims[0];
     *width = *nd > 1 ? dims[1] : 1;
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }
 
 int ls_h5_read_rows(LsH5 *h, hid_t dset, hid_t mem_type, uint64_t start, uint64_t count, void *buf,
@@ -189,7 +189,7 @@ int ls_h5_read_rows(LsH5 *h, hid_t dset, hid_t mem_type, uint64_t start, uint64_
     if (rc)
         ls_fail_prefix(e, "reading rows [%llu, %llu)", (unsigned long long)start,
                        (unsigned long long)(start + count));
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }
 
 /* Selects the union of the ranges in fs (sorted by start, inside rows); *total: rows selected. */
@@ -236,7 +236,7 @@ int ls_h5_write_rows(LsH5 *h, hid_t dset, hid_t mem_type, const LsRowRange *r, s
     if (ms >= 0) H5Sclose(ms);
     H5Sclose(fs);
     if (rc) ls_fail_prefix(e, "collective write of %llu rows", (unsigned long long)total);
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }
 
 hid_t ls_h5_str_type(size_t n) {
