@@ -66,7 +66,11 @@ int ls_h5_attr_get_f64(hid_t obj, const char *name, double *out, LsError *e);
 int ls_h5_attr_get_strs(hid_t obj, const char *name, char ***out, size_t *n, LsError *e);
 void ls_h5_strs_free(char **v, size_t n);
 
-/* ---- datasets ------------------------------------------------------------ */
+/* ---- links and datasets ---------------------------------------------------- */
+
+/* *exists = 1 when every link along path (relative to loc) exists; a missing
+ * parent group is "no" (H5Lexists alone fails on it). */
+int ls_h5_link_exists(hid_t loc, const char *path, int *exists, LsError *e);
 
 /* Opens dataset path of loc and checks its rank and dims: want[i] ==
  * LS_H5_ANY (or want NULL) accepts any extent; the dims are stored in

@@ -334,11 +334,19 @@ static htri_t path_exists(hid_t loc, const char *path) {
     return H5Lexists(loc, path, H5P_DEFAULT);
 }
 
+int ls_h5_link_exists(hid_t loc, const char *path, int *exists, LsError *e) {
+    htri_t has = 0;
+    *exists = 0;
+    if (LS_H5_CHECK(has = path_exists(loc, path), loc, path, e)) return LS_ERR;
+    *exists = has > 0;
+    return LS_OK;
+}
+
 hid_t ls_h5_dataset_open_shape(hid_t loc, const char *path, int ndims, const uint64_t *want, uint64_t *dims,
                                LsError *e) {
     char where[1100];
-    htri_t has = 0;
-    if (LS_H5_CHECK(has = path_exists(loc, path), loc, path, e)) return H5I_INVALID_HID;
+    int has = 0;
+    if (ls_h5_link_exists(loc, path, &has, e)) return H5I_INVALID_HID;
     if (!has) {
         ls_fail(e, "%s is missing", ls_h5_where(loc, path, 0, where, sizeof where));
         return H5I_INVALID_HID;

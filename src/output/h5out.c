@@ -87,10 +87,10 @@ int ls_h5_close(LsH5 *h, LsError *e) {
 
 hid_t ls_h5_group(LsH5 *h, const char *path, LsError *e) {
     hid_t lcpl = H5I_INVALID_HID, g = H5I_INVALID_HID;
-    htri_t has = -1;
+    int has = 0;
     int rc = LS_H5_CHECK(lcpl = H5Pcreate(H5P_LINK_CREATE), h->file, path, e) ||
              LS_H5_CHECK(H5Pset_create_intermediate_group(lcpl, 1), h->file, path, e) ||
-             LS_H5_CHECK(has = H5Lexists(h->file, path, H5P_DEFAULT), h->file, path, e);
+             ls_h5_link_exists(h->file, path, &has, e);
     if (!rc && has > 0)
         rc = LS_H5_CHECK(g = H5Gopen2(h->file, path, H5P_DEFAULT), h->file, path, e);
     else if (!rc)

@@ -13,9 +13,9 @@ static int read_table(hid_t f, const char *file, const LsTable *t, void **rows, 
     snprintf(path, sizeof path, "/summary/%s", t->name);
     *rows = NULL;
     *n = 0;
-    htri_t has = 0;
-    if (LS_H5_CHECK(has = H5Lexists(f, "/summary", H5P_DEFAULT), f, "/summary", e)) return LS_ERR;
-    if (!has) return ls_fail(e, "%s: /summary is missing (run `logits-study reduce %s` first)", file, file);
+    int has = 0;
+    if (ls_h5_link_exists(f, path, &has, e)) return LS_ERR;
+    if (!has) return ls_fail(e, "%s: %s is missing (run `logits-study reduce %s` first)", file, path, file);
     uint64_t d[1] = {0};
     hid_t ds = ls_h5_dataset_open_shape(f, path, 1, NULL, d, e);
     if (ds < 0) return LS_ERR;
