@@ -63,10 +63,10 @@ int ls_h5_write_rows(LsH5 *h, hid_t dset, hid_t mem_type, const LsRowRange *rang
                      LsError *e);
 
 /* The compound type of an occurrence row: memory layout of LsOccurrence
- * (ls/targets.h), the /models/<m>/occurrences table. Close with H5Tclose. */
+ * (ls/targets.h), the /models/<m>/occurrences table. Close with H5Tclose; negative on failure. */
 hid_t ls_h5_occurrence_type(void);
 
-/* A fixed-length UTF-8 string type of n bytes (NUL-padded); close with H5Tclose. */
+/* A fixed-length UTF-8 string type of n bytes (NUL-padded); close with H5Tclose; negative on failure. */
 hid_t ls_h5_str_type(size_t n);
 
 #endif

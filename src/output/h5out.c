@@ -239,23 +239,26 @@ int ls_h5_write_rows(LsH5 *h, hid_t dset, hid_t mem_type, const LsRowRange *r, s
     return rc ? LS_ERR : LS_OK;
 }
 
+/* Closes t and returns H5I_INVALID_HID when a step of building it failed. */
+static hid_t built(hid_t t, int failed) {
+    if (failed && t >= 0) H5Tclose(t);
+    return failed ? H5I_INVALID_HID : t;
+}
+
 hid_t ls_h5_str_type(size_t n) {
     hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, n ? n : 1);
-    H5Tset_strpad(t, H5T_STR_NULLPAD);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    return t;
+    return built(t, t < 0 || H5Tset_size(t, n ? n : 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0 ||
+                        H5Tset_cset(t, H5T_CSET_UTF8) < 0);
 }
 
 hid_t ls_h5_occurrence_type(void) {
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(LsOccurrence));
-    H5Tinsert(t, "sample", HOFFSET(LsOccurrence, sample), H5T_NATIVE_INT64);
-    H5Tinsert(t, "position", HOFFSET(LsOccurrence, position), H5T_NATIVE_INT32);
-    H5Tinsert(t, "word", HOFFSET(LsOccurrence, word), H5T_NATIVE_INT16);
-    H5Tinsert(t, "form", HOFFSET(LsOccurrence, form), H5T_NATIVE_INT16);
-    H5Tinsert(t, "n_tokens", HOFFSET(LsOccurrence, n_tokens), H5T_NATIVE_INT16);
-    H5Tinsert(t, "logprob", HOFFSET(LsOccurrence, logprob), H5T_NATIVE_FLOAT);
-    H5Tinsert(t, "rank_first", HOFFSET(LsOccurrence, rank_first), H5T_NATIVE_INT32);
-    H5Tinsert(t, "aligned", HOFFSET(LsOccurrence, aligned), H5T_NATIVE_INT8);
-    return t;
+    return built(t, t < 0 || H5Tinsert(t, "sample", HOFFSET(LsOccurrence, sample), H5T_NATIVE_INT64) < 0 ||
+                        H5Tinsert(t, "position", HOFFSET(LsOccurrence, position), H5T_NATIVE_INT32) < 0 ||
+                        H5Tinsert(t, "word", HOFFSET(LsOccurrence, word), H5T_NATIVE_INT16) < 0 ||
+                        H5Tinsert(t, "form", HOFFSET(LsOccurrence, form), H5T_NATIVE_INT16) < 0 ||
+                        H5Tinsert(t, "n_tokens", HOFFSET(LsOccurrence, n_tokens), H5T_NATIVE_INT16) < 0 ||
+                        H5Tinsert(t, "logprob", HOFFSET(LsOccurrence, logprob), H5T_NATIVE_FLOAT) < 0 ||
+                        H5Tinsert(t, "rank_first", HOFFSET(LsOccurrence, rank_first), H5T_NATIVE_INT32) < 0 ||
+                        H5Tinsert(t, "aligned", HOFFSET(LsOccurrence, aligned), H5T_NATIVE_INT8) < 0);
 }
