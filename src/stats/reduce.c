@@ -678,7 +678,8 @@ static int write_summary(const Input *in, const LsReduceOptions *opt, const LsSu
                        "level and model-pair tests with BH-adjusted p-values (docs/hdf5-layout.md)",
                        e) ||
         ls_h5_attr_i64(g, "bootstrap", (int64_t)opt->bootstrap, e) ||
-        ls_h5_attr_u64(g, "seed", opt->seed, e) || ls_h5_attr_i64(g, "n_samples", (int64_t)in->N, e) ||
+        ls_h5_attr_i64(g, "seed", (int64_t)opt->seed, e) ||
+        ls_h5_attr_i64(g, "n_samples", (int64_t)in->N, e) ||
         ls_h5_attr_i64(g, "samples_left_out", (int64_t)in->left_out, e) ||
         ls_h5_attr_str(g, "tool_version", LS_VERSION, e) ||
         ls_h5_attr_str(g, "git_commit", LS_GIT_COMMIT, e) ||
