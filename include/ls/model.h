@@ -235,7 +235,7 @@ typedef struct {
     LsDType dtype;
     uint64_t seed;
     const char *tokenizer_dir; /* copy tokenizer.json (+ tokenizer_config.json) from here; NULL = none */
-    int force;                 /* replace an existing non-empty checkpoint folder */
+    int force;                 /* replace an existing checkpoint folder that this writer made */
 } LsTinySpec;
 
 /* Defaults: 2 layers, hidden 64, 4 heads, 2 KV heads, intermediate 128, bf16,
@@ -247,8 +247,9 @@ int ls_tiny_spec_check(LsTinySpec *s, LsError *e);
 /* Writes the checkpoint to out_dir atomically: everything is written into a
  * temporary sibling folder, fsynced, opened with ls_model_open as a check,
  * then renamed to out_dir, so an interrupted run leaves no partial
- * checkpoint. out_dir may be absent or empty; a non-empty out_dir is
- * replaced only with s->force and only if it holds a config.json. */
+ * checkpoint. Every checkpoint holds a marker file, .logits-study-tiny-model;
+ * out_dir may be absent or empty; a non-empty out_dir is replaced only with
+ * s->force and only if it holds that marker (a folder this function wrote). */
 int ls_tiny_model_write(const char *out_dir, const LsTinySpec *s, LsError *e);
 
 #endif

@@ -8,29 +8,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "ls/h5io.h"
 #include "ls/version.h"
 #include "study_internal.h"
-
-#define SCHEMA_VERSION 1
 
 static void iso_now(char *buf, size_t n) {
     time_t t = time(NULL);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* "a,b,c" (heap). */
-static char *join_commas(char *const *v, size_t n, size_t stride) {
-    size_t len = 1;
-    for (size_t i = 0; i < n; i++)
-        len += strlen(*(char *const *)((const char *)v + i * stride)) + 1;
-    char *s = ls_calloc(len, 1);
-    for (size_t i = 0; i < n; i++) {
-        if (i) strcat(s, ",");
-        strcat(s, *(char *const *)((const char *)v + i * stride));
-    }
-    return s;
 }
 
 /* The file must come from the same study at the same world size; a file
@@ -40,11 +26,14 @@ static int check_identity(Study *S, int *complete, LsError *e) {
     hid_t f = S->h.file;
     char *have_eff = NULL, *have_sha = NULL, *eff = ls_runcfg_effective_json(c);
     int64_t ws = -1, tps = -1, done = 0;
-    int rc = ls_h5_attr_get_str(f, "run_config_effective", &have_eff, e) ||
+    int schema_ok = ls_h5_check_schema(f, c->output, e) == LS_OK;
+    int rc = !schema_ok || ls_h5_attr_get_str(f, "run_config_effective", &have_eff, e) ||
              ls_h5_attr_get_str(f, "data_sha256", &have_sha, e) ||
              ls_h5_attr_get_i64(f, "world_size", &ws, e) || ls_h5_attr_get_i64(f, "tp_size", &tps, e) ||
              ls_h5_attr_get_i64(f, "complete", &done, e);
-    if (rc)
+    if (!schema_ok)
+        ls_fail_prefix(e, "--resume");
+    else if (rc)
         ls_fail_prefix(e, "--resume: %s is not a logits-study output file", c->output);
     else if (done == 1)
         *complete = 1;
@@ -73,23 +62,25 @@ static int write_root_attributes(Study *S, LsError *e) {
     const LsRunConfig *c = S->cfg;
     hid_t r = S->h.file;
     char now[64], *eff = ls_runcfg_effective_json(c);
-    char *models = join_commas(&c->models[0].name, c->n_models, sizeof c->models[0]);
-    char *words = join_commas(c->targets, c->n_targets, sizeof c->targets[0]);
+    const char **models = ls_malloc((c->n_models ? c->n_models : 1) * sizeof *models);
+    for (size_t k = 0; k < c->n_models; k++)
+        models[k] = c->models[k].name;
     iso_now(now, sizeof now);
-    int rc =
-        ls_h5_attr_i64(r, "schema_version", SCHEMA_VERSION, e) || ls_h5_attr_i64(r, "complete", 0, e) ||
-        ls_h5_attr_str(r, "tool_version", LS_VERSION, e) ||
-        ls_h5_attr_str(r, "git_commit", LS_GIT_COMMIT, e) ||
-        ls_h5_attr_str(r, "run_config", c->yaml_text, e) ||
-        ls_h5_attr_str(r, "run_config_effective", eff, e) || ls_h5_attr_str(r, "data_path", c->data, e) ||
-        ls_h5_attr_str(r, "data_sha256", S->data_sha256, e) ||
-        ls_h5_attr_i64(r, "world_size", S->d.world_size, e) || ls_h5_attr_i64(r, "tp_size", S->d.tp, e) ||
-        ls_h5_attr_i64(r, "dp_size", S->d.dp, e) || ls_h5_attr_str(r, "created", now, e) ||
-        ls_h5_attr_str(r, "models", models, e) || ls_h5_attr_str(r, "target_words", words, e) ||
-        ls_h5_attr_i64(r, "seed", (int64_t)c->seed, e) || ls_h5_attr_i64(r, "bootstrap", c->bootstrap, e);
+    int rc = ls_h5_attr_i64(r, "schema_version", LS_H5_SCHEMA_VERSION, e) ||
+             ls_h5_attr_i64(r, "complete", 0, e) || ls_h5_attr_str(r, "tool_version", LS_VERSION, e) ||
+             ls_h5_attr_str(r, "git_commit", LS_GIT_COMMIT, e) ||
+             ls_h5_attr_str(r, "run_config", c->yaml_text, e) ||
+             ls_h5_attr_str(r, "run_config_effective", eff, e) ||
+             ls_h5_attr_str(r, "data_path", c->data, e) ||
+             ls_h5_attr_str(r, "data_sha256", S->data_sha256, e) ||
+             ls_h5_attr_i64(r, "world_size", S->d.world_size, e) ||
+             ls_h5_attr_i64(r, "tp_size", S->d.tp, e) || ls_h5_attr_i64(r, "dp_size", S->d.dp, e) ||
+             ls_h5_attr_str(r, "created", now, e) || ls_h5_attr_strs(r, "models", models, c->n_models, e) ||
+             ls_h5_attr_strs(r, "target_words", (const char *const *)c->targets, c->n_targets, e) ||
+             /* reduce takes these from the file, so reducing it again gives the same /summary */
+             ls_h5_attr_i64(r, "bootstrap", c->bootstrap, e) || ls_h5_attr_u64(r, "seed", c->seed, e);
     free(eff);
     free(models);
-    free(words);
     return rc;
 }
 

@@ -13,6 +13,7 @@
 
 #include "ls/backend.h"
 #include "ls/forward.h"
+#include "ls/h5io.h"
 #include "ls/metrics.h"
 #include "ls/model.h"
 #include "study_internal.h"
@@ -52,23 +53,23 @@ static size_t sample_len(const StudyModel *sm, size_t i) {
 static int probe_group(ModelRun *R, int *complete, LsError *e) {
     LsH5 *h = &R->S->h;
     *complete = 0;
-    R->exists = R->S->resume && H5Lexists(h->file, "/models", H5P_DEFAULT) > 0 &&
-                H5Lexists(h->file, R->gpath, H5P_DEFAULT) > 0;
+    R->exists = 0;
+    if (R->S->resume && ls_h5_link_exists(h->file, R->gpath, &R->exists, e)) return LS_ERR;
     if (!R->exists) return LS_OK;
-    hid_t g = H5Gopen2(h->file, R->gpath, H5P_DEFAULT);
-    if (g < 0) return ls_fail(e, "--resume: %s: cannot open the group %s", R->S->cfg->output, R->gpath);
+    hid_t g = H5I_INVALID_HID;
     int64_t created = 0, done = 0;
-    LsError absent;
-    if (ls_h5_attr_get_i64(g, "created", &created, &absent)) created = 0;
-    if (ls_h5_attr_get_i64(g, "complete", &done, &absent)) done = 0;
-    H5Gclose(g);
+    int has_created = 0, has_done = 0;
+    int rc = LS_H5_CHECK(g = H5Gopen2(h->file, R->gpath, H5P_DEFAULT), h->file, R->gpath, e);
+    if (rc == LS_OK) rc = ls_h5_attr_has(g, "created", &has_created, e);
+    if (rc == LS_OK && has_created) rc = ls_h5_attr_get_i64(g, "created", &created, e);
+    if (rc == LS_OK) rc = ls_h5_attr_has(g, "complete", &has_done, e);
+    if (rc == LS_OK && has_done) rc = ls_h5_attr_get_i64(g, "complete", &done, e);
+    if (g >= 0) H5Gclose(g);
+    if (rc) return ls_fail_prefix(e, "--resume");
     *complete = done == 1;
     if (created) return LS_OK;
     R->exists = 0; /* killed while creating it: start the model over */
-    if (H5Ldelete(h->file, R->gpath, H5P_DEFAULT) < 0)
-        return ls_fail(e, "--resume: %s: cannot remove the half-created group %s", R->S->cfg->output,
-                       R->gpath);
-    return LS_OK;
+    return LS_H5_CHECK(H5Ldelete(h->file, R->gpath, H5P_DEFAULT), h->file, R->gpath, e);
 }
 
 static int open_weights(ModelRun *R, LsError *e) {
@@ -126,16 +127,20 @@ static int check_resumable(ModelRun *R, LsError *e) {
     }
     free(have);
     char *dev = NULL, *prec = NULL;
-    LsError absent;
-    int rc = LS_OK;
+    int has_dev = 0, has_prec = 0;
+    int rc = ls_h5_attr_has(R->s.g, "device", &has_dev, e);
+    if (rc == LS_OK) rc = ls_h5_attr_has(R->s.g, "precision", &has_prec, e);
     /* files written before the device record have neither attribute: nothing to compare */
-    if (ls_h5_attr_get_str(R->s.g, "device", &dev, &absent) == LS_OK &&
-        ls_h5_attr_get_str(R->s.g, "precision", &prec, &absent) == LS_OK &&
-        (strcmp(dev, R->dev.device) != 0 || strcmp(prec, R->dev.precision) != 0))
-        rc = ls_fail(e,
-                     "--resume: model %s was computed on %s in %s, but this run computes on %s in %s; a file "
-                     "must not mix them: resume with device: %s and precision: %s, or rerun with --overwrite",
-                     name, dev, prec, R->dev.device, R->dev.precision, dev, prec);
+    if (rc == LS_OK && has_dev && has_prec) {
+        rc = ls_h5_attr_get_str(R->s.g, "device", &dev, e);
+        if (rc == LS_OK) rc = ls_h5_attr_get_str(R->s.g, "precision", &prec, e);
+        if (rc == LS_OK && (strcmp(dev, R->dev.device) != 0 || strcmp(prec, R->dev.precision) != 0))
+            rc = ls_fail(
+                e,
+                "--resume: model %s was computed on %s in %s, but this run computes on %s in %s; a file "
+                "must not mix them: resume with device: %s and precision: %s, or rerun with --overwrite",
+                name, dev, prec, R->dev.device, R->dev.precision, dev, prec);
+    }
     free(dev);
     free(prec);
     return rc;

@@ -8,9 +8,7 @@
 #include "study_internal.h"
 
 static int reduce_and_mark_complete(const LsRunConfig *c, LsError *e) {
-    LsReduceOptions ro = ls_reduce_defaults();
-    ro.bootstrap = (size_t)(c->bootstrap > 0 ? c->bootstrap : 0);
-    ro.seed = c->seed;
+    LsReduceOptions ro = ls_reduce_defaults(); /* bootstrap and seed: the root attributes the run wrote */
     ro.verbose = !c->quiet;
     if (ls_reduce_file(c->output, &ro, e)) return LS_ERR;
     hid_t f = H5Fopen(c->output, H5F_ACC_RDWR, H5P_DEFAULT);
