@@ -235,6 +235,13 @@ static void report_progress(const ModelRun *R, Progress *p, int last_batch) {
     p->last = now;
 }
 
+/* Whether batch b of the group has a sample not yet written. */
+static int batch_todo(const ModelRun *R, const LsShardGroup *grp, size_t b) {
+    for (size_t r = grp->batch_off[b]; r < grp->batch_off[b + 1]; r++)
+        if (!R->done[grp->records[r]]) return 1;
+    return 0;
+}
+
 /* The batches of this rank's DP group not yet done; every rank takes part in
  * the same number of rounds (the largest group's batch count). */
 static int run_batches(ModelRun *R, int *stopped, LsError *e) {
@@ -247,8 +254,9 @@ static int run_batches(ModelRun *R, int *stopped, LsError *e) {
     MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_LONG, MPI_MAX, S->d.world);
     Progress p = {.t0 = ls_now()};
     p.last = p.t0;
-    for (size_t r = 0; r < grp->n_records; r++)
-        if (!R->done[grp->records[r]]) p.todo_tokens += sample_len(sm, grp->records[r]);
+    for (size_t b = 0; b < grp->n_batches; b++) /* a batch with any sample not done runs whole */
+        for (size_t r = grp->batch_off[b]; batch_todo(R, grp, b) && r < grp->batch_off[b + 1]; r++)
+            p.todo_tokens += sample_len(sm, grp->records[r]);
     int32_t *ids = ls_malloc((R->budget + 1) * sizeof *ids), *seq_off = ls_malloc((N + 1) * sizeof *seq_off);
     size_t *sel = ls_malloc((N ? N : 1) * sizeof *sel), *src = ls_malloc((N ? N : 1) * sizeof *src);
     for (long b = 0; b < rounds && rc == LS_OK; b++) {
@@ -258,14 +266,9 @@ static int run_batches(ModelRun *R, int *stopped, LsError *e) {
         }
         /* the batch's samples in index order (so rows go to the file in order), unless all are done */
         size_t nsel = 0;
-        int todo = 0;
-        if ((size_t)b < grp->n_batches) {
-            size_t r0 = grp->batch_off[b], r1 = grp->batch_off[b + 1];
-            for (size_t r = r0; r < r1; r++)
-                todo |= !R->done[grp->records[r]];
-            for (size_t r = r0; todo && r < r1; r++)
+        if ((size_t)b < grp->n_batches && batch_todo(R, grp, (size_t)b))
+            for (size_t r = grp->batch_off[b]; r < grp->batch_off[b + 1]; r++)
                 sel[nsel++] = grp->records[r];
-        }
         LsPosStats st;
         memset(&st, 0, sizeof st);
         double tc0 = ls_now();
