@@ -443,8 +443,8 @@ Test(tokenizer, hostile_json) {
     r = tiny();
     json_object_set_new(
         json_array_get(json_object_get(json_object_get(r, "pre_tokenizer"), "pretokenizers"), 0), "behavior",
-        json_string("MergedWithPrevious"));
-    expect_error(r, "pre_tokenizer.pretokenizers[0]", "\"MergedWithPrevious\" is not implemented");
+        json_string("MergedWithNext"));
+    expect_error(r, "pre_tokenizer.pretokenizers[0]", "\"MergedWithNext\" is not implemented");
     r = tiny();
     json_object_set_new(
         json_array_get(json_object_get(json_object_get(r, "pre_tokenizer"), "pretokenizers"), 0), "invert",
