@@ -35,6 +35,36 @@ int ls_tokenizer_load_file(LsTokenizer **out, const char *json_path, LsError *e)
 int ls_tokenizer_load_bytes(LsTokenizer **out, const char *json, size_t len, const char *name, LsError *e);
 void ls_tokenizer_free(LsTokenizer *tok);
 
+/* A vocabulary as llama.cpp's GGUF metadata describes it (tokenizer.ggml.*), with no dependency on
+ * the file format: arrays as stored, lengths as stored (checked against n_tokens). */
+typedef struct {
+    const char *s;
+    size_t len;
+} LsTokText;
+typedef struct {
+    const char *model; /* tokenizer.ggml.model: "gpt2" (byte-level BPE) or "llama" (SentencePiece BPE) */
+    const char *pre;   /* tokenizer.ggml.pre (gpt2 only; NULL = "default") */
+    const char *arch;  /* general.architecture: gemma, gemma2, gemma3 select Gemma's variant; may be NULL */
+    const LsTokText *tokens;
+    size_t n_tokens;
+    const float *scores; /* NULL when absent */
+    size_t n_scores;
+    const int64_t *types; /* token_type (1 normal, 2 unknown, 3 control, 4 user-defined, 6 byte) or NULL */
+    size_t n_types;
+    const LsTokText *merges; /* "a b"; NULL when absent (llama: derived from the vocabulary) */
+    size_t n_merges;
+    int64_t bos_id, eos_id, unk_id, pad_id; /* -1 when absent */
+    int add_bos, add_eos, add_space_prefix; /* -1 when absent */
+} LsVocab;
+
+/* Builds the tokenizer transformers builds from the same GGUF metadata (integrations/gguf: the
+ * vocabulary handed to GPT2Tokenizer, GemmaTokenizer or LlamaTokenizer, control tokens special, user-
+ * defined ones added, BOS/EOS by the add_* flags) and loads it like a tokenizer.json. gpt2 pre-
+ * tokenizers: qwen2, deepseek-r1-qwen, llama-bpe, llama3, llama-v3 (the regexes transformers uses),
+ * smollm, gpt2, default (llama.cpp's llama-vocab.cpp); any other is refused by name. name is used in
+ * messages (e.g. the GGUF path); errors name the tokenizer.ggml key and index at fault. */
+int ls_tokenizer_from_vocab(LsTokenizer **out, const LsVocab *v, const char *name, LsError *e);
+
 /* Encodes text[0..len) (UTF-8). add_special: apply the post-processor (e.g. prepend BOS),
  * like `tokenizers`' add_special_tokens. Special-token strings in the text are always matched
  * (as `tokenizers` does by default). *ids is a heap array (free it), *n its length. */

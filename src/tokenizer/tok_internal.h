@@ -3,6 +3,7 @@
 #define LS_TOK_INTERNAL_H
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <jansson.h>
 #include <pcre2.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -195,6 +196,11 @@ struct LsTokenizer {
     void *heap;
     size_t heap_cap;
 };
+
+/* A tokenizer named name (messages) whose sha256 is that of hashed[0..hashed_len), with nothing
+ * loaded yet; ls_tok_load_json then loads a tokenizer.json document into it (tok_load.c). */
+LsTokenizer *ls_tok_alloc(const char *name, const void *hashed, size_t hashed_len);
+int ls_tok_load_json(LsTokenizer *tok, json_t *root, LsError *e);
 
 /* GPT-2 byte-level alphabet: byte → code point and back (-1 when a code point is no byte). */
 extern const uint16_t ls_tok_byte_to_cp[256];

@@ -1001,58 +1001,51 @@ static int load_decoder(LsTokenizer *t, const json_t *j, LsError *e) {
 
 /* ---- entry points ---------------------------------------------------------------- */
 
-static int load_root(LsTokenizer *t, const char *buf, size_t len, LsError *e) {
+int ls_tok_load_json(LsTokenizer *t, json_t *root, LsError *e) {
     const char *N = t->name;
-    json_error_t je;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) return ls_fail(e, "%s:%d:%d: invalid JSON: %s", N, je.line, je.column, je.text);
-    int rc = LS_ERR;
-    if (!json_is_object(root)) {
-        jfail(e, N, "(root)", "must be an object, not %s", ls_json_type_name(root));
-        goto done;
-    }
+    if (!json_is_object(root)) return jfail(e, N, "(root)", "must be an object, not %s", ls_json_type_name(root));
     json_t *v = json_object_get(root, "version");
-    if (v && (!json_is_string(v) || strcmp(json_string_value(v), "1.0"))) {
-        jfail(e, N, "version", "unknown tokenizer.json version (expected \"1.0\")");
-        goto done;
-    }
-    if ((v = json_object_get(root, "truncation")) && !json_is_null(v)) {
-        jfail(e, N, "truncation", "truncation is not implemented (must be null)");
-        goto done;
-    }
-    if ((v = json_object_get(root, "padding")) && !json_is_null(v)) {
-        jfail(e, N, "padding", "padding is not implemented (must be null)");
-        goto done;
-    }
+    if (v && (!json_is_string(v) || strcmp(json_string_value(v), "1.0")))
+        return jfail(e, N, "version", "unknown tokenizer.json version (expected \"1.0\")");
+    if ((v = json_object_get(root, "truncation")) && !json_is_null(v))
+        return jfail(e, N, "truncation", "truncation is not implemented (must be null)");
+    if ((v = json_object_get(root, "padding")) && !json_is_null(v))
+        return jfail(e, N, "padding", "padding is not implemented (must be null)");
     /* the pre-tokenizer says whether the vocabulary is byte-level, which the decoder and the
      * model's byte tables depend on */
     if (load_normalizer(t, json_object_get(root, "normalizer"), e) ||
         load_pre(t, json_object_get(root, "pre_tokenizer"), e) ||
-        load_decoder(t, json_object_get(root, "decoder"), e) ||
-        load_model(t, json_object_get(root, "model"), e) ||
+        load_decoder(t, json_object_get(root, "decoder"), e) || load_model(t, json_object_get(root, "model"), e) ||
         load_added(t, json_object_get(root, "added_tokens"), e) || build_id_tables(t, e) ||
         load_post(t, json_object_get(root, "post_processor"), e))
-        goto done;
-    rc = LS_OK;
-done:
-    json_decref(root);
-    return rc;
+        return LS_ERR;
+    return LS_OK;
 }
 
-int ls_tokenizer_load_bytes(LsTokenizer **out, const char *json, size_t len, const char *name, LsError *e) {
-    *out = NULL;
+LsTokenizer *ls_tok_alloc(const char *name, const void *hashed, size_t hashed_len) {
     LsTokenizer *t = ls_calloc(1, sizeof *t);
     t->name = ls_strdup(name ? name : "tokenizer.json");
     t->bos_id = t->eos_id = t->unk_id = -1;
     uint8_t sha[32];
-    ls_sha256(json, len, sha);
+    ls_sha256(hashed, hashed_len, sha);
     for (int i = 0; i < 32; i++)
         snprintf(t->sha_hex + 2 * i, 3, "%02x", sha[i]);
     ls_strmap_init(&t->cache, 4096);
     t->mctx = pcre2_match_context_create(NULL);
     t->jstack = pcre2_jit_stack_create(32 * 1024, 64 * 1024 * 1024, NULL);
     if (t->mctx && t->jstack) pcre2_jit_stack_assign(t->mctx, NULL, t->jstack);
-    if (load_root(t, json, len, e)) {
+    return t;
+}
+
+int ls_tokenizer_load_bytes(LsTokenizer **out, const char *json, size_t len, const char *name, LsError *e) {
+    *out = NULL;
+    LsTokenizer *t = ls_tok_alloc(name, json, len);
+    json_error_t je;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    int rc = root ? ls_tok_load_json(t, root, e)
+                  : ls_fail(e, "%s:%d:%d: invalid JSON: %s", t->name, je.line, je.column, je.text);
+    json_decref(root);
+    if (rc) {
         ls_tokenizer_free(t);
         return LS_ERR;
     }
