@@ -13,8 +13,26 @@
 
 #include "ls/common.h"
 
-typedef enum { LS_DT_F32 = 0, LS_DT_F16 = 1, LS_DT_BF16 = 2 } LsDType;
+/* Storage types of weights: the float types of safetensors, and the ggml
+ * block-quantized types read from GGUF files (ls/quant.h: block sizes and
+ * the dequantizers). */
+typedef enum {
+    LS_DT_F32 = 0,
+    LS_DT_F16 = 1,
+    LS_DT_BF16 = 2,
+    LS_DT_Q8_0 = 3,
+    LS_DT_Q4_0 = 4,
+    LS_DT_Q4_1 = 5,
+    LS_DT_Q5_0 = 6,
+    LS_DT_Q5_1 = 7,
+    LS_DT_Q4_K = 8,
+    LS_DT_Q5_K = 9,
+    LS_DT_Q6_K = 10,
+} LsDType;
+#define LS_DT_COUNT 11
 
+/* Bytes per element of the float types; 0 for the block-quantized types
+ * (use ls_dtype_block_bytes / ls_dtype_block_elems of ls/quant.h). */
 size_t ls_dtype_size(LsDType t);
 const char *ls_dtype_name(LsDType t);
 
@@ -132,6 +150,11 @@ typedef struct {
 int ls_model_open(LsModel *m, const char *dir, LsError *e);
 void ls_model_close(LsModel *m);
 
+/* Converts n consecutive elements starting at element off to fp32 (any
+ * stored dtype; quantized types are dequantized as ggml does, fastest when
+ * off and n are on block boundaries — a whole row is whole blocks). */
+void ls_tensor_to_f32(const LsTensor *t, size_t off, size_t n, float *out);
+
 /* Reads element i of a weight tensor as fp32 (any stored dtype). */
 static inline float ls_tensor_get(const LsTensor *t, size_t i) {
     const unsigned char *p = (const unsigned char *)t->data;
@@ -140,12 +163,15 @@ static inline float ls_tensor_get(const LsTensor *t, size_t i) {
         return ls_bf16_to_f32(ls_load_u16(p + 2 * i));
     case LS_DT_F16:
         return ls_f16_to_f32(ls_load_u16(p + 2 * i));
-    default:
+    case LS_DT_F32:
         return ls_load_f32(p + 4 * i);
+    default: {
+        float v;
+        ls_tensor_to_f32(t, i, 1, &v);
+        return v;
+    }
     }
 }
-/* Converts n consecutive elements starting at element off to fp32. */
-void ls_tensor_to_f32(const LsTensor *t, size_t off, size_t n, float *out);
 
 /* ---- random-weight checkpoints (src/model/tiny_model.c) -------------------
  * A valid Qwen2 checkpoint with random weights, for tests and benchmarks that

@@ -29,32 +29,6 @@
 #define LS_ST_INDEX_MAX ((size_t)100 * 1000 * 1000)
 #define LS_ST_NAME_FMT "%.200s" /* hostile names are cut in messages */
 
-/* ---- dtypes ------------------------------------------------------------- */
-
-size_t ls_dtype_size(LsDType t) {
-    switch (t) {
-    case LS_DT_F32:
-        return 4;
-    case LS_DT_F16:
-        return 2;
-    case LS_DT_BF16:
-        return 2;
-    }
-    return 0;
-}
-
-const char *ls_dtype_name(LsDType t) {
-    switch (t) {
-    case LS_DT_F32:
-        return "F32";
-    case LS_DT_F16:
-        return "F16";
-    case LS_DT_BF16:
-        return "BF16";
-    }
-    return "?";
-}
-
 /* Valid safetensors dtypes that Qwen2 checkpoints do not use: rejected with a
  * message that says so (rather than "unknown"). */
 static const char *const st_unsupported_dtypes[] = {
@@ -71,28 +45,6 @@ static int st_dtype_parse(const char *s, LsDType *t) {
     else
         return -1;
     return 0;
-}
-
-void ls_tensor_to_f32(const LsTensor *t, size_t off, size_t n, float *out) {
-    const unsigned char *p = (const unsigned char *)t->data;
-    switch (t->dtype) {
-    case LS_DT_F32:
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        memcpy(out, p + 4 * off, 4 * n);
-#else
-        for (size_t i = 0; i < n; i++)
-            out[i] = ls_load_f32(p + 4 * (off + i));
-#endif
-        break;
-    case LS_DT_BF16:
-        for (size_t i = 0; i < n; i++)
-            out[i] = ls_bf16_to_f32(ls_load_u16(p + 2 * (off + i)));
-        break;
-    case LS_DT_F16:
-        for (size_t i = 0; i < n; i++)
-            out[i] = ls_f16_to_f32(ls_load_u16(p + 2 * (off + i)));
-        break;
-    }
 }
 
 /* ---- header ------------------------------------------------------------- */
