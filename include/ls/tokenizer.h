@@ -1,11 +1,13 @@
-/* ls/tokenizer.h — HF `tokenizer.json` byte-level BPE, identical to HF `tokenizers`.
+/* ls/tokenizer.h — HF `tokenizer.json` BPE tokenizers, identical to HF `tokenizers`.
  *
- * Loads a model directory's tokenizer.json (and tokenizer_config.json when present) for the
- * Qwen2/Qwen2.5/Qwen3/DeepSeek-R1-Distill-Qwen family and Llama-3.x, and encodes / decodes
+ * Loads a model directory's tokenizer.json (and tokenizer_config.json when present) — byte-level BPE
+ * (Qwen2/2.5/3, DeepSeek-R1-Distill-Qwen, Llama-3.x, SmolLM2) and SentencePiece-style BPE with byte
+ * fallback (Gemma 3, Llama 2) — or builds one from a GGUF file's metadata, and encodes / decodes
  * exactly as `tokenizers` does:
  *
- *   text ─ added tokens (non-normalized, leftmost-longest) ─ NFC ─ added tokens (normalized)
- *        ─ Split regex (PCRE2, UTF + Unicode properties) ─ byte-level ─ BPE by merge rank
+ *   text ─ added tokens (non-normalized, leftmost-longest) ─ normalizer (NFC, Replace, Prepend)
+ *        ─ added tokens (normalized) ─ Metaspace ─ Split regexes (PCRE2, UTF + Unicode properties)
+ *        ─ BPE by merge rank (on bytes for byte-level; on characters with "<0xXX>" byte fallback)
  *        ─ post-processor (TemplateProcessing: BOS) when add_special is set.
  *
  * Components the loader does not implement are rejected with a message naming them; the
@@ -27,9 +29,15 @@
 
 typedef struct LsTokenizer LsTokenizer;
 
-/* Loads DIR/tokenizer.json (required) and DIR/tokenizer_config.json (optional).
- * Errors name the file and the JSON key path (e.g. "model.merges[12]"). */
-int ls_tokenizer_load(LsTokenizer **out, const char *dir, LsError *e);
+/* Loads a model's tokenizer from path:
+ *   a folder with tokenizer.json: it and tokenizer_config.json (optional), even when a GGUF is there too;
+ *   a folder without one: its single *.gguf file (several are an error);
+ *   a .gguf file: its tokenizer.ggml.* metadata (ls_tokenizer_load_gguf);
+ *   any other file: a tokenizer.json.
+ * Errors name the file and the JSON key path (e.g. "model.merges[12]") or the GGUF key. */
+int ls_tokenizer_load(LsTokenizer **out, const char *path, LsError *e);
+/* The tokenizer transformers builds from a GGUF file (see ls_tokenizer_from_vocab). */
+int ls_tokenizer_load_gguf(LsTokenizer **out, const char *gguf_path, LsError *e);
 /* Same from a tokenizer.json path, or from bytes in memory (name is used in messages). */
 int ls_tokenizer_load_file(LsTokenizer **out, const char *json_path, LsError *e);
 int ls_tokenizer_load_bytes(LsTokenizer **out, const char *json, size_t len, const char *name, LsError *e);
@@ -98,7 +106,8 @@ size_t ls_tokenizer_vocab_size(const LsTokenizer *tok);
 int32_t ls_tokenizer_bos_id(const LsTokenizer *tok);
 int32_t ls_tokenizer_eos_id(const LsTokenizer *tok);
 
-/* SHA-256 of the tokenizer.json bytes, as 64 lowercase hex digits (NUL-terminated). */
+/* SHA-256 of the tokenizer.json bytes (for a GGUF vocabulary: of everything it is built from), as 64
+ * lowercase hex digits (NUL-terminated). */
 const char *ls_tokenizer_sha256(const LsTokenizer *tok);
 
 /* SHA-256 of any buffer into 32 bytes (used for the tokenizer hash; exposed for tests). */

@@ -201,6 +201,8 @@ struct LsTokenizer {
  * loaded yet; ls_tok_load_json then loads a tokenizer.json document into it (tok_load.c). */
 LsTokenizer *ls_tok_alloc(const char *name, const void *hashed, size_t hashed_len);
 int ls_tok_load_json(LsTokenizer *tok, json_t *root, LsError *e);
+/* DIR/tokenizer.json and DIR/tokenizer_config.json (tok_load.c). */
+int ls_tok_load_json_dir(LsTokenizer **out, const char *dir, LsError *e);
 
 /* GPT-2 byte-level alphabet: byte → code point and back (-1 when a code point is no byte). */
 extern const uint16_t ls_tok_byte_to_cp[256];

@@ -1003,7 +1003,8 @@ static int load_decoder(LsTokenizer *t, const json_t *j, LsError *e) {
 
 int ls_tok_load_json(LsTokenizer *t, json_t *root, LsError *e) {
     const char *N = t->name;
-    if (!json_is_object(root)) return jfail(e, N, "(root)", "must be an object, not %s", ls_json_type_name(root));
+    if (!json_is_object(root))
+        return jfail(e, N, "(root)", "must be an object, not %s", ls_json_type_name(root));
     json_t *v = json_object_get(root, "version");
     if (v && (!json_is_string(v) || strcmp(json_string_value(v), "1.0")))
         return jfail(e, N, "version", "unknown tokenizer.json version (expected \"1.0\")");
@@ -1015,7 +1016,8 @@ int ls_tok_load_json(LsTokenizer *t, json_t *root, LsError *e) {
      * model's byte tables depend on */
     if (load_normalizer(t, json_object_get(root, "normalizer"), e) ||
         load_pre(t, json_object_get(root, "pre_tokenizer"), e) ||
-        load_decoder(t, json_object_get(root, "decoder"), e) || load_model(t, json_object_get(root, "model"), e) ||
+        load_decoder(t, json_object_get(root, "decoder"), e) ||
+        load_model(t, json_object_get(root, "model"), e) ||
         load_added(t, json_object_get(root, "added_tokens"), e) || build_id_tables(t, e) ||
         load_post(t, json_object_get(root, "post_processor"), e))
         return LS_ERR;
@@ -1075,7 +1077,7 @@ static int config_token(LsTokenizer *t, json_t *root, const char *key, const cha
     return LS_OK;
 }
 
-int ls_tokenizer_load(LsTokenizer **out, const char *dir, LsError *e) {
+int ls_tok_load_json_dir(LsTokenizer **out, const char *dir, LsError *e) {
     char *p = ls_path_join(dir, "tokenizer.json");
     int rc = ls_tokenizer_load_file(out, p, e);
     free(p);

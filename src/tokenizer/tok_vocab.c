@@ -22,9 +22,6 @@ static const char QWEN2_SPLIT[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\
                                   "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 static const char LLAMA3_SPLIT[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
                                    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-/* llama.cpp's GPT-2 expression (llama-vocab.cpp), the one ByteLevel's regex also is. */
-static const char GPT2_SPLIT[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)";
-
 /* One tokenizer.ggml.pre: Split regexes applied in order (Isolated), then ByteLevel, with the GPT-2
  * regex when byte_level_regex. */
 typedef struct {
@@ -39,11 +36,12 @@ static const PreSpec PRES[] = {
     {"llama-bpe", {LLAMA3_SPLIT}, 0},
     {"llama3", {LLAMA3_SPLIT}, 0},
     {"llama-v3", {LLAMA3_SPLIT}, 0},
-    /* llama.cpp: individual digits, then the GPT-2 expression */
-    {"smollm", {"\\p{N}"}, 1},
+    /* transformers has no split of its own for these: GPT2Tokenizer's ByteLevel regex. llama.cpp splits
+     * smollm's digits first (\p{N}, as SmolLM2's own tokenizer.json does with Digits) and uses four
+     * expressions for default; both then differ from transformers around digits, e.g. "\n\n3" */
+    {"smollm", {NULL}, 1},
     {"gpt2", {NULL}, 1},
-    /* llama.cpp's default for a BPE vocabulary */
-    {"default", {"[\\p{P}\\$\\+<=>\\^~\\|]+", GPT2_SPLIT, "\\p{N}+", "[0-9][0-9][0-9]"}, 0},
+    {"default", {NULL}, 1},
 };
 
 enum { TYPE_NORMAL = 1, TYPE_CONTROL = 3, TYPE_USER_DEFINED = 4, TYPE_MAX = 6 };
@@ -135,9 +133,11 @@ static int check_id(const Build *b, int64_t id, const char *key) {
 static int check_vocab(const Build *b) {
     const LsVocab *v = b->v;
     const char *N = b->name;
-    if (!v->tokens || v->n_tokens == 0) return ls_fail(b->e, "%s: tokenizer.ggml.tokens is missing or empty", N);
+    if (!v->tokens || v->n_tokens == 0)
+        return ls_fail(b->e, "%s: tokenizer.ggml.tokens is missing or empty", N);
     if (v->n_tokens > MAX_TOKENS)
-        return ls_fail(b->e, "%s: tokenizer.ggml.tokens has %zu tokens (at most %d)", N, v->n_tokens, MAX_TOKENS);
+        return ls_fail(b->e, "%s: tokenizer.ggml.tokens has %zu tokens (at most %d)", N, v->n_tokens,
+                       MAX_TOKENS);
     if (v->scores && v->n_scores != v->n_tokens)
         return ls_fail(b->e, "%s: tokenizer.ggml.scores has %zu entries for %zu tokens", N, v->n_scores,
                        v->n_tokens);
@@ -203,7 +203,8 @@ static json_t *derive_merges(const Build *b) {
             cut += (size_t)ls_tok_utf8_decode((const uint8_t *)s, len, cut, &cp);
             left++;
             if (cut >= len) break;
-            if (ls_strmap_get(&b->index, s, cut) < 0 || ls_strmap_get(&b->index, s + cut, len - cut) < 0) continue;
+            if (ls_strmap_get(&b->index, s, cut) < 0 || ls_strmap_get(&b->index, s + cut, len - cut) < 0)
+                continue;
             if (n == cap) c = ls_realloc(c, (cap *= 2) * sizeof *c);
             c[n] = (Cand){score, left, total - left, (uint32_t)i, (uint32_t)cut, n};
             n++;
@@ -230,7 +231,8 @@ static json_t *file_merges(const Build *b) {
         if (!sp || memchr(sp + 1, ' ', m->len - (size_t)(sp - m->s) - 1) || memchr(m->s, 0, m->len) ||
             !ls_utf8_valid((const unsigned char *)m->s, m->len, &bad)) {
             json_decref(merges);
-            ls_fail(b->e, "%s: tokenizer.ggml.merges[%zu] is not two tokens separated by one space", b->name, i);
+            ls_fail(b->e, "%s: tokenizer.ggml.merges[%zu] is not two tokens separated by one space", b->name,
+                    i);
             return NULL;
         }
         size_t la = (size_t)(sp - m->s);
@@ -242,9 +244,9 @@ static json_t *file_merges(const Build *b) {
 /* ---- the document --------------------------------------------------------------------- */
 
 static json_t *added_token(const char *content, size_t len, int64_t id, int special) {
-    return json_pack("{s:I, s:s#, s:b, s:b, s:b, s:b, s:b}", "id", (json_int_t)id, "content", content, (int)len,
-                     "single_word",
-                     0, "lstrip", 0, "rstrip", 0, "normalized", 0, "special", special);
+    return json_pack("{s:I, s:s#, s:b, s:b, s:b, s:b, s:b}", "id", (json_int_t)id, "content", content,
+                     (int)len, "single_word", 0, "lstrip", 0, "rstrip", 0, "normalized", 0, "special",
+                     special);
 }
 
 /* Special tokens (bos, eos, unk, pad, then control tokens; the byte-level ones only when spelled in the
@@ -268,7 +270,8 @@ static json_t *added_tokens(const Build *b) {
             size_t len = v->tokens[i].len;
             if (len == 0 || ls_strmap_get(&seen, s, len) >= 0) continue;
             if (pass == 1 && b->byte_level && !in_byte_alphabet(s, len)) continue;
-            if (pass == 2 && ls_strmap_get(&b->index, s, len) < 0) continue; /* not in the vocabulary as written */
+            if (pass == 2 && ls_strmap_get(&b->index, s, len) < 0)
+                continue; /* not in the vocabulary as written */
             int32_t id = ls_strmap_get(&b->index, s, len);
             json_array_append_new(arr, added_token(s, len, id >= 0 ? id : next++, pass < 2));
             ls_strmap_put(&seen, s, len, 1);
@@ -284,8 +287,9 @@ static int special_piece(const Build *b, json_t *single, json_t *specials, int64
     int32_t vid = ls_strmap_get(&b->index, tok, (size_t)l);
     if (vid >= 0) id = vid;
     json_array_append_new(single, json_pack("{s:{s:s#, s:i}}", "SpecialToken", "id", tok, l, "type_id", 0));
-    json_object_setn_new(specials, tok, (size_t)l,
-                         json_pack("{s:s#, s:[I], s:[s#]}", "id", tok, l, "ids", (json_int_t)id, "tokens", tok, l));
+    json_object_setn_new(
+        specials, tok, (size_t)l,
+        json_pack("{s:s#, s:[I], s:[s#]}", "id", tok, l, "ids", (json_int_t)id, "tokens", tok, l));
     return LS_OK;
 }
 
@@ -295,13 +299,15 @@ static int post_processor(const Build *b, json_t **out) {
     const LsVocab *v = b->v;
     int add_bos = v->add_bos >= 0 ? v->add_bos : !b->byte_level, add_eos = v->add_eos > 0;
     if ((add_bos && v->bos_id < 0) || (add_eos && v->eos_id < 0))
-        return ls_fail(b->e, "%s: tokenizer.ggml.add_%s_token is set but tokenizer.ggml.%s_token_id is absent",
-                       b->name, add_bos && v->bos_id < 0 ? "bos" : "eos", add_bos && v->bos_id < 0 ? "bos" : "eos");
+        return ls_fail(
+            b->e, "%s: tokenizer.ggml.add_%s_token is set but tokenizer.ggml.%s_token_id is absent", b->name,
+            add_bos && v->bos_id < 0 ? "bos" : "eos", add_bos && v->bos_id < 0 ? "bos" : "eos");
     json_t *single = json_array(), *specials = json_object();
     if (add_bos) special_piece(b, single, specials, v->bos_id);
     json_array_append_new(single, json_pack("{s:{s:s, s:i}}", "Sequence", "id", "A", "type_id", 0));
     if (add_eos) special_piece(b, single, specials, v->eos_id);
-    *out = json_pack("{s:s, s:o, s:o}", "type", "TemplateProcessing", "single", single, "special_tokens", specials);
+    *out = json_pack("{s:s, s:o, s:o}", "type", "TemplateProcessing", "single", single, "special_tokens",
+                     specials);
     return LS_OK;
 }
 
@@ -319,32 +325,35 @@ static json_t *pre_tokenizer(const PreSpec *p) {
 static void sentencepiece_parts(const Build *b, json_t *root) {
     const char *arch = b->v->arch ? b->v->arch : "";
     json_t *dec = json_array();
-    json_array_append_new(dec, json_pack("{s:s, s:{s:s}, s:s}", "type", "Replace", "pattern", "String", "\xe2\x96\x81",
-                                         "content", " "));
+    json_array_append_new(dec, json_pack("{s:s, s:{s:s}, s:s}", "type", "Replace", "pattern", "String",
+                                         "\xe2\x96\x81", "content", " "));
     json_array_append_new(dec, json_pack("{s:s}", "type", "ByteFallback"));
     json_array_append_new(dec, json_pack("{s:s}", "type", "Fuse"));
     json_t *replace = json_pack("{s:s, s:{s:s}, s:s}", "type", "Replace", "pattern", "String", " ", "content",
                                 "\xe2\x96\x81");
     if (b->gemma) {
         json_object_set_new(root, "normalizer", replace);
-        json_object_set_new(root, "pre_tokenizer", json_pack("{s:s, s:{s:s}, s:s, s:b}", "type", "Split", "pattern",
-                                                             "String", " ", "behavior", "MergedWithPrevious",
-                                                             "invert", 0));
+        json_object_set_new(root, "pre_tokenizer",
+                            json_pack("{s:s, s:{s:s}, s:s, s:b}", "type", "Split", "pattern", "String", " ",
+                                      "behavior", "MergedWithPrevious", "invert", 0));
     } else {
         int aps = b->v->add_space_prefix != 0;
         if (!strcmp(arch, "phi3")) {
             json_object_set_new(root, "normalizer",
-                                json_pack("{s:s, s:[{s:s, s:s}, o]}", "type", "Sequence", "normalizers", "type",
-                                          "Prepend", "prepend", "\xe2\x96\x81", replace));
+                                json_pack("{s:s, s:[{s:s, s:s}, o]}", "type", "Sequence", "normalizers",
+                                          "type", "Prepend", "prepend", "\xe2\x96\x81", replace));
             json_object_set_new(root, "pre_tokenizer", json_null());
         } else {
             json_decref(replace);
             json_object_set_new(root, "normalizer", json_null());
             json_object_set_new(root, "pre_tokenizer",
-                                json_pack("{s:s, s:s, s:s, s:b}", "type", "Metaspace", "replacement", "\xe2\x96\x81",
-                                          "prepend_scheme", aps ? "first" : "never", "split", 0));
+                                json_pack("{s:s, s:s, s:s, s:b}", "type", "Metaspace", "replacement",
+                                          "\xe2\x96\x81", "prepend_scheme", aps ? "first" : "never", "split",
+                                          0));
         }
-        if (aps) json_array_append_new(dec, json_pack("{s:s, s:s, s:i, s:i}", "type", "Strip", "content", " ", "start", 1, "stop", 0));
+        if (aps)
+            json_array_append_new(dec, json_pack("{s:s, s:s, s:i, s:i}", "type", "Strip", "content", " ",
+                                                 "start", 1, "stop", 0));
     }
     json_object_set_new(root, "decoder", json_pack("{s:s, s:o}", "type", "Sequence", "decoders", dec));
 }
@@ -359,8 +368,9 @@ static int build_document(Build *b, json_t **out) {
         json_decref(vocab);
         return LS_ERR;
     }
-    json_t *model = json_pack("{s:s, s:n, s:b, s:b, s:b, s:o, s:o}", "type", "BPE", "dropout", "fuse_unk", !b->byte_level,
-                              "byte_fallback", !b->byte_level, "ignore_merges", 0, "vocab", vocab, "merges", merges);
+    json_t *model =
+        json_pack("{s:s, s:n, s:b, s:b, s:b, s:o, s:o}", "type", "BPE", "dropout", "fuse_unk", !b->byte_level,
+                  "byte_fallback", !b->byte_level, "ignore_merges", 0, "vocab", vocab, "merges", merges);
     json_t *unk = json_null();
     if (!b->byte_level) {
         const char *u = v->unk_id >= 0 ? b->spell[v->unk_id] : "<unk>";
@@ -381,10 +391,11 @@ static int build_document(Build *b, json_t **out) {
             if (!strcmp(PRES[i].name, pre)) p = &PRES[i];
         if (!p) {
             json_decref(root);
-            return ls_fail(b->e,
-                           "%s: tokenizer.ggml.pre \"%s\" is not implemented (known: qwen2, deepseek-r1-qwen, "
-                           "llama-bpe, llama3, llama-v3, smollm, gpt2, default)",
-                           b->name, pre);
+            return ls_fail(
+                b->e,
+                "%s: tokenizer.ggml.pre \"%s\" is not implemented (known: qwen2, deepseek-r1-qwen, "
+                "llama-bpe, llama3, llama-v3, smollm, gpt2, default)",
+                b->name, pre);
         }
         json_object_set_new(root, "normalizer", json_null());
         json_object_set_new(root, "pre_tokenizer", pre_tokenizer(p));
@@ -423,7 +434,8 @@ static char *describe(const LsVocab *v, size_t *len) {
         hash_put(&buf, len, &cap, v->merges[i].s, v->merges[i].len);
     if (v->scores) hash_put(&buf, len, &cap, v->scores, v->n_scores * sizeof *v->scores);
     if (v->types) hash_put(&buf, len, &cap, v->types, v->n_types * sizeof *v->types);
-    const int64_t nums[7] = {v->bos_id, v->eos_id, v->unk_id, v->pad_id, v->add_bos, v->add_eos, v->add_space_prefix};
+    const int64_t nums[7] = {v->bos_id,  v->eos_id,  v->unk_id,          v->pad_id,
+                             v->add_bos, v->add_eos, v->add_space_prefix};
     hash_put(&buf, len, &cap, nums, sizeof nums);
     return buf;
 }
@@ -438,7 +450,8 @@ int ls_tokenizer_from_vocab(LsTokenizer **out, const LsVocab *v, const char *nam
     b.gemma = !b.byte_level && v->arch && !strncmp(v->arch, "gemma", 5) && strcmp(v->arch, "gemma4");
     if (check_vocab(&b)) return LS_ERR;
     if (!b.byte_level && !v->merges && !b.gemma && !v->scores)
-        return ls_fail(e, "%s: a llama vocabulary without tokenizer.ggml.merges needs tokenizer.ggml.scores", b.name);
+        return ls_fail(e, "%s: a llama vocabulary without tokenizer.ggml.merges needs tokenizer.ggml.scores",
+                       b.name);
     b.spell = ls_calloc(v->n_tokens, sizeof *b.spell);
     ls_strmap_init(&b.index, v->n_tokens);
     for (size_t i = 0; i < v->n_tokens; i++) {
