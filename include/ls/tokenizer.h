@@ -110,6 +110,11 @@ int32_t ls_tokenizer_eos_id(const LsTokenizer *tok);
  * lowercase hex digits (NUL-terminated). */
 const char *ls_tokenizer_sha256(const LsTokenizer *tok);
 
+/* Token ids from a file: integers separated by whitespace and/or single commas, or a JSON array
+ * "[1, 2, 3]". Errors name the file and the line ("ids.txt:3: expected a non-negative integer token
+ * id ('x1')"). *ids is a heap array (free it; non-NULL even when *n is 0). */
+int ls_token_ids_read(const char *path, int32_t **ids, size_t *n, LsError *e);
+
 /* SHA-256 of any buffer into 32 bytes (used for the tokenizer hash; exposed for tests). */
 void ls_sha256(const void *data, size_t len, uint8_t out[32]);
 
