@@ -51,8 +51,9 @@ typedef struct {
     const LsVocab *v;
     const char *name;
     int byte_level, gemma;
-    char **spell;   /* [n_tokens] the token as the tokenizer.json vocabulary writes it */
-    LsStrMap index; /* spelling → last index, as Python's {token: index} */
+    const PreSpec *pre; /* byte-level only */
+    char **spell;       /* [n_tokens] the token as the tokenizer.json vocabulary writes it */
+    LsStrMap index;     /* spelling → last index, as Python's {token: index} */
     LsError *e;
 } Build;
 
@@ -385,20 +386,8 @@ static int build_document(Build *b, json_t **out) {
     json_t *root = json_pack("{s:s, s:n, s:n, s:o, s:o, s:o}", "version", "1.0", "truncation", "padding",
                              "added_tokens", added_tokens(b), "model", model, "post_processor", post);
     if (b->byte_level) {
-        const PreSpec *p = NULL;
-        const char *pre = v->pre ? v->pre : "default";
-        for (size_t i = 0; i < sizeof PRES / sizeof *PRES && !p; i++)
-            if (!strcmp(PRES[i].name, pre)) p = &PRES[i];
-        if (!p) {
-            json_decref(root);
-            return ls_fail(
-                b->e,
-                "%s: tokenizer.ggml.pre \"%s\" is not implemented (known: qwen2, deepseek-r1-qwen, "
-                "llama-bpe, llama3, llama-v3, smollm, gpt2, default)",
-                b->name, pre);
-        }
         json_object_set_new(root, "normalizer", json_null());
-        json_object_set_new(root, "pre_tokenizer", pre_tokenizer(p));
+        json_object_set_new(root, "pre_tokenizer", pre_tokenizer(b->pre));
         json_object_set_new(root, "decoder", json_pack("{s:s}", "type", "ByteLevel"));
     } else {
         sentencepiece_parts(b, root);
@@ -449,9 +438,18 @@ int ls_tokenizer_from_vocab(LsTokenizer **out, const LsVocab *v, const char *nam
     b.byte_level = !strcmp(v->model, "gpt2");
     b.gemma = !b.byte_level && v->arch && !strncmp(v->arch, "gemma", 5) && strcmp(v->arch, "gemma4");
     if (check_vocab(&b)) return LS_ERR;
-    if (!b.byte_level && !v->merges && !b.gemma && !v->scores)
-        return ls_fail(e, "%s: a llama vocabulary without tokenizer.ggml.merges needs tokenizer.ggml.scores",
+    if (!v->merges && !b.gemma && !v->scores)
+        return ls_fail(e, "%s: a vocabulary without tokenizer.ggml.merges needs tokenizer.ggml.scores",
                        b.name);
+    const char *pre = v->pre ? v->pre : "default";
+    for (size_t i = 0; i < sizeof PRES / sizeof *PRES && b.byte_level && !b.pre; i++)
+        if (!strcmp(PRES[i].name, pre)) b.pre = &PRES[i];
+    if (b.byte_level && !b.pre)
+        return ls_fail(
+            e,
+            "%s: tokenizer.ggml.pre \"%s\" is not implemented (known: qwen2, deepseek-r1-qwen, llama-bpe, "
+            "llama3, llama-v3, smollm, gpt2, default)",
+            b.name, pre);
     b.spell = ls_calloc(v->n_tokens, sizeof *b.spell);
     ls_strmap_init(&b.index, v->n_tokens);
     for (size_t i = 0; i < v->n_tokens; i++) {
