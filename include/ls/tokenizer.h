@@ -36,8 +36,11 @@ typedef struct LsTokenizer LsTokenizer;
  *   any other file: a tokenizer.json.
  * Errors name the file and the JSON key path (e.g. "model.merges[12]") or the GGUF key. */
 int ls_tokenizer_load(LsTokenizer **out, const char *path, LsError *e);
-/* The tokenizer transformers builds from a GGUF file (see ls_tokenizer_from_vocab). */
+/* The tokenizer transformers builds from a GGUF file (see ls_tokenizer_from_vocab), from its path or
+ * from a parsed file (ls/gguf.h; the fuzz target parses buffers). */
 int ls_tokenizer_load_gguf(LsTokenizer **out, const char *gguf_path, LsError *e);
+typedef struct LsGguf LsGguf;
+int ls_tokenizer_from_gguf(LsTokenizer **out, const LsGguf *gguf, LsError *e);
 /* Same from a tokenizer.json path, or from bytes in memory (name is used in messages). */
 int ls_tokenizer_load_file(LsTokenizer **out, const char *json_path, LsError *e);
 int ls_tokenizer_load_bytes(LsTokenizer **out, const char *json, size_t len, const char *name, LsError *e);

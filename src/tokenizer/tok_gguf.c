@@ -95,14 +95,20 @@ static int read_vocab(const LsGguf *f, GgufVocab *g, LsError *e) {
     return LS_OK;
 }
 
+int ls_tokenizer_from_gguf(LsTokenizer **out, const LsGguf *f, LsError *e) {
+    *out = NULL;
+    GgufVocab g = {0};
+    int rc = read_vocab(f, &g, e);
+    if (rc == LS_OK) rc = ls_tokenizer_from_vocab(out, &g.v, ls_gguf_file(f), e);
+    gguf_vocab_free(&g);
+    return rc;
+}
+
 int ls_tokenizer_load_gguf(LsTokenizer **out, const char *path, LsError *e) {
     *out = NULL;
     LsGguf *f;
     if (ls_gguf_open(&f, path, e)) return LS_ERR;
-    GgufVocab g = {0};
-    int rc = read_vocab(f, &g, e);
-    if (rc == LS_OK) rc = ls_tokenizer_from_vocab(out, &g.v, path, e);
-    gguf_vocab_free(&g);
+    int rc = ls_tokenizer_from_gguf(out, f, e);
     ls_gguf_close(f);
     return rc;
 }

@@ -182,7 +182,6 @@ static int load_vocab(LsTokenizer *t, const json_t *vocab, LsError *e) {
     }
     t->vocab_arena = ls_malloc(total + 1);
     ls_strmap_init(&t->vocab, nv);
-    ls_strmap_init(&t->vocab_raw, nv);
     t->id_cap = max_id + 1;
     /* every id once (a duplicate id would make id → token ambiguous) */
     uint8_t *seen = ls_calloc((size_t)max_id + 1, 1);
