@@ -1,17 +1,22 @@
 /* tok_load.c — tokenizer.json → LsTokenizer.
  *
- * Implements exactly the components the Qwen2/2.5/3, DeepSeek-R1-Distill-Qwen and Llama-3.x
- * tokenizers use; anything else is rejected with a message naming the file, the JSON path and
- * the component, so encoding never runs a silently different pipeline:
+ * Implements exactly the components the Qwen2/2.5/3, DeepSeek-R1-Distill-Qwen, Llama-3.x, SmolLM2
+ * (byte-level BPE) and Gemma 3 / Llama 2 (SentencePiece-style BPE with byte fallback) tokenizers use,
+ * and those transformers builds from GGUF metadata (tok_vocab.c); anything else is rejected with a
+ * message naming the file, the JSON path and the component, so encoding never runs a silently
+ * different pipeline:
  *
- *   model           BPE (vocab; merges as "a b" or ["a","b"]; unk_token, fuse_unk, ignore_merges;
- *                   dropout null/0, byte_fallback false, no subword prefix/suffix)
+ *   model           BPE (vocab; merges as "a b" or ["a","b"]; unk_token, fuse_unk, ignore_merges,
+ *                   byte_fallback ("<0xXX>" tokens; not with ByteLevel); dropout null/0, no subword
+ *                   prefix/suffix)
  *   added_tokens    id, content, single_word, lstrip, rstrip, normalized, special
- *   normalizer      null | NFC | Sequence of NFC
- *   pre_tokenizer   Split(Regex|String, Isolated|Removed, invert false) and ByteLevel
- *                   (add_prefix_space false; use_regex adds the GPT-2 split), ByteLevel last
+ *   normalizer      null | NFC | Replace(String) | Prepend | Sequence of these
+ *   pre_tokenizer   null (SentencePiece-style only) | Split(Regex|String; Isolated, Removed,
+ *                   MergedWithPrevious; invert false) | Digits | Metaspace (first; split false) |
+ *                   ByteLevel (add_prefix_space false; use_regex adds the GPT-2 split; last) | Sequence
  *   post_processor  null | ByteLevel | TemplateProcessing | Sequence of these
- *   decoder         ByteLevel
+ *   decoder         ByteLevel (with a ByteLevel pre-tokenizer), else null or Replace(String),
+ *                   ByteFallback, Fuse, Strip(" ", n, 0) in that order (Sequence)
  *   truncation, padding  null
  */
 #define _GNU_SOURCE
