@@ -155,6 +155,26 @@ Test(tokenizer_gguf, real_gemma3, .timeout = 300) {
     ls_tokenizer_free(t);
 }
 
+/* The same tokenizers saved by transformers as tokenizer.json (make_gguf_refs.py writes them next to
+ * the GGUF files): the tokenizer.json path on the real vocabularies. */
+Test(tokenizer_gguf, real_tokenizer_json, .timeout = 300) {
+    static const char *names[2][2] = {{"smollm2", "refs-gguf-smollm2.jsonl"},
+                                      {"gemma3", "refs-gguf-gemma3.jsonl"}};
+    int ran = 0;
+    for (int i = 0; i < 2; i++) {
+        char dir[512], refs[512], json[600];
+        snprintf(dir, sizeof dir, "%s/%s-tokenizer", REAL, names[i][0]);
+        snprintf(json, sizeof json, "%s/tokenizer.json", dir);
+        if (!exists(json)) continue;
+        snprintf(refs, sizeof refs, "%s/%s", REFS, names[i][1]);
+        LsTokenizer *t = load(dir);
+        check_refs(t, refs, 0);
+        ls_tokenizer_free(t);
+        ran++;
+    }
+    if (!ran) cr_skip_test("no %s/*-tokenizer/tokenizer.json (tests/data/tokenizer/make_gguf_refs.py)", REAL);
+}
+
 /* ---- which file a folder uses ------------------------------------------------------------ */
 
 static void copy(const char *from, const char *to) {

@@ -10,7 +10,9 @@ transformers builds the tokenizer (`AutoTokenizer.from_pretrained(GGUF_DIR, gguf
 whitespace; per line refs-gguf-NAME.jsonl holds
     {"text": s, "ids": encode(s, add_special_tokens=True), "ids_plain": encode(s, False),
      "decoded": decode(ids_plain, skip_special_tokens=False)}
-plus a first line {"meta": {...}} with the BOS/EOS ids and vocabulary size. Needs the oracle venv
+plus a first line {"meta": {...}} with the BOS/EOS ids and vocabulary size. The backend tokenizers are
+also saved as GGUF_DIR/NAME-tokenizer/tokenizer.json (not committed: 3.5 and 33 MB), which the C test
+loads through the tokenizer.json path when present. Needs the oracle venv
 (transformers, gguf); the C test (tests/unit/test_tokenizer_gguf.c) compares without it.
 """
 import json
@@ -39,6 +41,8 @@ def main():
     for name, fname in MODELS.items():
         hf = AutoTokenizer.from_pretrained(gdir, gguf_file=fname)
         tok = hf.backend_tokenizer
+        os.makedirs(os.path.join(gdir, f"{name}-tokenizer"), exist_ok=True)
+        tok.save(os.path.join(gdir, f"{name}-tokenizer", "tokenizer.json"))
         out = os.path.join(HERE, f"refs-gguf-{name}.jsonl")
         with open(out, "w", encoding="utf-8") as f:
             meta = {"file": fname, "bos": hf.bos_token_id, "eos": hf.eos_token_id,
