@@ -16,6 +16,9 @@
 #include "tok_internal.h"
 
 #define MAX_TOKENS (1 << 24)
+/* Tokens longer than this get no derived merges: cutting a token costs its length squared, and no
+ * real vocabulary comes near (Gemma 3's longest token is 93 bytes). */
+#define MAX_MERGED_TOKEN 1024
 
 /* The splits transformers uses for the pre-tokenizers it knows (GGUF_PRE_TOKENIZER_SPLITS). */
 static const char QWEN2_SPLIT[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "
@@ -183,9 +186,9 @@ static int cand_cmp(const void *pa, const void *pb) {
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
-/* generate_merges (tokenization_utils_base.py): every cut of every token into two tokens, sorted by
- * the token's score (descending), then the left and right pieces' lengths (descending), ties in
- * vocabulary order. Gemma scores a token by its (last) position: -index. */
+/* generate_merges (tokenization_utils_base.py): every cut of every token (up to MAX_MERGED_TOKEN
+ * bytes) into two tokens, sorted by the token's score (descending), then the left and right pieces'
+ * lengths (descending), ties in vocabulary order. Gemma scores a token by its (last) position: -index. */
 static json_t *derive_merges(const Build *b) {
     const LsVocab *v = b->v;
     size_t cap = 1024, n = 0;
@@ -197,6 +200,7 @@ static json_t *derive_merges(const Build *b) {
         size_t len = strlen(s);
         if (ls_strmap_put(&visited, s, len, 1) >= 0) continue;
         int32_t last = ls_strmap_get(&b->index, s, len);
+        if (len > MAX_MERGED_TOKEN) continue;
         float score = b->gemma ? -(float)last : v->scores[last];
         uint32_t total = (uint32_t)cp_count(s, len), left = 0;
         for (size_t cut = 0; cut < len;) {

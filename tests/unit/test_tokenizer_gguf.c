@@ -145,6 +145,8 @@ Test(tokenizer_gguf, real_smollm2, .timeout = 300) {
         cr_skip_test("no %s (scripts/fetch_real_models.sh)", REAL);
     LsTokenizer *t = load(REAL "/SmolLM2-135M-Instruct.Q4_1.gguf");
     check_refs(t, REFS "/refs-gguf-smollm2.jsonl", 1);
+    cr_expect_eq(ls_tokenizer_bytes_to_id(t, " wait", 5), ls_tokenizer_token_to_id(t, "\xc4\xa0wait", 6));
+    cr_expect_eq(ls_tokenizer_vocab_size(t), 49152);
     ls_tokenizer_free(t);
 }
 
@@ -152,6 +154,15 @@ Test(tokenizer_gguf, real_gemma3, .timeout = 300) {
     if (!exists(REAL "/gemma-3-270m-q4_k_m.gguf")) cr_skip_test("no %s (scripts/fetch_real_models.sh)", REAL);
     LsTokenizer *t = load(REAL "/gemma-3-270m-q4_k_m.gguf");
     check_refs(t, REFS "/refs-gguf-gemma3.jsonl", 1);
+    /* the study's target words: " wait" is the metaspace token "▁wait" */
+    int32_t w = ls_tokenizer_token_to_id(t, "\xe2\x96\x81wait", 7);
+    cr_expect(w >= 0);
+    cr_expect_eq(ls_tokenizer_bytes_to_id(t, " wait", 5), w);
+    size_t l;
+    const uint8_t *b = ls_tokenizer_token_bytes(t, w, &l);
+    cr_expect(l == 5 && !memcmp(b, " wait", 5));
+    cr_expect_eq(ls_tokenizer_vocab_size(t), 262144);
+    cr_expect_eq(ls_tokenizer_eos_id(t), 1);
     ls_tokenizer_free(t);
 }
 
