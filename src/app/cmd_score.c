@@ -23,7 +23,7 @@ static const char *USAGE =
     "                          [--timing] [--repeat R] [--sums fixed|plain]\n"
     "\n"
     "Runs the model in DIR (a Hugging Face Qwen2 checkpoint: config.json + safetensors)\n"
-    "over the token ids (or the text, encoded with DIR's tokenizer.json) and prints,\n"
+    "over the token ids (or the text, encoded with DIR's tokenizer: tokenizer.json, else GGUF) and prints,\n"
     "for every position p, the distribution the model\n"
     "predicted for token p from the tokens before it: log-prob of the actual token,\n"
     "entropy (nats), the top-K tokens and the log-probs of the --targets ids.\n"
