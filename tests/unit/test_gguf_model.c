@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "gguf_build.h"
 #include "ls/gguf.h"
 #include "ls/quant.h"
 
@@ -211,4 +213,118 @@ Test(gguf_model, names) {
     cr_assert_eq(ls_gguf_hf_name("llama", "blk.1.attn_q.scale", b, sizeof b, &layer), -1);
     cr_assert_eq(ls_gguf_hf_name("mamba", "token_embd.weight", b, sizeof b, &layer), -1);
     cr_assert(ls_path_is_gguf("a/b.gguf") && !ls_path_is_gguf("a/b") && !ls_path_is_gguf(".gguf/x"));
+}
+
+/* ---- malformed models ------------------------------------------------------------ */
+
+/* A GGUF with general.architecture = arch, {arch}.block_count = 2, head_count 2, head_count_kv 1
+ * (block_count written as a string when bad_count) and one tensor. */
+static Gb model_file(const char *arch, int bad_count, const char *tname, uint32_t ttype, uint64_t ne0,
+                     uint64_t ne1, size_t *tensor_at) {
+    Gb g = {0};
+    char k[64];
+    gb_header(&g, 3, 1, 4);
+    gb_key(&g, "general.architecture", LS_GGUF_STRING);
+    gb_str(&g, arch);
+    snprintf(k, sizeof k, "%s.block_count", arch);
+    if (bad_count) {
+        gb_key(&g, k, LS_GGUF_STRING);
+        gb_str(&g, "two");
+    } else {
+        gb_key(&g, k, LS_GGUF_U32);
+        gb_u32(&g, 2);
+    }
+    snprintf(k, sizeof k, "%s.attention.head_count", arch);
+    gb_key(&g, k, LS_GGUF_U32);
+    gb_u32(&g, 2);
+    snprintf(k, sizeof k, "%s.attention.head_count_kv", arch);
+    gb_key(&g, k, LS_GGUF_U32);
+    gb_u32(&g, 1);
+    uint64_t ne[2] = {ne0, ne1};
+    *tensor_at = gb_tensor(&g, tname, ne1 ? 2 : 1, ne, ttype, 0);
+    gb_pad(&g, 32);
+    size_t be = ls_ggml_block_elems(ttype), bb = ls_ggml_block_bytes(ttype);
+    gb_zeros(&g, ne0 / be * bb * (ne1 ? ne1 : 1));
+    return g;
+}
+
+/* Writes g to a temporary .gguf file, runs ls_gguf_weights on it, expects failure with the needles. */
+static void expect_weights_fail(Gb *g, const char *n1, const char *n2) {
+    char path[] = "/tmp/ls_test_gguf_model_XXXXXX.gguf";
+    int fd = mkstemps(path, 5);
+    cr_assert(fd >= 0);
+    cr_assert_eq(write(fd, g->b, g->n), (ssize_t)g->n);
+    close(fd);
+    LsGguf *x;
+    LsSafetensors *st = NULL;
+    LsError e = {{0}};
+    cr_assert_eq(ls_gguf_open(&x, path, &e), LS_OK, "%s", e.msg);
+    cr_assert_eq(ls_gguf_weights(x, &st, &e), LS_ERR, "accepted (wanted: %s)", n1);
+    cr_assert_null(st);
+    cr_assert(strstr(e.msg, path), "no file name in: %s", e.msg);
+    cr_assert(strstr(e.msg, n1), "'%s' not in: %s", n1, e.msg);
+    if (n2) cr_assert(strstr(e.msg, n2), "'%s' not in: %s", n2, e.msg);
+    unlink(path);
+    free(g->b);
+}
+
+static const char *at_byte(size_t off) {
+    static char b[48];
+    snprintf(b, sizeof b, "at byte %zu", off);
+    return b;
+}
+
+Test(gguf_model, unsupported_architecture) {
+    size_t t;
+    Gb g = model_file("mamba", 0, "token_embd.weight", 0, 32, 4, &t);
+    expect_weights_fail(&g, "key 'general.architecture' at byte 24", "\"mamba\" is not supported");
+}
+
+Test(gguf_model, block_count_wrong_type) {
+    size_t t;
+    Gb g = model_file("llama", 1, "token_embd.weight", 0, 32, 4, &t);
+    expect_weights_fail(&g, "'llama.block_count' at byte 69", "type string, expected an integer");
+}
+
+Test(gguf_model, unknown_tensor_name) {
+    size_t t;
+    Gb g = model_file("llama", 0, "blk.0.attn_qkv.weight", 0, 32, 4, &t);
+    expect_weights_fail(&g, "tensor 'blk.0.attn_qkv.weight'", at_byte(t));
+}
+
+Test(gguf_model, block_beyond_block_count) {
+    size_t t;
+    Gb g = model_file("qwen2", 0, "blk.2.attn_v.weight", 0, 32, 4, &t);
+    expect_weights_fail(&g, "block 2 is outside the 2 of qwen2.block_count", at_byte(t));
+}
+
+Test(gguf_model, type_without_dequantizer) {
+    size_t t;
+    Gb g = model_file("qwen3", 0, "blk.0.ffn_up.weight", 10, 256, 2, &t);
+    expect_weights_fail(&g, "type Q2_K is not supported", at_byte(t));
+}
+
+Test(gguf_model, llama_qk_rows_not_head_pairs) {
+    size_t t;
+    Gb g = model_file("llama", 0, "blk.0.attn_q.weight", 8, 32, 6, &t); /* 6 rows, 2 heads: 3 per head */
+    expect_weights_fail(&g, "6 rows do not split into 2 heads of row pairs", at_byte(t));
+}
+
+Test(gguf_model, gemma_norm_not_f32) {
+    size_t t;
+    Gb g = model_file("gemma3", 0, "blk.1.attn_norm.weight", 1, 64, 0, &t);
+    expect_weights_fail(&g, "a Gemma norm weight must be F32 (found F16)", at_byte(t));
+}
+
+Test(gguf_model, config_missing_key) {
+    size_t t;
+    Gb g = model_file("qwen2", 0, "token_embd.weight", 0, 32, 4, &t);
+    LsGguf *x;
+    LsError e = {{0}};
+    cr_assert_eq(ls_gguf_parse(&x, g.b, g.n, "m.gguf", &e), LS_OK, "%s", e.msg);
+    char *text;
+    cr_assert_eq(ls_gguf_config_json(x, &text, &e), LS_ERR);
+    cr_assert(strstr(e.msg, "m.gguf: missing required metadata key 'qwen2.embedding_length'"), "%s", e.msg);
+    ls_gguf_close(x);
+    free(g.b);
 }
