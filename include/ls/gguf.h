@@ -82,6 +82,9 @@ typedef struct LsGguf LsGguf;
  * multiples of the alignment, spans inside the data section and
  * non-overlapping. fname is used in messages only. */
 int ls_gguf_parse(LsGguf **out, const unsigned char *buf, size_t len, const char *fname, LsError *e);
+/* As ls_gguf_parse, for a writable buffer that ls_gguf_data_mut may patch
+ * (the fuzzer: ls_gguf_weights on an in-memory file). */
+int ls_gguf_parse_writable(LsGguf **out, unsigned char *buf, size_t len, const char *fname, LsError *e);
 /* mmaps path (private, copy-on-write: ls_gguf_data_mut may patch it) and parses it. */
 int ls_gguf_open(LsGguf **out, const char *path, LsError *e);
 void ls_gguf_close(LsGguf *g);
@@ -122,8 +125,8 @@ size_t ls_gguf_tensor_count(const LsGguf *g);
 const LsGgufTensor *ls_gguf_tensor_at(const LsGguf *g, size_t i); /* in file order */
 const LsGgufTensor *ls_gguf_tensor_find(const LsGguf *g, const char *name);
 /* Writable view of a tensor's bytes in an ls_gguf_open mapping (the pages
- * touched become private copies; the file is never written). NULL for a
- * parsed buffer. */
+ * touched become private copies; the file is never written) or an
+ * ls_gguf_parse_writable buffer. NULL for an ls_gguf_parse buffer. */
 void *ls_gguf_data_mut(LsGguf *g, const LsGgufTensor *t);
 
 /* ggml tensor types: name ("Q4_K"), or NULL for an unknown id; elements per
@@ -168,7 +171,8 @@ int ls_gguf_config(const LsGguf *g, LsModelConfig *cfg, LsError *e);
 /* The tensors of g under transformers' names (unknown names, blocks beyond
  * block_count and types without a dequantizer are errors), transformed as
  * transformers does, served by ls_st_find like a safetensors checkpoint.
- * Takes g (an ls_gguf_open mapping), closed with *st, or here on failure. */
+ * Takes g (ls_gguf_open or ls_gguf_parse_writable), closed with *st, or
+ * here on failure. */
 int ls_gguf_weights(LsGguf *g, LsSafetensors **st, LsError *e);
 
 /* Opens path: ls_gguf_config + ls_gguf_weights. */
