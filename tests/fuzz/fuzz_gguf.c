@@ -40,7 +40,8 @@ static void read_rows(const LsSafetensors *st) {
     float buf[1024];
     for (size_t i = 0; i < ls_st_count(st); i++) {
         const LsTensor *t = ls_st_at(st, i);
-        size_t cols = t->ndim ? (size_t)t->shape[t->ndim - 1] : 0, rows = cols ? t->nbytes / ls_dtype_row_bytes(t->dtype, cols) : 0;
+        size_t cols = t->ndim ? (size_t)t->shape[t->ndim - 1] : 0,
+               rows = cols ? t->nbytes / ls_dtype_row_bytes(t->dtype, cols) : 0;
         if (cols == 0 || rows == 0 || cols > LS_ARRAY_LEN(buf)) continue;
         ls_tensor_to_f32(t, 0, cols, buf);
         ls_tensor_to_f32(t, (rows - 1) * cols, cols, buf);
@@ -61,7 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     unsigned char *copy = malloc(size ? size : 1);
     memcpy(copy, data, size);
     LsSafetensors *st;
-    if (ls_gguf_parse_writable(&g, copy, size, "fuzz.gguf", &e) == LS_OK && ls_gguf_weights(g, &st, &e) == LS_OK) {
+    if (ls_gguf_parse_writable(&g, copy, size, "fuzz.gguf", &e) == LS_OK &&
+        ls_gguf_weights(g, &st, &e) == LS_OK) {
         read_rows(st);
         ls_st_close(st);
     }
