@@ -298,6 +298,7 @@ static int gguf_table(const LsGguf *g, const GgufArch *a, int n_layers, LsStHead
         const LsGgufTensor *t = ls_gguf_tensor_at(g, i);
         int layer;
         LsDType dt;
+        hf[i][0] = '\0';
         if (ls_gguf_hf_name(a->arch, t->name, hf[i], sizeof hf[i], &layer) != 0)
             rc = ls_fail(e, "%s: tensor '%.200s' at byte %zu is not a weight of a %s model", ls_gguf_file(g),
                          t->name, t->info_offset, a->arch);
@@ -345,6 +346,7 @@ static int unpermute_rows(LsGguf *g, const LsGgufTensor *t, int n_head, LsError 
         return ls_fail(e,
                        "%s: tensor '%.200s' at byte %zu: %lld rows do not split into %d heads of row pairs",
                        ls_gguf_file(g), t->name, t->info_offset, (long long)rows, n_head);
+    if (rows == 0) return LS_OK;
     size_t rb = t->nbytes / (size_t)rows, per = (size_t)rows / (size_t)n_head, half = per / 2;
     unsigned char *base = ls_gguf_data_mut(g, t);
     if (!base) return ls_fail(e, "%s: tensor '%.200s': not in a writable mapping", ls_gguf_file(g), t->name);
