@@ -16,6 +16,11 @@ little-endian float32) and <arch>.ref.json:
 Rows checked: every row of the layer-0 Q/K projections (where the llama
 permutation acts), else rows 0, 1, and the last. tests/unit/test_gguf_model.c
 opens the GGUF with ls_model_open's loader and compares bit for bit.
+
+Also writes tests/fixtures/qwen2-tiny-gguf/: model.gguf (a qwen2 GGUF as
+above with a 384-token vocabulary) and reference.json, the per-position
+statistics transformers computes in fp32 from that GGUF, in the format of
+tests/oracle/make_fixtures.py (tests/unit/test_forward.c compares them).
 """
 import importlib.metadata
 import json
@@ -32,6 +37,8 @@ from transformers import AutoModelForCausalLM
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "gguf-tiny")
 
 D, F, H, HKV, HD, V, L = 64, 96, 4, 2, 16, 128, 2
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_fixtures import SEQ_LENGTHS, TOP_K, stats_for  # noqa: E402
 
 # ggml name suffix -> storage type (ne[0] = 64 or 96 here: block-32 types only)
 TYPES = {
@@ -117,7 +124,7 @@ def reference(arch, path):
     # entry): Qwen3Config's default 128, which real Qwen3 models use, would not fit this tiny one.
     extra = {"head_dim": HD} if arch == "qwen3" else {}
     model = AutoModelForCausalLM.from_pretrained(os.path.dirname(path), gguf_file=os.path.basename(path),
-                                                 torch_dtype=torch.float32, **extra)
+                                                 dtype=torch.float32, **extra)
     cfg = model.config
     sd = model.state_dict()
     tensors, chunks, off = [], [], 0
@@ -144,6 +151,30 @@ def reference(arch, path):
     return conf, tensors, np.concatenate(chunks).astype("<f4")
 
 
+def forward_fixture(rng):
+    """qwen2-tiny-gguf: a qwen2 GGUF and transformers' statistics computed from it."""
+    global V
+    saved, V = V, 384
+    out = os.path.join(OUT, "..", "qwen2-tiny-gguf")
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, "model.gguf")
+    write_gguf("qwen2", path, rng)
+    V = saved
+    ref = AutoModelForCausalLM.from_pretrained(out, gguf_file="model.gguf", dtype=torch.float32,
+                                               attn_implementation="eager").eval()
+    gen = torch.Generator().manual_seed(2026)
+    targets = [3, 17, 383, 100]
+    seqs = []
+    for n in SEQ_LENGTHS:
+        ids = torch.randint(0, 384, (n,), generator=gen).tolist()
+        seqs.append({"ids": ids, "positions": stats_for(ref, ids, targets)})
+    doc = {"model": "qwen2-tiny-gguf", "transformers": transformers.__version__, "torch": torch.__version__,
+           "top_k": TOP_K, "targets": targets, "sequences": seqs}
+    with open(os.path.join(out, "reference.json"), "w") as f:
+        json.dump(doc, f, separators=(",", ":"))
+    print("qwen2-tiny-gguf:", sorted(os.listdir(out)))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(1202)
@@ -157,6 +188,7 @@ def main():
                        "transformers": transformers.__version__, "gguf": importlib.metadata.version("gguf"),
                        "config": conf, "tensors": tensors}, f, indent=1)
         print(arch, os.path.getsize(path), "bytes,", len(tensors), "tensors,", vals.size, "reference values")
+    forward_fixture(rng)
 
 
 if __name__ == "__main__":
