@@ -151,7 +151,11 @@ typedef struct {
     LsLayerWeights *layers;     /* [L] */
 } LsModel;
 
-/* Loads dir/config.json and the safetensors, and checks that every tensor the
+/* The config of a model path, without reading weights: dir/config.json, or
+ * the metadata of a .gguf file (ls/gguf.h). */
+int ls_model_config_load(LsModelConfig *c, const char *path, LsError *e);
+
+/* Loads dir/config.json and the safetensors (or a .gguf file: ls/gguf.h), and checks that every tensor the
  * architecture needs is present with the expected shape and a float dtype. */
 int ls_model_open(LsModel *m, const char *dir, LsError *e);
 void ls_model_close(LsModel *m);

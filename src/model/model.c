@@ -38,6 +38,21 @@ static int model_get(const LsModel *m, const char *name, int ndim, int64_t d0, i
     return LS_OK;
 }
 
+int ls_model_config_load(LsModelConfig *c, const char *path, LsError *e) {
+    if (!ls_path_is_gguf(path)) {
+        char *cpath = ls_path_join(path, "config.json");
+        int rc = ls_config_load(c, cpath, e);
+        free(cpath);
+        return rc;
+    }
+    memset(c, 0, sizeof *c);
+    LsGguf *g;
+    if (ls_gguf_open(&g, path, e) != LS_OK) return LS_ERR;
+    int rc = ls_gguf_config(g, c, e);
+    ls_gguf_close(g);
+    return rc;
+}
+
 int ls_model_open(LsModel *m, const char *dir, LsError *e) {
     memset(m, 0, sizeof *m);
     m->dir = ls_strdup(dir);

@@ -328,3 +328,20 @@ Test(gguf_model, config_missing_key) {
     ls_gguf_close(x);
     free(g.b);
 }
+
+/* The config alone (what run / score --tp check before any weight is read). */
+Test(gguf_model, config_load_without_weights) {
+    char *path = fixture("qwen2", "gguf");
+    LsModelConfig c;
+    LsError e;
+    cr_assert_eq(ls_model_config_load(&c, path, &e), LS_OK, "%s", e.msg);
+    cr_assert_eq(c.num_hidden_layers, 2);
+    cr_assert_eq(c.num_attention_heads, 4);
+    cr_assert(strstr(c.text, "\"general.architecture\": \"qwen2\""), "%.200s", c.text);
+    ls_config_free(&c);
+    cr_assert_eq(ls_model_config_load(&c, "/nonexistent/m.gguf", &e), LS_ERR);
+    cr_assert(strstr(e.msg, "/nonexistent/m.gguf: cannot open"), "%s", e.msg);
+    cr_assert_eq(ls_model_config_load(&c, "/nonexistent/dir", &e), LS_ERR);
+    cr_assert(strstr(e.msg, "/nonexistent/dir/config.json"), "%s", e.msg);
+    free(path);
+}
