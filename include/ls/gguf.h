@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "ls/common.h"
+#include "ls/model.h"
 
 /* Metadata value types (ids as stored). */
 typedef enum {
@@ -81,6 +82,9 @@ typedef struct LsGguf LsGguf;
  * multiples of the alignment, spans inside the data section and
  * non-overlapping. fname is used in messages only. */
 int ls_gguf_parse(LsGguf **out, const unsigned char *buf, size_t len, const char *fname, LsError *e);
+/* As ls_gguf_parse, for a writable buffer that ls_gguf_data_mut may patch
+ * (the fuzzer: ls_gguf_weights on an in-memory file). */
+int ls_gguf_parse_writable(LsGguf **out, unsigned char *buf, size_t len, const char *fname, LsError *e);
 /* mmaps path (private, copy-on-write: ls_gguf_data_mut may patch it) and parses it. */
 int ls_gguf_open(LsGguf **out, const char *path, LsError *e);
 void ls_gguf_close(LsGguf *g);
@@ -121,8 +125,8 @@ size_t ls_gguf_tensor_count(const LsGguf *g);
 const LsGgufTensor *ls_gguf_tensor_at(const LsGguf *g, size_t i); /* in file order */
 const LsGgufTensor *ls_gguf_tensor_find(const LsGguf *g, const char *name);
 /* Writable view of a tensor's bytes in an ls_gguf_open mapping (the pages
- * touched become private copies; the file is never written). NULL for a
- * parsed buffer. */
+ * touched become private copies; the file is never written) or an
+ * ls_gguf_parse_writable buffer. NULL for an ls_gguf_parse buffer. */
 void *ls_gguf_data_mut(LsGguf *g, const LsGgufTensor *t);
 
 /* ggml tensor types: name ("Q4_K"), or NULL for an unknown id; elements per
@@ -130,5 +134,48 @@ void *ls_gguf_data_mut(LsGguf *g, const LsGgufTensor *t);
 const char *ls_ggml_type_name(uint32_t ggml_type);
 size_t ls_ggml_block_elems(uint32_t ggml_type);
 size_t ls_ggml_block_bytes(uint32_t ggml_type);
+
+/* ---- models (src/model/gguf_model.c) ---------------------------------------
+ * A GGUF file as a model checkpoint for the architectures qwen2, llama, qwen3
+ * and gemma3. The metadata becomes the config.json that transformers derives
+ * from it (integrations/ggml.py GGUF_TO_TRANSFORMERS_MAPPING), parsed by
+ * ls_config_parse; ggml tensor names become transformers' names; and the
+ * tensors get the transformations transformers applies when it loads a
+ * GGUF: llama's Q/K rows un-permuted (whole stored rows, in the private
+ * mapping), Gemma 3's norm weights minus 1 (llama.cpp stores 1 + w). */
+
+/* 1 if path names a GGUF file (ends in ".gguf"). */
+int ls_path_is_gguf(const char *path);
+
+/* The transformers config.json (heap text) for the metadata of g. Keys read:
+ * general.architecture, {arch}.block_count, .embedding_length,
+ * .feed_forward_length, .attention.head_count(_kv), .attention.key_length /
+ * .value_length (llama: .rope.dimension_count), .rope.freq_base,
+ * .rope.scaling.type/.factor/.original_context_length,
+ * .attention.layer_norm_rms_epsilon, .context_length,
+ * .attention.sliding_window, .vocab_size (else the token list's length, else
+ * token_embd's rows), tokenizer.ggml.bos/eos_token_id; tie_word_embeddings
+ * when output.weight is absent. */
+int ls_gguf_config_json(const LsGguf *g, char **out, LsError *e);
+
+/* transformers' name of GGUF tensor gguf_name for arch ("blk.3.attn_q.weight"
+ * -> "model.layers.3.self_attn.q_proj.weight"); *layer is the block number
+ * (-1 outside blocks). Returns 0, or -1 when the name is not one of arch's. */
+int ls_gguf_hf_name(const char *arch, const char *gguf_name, char *buf, size_t cap, int *layer);
+
+/* The config of g: ls_gguf_config_json parsed by ls_config_parse (messages
+ * name the file); cfg->text is the metadata itself as JSON (ls_gguf_metadata_json,
+ * arrays over 64 elements summarised), what the output file records. */
+int ls_gguf_config(const LsGguf *g, LsModelConfig *cfg, LsError *e);
+
+/* The tensors of g under transformers' names (unknown names, blocks beyond
+ * block_count and types without a dequantizer are errors), transformed as
+ * transformers does, served by ls_st_find like a safetensors checkpoint.
+ * Takes g (ls_gguf_open or ls_gguf_parse_writable), closed with *st, or
+ * here on failure. */
+int ls_gguf_weights(LsGguf *g, LsSafetensors **st, LsError *e);
+
+/* Opens path: ls_gguf_config + ls_gguf_weights. */
+int ls_gguf_model_load(const char *path, LsModelConfig *cfg, LsSafetensors **st, LsError *e);
 
 #endif

@@ -80,6 +80,12 @@ typedef struct LsSafetensors LsSafetensors;
 int ls_st_open_dir(LsSafetensors **out, const char *dir, LsError *e);
 /* Opens one safetensors file. */
 int ls_st_open_file(LsSafetensors **out, const char *path, LsError *e);
+/* Serves tensors that another loader parsed (the GGUF reader): takes the
+ * tensor table h (names, shapes, data pointers; h is emptied) and owner,
+ * which holds the data and is released with release(owner) at ls_st_close
+ * (also on failure). A name twice is an error naming path. */
+int ls_st_adopt(LsSafetensors **out, const char *path, LsStHeader *h, void *owner, void (*release)(void *),
+                LsError *e);
 const LsTensor *ls_st_find(const LsSafetensors *st, const char *name);
 size_t ls_st_count(const LsSafetensors *st);
 const LsTensor *ls_st_at(const LsSafetensors *st, size_t i);
@@ -145,7 +151,11 @@ typedef struct {
     LsLayerWeights *layers;     /* [L] */
 } LsModel;
 
-/* Loads dir/config.json and the safetensors, and checks that every tensor the
+/* The config of a model path, without reading weights: dir/config.json, or
+ * the metadata of a .gguf file (ls/gguf.h). */
+int ls_model_config_load(LsModelConfig *c, const char *path, LsError *e);
+
+/* Loads dir/config.json and the safetensors (or a .gguf file: ls/gguf.h), and checks that every tensor the
  * architecture needs is present with the expected shape and a float dtype. */
 int ls_model_open(LsModel *m, const char *dir, LsError *e);
 void ls_model_close(LsModel *m);

@@ -23,7 +23,8 @@ struct LsGguf {
     char *path;
     const unsigned char *buf;
     size_t len;
-    void *map; /* ls_gguf_open: the private mapping; NULL for a parsed buffer */
+    void *map;          /* ls_gguf_open: the private mapping (unmapped at close); else NULL */
+    unsigned char *mut; /* writable view of buf (the mapping, or ls_gguf_parse_writable's buffer) */
     uint32_t version;
     size_t alignment;
     size_t data_start;
@@ -435,6 +436,7 @@ int ls_gguf_open(LsGguf **out, const char *path, LsError *e) {
         return LS_ERR;
     }
     (*out)->map = p;
+    (*out)->mut = p;
     return LS_OK;
 }
 
@@ -506,5 +508,11 @@ const LsGgufTensor *ls_gguf_tensor_find(const LsGguf *g, const char *name) {
 }
 
 void *ls_gguf_data_mut(LsGguf *g, const LsGgufTensor *t) {
-    return g->map ? (unsigned char *)g->map + t->file_offset : NULL;
+    return g->mut ? g->mut + t->file_offset : NULL;
+}
+
+int ls_gguf_parse_writable(LsGguf **out, unsigned char *buf, size_t len, const char *fname, LsError *e) {
+    if (ls_gguf_parse(out, buf, len, fname, e) != LS_OK) return LS_ERR;
+    (*out)->mut = buf;
+    return LS_OK;
 }

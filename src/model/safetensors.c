@@ -438,6 +438,8 @@ struct LsSafetensors {
     size_t n_files;
     const LsTensor **by_name; /* [n], every tensor of every file, sorted by name */
     size_t n;
+    void *owner; /* ls_st_adopt: what holds the tensors' data, released at close */
+    void (*release)(void *owner);
 };
 
 static int st_file_open(StFile *f, const char *path, LsError *e) {
@@ -642,8 +644,30 @@ const LsTensor *ls_st_at(const LsSafetensors *st, size_t i) {
     return i < st->n ? st->by_name[i] : NULL;
 }
 
+int ls_st_adopt(LsSafetensors **out, const char *path, LsStHeader *h, void *owner, void (*release)(void *),
+                LsError *e) {
+    LsSafetensors *st = ls_calloc(1, sizeof *st);
+    st->files = ls_calloc(1, sizeof *st->files);
+    st->n_files = 1;
+    st->files[0].path = ls_strdup(path);
+    st->files[0].h = *h;
+    memset(h, 0, sizeof *h);
+    for (size_t i = 0; i < st->files[0].h.n; i++)
+        st->files[0].h.tensors[i].file = st->files[0].path;
+    st->owner = owner;
+    st->release = release;
+    if (st_build_table(st, e) != LS_OK) {
+        ls_st_close(st);
+        *out = NULL;
+        return LS_ERR;
+    }
+    *out = st;
+    return LS_OK;
+}
+
 void ls_st_close(LsSafetensors *st) {
     if (!st) return;
+    if (st->release) st->release(st->owner);
     for (size_t i = 0; i < st->n_files; i++)
         st_file_close(&st->files[i]);
     free(st->files);

@@ -97,7 +97,14 @@ static void check_fixture(const char *name, int threads) {
 
     LsError e = {{0}};
     LsModel m;
-    cr_assert_eq(ls_model_open(&m, dir, &e), LS_OK, "%s", e.msg);
+    char model[1100]; /* a GGUF fixture holds model.gguf beside reference.json */
+    snprintf(model, sizeof model, "%s/model.gguf", dir);
+    FILE *gguf = fopen(model, "rb");
+    if (gguf)
+        fclose(gguf);
+    else
+        snprintf(model, sizeof model, "%s", dir);
+    cr_assert_eq(ls_model_open(&m, model, &e), LS_OK, "%s", e.msg);
     LsBackend *be = ls_backend_cpu_create(threads);
     int nseq = (int)json_array_size(seqs);
     int32_t off[32] = {0}, ids[4096];
@@ -156,6 +163,10 @@ Test(forward, gqa7_headdim_theta1e6_bf16) {
 Test(forward, sharded_f16) {
     check_fixture("qwen2-tiny-sharded-f16", 1);
 }
+Test(forward,
+     gguf_quantized_weights) { /* Q4_0/Q5_0/Q4_1/Q5_1/Q8_0/F16/BF16 weights, as transformers loads the GGUF */
+    check_fixture("qwen2-tiny-gguf", 1);
+}
 
 /* The fixed-order sums (ls/forward.h) at tp = 1: LS_TP_SLICES GEMMs per row-parallel layer, a tree of
  * adds and per-slice softmax partials give the statistics of one GEMM and one partial (the plain sums) up
@@ -170,7 +181,14 @@ static void check_fixed_vs_plain(const char *name) {
         ids[i] = (int32_t)json_integer_value(json_array_get(ids_j, (size_t)i));
     LsError e = {{0}};
     LsModel m;
-    cr_assert_eq(ls_model_open(&m, dir, &e), LS_OK, "%s", e.msg);
+    char model[1100]; /* a GGUF fixture holds model.gguf beside reference.json */
+    snprintf(model, sizeof model, "%s/model.gguf", dir);
+    FILE *gguf = fopen(model, "rb");
+    if (gguf)
+        fclose(gguf);
+    else
+        snprintf(model, sizeof model, "%s", dir);
+    cr_assert_eq(ls_model_open(&m, model, &e), LS_OK, "%s", e.msg);
     const LsModelConfig *c = &m.cfg;
     LsPosStats st[2];
     for (int plain = 0; plain < 2; plain++) {
