@@ -113,11 +113,6 @@ int ls_tokenizer_load_gguf(LsTokenizer **out, const char *path, LsError *e) {
     return rc;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && !strcmp(s + n - k, suffix);
-}
-
 /* The one *.gguf file of dir into *path (heap); an error when there are none or several. */
 static int find_gguf(const char *dir, char **path, LsError *e) {
     DIR *d = opendir(dir);
@@ -126,7 +121,7 @@ static int find_gguf(const char *dir, char **path, LsError *e) {
     int many = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        if (!ends_with(de->d_name, ".gguf")) continue;
+        if (!ls_path_is_gguf(de->d_name)) continue;
         if (found) many = 1;
         free(found);
         found = ls_strdup(de->d_name);
@@ -146,11 +141,11 @@ int ls_tokenizer_load(LsTokenizer **out, const char *path, LsError *e) {
     *out = NULL;
     struct stat st;
     if (stat(path, &st) != 0) /* the message names what was looked for */
-        return ends_with(path, ".gguf") ? ls_tokenizer_load_gguf(out, path, e)
-                                        : ls_tok_load_json_dir(out, path, e);
+        return ls_path_is_gguf(path) ? ls_tokenizer_load_gguf(out, path, e)
+                                     : ls_tok_load_json_dir(out, path, e);
     if (!S_ISDIR(st.st_mode))
-        return ends_with(path, ".gguf") ? ls_tokenizer_load_gguf(out, path, e)
-                                        : ls_tokenizer_load_file(out, path, e);
+        return ls_path_is_gguf(path) ? ls_tokenizer_load_gguf(out, path, e)
+                                     : ls_tokenizer_load_file(out, path, e);
     char *json = ls_path_join(path, "tokenizer.json");
     int has_json = stat(json, &st) == 0;
     free(json);
