@@ -153,7 +153,7 @@ static int check_vocab(const Build *b) {
         const LsTokText *t = &v->tokens[i];
         size_t bad;
         if (!t->s && t->len) return ls_fail(b->e, "%s: tokenizer.ggml.tokens[%zu] is missing", N, i);
-        if (memchr(t->s, 0, t->len))
+        if (t->len && memchr(t->s, 0, t->len))
             return ls_fail(b->e, "%s: tokenizer.ggml.tokens[%zu] contains a NUL byte", N, i);
         if (t->len && !ls_utf8_valid((const unsigned char *)t->s, t->len, &bad))
             return ls_fail(b->e, "%s: tokenizer.ggml.tokens[%zu] is not valid UTF-8 (byte %zu)", N, i, bad);
