@@ -160,10 +160,10 @@ int ls_cmd_score(int argc, char **argv) {
         }
     }
     if (!model_dir || (!ids_s + !ids_file + !text + !text_file) != 3) {
-        fprintf(
-            stderr,
-            "logits-study score: --model and one of --ids, --ids-file, --text, --text-file are required\n%s",
-            USAGE);
+        fprintf(stderr,
+                "logits-study score: --model and one of --ids, --text, --text-file are required (or "
+                "--ids-file)\n%s",
+                USAGE);
         return 2;
     }
     LsError e = {{0}};
