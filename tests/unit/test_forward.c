@@ -165,7 +165,7 @@ Test(forward, sharded_f16) {
 }
 Test(forward,
      gguf_quantized_weights) { /* Q4_0/Q5_0/Q4_1/Q5_1/Q8_0/F16/BF16 weights, as transformers loads the GGUF */
-    check_fixture("qwen2-tiny-gguf", 1);
+    check_fixture("gguf-qwen2-tiny", 1);
 }
 
 /* The fixed-order sums (ls/forward.h) at tp = 1: LS_TP_SLICES GEMMs per row-parallel layer, a tree of
