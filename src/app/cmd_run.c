@@ -554,9 +554,7 @@ int ls_cmd_run(int argc, char **argv) {
     /* every model's shape against the process grid, before any weight is read */
     for (size_t k = 0; k < cfg.n_models && rc == LS_OK; k++) {
         LsModelConfig mc;
-        char *cp = ls_path_join(cfg.models[k].path, "config.json");
-        rc = ls_config_load(&mc, cp, &e);
-        free(cp);
+        rc = ls_model_config_load(&mc, cfg.models[k].path, &e);
         if (!rc) {
             rc = ls_dist_check_model(&d, &mc, &e);
             ls_config_free(&mc);
