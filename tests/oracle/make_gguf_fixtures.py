@@ -17,7 +17,7 @@ Rows checked: every row of the layer-0 Q/K projections (where the llama
 permutation acts), else rows 0, 1, and the last. tests/unit/test_gguf_model.c
 opens the GGUF with ls_model_open's loader and compares bit for bit.
 
-Also writes tests/fixtures/qwen2-tiny-gguf/: model.gguf (a qwen2 GGUF as
+Also writes tests/fixtures/gguf-qwen2-tiny/: model.gguf (a qwen2 GGUF as
 above with a 384-token vocabulary) and reference.json, the per-position
 statistics transformers computes in fp32 from that GGUF, in the format of
 tests/oracle/make_fixtures.py (tests/unit/test_forward.c compares them).
@@ -152,10 +152,10 @@ def reference(arch, path):
 
 
 def forward_fixture(rng):
-    """qwen2-tiny-gguf: a qwen2 GGUF and transformers' statistics computed from it."""
+    """gguf-qwen2-tiny: a qwen2 GGUF and transformers' statistics computed from it."""
     global V
     saved, V = V, 384
-    out = os.path.join(OUT, "..", "qwen2-tiny-gguf")
+    out = os.path.join(OUT, "..", "gguf-qwen2-tiny")
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, "model.gguf")
     write_gguf("qwen2", path, rng)
@@ -168,11 +168,11 @@ def forward_fixture(rng):
     for n in SEQ_LENGTHS:
         ids = torch.randint(0, 384, (n,), generator=gen).tolist()
         seqs.append({"ids": ids, "positions": stats_for(ref, ids, targets)})
-    doc = {"model": "qwen2-tiny-gguf", "transformers": transformers.__version__, "torch": torch.__version__,
+    doc = {"model": "gguf-qwen2-tiny", "transformers": transformers.__version__, "torch": torch.__version__,
            "top_k": TOP_K, "targets": targets, "sequences": seqs}
     with open(os.path.join(out, "reference.json"), "w") as f:
         json.dump(doc, f, separators=(",", ":"))
-    print("qwen2-tiny-gguf:", sorted(os.listdir(out)))
+    print("gguf-qwen2-tiny:", sorted(os.listdir(out)))
 
 
 def main():

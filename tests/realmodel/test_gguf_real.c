@@ -156,3 +156,27 @@ Test(gguf_real, gemma3_config) {
                           NULL};
     check_config("gemma-3-270m-q4_k_m.gguf", want);
 }
+
+/* Both open as models (ls_model_open: every weight the architecture needs, with its shape). */
+static void check_open(const char *file, const char *model_type, int layers, int vocab) {
+    char *path = model_path(file);
+    LsModel m;
+    LsError e;
+    cr_assert_eq(ls_model_open(&m, path, &e), LS_OK, "%s", e.msg);
+    cr_assert_str_eq(m.cfg.model_type, model_type);
+    cr_assert_eq(m.cfg.num_hidden_layers, layers);
+    cr_assert_eq(m.cfg.vocab_size, vocab);
+    cr_assert_eq(m.cfg.tie_word_embeddings, 1);
+    cr_assert_eq(m.lm_head, m.embed);
+    cr_assert_eq(m.embed->dtype, LS_DT_Q8_0);
+    ls_model_close(&m);
+    free(path);
+}
+
+Test(gguf_real, smollm2_opens_as_model) {
+    check_open("SmolLM2-135M-Instruct.Q4_1.gguf", "llama", 30, 49152);
+}
+
+Test(gguf_real, gemma3_opens_as_model) {
+    check_open("gemma-3-270m-q4_k_m.gguf", "gemma3_text", 18, 262144);
+}

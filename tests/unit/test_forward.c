@@ -165,7 +165,7 @@ Test(forward, sharded_f16) {
 }
 Test(forward,
      gguf_quantized_weights) { /* Q4_0/Q5_0/Q4_1/Q5_1/Q8_0/F16/BF16 weights, as transformers loads the GGUF */
-    check_fixture("qwen2-tiny-gguf", 1);
+    check_fixture("gguf-qwen2-tiny", 1);
 }
 /* Llama, Qwen3, Gemma 3 text (tests/oracle/make_fixtures.py says what each one covers) */
 Test(forward, llama_kv1_tied) {
@@ -261,14 +261,7 @@ static void check_fixed_vs_plain(const char *name) {
         ids[i] = (int32_t)json_integer_value(json_array_get(ids_j, (size_t)i));
     LsError e = {{0}};
     LsModel m;
-    char model[1100]; /* a GGUF fixture holds model.gguf beside reference.json */
-    snprintf(model, sizeof model, "%s/model.gguf", dir);
-    FILE *gguf = fopen(model, "rb");
-    if (gguf)
-        fclose(gguf);
-    else
-        snprintf(model, sizeof model, "%s", dir);
-    cr_assert_eq(ls_model_open(&m, model, &e), LS_OK, "%s", e.msg);
+    cr_assert_eq(ls_model_open(&m, dir, &e), LS_OK, "%s", e.msg);
     const LsModelConfig *c = &m.cfg;
     LsPosStats st[2];
     for (int plain = 0; plain < 2; plain++) {
