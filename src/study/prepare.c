@@ -96,9 +96,7 @@ static int load_model(Study *S, StudyModel *sm, LsError *e) {
         rc = ls_targets_resolve(&sm->ts, sm->tok, c->targets, c->n_targets, c->forms, c->n_forms, e);
     if (rc == LS_OK) {
         LsModelConfig mc;
-        char *cp = ls_path_join(sm->spec->path, "config.json");
-        rc = ls_config_load(&mc, cp, e);
-        free(cp);
+        rc = ls_model_config_load(&mc, sm->spec->path, e); /* config.json, or a .gguf file's metadata */
         if (rc == LS_OK) {
             rc = ls_dist_check_model(&S->d, &mc, e);
             ls_config_free(&mc);
