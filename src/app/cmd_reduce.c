@@ -14,13 +14,17 @@ static const char *USAGE =
     "usage: logits-study reduce FILE [--bootstrap B] [--seed S] [--allow-incomplete] [--quiet]\n"
     "\n"
     "Reads the per-model datasets of the output file FILE and (re)writes /summary:\n"
-    "descriptives per model x target word x group (level 1-5, correct, incorrect,\n"
+    "the primary tests per model pair and word (pair effect, level trend, correctness\n"
+    "on d = log propensity_b - log propensity_a; docs/statistics.md), and the\n"
+    "descriptive tables: descriptives per model x target word x group (level 1-5, correct, incorrect,\n"
     "unknown, all), correct-vs-incorrect tests (Welch t, Mann-Whitney U, Cohen's d),\n"
     "level tests (Spearman rho, Kruskal-Wallis H), paired model comparisons\n"
     "(Wilcoxon signed-rank) and Benjamini-Hochberg adjusted p-values. Layout:\n"
     "docs/hdf5-layout.md, section /summary.\n"
     "\n"
     "  --bootstrap B        resamples per bootstrap 95% CI (default 1000; 0: no CIs)\n"
+    "  --resamples B        resamples of the primary tests: cluster-bootstrap BCa\n"
+    "                       intervals and random sign flips (default 10000)\n"
     "  --seed S             base seed of the bootstrap (default 20240607)\n"
     "  --allow-incomplete   reduce a file of a killed run: samples not done in every\n"
     "                       model are left out (refused otherwise)\n"
@@ -59,6 +63,13 @@ int ls_cmd_reduce(int argc, char **argv) {
                 return 2;
             }
             opt.bootstrap = (size_t)v;
+        } else if (!strcmp(a, "--resamples") && has) {
+            if (parse_u64(argv[++i], &v) || v > 100000000u) {
+                fprintf(stderr, "logits-study reduce: --resamples '%s': expected an integer in 0..1e8\n",
+                        argv[i]);
+                return 2;
+            }
+            opt.resamples = (size_t)v;
         } else if (!strcmp(a, "--seed") && has) {
             if (parse_u64(argv[++i], &v)) {
                 fprintf(stderr, "logits-study reduce: --seed '%s': expected a non-negative integer\n",
