@@ -110,12 +110,17 @@ int ls_summary_read(const char *path, LsSummary *s, LsError *e) {
              read_table(f, path, &LS_TABLE_CORRECT, (void **)&s->correct, &s->n_correct, e) ||
              read_table(f, path, &LS_TABLE_LEVELS, (void **)&s->levels, &s->n_levels, e) ||
              read_table(f, path, &LS_TABLE_PAIRS, (void **)&s->pairs, &s->n_pairs, e);
+    /* /summary/primary: files reduced before the primary tests existed have none */
+    if (!rc && H5Lexists(f, "/summary/primary", H5P_DEFAULT) > 0)
+        rc = read_table(f, path, &LS_TABLE_PRIMARY, (void **)&s->primary, &s->n_primary, e);
     if (!rc) {
         hid_t g = H5Gopen2(f, "/summary", H5P_DEFAULT);
         s->bootstrap = attr_i64(g, "bootstrap");
         s->seed = attr_i64(g, "seed");
         s->n_samples = attr_i64(g, "n_samples");
         s->samples_left_out = attr_i64(g, "samples_left_out");
+        s->resamples = attr_i64(g, "resamples");
+        s->min_clusters = attr_i64(g, "min_clusters");
         H5Gclose(g);
         /* every index must point into the name lists */
         for (size_t i = 0; i < s->n_groups && !rc; i++)
@@ -134,6 +139,10 @@ int ls_summary_read(const char *path, LsSummary *s, LsError *e) {
             if ((size_t)s->pairs[i].model_a >= s->n_models || (size_t)s->pairs[i].model_b >= s->n_models ||
                 (size_t)s->pairs[i].word >= s->n_words)
                 rc = ls_fail(e, "%s: /summary/model_pairs[%zu]: model or word index out of range", path, i);
+        for (size_t i = 0; i < s->n_primary && !rc; i++)
+            if ((size_t)s->primary[i].model_a >= s->n_models ||
+                (size_t)s->primary[i].model_b >= s->n_models || (size_t)s->primary[i].word >= s->n_words)
+                rc = ls_fail(e, "%s: /summary/primary[%zu]: model or word index out of range", path, i);
     }
     H5Fclose(f);
     if (rc) {
@@ -154,5 +163,6 @@ void ls_summary_free(LsSummary *s) {
     free(s->correct);
     free(s->levels);
     free(s->pairs);
+    free(s->primary);
     memset(s, 0, sizeof *s);
 }

@@ -367,6 +367,13 @@ def test_correctness(reduced):
     bh_check(rows, "mwu_p", "mwu_q", fams)
 
 
+def spearman_stat(x, y, axis=-1):
+    rx, ry = stats.rankdata(x, axis=axis), stats.rankdata(y, axis=axis)
+    rx = rx - rx.mean(axis=axis, keepdims=True)
+    ry = ry - ry.mean(axis=axis, keepdims=True)
+    return (rx * ry).sum(axis=axis) / np.sqrt((rx * rx).sum(axis=axis) * (ry * ry).sum(axis=axis))
+
+
 def test_levels(reduced):
     _, ref, s = reduced
     rows = s["levels"]
@@ -389,6 +396,11 @@ def test_levels(reduced):
             want = (np.nan, np.nan, R["too_few"])
         elif np.all(v == v[0]) or np.all(lev == lev[0]):
             want = (np.nan, np.nan, R["all_tied"])
+        elif v.size <= 9:  # exact: every pairing (LS_STATS_SPEARMAN_EXACT_N)
+            sp = stats.spearmanr(lev, v)
+            pt = stats.permutation_test((v,), lambda y, axis=-1: spearman_stat(np.broadcast_to(lev, y.shape), y, axis),
+                                        permutation_type="pairings", n_resamples=np.inf, vectorized=True)
+            want = (sp.statistic, pt.pvalue, R["ok"])
         else:
             sp = stats.spearmanr(lev, v)
             want = (sp.statistic, sp.pvalue, R["ok"])
@@ -528,15 +540,18 @@ def test_inspect(reduced):
     out = p.stdout
     assert "== model sft" in out and "== model base" not in out
     assert '-- sft / "so"' in out and '"wait"' not in out
-    assert "significant after Benjamini-Hochberg" in out
+    assert "primary results significant after Benjamini-Hochberg" in out
     import json
     j = json.loads(run("inspect", path, "--json").stdout)
     assert len(j["groups"]) == len(ref.models) * len(ref.words) * 9
     assert j["groups"][0]["model"] == "base" and j["groups"][0]["group"] == "level1"
     assert j["metadata"]["models"] == "base,sft,rl"
     with h5py.File(path, "r") as f:
-        q = f["summary/model_pairs"]["wilcoxon_q"]
-        assert sum(1 for s in j["significant"] if "Wilcoxon" in s) == int(np.sum(q < 0.05))
+        pr = f["summary/primary"][:]
+        # only eligible primary results enter the list (one BH family)
+        assert len(j["significant"]) == int(np.sum((pr["q"] < 0.05) & (pr["eligible"] == 1)))
+        assert len(j["primary"]) == pr.size and j["primary"][0]["test"] == "pair_effect"
+    assert out.index("== primary tests") < out.index("== model sft")
     assert run("inspect", path, "--word", "nope", ok=False).returncode == 2
 
 
@@ -548,7 +563,7 @@ def test_layout_doc_lists_every_summary_path(reduced):
     rows = re.findall(r"^\| `(/summary/[^`]+)` \| \[([^\]]*)\] \| ([^|]+?) \|", doc, flags=re.M)
     assert rows, "no /summary rows in docs/hdf5-layout.md"
     L, W = len(ref.models), len(ref.words)
-    env = dict(L=L, W=W, P=L * (L - 1) // 2, R=len(REASONS))
+    env = dict(L=L, W=W, P=L * (L - 1) // 2, R=len(REASONS), Q=3)
     documented = {p: (eval(shape.replace("·", "*"), {}, env), dtype.strip()) for p, shape, dtype in rows}
     found = {}
     with h5py.File(path, "r") as f:
