@@ -959,7 +959,8 @@ static void cu_describe(LsBackend *be, LsDeviceInfo *out) {
     snprintf(out->precision, sizeof out->precision, "%s", ls_precision_name(be->precision));
     cudaDeviceProp prop;
     if (cudaGetDeviceProperties(&prop, cx->device) == cudaSuccess)
-        snprintf(out->processor, sizeof out->processor, "%s (sm_%d%d)", prop.name, prop.major, prop.minor);
+        snprintf(out->processor, sizeof out->processor, "%.100s (sm_%d%d)", prop.name, prop.major,
+                 prop.minor);
     int drv = 0, rt = 0, blas = 0;
     cudaDriverGetVersion(&drv);
     cudaRuntimeGetVersion(&rt);
