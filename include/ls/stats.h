@@ -225,9 +225,11 @@ typedef struct {
  * with u = mean(theta_jack) - theta_jack, alpha_{1,2} = ndtr(z0 + (z0 +- z) /
  * (1 - a (z0 +- z))), z = ndtri((1 - level) / 2), interval = the linear
  * (type 7) quantiles of theta_b at alpha_1, alpha_2. theta_b is sorted in
- * place. Degenerate: B == 0 or nj < 2 -> TOO_FEW; NaN anywhere -> NAN_INPUT;
- * constant jackknife or theta_hat outside the bootstrap distribution (z0 or
- * a not finite) -> ALL_TIED (scipy: NaN with a DegenerateDataWarning). */
+ * place, and values within 1e-12 relative of theta_hat are set to it first
+ * (a resample of the same clusters summed in another order is a tie). Degenerate: B == 0 or nj < 2 ->
+ * TOO_FEW; NaN anywhere -> NAN_INPUT; jackknife constant up to rounding (sd <= 1e-12 |mean|) or theta_hat
+ * outside the bootstrap distribution (z0 or a not finite) -> ALL_TIED (scipy: NaN with a
+ * DegenerateDataWarning). */
 LsStatInterval ls_stats_bca(double theta_hat, double *theta_b, size_t B, const double *theta_jack, size_t nj,
                             double level);
 

@@ -567,9 +567,81 @@ static uint64_t ci_seed(const LsReduceOptions *opt, size_t row, int k) {
     return opt->seed + 16u * (uint64_t)row + (uint64_t)k;
 }
 
+/* The clusters of each group (problems, or samples): of[g * N + i] is sample
+ * i's dense cluster index within group g, SIZE_MAX outside it; G[g] the count. */
+typedef struct {
+    size_t *of, G[LS_GROUP_COUNT];
+} GroupClusters;
+
+static void group_clusters(const Input *in, GroupClusters *gc) {
+    size_t N = in->N;
+    gc->of = ls_malloc((N * LS_GROUP_COUNT + 1) * sizeof *gc->of);
+    int64_t *id = ls_malloc((N + 1) * sizeof *id);
+    size_t *idx = ls_malloc((N + 1) * sizeof *idx), *pos = ls_malloc((N + 1) * sizeof *pos);
+    for (int g = 0; g < LS_GROUP_COUNT; g++) {
+        size_t n = 0;
+        for (size_t i = 0; i < N; i++) {
+            gc->of[g * N + i] = SIZE_MAX;
+            if (keep_group(in, i, g)) id[n] = in->problem[i], pos[n++] = i;
+        }
+        gc->G[g] = ls_stats_cluster_index(id, n, idx);
+        for (size_t j = 0; j < n; j++)
+            gc->of[g * N + pos[j]] = idx[j];
+    }
+    free(id);
+    free(idx);
+    free(pos);
+}
+
+/* BCa interval of sum(sum) / sum(cnt) over the clusters with cnt > 0 (in-place
+ * compaction), B = opt->bootstrap resamples of those clusters. */
+static void ratio_ci(double *sum, double *cnt, size_t G, const LsReduceOptions *opt, uint64_t key, double *lo,
+                     double *hi) {
+    size_t k = 0;
+    for (size_t c = 0; c < G; c++)
+        if (cnt[c] > 0) sum[k] = sum[c], cnt[k++] = cnt[c];
+    double est;
+    LsStatInterval ci;
+    ls_stats_cluster_bca(sum, cnt, k, 1, opt->bootstrap, key, LS_STATS_CI_LEVEL, &est, &ci);
+    *lo = ci.lo, *hi = ci.hi;
+}
+
+/* The CIs of one row of /summary/groups: cluster-bootstrap BCa of the
+ * occurrence log-prob, probability and entropy means and of the mean
+ * per-sample propensity, each over the clusters holding values. */
+static void group_cis(const Input *in, const ModelIn *m, size_t w, int g, const GroupClusters *gc,
+                      const LsReduceOptions *opt, size_t r, LsSumGroup *row) {
+    size_t G = gc->G[g], N = in->N;
+    double *a = ls_calloc(8 * G + 1, sizeof *a);
+    double *s0 = a, *c0 = a + G, *s1 = a + 2 * G, *s2 = a + 3 * G, *c2 = a + 4 * G, *s3 = a + 5 * G,
+           *c3 = a + 6 * G, *c1 = a + 7 * G;
+    for (size_t k = 0; k < m->n_occ; k++) {
+        size_t c = gc->of[(size_t)g * N + (size_t)m->occ_sample[k]];
+        if ((size_t)m->occ_word[k] != w || c == SIZE_MAX) continue;
+        s3[c] += m->occ_ent[k], c3[c] += 1.0;
+        if (!isnan(m->occ_lp[k])) s0[c] += m->occ_lp[k], s1[c] += exp(m->occ_lp[k]), c0[c] += 1.0;
+    }
+    memcpy(c1, c0, G * sizeof *c1);
+    for (size_t i = 0; i < N; i++) {
+        size_t c = gc->of[(size_t)g * N + i];
+        if (c != SIZE_MAX && m->n_ans[i]) s2[c] += propensity(in, m, i, w), c2[c] += 1.0;
+    }
+    if (row->logprob_reason == LS_STAT_OK)
+        ratio_ci(s0, c0, G, opt, ci_seed(opt, r, 0), &row->logprob_ci_lo, &row->logprob_ci_hi);
+    if (row->prob_reason == LS_STAT_OK)
+        ratio_ci(s1, c1, G, opt, ci_seed(opt, r, 1), &row->prob_ci_lo, &row->prob_ci_hi);
+    if (row->propensity_reason == LS_STAT_OK)
+        ratio_ci(s2, c2, G, opt, ci_seed(opt, r, 2), &row->propensity_ci_lo, &row->propensity_ci_hi);
+    if (row->entropy_occ_reason == LS_STAT_OK)
+        ratio_ci(s3, c3, G, opt, ci_seed(opt, r, 3), &row->entropy_occ_ci_lo, &row->entropy_occ_ci_hi);
+    free(a);
+}
+
 static void fill_groups(const Input *in, const LsReduceOptions *opt, LsSumGroup *rows, double *buf,
                         double *buf2) {
     size_t W = in->W, r = 0;
+    GroupClusters gc;
+    group_clusters(in, &gc);
     for (size_t mi = 0; mi < in->n_models; mi++) {
         const ModelIn *m = &in->m[mi];
         for (size_t w = 0; w < W; w++) {
@@ -603,16 +675,16 @@ static void fill_groups(const Input *in, const LsReduceOptions *opt, LsSumGroup 
                     if (!isnan(m->occ_lp[k])) buf[no++] = m->occ_lp[k];
                 }
                 row->occurrences_aligned = (int64_t)no;
-                LsStatDesc d = ls_stats_describe(buf, no, opt->bootstrap, ci_seed(opt, r, 0));
+                LsStatDesc d = ls_stats_describe(buf, no, 0, 0);
                 row->logprob_mean = d.mean, row->logprob_median = d.median, row->logprob_sd = d.sd;
                 row->logprob_ci_lo = d.ci_lo, row->logprob_ci_hi = d.ci_hi,
                 row->logprob_reason = (int8_t)d.reason;
                 for (size_t k = 0; k < no; k++)
                     buf[k] = exp(buf[k]);
-                d = ls_stats_describe(buf, no, opt->bootstrap, ci_seed(opt, r, 1));
+                d = ls_stats_describe(buf, no, 0, 0);
                 row->prob_mean = d.mean, row->prob_median = d.median, row->prob_sd = d.sd;
                 row->prob_ci_lo = d.ci_lo, row->prob_ci_hi = d.ci_hi, row->prob_reason = (int8_t)d.reason;
-                d = ls_stats_describe(buf2, ne, opt->bootstrap, ci_seed(opt, r, 3));
+                d = ls_stats_describe(buf2, ne, 0, 0);
                 row->entropy_occ_mean = d.mean, row->entropy_occ_ci_lo = d.ci_lo,
                 row->entropy_occ_ci_hi = d.ci_hi;
                 row->entropy_occ_reason = (int8_t)d.reason;
@@ -626,15 +698,17 @@ static void fill_groups(const Input *in, const LsReduceOptions *opt, LsSumGroup 
                     row->propensity_reason = LS_REDUCE_NO_FORMS;
                 } else {
                     row->propensity_mean = row->answer_tokens ? prop_pool / (double)row->answer_tokens : NAN;
-                    d = ls_stats_describe(buf, np, opt->bootstrap, ci_seed(opt, r, 2));
+                    d = ls_stats_describe(buf, np, 0, 0);
                     row->propensity_sample_mean = d.mean, row->propensity_sample_median = d.median;
                     row->propensity_sample_sd = d.sd, row->propensity_ci_lo = d.ci_lo,
                     row->propensity_ci_hi = d.ci_hi;
                     row->propensity_reason = (int8_t)d.reason;
                 }
+                if (opt->bootstrap) group_cis(in, m, w, g, &gc, opt, r, row);
             }
         }
     }
+    free(gc.of);
 }
 
 static void fill_correct(const Input *in, LsSumCorrect *rows, double *a, double *b) {

@@ -80,7 +80,10 @@ LsStatInterval ls_stats_bca(double theta_hat, double *theta_b, size_t B, const d
         return r;
     }
     size_t below = 0, at_or_below = 0;
+    double tie = 1e-12 * fabs(theta_hat);
     for (size_t b = 0; b < B; b++) {
+        if (fabs(theta_b[b] - theta_hat) <= tie)
+            theta_b[b] = theta_hat; /* same clusters, another sum order */
         below += theta_b[b] < theta_hat;
         at_or_below += theta_b[b] <= theta_hat;
     }
@@ -93,7 +96,9 @@ LsStatInterval ls_stats_bca(double theta_hat, double *theta_b, size_t B, const d
         s3 += u * u * u;
     }
     r.accel = s3 / (6.0 * pow(s2, 1.5));
-    if (!isfinite(r.z0) || !isfinite(r.accel)) {
+    /* a jackknife constant up to rounding (every value equal) has no acceleration */
+    int flat = sqrt(s2 / (double)nj) <= 1e-12 * fabs(mean);
+    if (flat || !isfinite(r.z0) || !isfinite(r.accel)) {
         r.reason = LS_STAT_ALL_TIED;
         return r;
     }

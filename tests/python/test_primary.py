@@ -25,54 +25,16 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 from scipy import stats
-from scipy.stats._resampling import _bca_interval
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_reduce_input  # noqa: E402
+from clusterboot import bca, signflip  # noqa: E402
 from test_reduce_scipy import BIN, Ref, check, run  # noqa: E402
 
-B, SEED, EXACT_G, MIN_G = 2000, 7, 20, 10
+B, SEED, MIN_G = 2000, 7, 10
 TESTS = ["pair_effect", "level_trend", "correctness"]
 
 pytestmark = pytest.mark.skipif(not Path(BIN).exists(), reason=f"binary {BIN} not built")
-
-
-def rng64(key, ctr):
-    with np.errstate(over="ignore"):
-        z = np.uint64(key) + (np.asarray(ctr, np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
-
-
-def below(r, n):
-    n = np.uint64(n)
-    hi, lo = r >> np.uint64(32), r & np.uint64(0xFFFFFFFF)
-    return ((hi * n + ((lo * n) >> np.uint64(32))) >> np.uint64(32)).astype(np.int64)
-
-
-def bca(sums, cnt, key):
-    G = sums.size
-    idx = below(rng64(key, np.arange(B * G, dtype=np.uint64).reshape(B, G)), G)
-    theta_b = np.array([sum(sums[r].tolist()) / sum(cnt[r].tolist()) for r in idx])
-    a1, a2, _ = _bca_interval((np.arange(G),), lambda i, axis=-1: sums[i].sum(axis=axis) / cnt[i].sum(axis=axis),
-                              axis=-1, alpha=0.025, theta_hat_b=theta_b[None, :], batch=None, xp=np)
-    ci = stats.quantile(theta_b, np.array([float(np.squeeze(a1)), float(np.squeeze(a2))]))
-    return float(ci[0]), float(ci[1])
-
-
-def signflip(w, key):
-    G = w.size
-    if G <= EXACT_G:
-        pt = stats.permutation_test((w,), lambda x, axis=-1: np.sum(x, axis=axis), permutation_type="samples",
-                                    n_resamples=np.inf, vectorized=True)
-        return pt.pvalue, "exact", 2 ** G
-    signs = np.where(rng64(key, np.arange(B * G, dtype=np.uint64).reshape(B, G)) >> np.uint64(63), -1.0, 1.0)
-    T = np.array([sum((s * w).tolist()) for s in signs])
-    obs = sum(w.tolist())
-    gam = abs(100 * np.finfo(float).eps * obs)
-    pl, pg = (np.sum(T <= obs + gam) + 1) / (B + 1), (np.sum(T >= obs - gam) + 1) / (B + 1)
-    return min(1.0, 2 * min(pl, pg)), "permutation", B
 
 
 def clusters(f, samples):
@@ -130,7 +92,7 @@ def test_primary_matches_statsmodels_and_scipy(primary):
                     fit = sm.OLS(dd, np.ones((dd.size, 1))).fit(cov_type="cluster", cov_kwds={"groups": g})
                     j = 0
                     sums = np.bincount(g, weights=dd, minlength=G)
-                    lo, hi = bca(sums, np.bincount(g, minlength=G).astype(float), SEED + 16 * k)
+                    lo, hi = bca(sums, np.bincount(g, minlength=G).astype(float), SEED + 16 * k, B)
                     check(f"{tag} ci_lo", row["ci_lo"], lo)
                     check(f"{tag} ci_hi", row["ci_hi"], hi)
                     check(f"{tag} estimate", row["estimate"], dd.mean())
@@ -149,7 +111,7 @@ def test_primary_matches_statsmodels_and_scipy(primary):
                 check(f"{tag} se", row["se"], fit.bse[j])
                 check(f"{tag} p_wald", row["p_wald"], fit.pvalues[j])
                 check(f"{tag} ratio", row["ratio"], np.exp(row["estimate"]))
-                p, method, nres = signflip(wts, SEED + 16 * k + 1 + t)
+                p, method, nres = signflip(wts, SEED + 16 * k + 1 + t, B)
                 check(f"{tag} p", row["p"], p)
                 assert row["p_resamples"] == nres and row["p"] > 0, tag
                 assert row["p_method"] == (2 if method == "exact" else 3), tag

@@ -28,6 +28,7 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_reduce_input  # noqa: E402
+from clusterboot import bca  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("LS_BINARY", str(ROOT / "build" / "logits-study"))
@@ -88,6 +89,15 @@ def boot_ci(x, seed):
     return lo, hi
 
 
+def cluster_ci(cluster_id, values, key):
+    """BCa CI of the mean of values, resampling the clusters (ids) that hold them (as reduce.c)."""
+    ids, inv = np.unique(cluster_id, return_inverse=True)
+    sums = np.zeros(ids.size)
+    for j, v in zip(inv, values):  # sequential, as the C loop
+        sums[j] += v
+    return bca(sums, np.bincount(inv, minlength=ids.size).astype(float), key, B)
+
+
 def describe(x, seed):
     x = np.asarray(x, dtype=np.float64)
     n = x.size
@@ -97,7 +107,7 @@ def describe(x, seed):
         return dict(mean=np.nan, median=np.nan, sd=np.nan, lo=np.nan, hi=np.nan, reason=R["nan_input"])
     d = dict(mean=np.mean(x), median=np.median(x), sd=np.std(x, ddof=1) if n > 1 else np.nan, lo=np.nan,
              hi=np.nan, reason=R["ok"] if n > 1 else R["too_few"])
-    if n > 1:
+    if n > 1 and seed is not None:
         d["lo"], d["hi"] = boot_ci(x, seed)
     return d
 
@@ -259,17 +269,23 @@ def test_groups(reduced):
         lp = lp[~np.isnan(lp)]
         assert row["occurrences_aligned"] == lp.size, tag
         seed = SEED + 16 * r
+        # CIs: cluster-bootstrap BCa over the group's samples holding values (clusters in id order:
+        # sample i is id -(i + 1), so the last sample comes first)
+        cl_occ = -(m["occ_s"][osel] + 1)
+        aligned = ~np.isnan(m["occ_lp"][osel])
         for k, (col, x) in enumerate([("logprob", lp), ("prob", np.exp(lp))]):
-            d = describe(x, seed + k)
+            d = describe(x, None)
             for f in ("mean", "median", "sd"):
                 check(f"{tag} {col}_{f}", row[f"{col}_{f}"], d[f])
-            check(f"{tag} {col}_ci_lo", row[f"{col}_ci_lo"], d["lo"])
-            check(f"{tag} {col}_ci_hi", row[f"{col}_ci_hi"], d["hi"])
             assert row[f"{col}_reason"] == d["reason"], tag
-        d = describe(m["occ_ent"][osel], seed + 3)
+            lo, hi = cluster_ci(cl_occ[aligned], x, seed + k) if d["reason"] == 0 else (np.nan, np.nan)
+            check(f"{tag} {col}_ci_lo", row[f"{col}_ci_lo"], lo)
+            check(f"{tag} {col}_ci_hi", row[f"{col}_ci_hi"], hi)
+        d = describe(m["occ_ent"][osel], None)
         check(f"{tag} entropy_occ_mean", row["entropy_occ_mean"], d["mean"])
-        check(f"{tag} entropy_occ_ci_lo", row["entropy_occ_ci_lo"], d["lo"])
-        check(f"{tag} entropy_occ_ci_hi", row["entropy_occ_ci_hi"], d["hi"])
+        lo, hi = cluster_ci(cl_occ, m["occ_ent"][osel], seed + 3) if d["reason"] == 0 else (np.nan, np.nan)
+        check(f"{tag} entropy_occ_ci_lo", row["entropy_occ_ci_lo"], lo)
+        check(f"{tag} entropy_occ_ci_hi", row["entropy_occ_ci_hi"], hi)
         assert row["entropy_occ_reason"] == d["reason"], tag
         pv, _ = ref.values(mi, w, 0, mask)
         assert row["propensity_n"] == pv.size, tag
@@ -278,10 +294,13 @@ def test_groups(reduced):
             assert np.isnan(row["propensity_mean"]) and np.isnan(row["propensity_sample_mean"]), tag
             continue
         check(f"{tag} propensity_mean", row["propensity_mean"], m["prop_sum"][mask, w].sum() / toks if toks else np.nan)
-        d = describe(pv, seed + 2)
-        for f, c in (("mean", "sample_mean"), ("median", "sample_median"), ("sd", "sample_sd"), ("lo", "ci_lo"),
-                     ("hi", "ci_hi")):
+        d = describe(pv, None)
+        for f, c in (("mean", "sample_mean"), ("median", "sample_median"), ("sd", "sample_sd")):
             check(f"{tag} propensity_{c}", row[f"propensity_{c}"], d[f])
+        psel = np.flatnonzero(mask & (m["n_ans"] > 0))
+        lo, hi = cluster_ci(-(psel + 1), m["prop"][psel, w], seed + 2) if d["reason"] == 0 else (np.nan, np.nan)
+        check(f"{tag} propensity_ci_lo", row["propensity_ci_lo"], lo)
+        check(f"{tag} propensity_ci_hi", row["propensity_ci_hi"], hi)
         assert row["propensity_reason"] == d["reason"], tag
 
 
