@@ -246,8 +246,8 @@ void ls_stats_cluster_bca(const double *sum, const double *cnt, size_t G, size_t
 /* Sign-flip test of K sums T_k = sum_c w[c K + k] (H0: each cluster's w is
  * symmetric about 0): G <= LS_STATS_EXACT_CLUSTERS enumerates every sign
  * vector (method EXACT, p = as scipy.stats.permutation_test(n_resamples=inf)),
- * else B random sign vectors (sign of cluster c in flip b = top bit of
- * ls_stats_rng(key, b G + c); method PERMUTATION, p counts the observed T
+ * else B random sign vectors (cluster c of flip b is negated when bit c % 64
+ * of ls_stats_rng(key, b ceil(G/64) + c/64) is 1; method PERMUTATION, p counts the observed T
  * once, so p >= 1/(B+1)). p = min(1, 2 min(P(T* <= T), P(T* >= T))) with
  * scipy's tolerance 100 eps |T| (permutation_test's two-sided p).
  * out[k]: statistic = T_k, p, df = number of sign vectors, method, reason

@@ -202,11 +202,14 @@ static void signflip_random(const double *w, size_t G, size_t K, size_t B, uint6
 #pragma omp parallel
     {
         double *t = ls_malloc(K * sizeof *t), *l = ls_calloc(2 * K, sizeof *l), *g = l + K;
+        size_t words = (G + 63) / 64; /* 64 signs per random number */
 #pragma omp for schedule(static)
         for (size_t b = 0; b < B; b++) {
             memset(t, 0, K * sizeof *t);
+            uint64_t bits = 0;
             for (size_t c = 0; c < G; c++) {
-                double sign = (ls_stats_rng(key, (uint64_t)(b * G + c)) >> 63) ? -1.0 : 1.0;
+                if (c % 64 == 0) bits = ls_stats_rng(key, (uint64_t)(b * words + c / 64));
+                double sign = (bits >> (c % 64)) & 1u ? -1.0 : 1.0;
                 for (size_t k = 0; k < K; k++)
                     t[k] += sign * w[c * K + k];
             }

@@ -23,6 +23,15 @@ def below(r, n):
     return ((hi * n + ((lo * n) >> np.uint64(32))) >> np.uint64(32)).astype(np.int64)
 
 
+def sign_vectors(key, B, G):
+    """[B, G] signs: cluster c of flip b is negated when bit c % 64 of rng64(key, b ceil(G/64) + c // 64) is 1."""
+    nw = (G + 63) // 64
+    r = rng64(key, np.arange(B * nw, dtype=np.uint64).reshape(B, nw))
+    c = np.arange(G)
+    bits = (r[:, c // 64] >> (c % 64).astype(np.uint64)) & np.uint64(1)
+    return np.where(bits == 1, -1.0, 1.0)
+
+
 def bca(sums, cnt, key, B):
     """BCa 95% interval of sum(sums)/sum(cnt) from B resamples of the G clusters (NaN where the C code
     reports a degenerate interval: a jackknife constant up to rounding, or the estimate outside every resample)."""
@@ -54,7 +63,7 @@ def signflip(w, key, B):
         pt = stats.permutation_test((w,), lambda x, axis=-1: np.sum(x, axis=axis), permutation_type="samples",
                                     n_resamples=np.inf, vectorized=True)
         return pt.pvalue, "exact", 2 ** G
-    signs = np.where(rng64(key, np.arange(B * G, dtype=np.uint64).reshape(B, G)) >> np.uint64(63), -1.0, 1.0)
+    signs = sign_vectors(key, B, G)
     T = np.array([sum((s * w).tolist()) for s in signs])
     obs = sum(w.tolist())
     gam = abs(100 * np.finfo(float).eps * obs)

@@ -402,7 +402,11 @@ from scipy.stats._resampling import _bca_interval  # noqa: E402  (the internals 
 
 
 def bca_ref(stat, G, theta_b, level=0.95):
-    """scipy.stats.bootstrap's BCa: its _bca_interval (jackknife over the G clusters) + stats.quantile."""
+    """scipy.stats.bootstrap's BCa: its _bca_interval (jackknife over the G clusters) + stats.quantile.
+    Resample estimates within 1e-12 relative of the estimate are set to it first, as ls_stats_bca does
+    (the same resample summed in another order is a tie, not a value below or above)."""
+    theta = float(np.squeeze(stat(np.arange(G))))
+    theta_b = np.where(np.abs(theta_b - theta) <= 1e-12 * abs(theta), theta, theta_b)
     a1, a2, a_hat = _bca_interval((np.arange(G),), stat, axis=-1, alpha=(1 - level) / 2,
                                   theta_hat_b=theta_b[None, :], batch=None, xp=np)
     ci = st.quantile(theta_b, np.array([float(np.squeeze(a1)), float(np.squeeze(a2))]))
@@ -440,9 +444,10 @@ for name, G, key, Bn in [("clusters_30", 30, 99, 3000), ("clusters_7", 7, 5, 100
     for k in range(2):
         s_k = sums[:, k]
         theta_b = np.array([sum(s_k[r].tolist()) / sum(cnt[r].tolist()) for r in idx])
-        lo, hi, a_hat = bca_ref(lambda i, axis=-1, s_k=s_k: s_k[i].sum(axis=axis) / cnt[i].sum(axis=axis), G,
-                                theta_b)
-        res.append(dict(est=float(s_k.sum() / cnt.sum()), lo=lo, hi=hi, accel=a_hat))
+        # sequential sums (cumsum), as the C loop
+        lo, hi, a_hat = bca_ref(lambda i, axis=-1, s_k=s_k: np.cumsum(s_k[i], axis=axis)[..., -1] /
+                                np.cumsum(cnt[i], axis=axis)[..., -1], G, theta_b)
+        res.append(dict(est=sum(s_k.tolist()) / sum(cnt.tolist()), lo=lo, hi=hi, accel=a_hat))
     cluster_bca.append(dict(name=name, sum=f"cb_{name}_sum", cnt=f"cb_{name}_cnt", G=G, K=2, B=Bn, key=key,
                             results=res))
 
@@ -463,7 +468,10 @@ for name, d in [("normal_8", rng.normal(0.3, 1, 8)), ("normal_12", rng.normal(0.
 d = rng.normal(0.35, 1, 30)
 add("sf_mc_30", d)
 Bn, key = 4000, 17
-signs = np.where(rng64(key, np.arange(Bn * 30, dtype=np.uint64).reshape(Bn, 30)) >> np.uint64(63), -1.0, 1.0)
+nw = 1  # ceil(30 / 64): one random number gives the 64 signs of a flip (bit c: cluster c negated)
+bits = (rng64(key, np.arange(Bn * nw, dtype=np.uint64).reshape(Bn, nw))[:, np.arange(30) // 64]
+        >> (np.arange(30) % 64).astype(np.uint64)) & np.uint64(1)
+signs = np.where(bits == 1, -1.0, 1.0)
 T = np.array([sum((s * d).tolist()) for s in signs])
 obs = sum(d.tolist())
 gam = abs(100 * np.finfo(float).eps * obs)
