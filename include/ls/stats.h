@@ -233,13 +233,15 @@ typedef struct {
 LsStatInterval ls_stats_bca(double theta_hat, double *theta_b, size_t B, const double *theta_jack, size_t nj,
                             double level);
 
-/* K ratio means over G clusters, theta_k = sum_c sum[c K + k] / sum_c cnt[c K + k]
- * (a sample-weighted mean when a cluster holds cnt samples with those sums),
+/* K ratio means over G clusters, theta_k = sum_c sum[c K + k] / sum_c cnt[c]
+ * (a sample-weighted mean when cluster c holds cnt[c] values with those sums),
  * with BCa intervals from B resamples of whole clusters (the same resamples
  * for every k: resample b draws cluster ls_stats_rng_below(ls_stats_rng(key,
  * b G + j), G) for j in [0, G)) and the leave-one-cluster-out jackknife.
  * est[k] = theta_k, ci[k] its interval (TOO_FEW when G < 2 or B == 0, NaN
- * estimate when the k-th denominator is 0). Threaded over resamples. */
+ * estimate when the denominator is 0). A resample's estimate is
+ * sum_c times_c sum_c / sum_c times_c cnt_c, times_c = how often c was drawn.
+ * Threaded over resamples. sum: [G * K], cnt: [G]. */
 void ls_stats_cluster_bca(const double *sum, const double *cnt, size_t G, size_t K, size_t B, uint64_t key,
                           double level, double *est, LsStatInterval *ci);
 

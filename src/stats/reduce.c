@@ -915,13 +915,12 @@ static void primary_finish(LsSumPrimary *row, const LsStatTest *flip) {
 static void primary_pair_effect(const PairData *pd, const LsReduceOptions *opt, size_t k, size_t a, size_t b,
                                 LsSumPrimary *rows /* [W], stride LS_PRIMARY_COUNT */) {
     size_t G = pd->G, W = pd->W, n = pd->n;
-    double *sum = ls_calloc(G * W + 1, sizeof *sum), *cnt = ls_calloc(G * W + 1, sizeof *cnt);
-    for (size_t j = 0; j < n; j++)
+    double *sum = ls_calloc(G * W + 1, sizeof *sum), *cnt = ls_calloc(G + 1, sizeof *cnt);
+    for (size_t j = 0; j < n; j++) {
+        cnt[pd->cl[j]] += 1.0;
         for (size_t w = 0; w < W; w++)
-            if (!pd->word_reason[w]) {
-                sum[pd->cl[j] * W + w] += pd->d[j * W + w];
-                cnt[pd->cl[j] * W + w] += 1.0;
-            }
+            if (!pd->word_reason[w]) sum[pd->cl[j] * W + w] += pd->d[j * W + w];
+    }
     double *est = ls_malloc((W + 1) * sizeof *est), *y = ls_malloc((n + 1) * sizeof *y), one[1] = {1.0};
     double *X = ls_malloc((n + 1) * sizeof *X);
     for (size_t j = 0; j < n; j++)

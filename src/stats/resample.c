@@ -118,53 +118,59 @@ LsStatInterval ls_stats_bca(double theta_hat, double *theta_b, size_t B, const d
 
 void ls_stats_cluster_bca(const double *sum, const double *cnt, size_t G, size_t K, size_t B, uint64_t key,
                           double level, double *est, LsStatInterval *ci) {
-    double *tot = ls_calloc(2 * (K ? K : 1), sizeof *tot), *den = tot + K;
-    for (size_t c = 0; c < G; c++)
+    double *tot = ls_calloc(K + 1, sizeof *tot), den = 0.0;
+    double *st = ls_malloc((G * K + 1) * sizeof *st); /* [K][G]: one stream per statistic */
+    for (size_t c = 0; c < G; c++) {
         for (size_t k = 0; k < K; k++) {
             tot[k] += sum[c * K + k];
-            den[k] += cnt[c * K + k];
+            st[k * G + c] = sum[c * K + k];
         }
+        den += cnt[c];
+    }
     for (size_t k = 0; k < K; k++) {
-        est[k] = den[k] > 0 ? tot[k] / den[k] : NAN;
+        est[k] = den > 0 ? tot[k] / den : NAN;
         ci[k] = (LsStatInterval){NAN, NAN, NAN, NAN, LS_STAT_TOO_FEW};
     }
     if (G < 2 || B == 0 || K == 0) {
         free(tot);
+        free(st);
         return;
     }
     double *tb = ls_malloc(B * K * sizeof *tb); /* [K][B] */
 #pragma omp parallel
     {
-        double *acc = ls_malloc(2 * K * sizeof *acc), *acn = acc + K;
+        double *times = ls_malloc(G * sizeof *times); /* how often each cluster was drawn */
 #pragma omp for schedule(static)
         for (size_t b = 0; b < B; b++) {
-            memset(acc, 0, 2 * K * sizeof *acc);
-            for (size_t j = 0; j < G; j++) {
-                size_t c = ls_stats_rng_below(ls_stats_rng(key, (uint64_t)(b * G + j)), G);
-                const double *s = sum + c * K, *n = cnt + c * K;
-                for (size_t k = 0; k < K; k++) {
-                    acc[k] += s[k];
-                    acn[k] += n[k];
-                }
+            memset(times, 0, G * sizeof *times);
+            for (size_t j = 0; j < G; j++)
+                times[ls_stats_rng_below(ls_stats_rng(key, (uint64_t)(b * G + j)), G)] += 1.0;
+            double n = 0.0;
+            for (size_t c = 0; c < G; c++)
+                n += times[c] * cnt[c];
+            for (size_t k = 0; k < K; k++) {
+                const double *sk = st + k * G;
+                double acc = 0.0;
+                for (size_t c = 0; c < G; c++)
+                    acc += times[c] * sk[c];
+                tb[k * B + b] = n > 0 ? acc / n : NAN;
             }
-            for (size_t k = 0; k < K; k++)
-                tb[k * B + b] = acn[k] > 0 ? acc[k] / acn[k] : NAN;
         }
-        free(acc);
+        free(times);
     }
     double *jk = ls_malloc(G * sizeof *jk);
     for (size_t k = 0; k < K; k++) {
         if (isnan(est[k])) continue;
         for (size_t c = 0; c < G; c++) {
-            double d = den[k] - cnt[c * K + k];
+            double d = den - cnt[c];
             jk[c] = d > 0 ? (tot[k] - sum[c * K + k]) / d : NAN;
         }
-        /* a cluster that holds every value leaves nothing: no jackknife */
         ci[k] = ls_stats_bca(est[k], tb + k * B, B, jk, G, level);
     }
     free(jk);
     free(tb);
     free(tot);
+    free(st);
 }
 
 /* ---- sign-flip test ---------------------------------------------------------- */
@@ -197,25 +203,41 @@ static void signflip_exact(const double *w, size_t G, size_t K, const double *ob
     free(t);
 }
 
+/* Random: T* = T - 2 (sum of the negated clusters' w), the negated sum read
+ * from tables of the 16 subset sums of each block of 4 clusters. */
 static void signflip_random(const double *w, size_t G, size_t K, size_t B, uint64_t key, const double *obs,
                             const double *gam, double *le, double *ge) {
+    size_t nb = (G + 3) / 4, words = (G + 63) / 64; /* 64 signs per random number */
+    double *tab = ls_calloc(nb * 16 * K, sizeof *tab);
+    for (size_t j = 0; j < nb; j++)
+        for (unsigned m = 1; m < 16; m++) {
+            unsigned low = m & (~m + 1u), i = (unsigned)__builtin_ctz(m);
+            double *t = tab + (j * 16 + m) * K, *prev = tab + (j * 16 + (m ^ low)) * K;
+            size_t c = 4 * j + i;
+            for (size_t k = 0; k < K; k++)
+                t[k] = prev[k] + (c < G ? w[c * K + k] : 0.0);
+        }
 #pragma omp parallel
     {
-        double *t = ls_malloc(K * sizeof *t), *l = ls_calloc(2 * K, sizeof *l), *g = l + K;
-        size_t words = (G + 63) / 64; /* 64 signs per random number */
+        double *neg = ls_malloc(K * sizeof *neg), *l = ls_calloc(2 * K, sizeof *l), *g = l + K;
 #pragma omp for schedule(static)
         for (size_t b = 0; b < B; b++) {
-            memset(t, 0, K * sizeof *t);
-            uint64_t bits = 0;
-            for (size_t c = 0; c < G; c++) {
-                if (c % 64 == 0) bits = ls_stats_rng(key, (uint64_t)(b * words + c / 64));
-                double sign = (bits >> (c % 64)) & 1u ? -1.0 : 1.0;
-                for (size_t k = 0; k < K; k++)
-                    t[k] += sign * w[c * K + k];
+            memset(neg, 0, K * sizeof *neg);
+            for (size_t q = 0; q < words; q++) {
+                uint64_t bits = ls_stats_rng(key, (uint64_t)(b * words + q));
+                if (G - 64 * q < 64) bits &= ((uint64_t)1 << (G - 64 * q)) - 1u;
+                for (size_t j = 16 * q; bits; j++, bits >>= 4) {
+                    unsigned m = (unsigned)(bits & 15u);
+                    if (!m) continue;
+                    const double *t = tab + (j * 16 + m) * K;
+                    for (size_t k = 0; k < K; k++)
+                        neg[k] += t[k];
+                }
             }
             for (size_t k = 0; k < K; k++) {
-                l[k] += t[k] <= obs[k] + gam[k];
-                g[k] += t[k] >= obs[k] - gam[k];
+                double t = obs[k] - 2.0 * neg[k];
+                l[k] += t <= obs[k] + gam[k];
+                g[k] += t >= obs[k] - gam[k];
             }
         }
 #pragma omp critical
@@ -223,9 +245,10 @@ static void signflip_random(const double *w, size_t G, size_t K, size_t B, uint6
             le[k] += l[k];
             ge[k] += g[k];
         }
-        free(t);
+        free(neg);
         free(l);
     }
+    free(tab);
 }
 
 void ls_stats_signflip(const double *w, size_t G, size_t K, size_t B, uint64_t key, LsStatTest *out) {

@@ -437,7 +437,7 @@ for name, G, key, Bn in [("clusters_30", 30, 99, 3000), ("clusters_7", 7, 5, 100
     cnt = rng.integers(1, 5, G).astype(float)
     sums = np.stack([cnt * rng.normal(0.5, 1.0, G), cnt * rng.lognormal(0, 1, G)], axis=1)  # K = 2
     add(f"cb_{name}_sum", sums.ravel())
-    add(f"cb_{name}_cnt", np.repeat(cnt[:, None], 2, axis=1).ravel())
+    add(f"cb_{name}_cnt", cnt)
     ctr = np.arange(Bn * G, dtype=np.uint64).reshape(Bn, G)
     idx = below(rng64(key, ctr), G)
     res = []

@@ -469,6 +469,7 @@ Test(stats, cluster_bca_matches_scipy) {
         size_t B = (size_t)json_integer_value(json_object_get(c, "B"));
         uint64_t key = (uint64_t)json_integer_value(json_object_get(c, "key"));
         cr_assert_eq(ns, G * K);
+        cr_assert_eq(nc, G);
         double est[8];
         LsStatInterval ci[8];
         ls_stats_cluster_bca(sum, cnt, G, K, B, key, 0.95, est, ci);
