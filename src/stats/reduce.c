@@ -1099,6 +1099,13 @@ static const char *method_name_i(int m) {
     return ls_reduce_method_name(m);
 }
 
+/* 1 when some sample has a problem_id (its cluster is not itself). */
+static int by_problem(const Input *in) {
+    for (size_t i = 0; i < in->N; i++)
+        if (in->problem[i] >= 0) return 1;
+    return 0;
+}
+
 static int write_summary(const Input *in, const LsReduceOptions *opt, const LsSumGroup *gr, size_t ng,
                          const LsSumCorrect *c, size_t nc, const LsSumLevel *l, size_t nl, const LsSumPair *p,
                          size_t np, const LsSumPrimary *pm, size_t npm, LsError *e) {
@@ -1118,8 +1125,7 @@ static int write_summary(const Input *in, const LsReduceOptions *opt, const LsSu
         ls_h5_attr_i64(g, "resamples", (int64_t)opt->resamples, e) ||
         ls_h5_attr_i64(g, "min_clusters", LS_REDUCE_MIN_CLUSTERS, e) ||
         ls_h5_attr_i64(g, "exact_clusters", LS_STATS_EXACT_CLUSTERS, e) ||
-        ls_h5_attr_i64(g, "clustered_by_problem",
-                       (int64_t)(H5Lexists(in->f, "/samples/problem_id", H5P_DEFAULT) > 0), e) ||
+        ls_h5_attr_i64(g, "clustered_by_problem", (int64_t)by_problem(in), e) ||
         ls_h5_attr_i64(g, "n_samples", (int64_t)in->N, e) ||
         ls_h5_attr_i64(g, "samples_left_out", (int64_t)in->left_out, e) ||
         ls_h5_attr_str(g, "tool_version", LS_VERSION, e) ||
