@@ -150,6 +150,49 @@ def model_comparison_figure(s: Summary) -> go.Figure:
     return fig
 
 
+def primary_figure(s: Summary) -> go.Figure:
+    """The primary effects per word as ratios (log axis) with their 95% intervals, one trace per model pair;
+    a menu switches between the pair effect, the level trend and the correctness effect."""
+    pairs = []
+    for t in s.primary:
+        key = (t["model_a"], t["model_b"])
+        if key not in pairs:
+            pairs.append(key)
+    colours = {p: style.OKABE_ITO[i % len(style.OKABE_ITO)] for i, p in enumerate(pairs)}
+    tests = ["pair_effect", "level_trend", "correctness"]
+    fig = go.Figure()
+    groups = []
+    for ti, test in enumerate(tests):
+        idx = []
+        for pa in pairs:
+            rows = {t["word"]: t for t in s.primary if (t["model_a"], t["model_b"]) == pa and t["test"] == test}
+            y = [_f(rows[w]["ratio"]) if w in rows else None for w in s.words]
+            hi = [_f(rows[w]["ratio_hi"]) if w in rows else None for w in s.words]
+            lo = [_f(rows[w]["ratio_lo"]) if w in rows else None for w in s.words]
+            plus = [h - v if h is not None and v is not None else None for h, v in zip(hi, y)]
+            minus = [v - q if q is not None and v is not None else None for q, v in zip(lo, y)]
+            label = f"{pa[1]} vs {pa[0]}"
+            fig.add_trace(go.Scatter(
+                x=s.words, y=y, mode="markers", name=label, marker=dict(color=colours[pa], size=10),
+                visible=(ti == 0), error_y=dict(type="data", array=plus, arrayminus=minus, visible=True),
+                hovertemplate=f"{html.escape(label)} \u2013 %{{x}}: ratio %{{y:.4g}}<extra></extra>"))
+            idx.append(len(fig.data) - 1)
+        groups.append(idx)
+    buttons = []
+    for ti, test in enumerate(tests):
+        vis = [False] * len(fig.data)
+        for j in groups[ti]:
+            vis[j] = True
+        buttons.append(dict(label=TEST_LABELS[test], method="update", args=[{"visible": vis}]))
+    fig.add_hline(y=1.0, line_dash="dot", line_color="#777")
+    fig.update_layout(template="plotly_white", height=420, yaxis_type="log",
+                      title="Primary effects as ratios b/a with 95% intervals (1 = no difference)",
+                      xaxis_title="target word", yaxis_title="ratio (log scale)",
+                      updatemenus=[dict(buttons=buttons, x=1, xanchor="right", y=1.15, yanchor="bottom")],
+                      legend=dict(title="models"))
+    return fig
+
+
 def level_figure(s: Summary, metric: str) -> go.Figure:
     colours = style.model_colours(s.models)
     ncol = 5
@@ -327,6 +370,10 @@ def write_dashboard(res: Results, s: Summary | None, outdir: str, pngs: list[str
         parts.append(f"<div class='warn'>{_esc(n)}</div>")
     parts.append("<section id='primary'><h2>Primary results</h2>")
     if primary:
+        fig = primary_figure(s)
+        fig.update_yaxes(exponentformat="power")
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=False, config=PLOT_CONFIG,
+                                 div_id="plot-primary"))
         parts.append(primary)
     else:
         parts.append("<p class='muted'>This file has no /summary/primary (reduce it again with this version).</p>")

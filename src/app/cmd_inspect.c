@@ -311,8 +311,8 @@ static void print_meta(const char *path, json_t *meta, const LsSummary *s) {
     }
     printf("  %-14s %lld (%lld left out: not done)\n", "samples", (long long)s->n_samples,
            (long long)s->samples_left_out);
-    printf("  %-14s B = %lld, seed %lld (descriptive percentile 95%% CIs)\n", "bootstrap",
-           (long long)s->bootstrap, (long long)s->seed);
+    printf("  %-14s B = %lld, seed %lld (descriptive: cluster-bootstrap BCa CIs of the groups)\n",
+           "bootstrap", (long long)s->bootstrap, (long long)s->seed);
     printf("  %-14s B = %lld (primary: cluster-bootstrap BCa, random sign flips)\n", "resamples",
            (long long)s->resamples);
     json_t *c = json_object_get(meta, "complete");
