@@ -169,6 +169,14 @@ typedef struct {
     int8_t eligible; /* reason ok and n_clusters >= min_clusters: may enter the significant list */
 } LsSumPrimary;
 
+/* /summary/length_policy: per group (the `group` codes of /summary/groups),
+ * how many records were run and how many were skipped (too long, bad). */
+typedef struct {
+    int8_t group;
+    int64_t kept, skipped; /* skipped: -1 where the file does not say the skipped records' group */
+    double rate;           /* skipped / (kept + skipped); NaN when unknown */
+} LsSumLength;
+
 /* Everything inspect needs, read back from a file. */
 typedef struct {
     char **models, **words; /* from the root attributes */
@@ -178,7 +186,9 @@ typedef struct {
     LsSumLevel *levels;
     LsSumPair *pairs;
     LsSumPrimary *primary;
-    size_t n_groups, n_correct, n_levels, n_pairs, n_primary;
+    LsSumLength *length;
+    size_t n_groups, n_correct, n_levels, n_pairs, n_primary, n_length;
+    int64_t length_warning; /* 1 when skip rates differ across levels or correctness (docs/statistics.md) */
     int64_t bootstrap, seed, n_samples, samples_left_out, resamples, min_clusters;
 } LsSummary;
 
@@ -199,7 +209,8 @@ typedef struct {
     size_t row_size;
 } LsTable;
 
-extern const LsTable LS_TABLE_GROUPS, LS_TABLE_CORRECT, LS_TABLE_LEVELS, LS_TABLE_PAIRS, LS_TABLE_PRIMARY;
+extern const LsTable LS_TABLE_GROUPS, LS_TABLE_CORRECT, LS_TABLE_LEVELS, LS_TABLE_PAIRS, LS_TABLE_PRIMARY,
+    LS_TABLE_LENGTH;
 
 /* Name of a primary test code ("pair_effect", "level_trend", "correctness"). */
 const char *ls_reduce_primary_name(int test);

@@ -253,6 +253,25 @@ static void collect_sig(const LsSummary *s, const Filter *f, SigList *l) {
     if (l->n > 1) qsort(l->v, l->n, sizeof *l->v, cmp_sig);
 }
 
+/* Records run and skipped per group, with the warning when the rates differ. */
+static void print_length(const LsSummary *s) {
+    if (!s->n_length) return;
+    printf("\n== records run and skipped (too long or bad) per group\n");
+    for (size_t i = 0; i < s->n_length; i++) {
+        const LsSumLength *r = &s->length[i];
+        if (r->skipped < 0)
+            printf("  %-9s run %6lld  skipped ?  (the file does not record their group)\n",
+                   ls_reduce_group_name(r->group), (long long)r->kept);
+        else
+            printf("  %-9s run %6lld  skipped %6lld  rate %.3f\n", ls_reduce_group_name(r->group),
+                   (long long)r->kept, (long long)r->skipped, r->rate);
+    }
+    if (s->length_warning == 1)
+        printf(
+            "  WARNING: skip rates differ across levels or correctness: long answers drop out unevenly, so "
+            "the group comparisons are biased (docs/statistics.md)\n");
+}
+
 static void print_primary(const LsSummary *s, const Filter *f) {
     char buf[256];
     printf("\n== primary tests: d = log propensity(b) - log propensity(a) per sample; ratios = exp(effect)\n"
@@ -410,6 +429,11 @@ static int report(const char *path, const LsSummary *s, const Filter *f) {
             if (want_pair(s, f, s->primary[i].model_a, s->primary[i].model_b, s->primary[i].word))
                 json_array_append_new(prim, row_json(s, &LS_TABLE_PRIMARY, &s->primary[i]));
         json_object_set_new(o, "primary", prim);
+        json_t *lenj = json_array();
+        for (size_t i = 0; i < s->n_length; i++)
+            json_array_append_new(lenj, row_json(s, &LS_TABLE_LENGTH, &s->length[i]));
+        json_object_set_new(o, "length_policy", lenj);
+        json_object_set_new(o, "length_policy_warning", json_boolean(s->length_warning == 1));
         for (size_t i = 0; i < s->n_groups; i++)
             if (want_model(s, f, s->groups[i].model) && want_word(s, f, s->groups[i].word))
                 json_array_append_new(tabs[0], row_json(s, &LS_TABLE_GROUPS, &s->groups[i]));
@@ -438,6 +462,7 @@ static int report(const char *path, const LsSummary *s, const Filter *f) {
     } else {
         print_meta(path, meta, s);
         json_decref(meta);
+        print_length(s);
         print_primary(s, f);
         printf("\n== primary results significant after Benjamini-Hochberg (q < %g, one family)\n", f->alpha);
         if (!sig.n) printf("  none\n");

@@ -1099,6 +1099,62 @@ static const char *method_name_i(int m) {
     return ls_reduce_method_name(m);
 }
 
+/* Skip rates per group from /samples/skipped_line and, where the file has
+ * them, /samples/skipped_level and /samples/skipped_is_correct (without them
+ * only the `all` row knows its skipped count). Returns the warning flag: the
+ * rates of the levels (or of correct vs incorrect) differ by more than
+ * LS_REDUCE_RATE_GAP (absolute) or a factor 2. */
+#define LS_REDUCE_RATE_GAP 0.05
+static int fill_length(const Input *in, LsSumLength *rows, LsError *e) {
+    hsize_t S = 0;
+    int8_t *sl = NULL, *sc = NULL;
+    int have = H5Lexists(in->f, "/samples/skipped_level", H5P_DEFAULT) > 0 &&
+               H5Lexists(in->f, "/samples/skipped_is_correct", H5P_DEFAULT) > 0;
+    if (H5Lexists(in->f, "/samples/skipped_line", H5P_DEFAULT) > 0) {
+        hid_t ds = open_ds(in->f, in->file, "/samples/skipped_line", 1, NULL, &S, e);
+        if (ds < 0) return -1;
+        H5Dclose(ds);
+    }
+    if (have && (read_1d(in->f, in->file, "/samples/skipped_level", S, H5T_INTEGER, H5T_NATIVE_INT8,
+                         (void **)&sl, NULL, e) ||
+                 read_1d(in->f, in->file, "/samples/skipped_is_correct", S, H5T_INTEGER, H5T_NATIVE_INT8,
+                         (void **)&sc, NULL, e))) {
+        free(sl);
+        return -1;
+    }
+    Input tmp = *in; /* in_group over the skipped records */
+    for (int g = 0; g < LS_GROUP_COUNT; g++) {
+        LsSumLength *r = &rows[g];
+        r->group = (int8_t)g, r->kept = 0, r->skipped = have || g == LS_GROUP_ALL ? 0 : -1;
+        for (size_t i = 0; i < in->N; i++)
+            r->kept += in_group(in, i, g);
+        if (g == LS_GROUP_ALL)
+            r->skipped = (int64_t)S;
+        else if (have) {
+            tmp.level = sl, tmp.correct = sc;
+            for (size_t j = 0; j < S; j++)
+                r->skipped += in_group(&tmp, j, g);
+        }
+        r->rate = r->skipped >= 0 && r->kept + r->skipped > 0
+                      ? (double)r->skipped / (double)(r->kept + r->skipped)
+                      : NAN;
+    }
+    free(sl);
+    free(sc);
+    int warn = 0;
+    int sets[2][2] = {{LS_GROUP_LEVEL1, LS_GROUP_LEVEL1 + 4}, {LS_GROUP_CORRECT, LS_GROUP_INCORRECT}};
+    for (int k = 0; k < 2; k++) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (int g = sets[k][0]; g <= sets[k][1]; g++)
+            if (!isnan(rows[g].rate) && rows[g].kept + rows[g].skipped > 0) {
+                lo = rows[g].rate < lo ? rows[g].rate : lo;
+                hi = rows[g].rate > hi ? rows[g].rate : hi;
+            }
+        if (hi > lo && (hi - lo > LS_REDUCE_RATE_GAP || hi > 2.0 * lo)) warn = 1;
+    }
+    return warn;
+}
+
 /* 1 when some sample has a problem_id (its cluster is not itself). */
 static int by_problem(const Input *in) {
     for (size_t i = 0; i < in->N; i++)
@@ -1108,7 +1164,8 @@ static int by_problem(const Input *in) {
 
 static int write_summary(const Input *in, const LsReduceOptions *opt, const LsSumGroup *gr, size_t ng,
                          const LsSumCorrect *c, size_t nc, const LsSumLevel *l, size_t nl, const LsSumPair *p,
-                         size_t np, const LsSumPrimary *pm, size_t npm, LsError *e) {
+                         size_t np, const LsSumPrimary *pm, size_t npm, const LsSumLength *len, int len_warn,
+                         LsError *e) {
     LsH5 h = {.file = in->f, .dxpl = H5I_INVALID_HID, .rank = 0, .path = (char *)in->file};
     if (H5Lexists(in->f, "/summary", H5P_DEFAULT) > 0 && H5Ldelete(in->f, "/summary", H5P_DEFAULT) < 0)
         return ls_fail(e, "%s: cannot replace the existing /summary group", in->file);
@@ -1142,6 +1199,9 @@ static int write_summary(const Input *in, const LsReduceOptions *opt, const LsSu
                     "primary tests per model pair x word x test (pair effect, level trend, correctness) on "
                     "d = log propensity_b - log propensity_a; one BH family (docs/statistics.md)",
                     e) ||
+        write_table(&h, g, &LS_TABLE_LENGTH, len, LS_GROUP_COUNT,
+                    "records run and skipped (too long, bad) per group, and the skip rate", e) ||
+        ls_h5_attr_i64(g, "length_policy_warning", len_warn, e) ||
         write_names(&h, g, "primary_names", ls_reduce_primary_name, LS_PRIMARY_COUNT,
                     "name of each `test` code of /summary/primary", e) ||
         write_names(&h, g, "reason_names", ls_reduce_reason_name, LS_REDUCE_REASON_COUNT,
@@ -1223,7 +1283,12 @@ int ls_reduce_file(const char *path, const LsReduceOptions *opt_in, LsError *e) 
         free(b3);
         /* while /summary is rewritten the file says it is incomplete */
         if (complete0 && ls_h5_attr_i64(in.f, "complete", 0, e)) rc = LS_ERR;
-        if (!rc) rc = write_summary(&in, &opt, gr, ng, c, nc, l, nl, p, np, pm, npm, e);
+        if (!rc) {
+            LsSumLength len[LS_GROUP_COUNT];
+            int warn = fill_length(&in, len, e);
+            rc = warn < 0 ? LS_ERR
+                          : write_summary(&in, &opt, gr, ng, c, nc, l, nl, p, np, pm, npm, len, warn, e);
+        }
         if (!rc && H5Fflush(in.f, H5F_SCOPE_GLOBAL) < 0) rc = ls_fail(e, "%s: flushing failed", path);
         if (!rc && complete0 && ls_h5_attr_i64(in.f, "complete", complete0, e)) rc = LS_ERR;
     }

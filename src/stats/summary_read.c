@@ -113,6 +113,8 @@ int ls_summary_read(const char *path, LsSummary *s, LsError *e) {
     /* /summary/primary: files reduced before the primary tests existed have none */
     if (!rc && H5Lexists(f, "/summary/primary", H5P_DEFAULT) > 0)
         rc = read_table(f, path, &LS_TABLE_PRIMARY, (void **)&s->primary, &s->n_primary, e);
+    if (!rc && H5Lexists(f, "/summary/length_policy", H5P_DEFAULT) > 0)
+        rc = read_table(f, path, &LS_TABLE_LENGTH, (void **)&s->length, &s->n_length, e);
     if (!rc) {
         hid_t g = H5Gopen2(f, "/summary", H5P_DEFAULT);
         s->bootstrap = attr_i64(g, "bootstrap");
@@ -121,6 +123,7 @@ int ls_summary_read(const char *path, LsSummary *s, LsError *e) {
         s->samples_left_out = attr_i64(g, "samples_left_out");
         s->resamples = attr_i64(g, "resamples");
         s->min_clusters = attr_i64(g, "min_clusters");
+        s->length_warning = attr_i64(g, "length_policy_warning");
         H5Gclose(g);
         /* every index must point into the name lists */
         for (size_t i = 0; i < s->n_groups && !rc; i++)
@@ -164,5 +167,6 @@ void ls_summary_free(LsSummary *s) {
     free(s->levels);
     free(s->pairs);
     free(s->primary);
+    free(s->length);
     memset(s, 0, sizeof *s);
 }

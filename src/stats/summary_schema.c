@@ -93,12 +93,20 @@ static const LsField PRIMARY_FIELDS[] = {
     FLD(LsSumPrimary, reason, LS_F_I8),       FLD(LsSumPrimary, eligible, LS_F_I8),
 };
 
+static const LsField LENGTH_FIELDS[] = {
+    FLD(LsSumLength, group, LS_F_I8),
+    FLD(LsSumLength, kept, LS_F_I64),
+    FLD(LsSumLength, skipped, LS_F_I64),
+    FLD(LsSumLength, rate, LS_F_F64),
+};
+
 #define TABLE(var, nm, T, F) const LsTable var = {nm, F, sizeof F / sizeof F[0], sizeof(T)}
 TABLE(LS_TABLE_GROUPS, "groups", LsSumGroup, GROUP_FIELDS);
 TABLE(LS_TABLE_CORRECT, "correctness", LsSumCorrect, CORRECT_FIELDS);
 TABLE(LS_TABLE_LEVELS, "levels", LsSumLevel, LEVEL_FIELDS);
 TABLE(LS_TABLE_PAIRS, "model_pairs", LsSumPair, PAIR_FIELDS);
 TABLE(LS_TABLE_PRIMARY, "primary", LsSumPrimary, PRIMARY_FIELDS);
+TABLE(LS_TABLE_LENGTH, "length_policy", LsSumLength, LENGTH_FIELDS);
 
 static hid_t field_type(LsFieldKind k, int packed) {
     hsize_t five = 5;

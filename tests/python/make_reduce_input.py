@@ -27,7 +27,7 @@ FORMS = {
 }
 
 
-def make(path, seed=1, n_samples=48, not_done=0, problem_size=0):
+def make(path, seed=1, n_samples=48, not_done=0, problem_size=0, skipped_groups=False):
     """problem_size > 0: /samples/problem_id groups consecutive samples in problems of that size."""
     rng = np.random.default_rng(seed)
     N, W = n_samples, len(WORDS)
@@ -53,6 +53,12 @@ def make(path, seed=1, n_samples=48, not_done=0, problem_size=0):
         s["answer_bytes"] = np.random.default_rng(seed + 1000).integers(50, 5000, N).astype(np.int64)
         if problem_size > 0:
             s["problem_id"] = (np.arange(N) // problem_size).astype(np.int64)
+        # skipped records (too long): mostly level 5 and incorrect, as long answers are
+        s["skipped_line"] = np.arange(N + 1, N + 7, dtype=np.int64)
+        s["skipped_reason"] = np.array([b"too long"] * 6, dtype="S16")
+        if skipped_groups:
+            s["skipped_level"] = np.array([5, 5, 5, 4, 5, 1], dtype=np.int8)
+            s["skipped_is_correct"] = np.array([0, 0, 0, 0, 1, -1], dtype=np.int8)
         for mi, m in enumerate(MODELS):
             g = f.create_group(f"models/{m}")
             lens = rng.integers(4, 30, size=N)

@@ -142,3 +142,30 @@ def test_small_problems_give_exact_p(primary):
     ok = rows["reason"] == 0
     assert np.all(rows["n_clusters"][ok] <= 16) and np.all(rows["p_method"][ok] == 2)
     assert not rows["eligible"][rows["n_clusters"] < MIN_G].any()
+
+
+def test_length_policy_rates_and_warning(tmp_path):
+    """Skip rates per level and correctness from the skipped records' metadata; the warning when they differ."""
+    for groups in (False, True):
+        path = make_reduce_input.make(str(tmp_path / f"s{groups}.h5"), seed=3, n_samples=48, skipped_groups=groups)
+        run("reduce", path, "--bootstrap", 0, "--resamples", 0, "--quiet")
+        with h5py.File(path, "r") as f:
+            t = f["summary/length_policy"][:]
+            warn = f["summary"].attrs["length_policy_warning"]
+            lev, cor = f["samples/level"][:], f["samples/is_correct"][:]
+            sl = f["samples/skipped_level"][:] if groups else None
+            sc = f["samples/skipped_is_correct"][:] if groups else None
+        masks = [lev == L for L in range(1, 6)] + [cor == 1, cor == 0, (cor != 0) & (cor != 1), np.ones_like(cor, bool)]
+        for g, row in enumerate(t):
+            assert row["group"] == g and row["kept"] == masks[g].sum()
+            if g == 8:
+                assert row["skipped"] == 6
+            elif not groups:
+                assert row["skipped"] == -1 and np.isnan(row["rate"])
+            else:
+                sk = [sl == L for L in range(1, 6)] + [sc == 1, sc == 0, (sc != 0) & (sc != 1)]
+                assert row["skipped"] == sk[g].sum()
+                check(f"rate {g}", row["rate"], sk[g].sum() / (sk[g].sum() + masks[g].sum()))
+        assert warn == (1 if groups else 0)
+        out = run("inspect", path).stdout
+        assert ("WARNING: skip rates differ" in out) == groups
