@@ -382,6 +382,16 @@ def write_dashboard(res: Results, s: Summary | None, outdir: str, pngs: list[str
     parts.append("<h3>Models</h3>" + _table(["model", "path", "parameters", "tokens", "answer tokens",
                                              "config"], model_rows))
     parts.append("<h3>Samples</h3>" + _table(["level", "correct", "incorrect", "unknown", "total"], cnt_rows))
+    if s is not None and s.length:
+        if int(s.attrs.get("length_policy_warning", 0)) == 1:
+            parts.append("<div class='warn'><b>Skip rates differ across levels or correctness</b>: long answers "
+                         "drop out unevenly, so the group comparisons are biased (docs/statistics.md).</div>")
+        lrows = [[_esc(r["group"]), _esc(r["kept"]), "?" if int(r["skipped"]) < 0 else _esc(r["skipped"]),
+                  fmt_num(r.get("rate"), ".3f")] for r in s.length]
+        parts.append("<h3>Records run and skipped (too long or bad)</h3>"
+                     + _table(["group", "run", "skipped", "skip rate"], lrows)
+                     + "<p class='muted'>?: the file does not record the skipped records' level and "
+                       "correctness.</p>")
     if a.get("run_config"):
         parts.append(f"<details><summary>run config</summary><pre>{_esc(a['run_config'])}</pre></details>")
     parts.append("<p class='muted'>Interactive per-position view: "

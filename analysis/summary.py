@@ -123,6 +123,7 @@ class Summary:
     levels: dict = field(default_factory=dict)  # (model, word, variable) -> row
     pairs: list = field(default_factory=list)  # rows, model_a / model_b / word as names
     primary: list = field(default_factory=list)  # /summary/primary rows, names for models, word, test
+    length: list = field(default_factory=list)  # /summary/length_policy rows, group as its name
     reason_names: list = field(default_factory=list)
     method_names: list = field(default_factory=list)
     missing: list = field(default_factory=list)
@@ -209,6 +210,11 @@ def load_summary(res: Results) -> Summary | None:
             s.primary.append(r)
     else:
         s.missing.append("/summary/primary")
+    if "length_policy" in sg:
+        for r in _rows(sg["length_policy"]):
+            r = dict(r)
+            r["group"] = _name(r.get("group"), group_names)
+            s.length.append(r)
     if "model_pairs" in sg:
         for r in _rows(sg["model_pairs"]):
             r = dict(r)
