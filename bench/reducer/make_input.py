@@ -16,9 +16,11 @@ def make(path, N, O, L, A, seed=1):
     rng = np.random.default_rng(seed)
     W, M = len(WORDS), 15
     with h5py.File(path, "w") as f:
-        f.attrs["schema_version"] = 1
-        f.attrs["models"] = ",".join(f"m{i}" for i in range(L))
-        f.attrs["target_words"] = ",".join(WORDS)
+        f.attrs["schema_version"] = 2
+        f.attrs["models"] = [f"m{i}" for i in range(L)]  # lists: 1-D arrays of variable-length strings
+        f.attrs["target_words"] = WORDS
+        f.attrs["bootstrap"] = 1000  # the run's settings, which `reduce` uses unless told otherwise
+        f.attrs["seed"] = np.uint64(20240607)
         f.attrs["complete"] = 1
         s = f.create_group("samples")
         s["source_line"] = np.arange(1, N + 1, dtype=np.int64)

@@ -41,8 +41,6 @@ enum {
     LS_VAR_COUNT
 };
 
-#define LS_REDUCE_DEFAULT_BOOTSTRAP 1000
-#define LS_REDUCE_DEFAULT_SEED 20240607u
 /* Resamples of the primary tests: cluster-bootstrap BCa intervals and random
  * sign flips (docs/statistics.md). */
 #define LS_REDUCE_DEFAULT_RESAMPLES 10000
@@ -61,23 +59,27 @@ enum {
 enum { LS_CI_NONE = 0, LS_CI_BCA = 1, LS_CI_WALD = 2 };
 
 typedef struct {
-    size_t bootstrap; /* resamples per descriptive bootstrap CI of /summary/groups, model_pairs (0: none) */
-    size_t resamples; /* resamples of the primary tests (BCa, random sign flips) */
-    uint64_t seed;    /* base seed; a CI's seed is seed + 16 * row + k (docs/hdf5-layout.md) */
+    size_t bootstrap; /* resamples per descriptive CI of /summary/groups, model_pairs (0: none), when
+                         bootstrap_given */
+    size_t resamples; /* resamples of the primary tests (BCa, random sign flips); default 10000 */
+    uint64_t seed; /* base seed; a CI's seed is seed + 16 * row + k (docs/hdf5-layout.md); when seed_given */
+    int bootstrap_given;  /* 0: the file's root attribute `bootstrap` (what the run was configured with) */
+    int seed_given;       /* 0: the file's root attribute `seed` */
     int allow_incomplete; /* reduce a file where some /models/<m>/done[i] are 0 (those samples are left out)
                            */
     int verbose;          /* progress lines through ls_log0 */
 } LsReduceOptions;
 
-/* Defaults: LS_REDUCE_DEFAULT_BOOTSTRAP, _RESAMPLES, _SEED, strict, quiet. */
+/* Defaults: bootstrap and seed from the file, LS_REDUCE_DEFAULT_RESAMPLES, strict, quiet. */
 LsReduceOptions ls_reduce_defaults(void);
 
 /* Reads path, computes every table and (re)writes /summary. Errors name the
- * file and the dataset (missing dataset, wrong shape or type, a row that
- * points outside the file, samples not done without allow_incomplete). */
+ * file and the dataset (another schema version, missing dataset, wrong shape
+ * or type, a row that points outside the file, samples not done without
+ * allow_incomplete). */
 int ls_reduce_file(const char *path, const LsReduceOptions *opt, LsError *e);
 
-/* The root attribute `complete` (0 when missing). */
+/* The root attribute `complete` (0 when missing); checks the schema version. */
 int ls_reduce_read_complete(const char *path, int *complete, LsError *e);
 
 /* Names of the int8 codes stored in /summary (also stored in the file as

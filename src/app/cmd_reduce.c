@@ -22,10 +22,12 @@ static const char *USAGE =
     "(Wilcoxon signed-rank) and Benjamini-Hochberg adjusted p-values. Layout:\n"
     "docs/hdf5-layout.md, section /summary.\n"
     "\n"
-    "  --bootstrap B        resamples per bootstrap 95% CI (default 1000; 0: no CIs)\n"
+    "  --bootstrap B        resamples per bootstrap 95% CI (0: no CIs; default: the file's\n"
+    "                       root attribute bootstrap, what the run used)\n"
+    "  --seed S             base seed of the bootstrap (default: the file's root attribute\n"
+    "                       seed), so reducing a finished file again gives the same /summary\n"
     "  --resamples B        resamples of the primary tests: cluster-bootstrap BCa\n"
     "                       intervals and random sign flips (default 10000)\n"
-    "  --seed S             base seed of the bootstrap (default 20240607)\n"
     "  --allow-incomplete   reduce a file of a killed run: samples not done in every\n"
     "                       model are left out (refused otherwise)\n"
     "  --quiet              no progress lines\n";
@@ -63,6 +65,7 @@ int ls_cmd_reduce(int argc, char **argv) {
                 return 2;
             }
             opt.bootstrap = (size_t)v;
+            opt.bootstrap_given = 1;
         } else if (!strcmp(a, "--resamples") && has) {
             if (parse_u64(argv[++i], &v) || v > 100000000u) {
                 fprintf(stderr, "logits-study reduce: --resamples '%s': expected an integer in 0..1e8\n",
@@ -77,6 +80,7 @@ int ls_cmd_reduce(int argc, char **argv) {
                 return 2;
             }
             opt.seed = v;
+            opt.seed_given = 1;
         } else if (!strcmp(a, "--allow-incomplete")) {
             opt.allow_incomplete = 1;
         } else if (!strcmp(a, "--quiet")) {

@@ -1,12 +1,15 @@
-/* model.c — a Qwen2 checkpoint folder: config.json + safetensors, and the
- * weight set of transformers' Qwen2ForCausalLM checked name by name and shape
- * by shape against the config (dimension letters as in ls/model.h:
- * d hidden, f intermediate, H heads, Hkv kv heads, hd head dim, V vocab).
+/* model.c — a decoder checkpoint folder: config.json + safetensors, and the
+ * weight set of transformers' *ForCausalLM (Qwen2, Llama, Qwen3, Gemma 3
+ * text: the same names, with the biases and norms the config switches on)
+ * checked name by name and shape by shape against the config (dimension
+ * letters as in ls/model.h: d hidden, f intermediate, H heads, Hkv kv heads,
+ * hd head dim, V vocab).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ls/gguf.h"
 #include "ls/model.h"
 
 static const char *model_shape_str(char *buf, size_t cap, const int64_t *shape, int ndim) {
@@ -37,14 +40,33 @@ static int model_get(const LsModel *m, const char *name, int ndim, int64_t d0, i
     return LS_OK;
 }
 
+int ls_model_config_load(LsModelConfig *c, const char *path, LsError *e) {
+    if (!ls_path_is_gguf(path)) {
+        char *cpath = ls_path_join(path, "config.json");
+        int rc = ls_config_load(c, cpath, e);
+        free(cpath);
+        return rc;
+    }
+    memset(c, 0, sizeof *c);
+    LsGguf *g;
+    if (ls_gguf_open(&g, path, e) != LS_OK) return LS_ERR;
+    int rc = ls_gguf_config(g, c, e);
+    ls_gguf_close(g);
+    return rc;
+}
+
 int ls_model_open(LsModel *m, const char *dir, LsError *e) {
     memset(m, 0, sizeof *m);
     m->dir = ls_strdup(dir);
-    char *cpath = ls_path_join(dir, "config.json");
-    int rc = ls_config_load(&m->cfg, cpath, e);
-    free(cpath);
-    if (rc != LS_OK) goto fail;
-    if (ls_st_open_dir(&m->st, dir, e) != LS_OK) goto fail;
+    if (ls_path_is_gguf(dir)) { /* one GGUF file: config from its metadata, tensors renamed */
+        if (ls_gguf_model_load(dir, &m->cfg, &m->st, e) != LS_OK) goto fail;
+    } else {
+        char *cpath = ls_path_join(dir, "config.json");
+        int rc = ls_config_load(&m->cfg, cpath, e);
+        free(cpath);
+        if (rc != LS_OK) goto fail;
+        if (ls_st_open_dir(&m->st, dir, e) != LS_OK) goto fail;
+    }
 
     const LsModelConfig *c = &m->cfg;
     const int64_t d = c->hidden_size, f = c->intermediate_size, V = c->vocab_size;
@@ -72,16 +94,32 @@ int ls_model_open(LsModel *m, const char *dir, LsError *e) {
     } while (0)
         GET(in_norm, "input_layernorm.weight", 1, d, 0);
         GET(q_w, "self_attn.q_proj.weight", 2, qd, d);
-        GET(q_b, "self_attn.q_proj.bias", 1, qd, 0);
         GET(k_w, "self_attn.k_proj.weight", 2, kvd, d);
-        GET(k_b, "self_attn.k_proj.bias", 1, kvd, 0);
         GET(v_w, "self_attn.v_proj.weight", 2, kvd, d);
-        GET(v_b, "self_attn.v_proj.bias", 1, kvd, 0);
         GET(o_w, "self_attn.o_proj.weight", 2, d, qd);
+        if (c->qkv_bias) {
+            GET(q_b, "self_attn.q_proj.bias", 1, qd, 0);
+            GET(k_b, "self_attn.k_proj.bias", 1, kvd, 0);
+            GET(v_b, "self_attn.v_proj.bias", 1, kvd, 0);
+        }
+        if (c->o_bias) GET(o_b, "self_attn.o_proj.bias", 1, d, 0);
+        if (c->qk_norm) {
+            GET(q_norm, "self_attn.q_norm.weight", 1, c->head_dim, 0);
+            GET(k_norm, "self_attn.k_norm.weight", 1, c->head_dim, 0);
+        }
         GET(post_norm, "post_attention_layernorm.weight", 1, d, 0);
+        if (c->sandwich_norms) {
+            GET(pre_ff_norm, "pre_feedforward_layernorm.weight", 1, d, 0);
+            GET(post_ff_norm, "post_feedforward_layernorm.weight", 1, d, 0);
+        }
         GET(gate_w, "mlp.gate_proj.weight", 2, f, d);
         GET(up_w, "mlp.up_proj.weight", 2, f, d);
         GET(down_w, "mlp.down_proj.weight", 2, d, f);
+        if (c->mlp_bias) {
+            GET(gate_b, "mlp.gate_proj.bias", 1, f, 0);
+            GET(up_b, "mlp.up_proj.bias", 1, f, 0);
+            GET(down_b, "mlp.down_proj.bias", 1, d, 0);
+        }
 #undef GET
     }
     return LS_OK;

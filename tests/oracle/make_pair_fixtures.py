@@ -7,7 +7,7 @@ full vocabulary).
 Run from the project root with the oracle environment, after make_fixtures.py:
     .venv-oracle/bin/python tests/oracle/make_pair_fixtures.py
 
-Writes tests/fixtures/qwen2-tiny-untied-nudged/ (the untied fixture with every
+Writes tests/fixtures/pairs/qwen2-tiny-untied-nudged/ (the untied fixture with every
 weight nudged by 2% noise: a close relative, as an RL model is of its SFT
 model) and tests/fixtures/pairs/reference.json:
   {"transformers", "torch", "pairs": [{"a", "b", "sequences": [{"ids": [...],
@@ -27,8 +27,10 @@ import transformers
 from transformers import AutoModelForCausalLM
 
 FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
-PAIRS = [("qwen2-tiny-tied", "qwen2-tiny-untied"), ("qwen2-tiny-untied", "qwen2-tiny-untied-nudged"),
-         ("qwen2-tiny-untied-nudged", "qwen2-tiny-gqa7-bf16")]
+PAIRS = [("qwen2-tiny-tied", "qwen2-tiny-untied"), ("qwen2-tiny-untied", "pairs/qwen2-tiny-untied-nudged"),
+         ("pairs/qwen2-tiny-untied-nudged", "qwen2-tiny-gqa7-bf16"),
+         # across architectures; Gemma's final soft-capping must reach the divergences
+         ("gemma3-tiny-softcap-bf16", "llama-tiny-yarn")]
 
 
 def load(name):
@@ -37,7 +39,7 @@ def load(name):
 
 
 def make_nudged():
-    out = os.path.join(FIX, "qwen2-tiny-untied-nudged")
+    out = os.path.join(FIX, "pairs", "qwen2-tiny-untied-nudged")
     model = load("qwen2-tiny-untied")
     gen = torch.Generator().manual_seed(4321)
     with torch.no_grad():
