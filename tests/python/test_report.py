@@ -190,7 +190,8 @@ def test_dashboard_leads_with_primary_results(report_dir, demo_h5):
     assert text.index("id='primary'") < text.index("id='run'") < text.index("id='tests'")
     with h5py.File(demo_h5, "r") as f:
         n_primary = f["summary/primary"].shape[0]
-        models = f.attrs["models"].split(",")
+        a = f.attrs["models"]  # a list (schema 2) or, in older files, one comma-separated string
+        models = a.split(",") if isinstance(a, str) else [x.decode() if isinstance(x, bytes) else str(x) for x in a]
     prim = text[text.index("id='primary'"):text.index("id='run'")]
     assert prim.count("<tr>") == n_primary + 1  # header + one row per primary test
     assert "clusters" in prim and "p (method, resamples)" in prim
