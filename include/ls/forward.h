@@ -55,6 +55,7 @@ typedef struct {
     float *final_norm; /* [d] */
     LsLayer *layers;   /* [L] */
     size_t max_tokens;
+    size_t head_rows; /* rows per head_partials call the backend sized for (0: src/metrics chooses) */
     /* activation arena, sized for max_tokens once */
     void *arena;
     float *x, *h, *qkv, *att, *gu, *act; /* backend memory */

@@ -33,17 +33,31 @@ static void fill(float *x, size_t n, float scale) {
         x[i] = frand() * scale;
 }
 
-/* Returns the CUDA backend, or skips the test when no GPU is visible. */
-static LsBackend *cuda_or_skip(void) {
+/* The CUDA backend in precision prec, with scratch reserved for the shapes
+ * below (unless reserve is 0: the end-to-end tests reserve through
+ * ls_forward_init), or skips the test when no GPU is visible. */
+static LsBackend *cuda_prec_or_skip(LsPrecision prec, int reserve) {
     char why[256] = "";
     if (ls_cuda_device_count(why, sizeof why) <= 0) {
         cr_skip_test("no CUDA GPU visible: %s", why);
         return NULL;
     }
     LsError e = {{0}};
-    LsBackend *be = ls_backend_cuda_create(0, &e);
+    LsBackend *be = ls_backend_create("cuda", 0, 1, prec, &e);
     cr_assert(be, "a CUDA GPU is visible but the CUDA backend failed: %s", e.msg);
+    size_t rows = 0;
+    LsBatchShape bs = {.tokens = 4096, .weight_elems = 0, .gemm_k = 1024, .vocab = 70000};
+    if (reserve) cr_assert_eq(be->reserve(be, &bs, &rows, &e), LS_OK, "%s", e.msg);
     return be;
+}
+static LsBackend *cuda_or_skip(void) {
+    return cuda_prec_or_skip(LS_PREC_BF16, 1);
+}
+
+/* After a test's operations: no sticky error recorded. */
+static void expect_no_error(LsBackend *be) {
+    LsError e = {{0}};
+    cr_expect_eq(be->check(be, &e), LS_OK, "%s", e.msg);
 }
 
 static void *up(LsBackend *be, const void *h, size_t bytes) {
@@ -143,8 +157,8 @@ Test(cuda_backend, device_selection) {
 
 /* y = x W^T + b for a fused q/k/v-like weight of three slices (bf16 stored,
  * with bias) and for a column slice of an F32 / F16 weight (row-parallel). */
-static void check_linear(LsDType dt, int col_slice) {
-    LsBackend *g = cuda_or_skip();
+static void check_linear_prec(LsDType dt, int col_slice, LsPrecision prec) {
+    LsBackend *g = cuda_prec_or_skip(prec, 1);
     if (!g) return;
     LsBackend *c = ls_backend_cpu_create(1);
     const size_t T = 37, k = 200, rows[3] = {48, 16, 16}, full_k = col_slice ? 333 : k,
@@ -180,15 +194,18 @@ static void check_linear(LsDType dt, int col_slice) {
         down(c, yc, dc, T * n * 4);
         down(g, yg, dg, T * n * 4);
         char what[128];
-        snprintf(what, sizeof what, "linear %s%s%s [%zu x %zu] . [%zu x %zu]^T", ls_dtype_name(dt),
-                 col_slice ? " col-slice" : " fused+bias", acc ? " +=" : "", T, k, n, k);
-        /* bf16 rounding of x (and of W unless stored bf16): relative to the output scale */
-        double tol = (dt == LS_DT_BF16 ? 1e-2 : 2e-2) * (max_abs(yc, T * n) + 1.0);
+        snprintf(what, sizeof what, "linear %s %s%s%s [%zu x %zu] . [%zu x %zu]^T", ls_precision_name(prec),
+                 ls_dtype_name(dt), col_slice ? " col-slice" : " fused+bias", acc ? " +=" : "", T, k, n, k);
+        /* bf16: rounding of x (and of W unless stored bf16), relative to the output scale; fp32: summation
+         * order alone */
+        double tol = prec == LS_PREC_FP32 ? 1e-5 * (max_abs(yc, T * n) + 1.0)
+                                          : (dt == LS_DT_BF16 ? 1e-2 : 2e-2) * (max_abs(yc, T * n) + 1.0);
         report(what, yc, yg, T * n, tol);
         c->free(c, xc), c->free(c, dc), g->free(g, xg), g->free(g, dg);
     }
     c->weight_free(c, &wc);
     g->weight_free(g, &wg);
+    expect_no_error(g);
     for (int i = 0; i < 3; i++)
         free(w[i].buf), free(b[i].buf);
     free(x), free(y0), free(yc), free(yg);
@@ -196,6 +213,16 @@ static void check_linear(LsDType dt, int col_slice) {
     g->destroy(g);
 }
 
+static void check_linear(LsDType dt, int col_slice) {
+    check_linear_prec(dt, col_slice, LS_PREC_BF16);
+}
+
+Test(cuda_kernels, linear_fp32_precision_f32_fused_bias) {
+    check_linear_prec(LS_DT_F32, 0, LS_PREC_FP32);
+}
+Test(cuda_kernels, linear_fp32_precision_bf16_column_slice) {
+    check_linear_prec(LS_DT_BF16, 1, LS_PREC_FP32);
+}
 Test(cuda_kernels, linear_bf16_fused_bias) {
     check_linear(LS_DT_BF16, 0);
 }
@@ -545,6 +572,13 @@ static void e2e_run(LsBackend *g, const char *name) {
          * 0.06), then by rounding F32/F16-stored weights to bf16; the head's bf16 input alone gives max 0.06.
          */
         cr_expect(n > 0);
+        if (g->precision == LS_PREC_FP32 && strcmp(g->name, "cpu-bf16-emulated")) {
+            /* fp32: the CPU path's contract */
+            cr_expect(mx_lp <= 1e-4, "%s: max |d logprob| %.3e > 1e-4 (fp32)", name, mx_lp);
+            cr_expect(mx_ent <= 1e-4, "%s: max |d entropy| %.3e > 1e-4 (fp32)", name, mx_ent);
+            cr_expect(mx_tgt <= 1e-4, "%s: max |d target log-prob| %.3e > 1e-4 (fp32)", name, mx_tgt);
+            continue;
+        }
         cr_expect(sum_lp / n <= 0.15, "%s: mean |d logprob| %.3e > 0.15 (bf16 path)", name, sum_lp / n);
         cr_expect(mx_lp <= 1.0, "%s: max |d logprob| %.3e > 1.0 (bf16 path)", name, mx_lp);
         cr_expect(mx_ent <= 0.4, "%s: max |d entropy| %.3e > 0.4 (bf16 path)", name, mx_ent);
@@ -552,13 +586,19 @@ static void e2e_run(LsBackend *g, const char *name) {
         cr_expect(top1_same >= n * 95 / 100, "%s: top-1 agrees at %d of %d positions", name, top1_same, n);
     }
     ls_forward_free(&f);
+    expect_no_error(g);
     g->destroy(g);
     ls_model_close(&m);
     json_decref(ref);
 }
 
 static void e2e(const char *name) {
-    LsBackend *g = cuda_or_skip();
+    LsBackend *g = cuda_prec_or_skip(LS_PREC_BF16, 0);
+    if (!g) return;
+    e2e_run(g, name);
+}
+static void e2e_fp32(const char *name) {
+    LsBackend *g = cuda_prec_or_skip(LS_PREC_FP32, 0);
     if (!g) return;
     e2e_run(g, name);
 }
@@ -630,4 +670,49 @@ Test(cuda_forward, gqa7_headdim12_bf16) {
 }
 Test(cuda_forward, sharded_f16) {
     e2e("qwen2-tiny-sharded-f16");
+}
+
+/* precision fp32 on the GPU: within 1e-4 of transformers fp32, as the CPU */
+Test(cuda_forward_fp32, tied_fp32) {
+    e2e_fp32("qwen2-tiny-tied");
+}
+Test(cuda_forward_fp32, untied_gqa2_fp32) {
+    e2e_fp32("qwen2-tiny-untied");
+}
+Test(cuda_forward_fp32, gqa7_headdim12_bf16) {
+    e2e_fp32("qwen2-tiny-gqa7-bf16");
+}
+Test(cuda_forward_fp32, sharded_f16) {
+    e2e_fp32("qwen2-tiny-sharded-f16");
+}
+
+/* Errors never abort: an operation past the reserved scratch is recorded as
+ * the sticky error (file:line and what), later operations are skipped, and
+ * check() returns it. */
+Test(cuda_backend, sticky_error_not_abort) {
+    LsBackend *g = cuda_prec_or_skip(LS_PREC_BF16, 0);
+    if (!g) return;
+    LsError e = {{0}};
+    size_t rows = 0;
+    LsBatchShape bs = {.tokens = 8, .weight_elems = 0, .gemm_k = 64, .vocab = 100};
+    cr_assert_eq(g->reserve(g, &bs, &rows, &e), LS_OK, "%s", e.msg);
+    cr_expect_eq(rows, 8);
+    float *x = up(g, NULL, 64 * 128 * 4), *y = up(g, NULL, 64 * 128 * 4);
+    float *w = calloc(128 * 128, 4);
+    Tens tw;
+    tens_make(&tw, "w", LS_DT_F32, 128, 128, w);
+    LsWeightSlice sl = {&tw.t, NULL, 0, 128, 0, 128};
+    LsWeight wg;
+    cr_assert_eq(g->weight_load(g, &wg, &sl, 1, &e), LS_OK, "%s", e.msg);
+    cr_expect_eq(g->check(g, &e), LS_OK, "%s", e.msg);
+    g->linear(g, y, x, &wg, 64, 0); /* 64 tokens x 128 columns: past the reserved 8 x 64 */
+    g->add(g, y, x, 64);
+    cr_expect_eq(g->check(g, &e), LS_ERR);
+    printf("sticky error: %s\n", e.msg);
+    cr_expect(strstr(e.msg, "reserved for batch_tokens=8") != NULL, "%s", e.msg);
+    cr_expect_eq(g->check(g, &e), LS_ERR, "the error stays");
+    g->weight_free(g, &wg);
+    g->free(g, x), g->free(g, y);
+    free(w), free(tw.buf);
+    g->destroy(g);
 }
