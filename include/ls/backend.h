@@ -73,6 +73,7 @@ typedef struct {
     size_t weight_elems; /* weight elements this rank holds (all linear layers, embedding, head) */
     size_t gemm_k;       /* widest GEMM input (columns of x in linear / head_partials) */
     size_t vocab;        /* vocab rows of the head slice */
+    int heads, head_dim; /* this rank's query heads and their dim (attention scratch) */
 } LsBatchShape;
 
 typedef struct LsBackend LsBackend;

@@ -64,7 +64,9 @@ static LsBatchShape batch_shape(const LsForward *f, const LsModel *m, size_t qkv
     return (LsBatchShape){.tokens = f->max_tokens,
                           .weight_elems = (size_t)c->num_hidden_layers * per_layer + vocab,
                           .gemm_k = k,
-                          .vocab = (size_t)f->nv};
+                          .vocab = (size_t)f->nv,
+                          .heads = f->attn.H,
+                          .head_dim = f->attn.hd};
 }
 
 /* Backend memory for batches of T tokens: weights, the backend's scratch and the arena. */

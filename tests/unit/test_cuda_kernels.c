@@ -46,7 +46,8 @@ static LsBackend *cuda_prec_or_skip(LsPrecision prec, int reserve) {
     LsBackend *be = ls_backend_create("cuda", 0, 1, prec, &e);
     cr_assert(be, "a CUDA GPU is visible but the CUDA backend failed: %s", e.msg);
     size_t rows = 0;
-    LsBatchShape bs = {.tokens = 4096, .weight_elems = 0, .gemm_k = 1024, .vocab = 70000};
+    LsBatchShape bs = {
+        .tokens = 4096, .weight_elems = 0, .gemm_k = 1024, .vocab = 70000, .heads = 8, .head_dim = 640};
     if (reserve) cr_assert_eq(be->reserve(be, &bs, &rows, &e), LS_OK, "%s", e.msg);
     return be;
 }
@@ -340,9 +341,56 @@ Test(cuda_kernels, embed_vocab_slice) {
 
 /* ---- attention ----------------------------------------------------------- */
 
+/* The bf16 tensor-core attention of the CUDA backend (precision bf16), emulated
+ * on the CPU: q, k, v rounded to bf16, fp32 scores and softmax, P rounded to
+ * bf16, fp32 accumulation of P V (the roundings of cuda_backend.cu's
+ * attention_tc; cuBLAS's summation order aside). Naive loops: small tests only. */
+static float bf(float x) {
+    return ls_bf16_to_f32(ls_f32_to_bf16(x));
+}
+static void emu_attention_bf16(float *out, const float *qkv, size_t ld, const int32_t *off, int nseq,
+                               const LsAttnShape *s) {
+    const int hd = s->hd;
+    const float scale = 1.0f / sqrtf((float)hd);
+    float *sc = malloc(((size_t)off[nseq] + 1) * sizeof(float));
+    for (int q = 0; q < nseq; q++)
+        for (int t = off[q]; t < off[q + 1]; t++)
+            for (int h = 0; h < s->H; h++) {
+                const int kvh = (s->q_head0 + h) / s->group - s->kv_head0;
+                const float *qv = qkv + (size_t)t * ld + (size_t)h * hd;
+                float m = -INFINITY, l = 0.0f;
+                for (int j = off[q]; j <= t; j++) {
+                    const float *kv = qkv + (size_t)j * ld + (size_t)(s->H + kvh) * hd;
+                    float d = 0.0f;
+                    for (int c = 0; c < hd; c++)
+                        d += bf(qv[c]) * bf(kv[c]);
+                    sc[j] = d * scale;
+                    if (sc[j] > m) m = sc[j];
+                }
+                for (int j = off[q]; j <= t; j++)
+                    l += expf(sc[j] - m);
+                float *o = out + (size_t)t * s->H * hd + (size_t)h * hd;
+                for (int c = 0; c < hd; c++)
+                    o[c] = 0.0f;
+                for (int j = off[q]; j <= t; j++) {
+                    const float p = bf(expf(sc[j] - m) / l);
+                    const float *vv = qkv + (size_t)j * ld + (size_t)(s->H + s->Hkv + kvh) * hd;
+                    for (int c = 0; c < hd; c++)
+                        o[c] += p * bf(vv[c]);
+                }
+            }
+    free(sc);
+}
+
+/* bf16 attention vs the fp32 reference: max |diff| on inputs in [-2, 2),
+ * measured by the emulation (attention_bf16_emulated) at <= ~1e-2 */
+#define ATT_BF16_TOL 3e-2
+
+/* Runs the CPU fp32 attention (the reference) and, on the GPU, the CUDA
+ * backend's in precision fp32 (the fp32 kernel, 1e-4) and bf16 (the
+ * tensor-core path, ATT_BF16_TOL); without a GPU, the bf16 emulation against
+ * the reference (the tolerance is known to fit bf16 before a GPU runs it). */
 static void check_attention(const char *what, const int *lens, int nseq, LsAttnShape s) {
-    LsBackend *g = cuda_or_skip();
-    if (!g) return;
     LsBackend *c = ls_backend_cpu_create(2);
     int32_t off[16] = {0};
     for (int i = 0; i < nseq; i++)
@@ -350,18 +398,30 @@ static void check_attention(const char *what, const int *lens, int nseq, LsAttnS
     const size_t T = (size_t)off[nseq], ld = (size_t)(s.H + 2 * s.Hkv) * s.hd, od = (size_t)s.H * s.hd;
     float *x = malloc(T * ld * 4), *yc = malloc(T * od * 4), *yg = malloc(T * od * 4);
     fill(x, T * ld, 2.0f);
-    float *xc = up(c, x, T * ld * 4), *xg = up(g, x, T * ld * 4);
-    int32_t *sc = up(c, off, (size_t)(nseq + 1) * 4), *sg = up(g, off, (size_t)(nseq + 1) * 4);
-    float *oc = up(c, NULL, T * od * 4), *og = up(g, NULL, T * od * 4);
+    float *xc = up(c, x, T * ld * 4), *oc = up(c, NULL, T * od * 4);
+    int32_t *sc = up(c, off, (size_t)(nseq + 1) * 4);
     c->attention(c, oc, xc, ld, sc, nseq, &s);
-    g->attention(g, og, xg, ld, sg, nseq, &s);
     down(c, yc, oc, T * od * 4);
-    down(g, yg, og, T * od * 4);
-    report(what, yc, yg, T * od, 1e-4);
-    c->free(c, xc), c->free(c, sc), c->free(c, oc), g->free(g, xg), g->free(g, sg), g->free(g, og);
+    char buf[160];
+    emu_attention_bf16(yg, x, ld, off, nseq, &s);
+    snprintf(buf, sizeof buf, "%s bf16 emulated", what);
+    report(buf, yc, yg, T * od, ATT_BF16_TOL);
+    for (int prec = LS_PREC_FP32; prec <= LS_PREC_BF16; prec++) {
+        LsBackend *g = cuda_prec_or_skip((LsPrecision)prec, 1);
+        if (!g) break;
+        float *xg = up(g, x, T * ld * 4), *og = up(g, NULL, T * od * 4);
+        int32_t *sg = up(g, off, (size_t)(nseq + 1) * 4);
+        g->attention(g, og, xg, ld, sg, nseq, &s);
+        down(g, yg, og, T * od * 4);
+        snprintf(buf, sizeof buf, "%s cuda %s", what, ls_precision_name(g->precision));
+        report(buf, yc, yg, T * od, prec == LS_PREC_FP32 ? 1e-4 : ATT_BF16_TOL);
+        expect_no_error(g);
+        g->free(g, xg), g->free(g, sg), g->free(g, og);
+        g->destroy(g);
+    }
+    c->free(c, xc), c->free(c, sc), c->free(c, oc);
     free(x), free(yc), free(yg);
     c->destroy(c);
-    g->destroy(g);
 }
 
 /* sequence lengths around the 32-row tiles, an empty one, one of length 1 */
@@ -381,6 +441,11 @@ Test(cuda_kernels, attention_varlen_mha_hd128_long) {
     static const int lens[] = {300, 129, 1};
     check_attention("attention varlen H2/Hkv2 hd128 (300 tokens)", lens, 3,
                     (LsAttnShape){2, 2, 128, 0, 0, 1});
+}
+Test(cuda_kernels, attention_gqa_stacked_tp_hd64) {
+    /* rank 1 of 2 of an 8-head / 2-KV-head model: whole groups of 4 (one GEMM per KV head) */
+    static const int lens[] = {600, 3, 515};
+    check_attention("attention H4/Hkv1 of 8/2 (stacked) hd64", lens, 3, (LsAttnShape){4, 1, 64, 4, 1, 4});
 }
 Test(cuda_kernels, attention_fallback_hd640) {
     check_attention("attention varlen hd640 (fallback kernel)", LENS, 7, (LsAttnShape){2, 1, 640, 0, 0, 2});
@@ -501,9 +566,15 @@ Test(cuda_kernels, head_K0) {
 
 /* ---- end to end: the oracle fixtures -------------------------------------- */
 
+/* The test data folder: $LS_TEST_DIR (the GPU bundle sets it: bench/gpu/check.sh), else the source tree's. */
+static const char *test_dir(void) {
+    const char *d = getenv("LS_TEST_DIR");
+    return d && *d ? d : LS_TEST_DIR;
+}
+
 static void e2e_run(LsBackend *g, const char *name) {
     char dir[1024], path[1100];
-    snprintf(dir, sizeof dir, "%s/fixtures/%s", LS_TEST_DIR, name);
+    snprintf(dir, sizeof dir, "%s/fixtures/%s", test_dir(), name);
     snprintf(path, sizeof path, "%s/reference.json", dir);
     json_error_t je;
     json_t *ref = json_load_file(path, 0, &je);
@@ -635,12 +706,18 @@ static void em_head_partials(LsBackend *be, const float *h, size_t R, const LsWe
                           topi);
     free(hb);
 }
+static void em_attention(LsBackend *be, float *out, const float *qkv, size_t ld, const int32_t *seq_off,
+                         int nseq, const LsAttnShape *s) {
+    (void)be;
+    emu_attention_bf16(out, qkv, ld, seq_off, nseq, s);
+}
 static void bf16_emulated(const char *name) {
     LsBackend *c = ls_backend_cpu_create(2);
     cpu_ops = *c;
     c->name = "cpu-bf16-emulated";
     c->weight_load = em_weight_load;
     c->linear = em_linear;
+    c->attention = em_attention;
     c->linear_cols = NULL; /* as the CUDA backend: one GEMM per row-parallel layer (ls/forward.h) */
     c->head_partials = em_head_partials;
     e2e_run(c, name);

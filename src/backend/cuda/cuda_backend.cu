@@ -74,6 +74,7 @@ extern "C" {
 #define HEAD_MAX_TGT 1024  // target ids per head_partials call
 #define HEAD_MAX_K 64      // top-k per row (the config's LS_MAX_TOP_K)
 #define HEAD_MAX_SLICES 16 // vocab sub-slices per head_partials call (LS_TP_SLICES)
+#define ATT_TC_BQ 512      // query rows per block of the tensor-core attention
 
 typedef struct {
     int device;
@@ -102,6 +103,15 @@ typedef struct {
     int inv_hd;
     size_t max_tokens; // reserve(): batch_tokens (grids of kernels that read T on the device)
     size_t head_rows;  // reserve(): rows per head_partials call
+    // tensor-core attention (precision bf16): bf16 q / k / v in GEMM layouts,
+    // scores S and probabilities P of one block of queries, its output Ob
+    __nv_bfloat16 *att_qkv;
+    float *att_s, *att_o;
+    __nv_bfloat16 *att_p;
+    size_t att_qkv_cap, att_s_cap, att_p_cap, att_o_cap; // bytes
+    int32_t *seq_host;      // pinned [max_tokens + 1]: this batch's seq_off, read back once
+    long batch, seq_batch;  // batches started (embed), and the batch seq_host holds
+    const int32_t *seq_dev; // the device seq_off seq_host mirrors
 } CudaCtx;
 
 // Whether the scratch reserved for `what` (cap bytes) holds `bytes`; else the
@@ -508,6 +518,7 @@ __global__ void embed_kernel(float *x, const int32_t *ids, const Tw *w, size_t V
 }
 
 static void cu_embed(LsBackend *be, float *x, const int32_t *ids, size_t T, const LsWeight *emb, int64_t v0) {
+    CX(be)->batch++; // a batch starts with the embedding (the attention reads seq_off back once per batch)
     SKIP_IF_FAILED(CX(be));
     if (!T) return;
     if (be->precision == LS_PREC_FP32)
@@ -710,6 +721,161 @@ __global__ void __launch_bounds__(256)
     }
 }
 
+// ---------------------------------------------------------------------------
+// tensor-core attention (precision bf16)
+//
+// Per block of up to ATT_TC_BQ queries of one sequence, on tensor cores
+// through cuBLAS, keys limited to the causal range [sequence start (or the
+// window's), last query of the block]:
+//   S = scale * Q K^T       strided-batched bf16 GEMM, fp32 out
+//   P = softmax(S) (masked) one kernel, fp32 arithmetic, P rounded to bf16
+//   O = P V                 strided-batched bf16 GEMM, fp32 out, then scattered
+// A batch b of the GEMMs holds one KV head and the G query heads that read it,
+// stacked as rows (t, j) - one GEMM per KV head - when this rank holds whole
+// groups of query heads; otherwise G = 1 and each query head gets its own copy
+// of its KV head. q, k, v are first packed to bf16 in those layouts:
+//   Qp [nb][T][G][hd], Kp / Vp [nb][T][hd].
+// The host needs the sequence offsets: they are read back once per batch (at
+// the first attention after embed), not per layer.
+// Roundings against the fp32 kernel: q, k, v and P to bf16 (fp32 accumulation
+// and softmax); CPU emulation and tolerance: tests/unit/test_cuda_kernels.c.
+
+// heads stacked per GEMM batch (G) and batches (nb) for this rank's heads
+static void attn_groups(const LsAttnShape *s, int *G, int *nb) {
+    int whole = s->group > 0 && s->q_head0 % s->group == 0 && s->H % s->group == 0;
+    *G = whole ? s->group : 1;
+    *nb = s->H / *G;
+}
+
+__global__ void attn_pack_kernel(__nv_bfloat16 *Qp, __nv_bfloat16 *Kp, __nv_bfloat16 *Vp, const float *qkv,
+                                 size_t ld, int T, int H, int Hkv, int hd, int q_head0, int kv_head0,
+                                 int group, int G) {
+    const int t = blockIdx.x, b = blockIdx.y;
+    const float *row = qkv + (size_t)t * ld;
+    const int kvh = (q_head0 + b * G) / group - kv_head0;
+    __nv_bfloat16 *q = Qp + ((size_t)b * T + t) * G * hd;
+    for (int i = threadIdx.x; i < G * hd; i += blockDim.x)
+        q[i] = __float2bfloat16_rn(row[(size_t)b * G * hd + i]); // heads b G .. b G + G - 1 are contiguous
+    __nv_bfloat16 *k = Kp + ((size_t)b * T + t) * hd, *v = Vp + ((size_t)b * T + t) * hd;
+    for (int c = threadIdx.x; c < hd; c += blockDim.x) {
+        k[c] = __float2bfloat16_rn(row[(size_t)(H + kvh) * hd + c]);
+        v[c] = __float2bfloat16_rn(row[(size_t)(H + Hkv + kvh) * hd + c]);
+    }
+}
+
+// one block per row of S [nb][M][Lk]: row r of a batch is query t = q0 + r / G;
+// its keys k0 + j are valid for k0 + j <= t (and t - (k0 + j) < window if window > 0)
+__global__ void attn_softmax_kernel(__nv_bfloat16 *P, const float *S, int M, int Lk, int G, int q0, int k0,
+                                    int window) {
+    __shared__ float sh[32];
+    const size_t row = blockIdx.x;
+    const int t = q0 + (int)(row % (size_t)M) / G;
+    const float *s = S + row * Lk;
+    __nv_bfloat16 *p = P + row * Lk;
+    const int hi = min(Lk, t - k0 + 1), lo = window > 0 ? max(0, t - window + 1 - k0) : 0;
+    float m = -INFINITY;
+    for (int j = lo + threadIdx.x; j < hi; j += blockDim.x)
+        m = fmaxf(m, s[j]);
+    m = block_max(m, sh);
+    float l = 0.0f;
+    for (int j = lo + threadIdx.x; j < hi; j += blockDim.x)
+        l += expf(s[j] - m);
+    l = block_sum(l, sh);
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+    for (int j = threadIdx.x; j < Lk; j += blockDim.x)
+        p[j] = __float2bfloat16_rn(j >= lo && j < hi ? expf(s[j] - m) * inv : 0.0f);
+}
+
+// Ob [nb][M][hd] -> out [T, H hd] rows q0 .. q0 + M / G - 1: row r = (t - q0) G + j is head b G + j
+__global__ void attn_scatter_kernel(float *out, const float *Ob, int M, int G, int hd, int H, int q0) {
+    const int r = blockIdx.x, b = blockIdx.y, t = q0 + r / G, j = r % G;
+    const float *o = Ob + ((size_t)b * M + r) * hd;
+    float *d = out + (size_t)t * H * hd + (size_t)(b * G + j) * hd;
+    for (int c = threadIdx.x; c < hd; c += blockDim.x)
+        d[c] = o[c];
+}
+
+// Bytes of the tensor-core attention's scratch for batches of s->tokens (none in fp32: the fp32 kernel).
+static void attn_tc_plan(const LsBackend *be, const LsBatchShape *s, size_t *qkv, size_t *S, size_t *P,
+                         size_t *O) {
+    *qkv = *S = *P = *O = 0;
+    if (be->precision == LS_PREC_FP32 || s->heads <= 0) return;
+    const size_t T = s->tokens, H = (size_t)s->heads, hd = (size_t)s->head_dim;
+    const size_t bq = T < ATT_TC_BQ ? T : ATT_TC_BQ;
+    *qkv = T * 3 * H * hd * sizeof(__nv_bfloat16); // worst case G = 1: a K and V copy per query head
+    *S = H * bq * T * sizeof(float);
+    *P = H * bq * T * sizeof(__nv_bfloat16);
+    *O = H * bq * hd * sizeof(float);
+}
+
+// The host copy of this batch's seq_off (read back at the batch's first attention).
+static const int32_t *seq_offsets(CudaCtx *cx, const int32_t *seq_off, int nseq) {
+    if (cx->seq_batch != cx->batch || cx->seq_dev != seq_off) {
+        if (!scratch_fits(cx, cx->seq_host ? cx->max_tokens + 1 : 0, (size_t)nseq + 1, "sequence offsets"))
+            return NULL;
+        cudaError_t err =
+            cudaMemcpy(cx->seq_host, seq_off, ((size_t)nseq + 1) * sizeof(int32_t), cudaMemcpyDeviceToHost);
+        if (err != cudaSuccess) {
+            ls_cuda_sticky_set(&cx->st, __FILE__, __LINE__, "cudaMemcpy(seq_off)", cudaGetErrorString(err));
+            return NULL;
+        }
+        cx->seq_batch = cx->batch;
+        cx->seq_dev = seq_off;
+    }
+    return cx->seq_host;
+}
+
+// One block of queries [q0, q1) of a sequence against keys [k0, q1).
+static void attn_tc_block(CudaCtx *cx, float *out, int T, int q0, int q1, int k0, int window, int G, int nb,
+                          const LsAttnShape *s, float scale) {
+    const int hd = s->hd, M = (q1 - q0) * G, Lk = q1 - k0;
+    const __nv_bfloat16 *Qp = cx->att_qkv, *Kp = Qp + (size_t)nb * T * G * hd, *Vp = Kp + (size_t)nb * T * hd;
+    if (!scratch_fits(cx, cx->att_s_cap, (size_t)nb * M * Lk * sizeof(float), "attention scores") ||
+        !scratch_fits(cx, cx->att_o_cap, (size_t)nb * M * hd * sizeof(float), "attention block output"))
+        return;
+    const float one = 1.0f, zero = 0.0f;
+    // S^T [Lk, M] (column-major) = K [k0.., hd] . Q [q0.., hd]^T, per batch b
+    cublasSticky(&cx->st, cublasGemmStridedBatchedEx(
+                              cx->blas, CUBLAS_OP_T, CUBLAS_OP_N, Lk, M, hd, &scale, Kp + (size_t)k0 * hd,
+                              CUDA_R_16BF, hd, (long long)T * hd, Qp + (size_t)q0 * G * hd, CUDA_R_16BF, hd,
+                              (long long)T * G * hd, &zero, cx->att_s, CUDA_R_32F, Lk, (long long)M * Lk, nb,
+                              CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    attn_softmax_kernel<<<(unsigned int)((size_t)nb * M), 256>>>(cx->att_p, cx->att_s, M, Lk, G, q0, k0,
+                                                                 window);
+    LAUNCH_CHECK(cx);
+    // O^T [hd, M] (column-major) = V^T [hd, Lk] . P^T [Lk, M], per batch b
+    cublasSticky(&cx->st, cublasGemmStridedBatchedEx(cx->blas, CUBLAS_OP_N, CUBLAS_OP_N, hd, M, Lk, &one,
+                                                     Vp + (size_t)k0 * hd, CUDA_R_16BF, hd, (long long)T * hd,
+                                                     cx->att_p, CUDA_R_16BF, Lk, (long long)M * Lk, &zero,
+                                                     cx->att_o, CUDA_R_32F, hd, (long long)M * hd, nb,
+                                                     CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    attn_scatter_kernel<<<dim3((unsigned int)M, (unsigned int)nb), 128>>>(out, cx->att_o, M, G, hd, s->H, q0);
+    LAUNCH_CHECK(cx);
+}
+
+static void attention_tc(CudaCtx *cx, float *out, const float *qkv, size_t ld, const int32_t *seq_off,
+                         int nseq, const LsAttnShape *s, float scale, int window) {
+    const int32_t *off = seq_offsets(cx, seq_off, nseq);
+    if (!off) return;
+    const int T = off[nseq];
+    int G, nb;
+    attn_groups(s, &G, &nb);
+    if (T <= 0 || !scratch_fits(cx, cx->att_qkv_cap, (size_t)T * (G + 2) * nb * s->hd * sizeof(__nv_bfloat16),
+                                "attention bf16 q / k / v"))
+        return;
+    __nv_bfloat16 *Qp = cx->att_qkv, *Kp = Qp + (size_t)nb * T * G * s->hd, *Vp = Kp + (size_t)nb * T * s->hd;
+    attn_pack_kernel<<<dim3((unsigned int)T, (unsigned int)nb), 128>>>(
+        Qp, Kp, Vp, qkv, ld, T, s->H, s->Hkv, s->hd, s->q_head0, s->kv_head0, s->group, G);
+    LAUNCH_CHECK(cx);
+    for (int q = 0; q < nseq; q++)
+        for (int q0 = off[q]; q0 < off[q + 1]; q0 += ATT_TC_BQ) {
+            const int q1 = min(q0 + ATT_TC_BQ, (int)off[q + 1]);
+            const int k0 = window > 0 ? max((int)off[q], q0 - window + 1) : off[q];
+            attn_tc_block(cx, out, T, q0, q1, k0, window, G, nb, s, scale);
+            SKIP_IF_FAILED(cx);
+        }
+}
+
 // Grids cover batch_tokens rows (reserve()); blocks past the batch's T (read
 // on the device) return at once, so no copy back is needed to size them.
 template <int NC>
@@ -736,6 +902,7 @@ static void cu_attention(LsBackend *be, float *out, const float *qkv, size_t ld,
     SKIP_IF_FAILED(cx);
     if (nseq <= 0 || s->H <= 0 || !scratch_fits(cx, cx->max_tokens, 1, "attention (reserve() first)")) return;
     const float scale = 1.0f / sqrtf((float)s->hd);
+    if (be->precision == LS_PREC_BF16) return attention_tc(cx, out, qkv, ld, seq_off, nseq, s, scale, 0);
     int nc = (s->hd + 31) / 32, done = 0;
     if (nc <= 1)
         done = launch_attention<1>(cx, out, qkv, ld, seq_off, nseq, s, scale);
@@ -1013,6 +1180,7 @@ static size_t cu_mem_available(LsBackend *be) {
 // The scratch a batch shape needs: sizes in bytes of every reserved buffer.
 typedef struct {
     size_t xb, logits, cand, hout, hin, head_rows;
+    size_t att_qkv, att_s, att_p, att_o, seq; // tensor-core attention (bf16)
 } CudaScratch;
 
 static CudaScratch scratch_plan(const LsBackend *be, const LsBatchShape *s) {
@@ -1025,13 +1193,16 @@ static CudaScratch scratch_plan(const LsBackend *be, const LsBatchShape *s) {
     c.cand = 2 * R * nch * HEAD_MAX_K * (sizeof(float) + sizeof(int32_t));
     c.hout = head_out_bytes(R, HEAD_MAX_SLICES, HEAD_MAX_TGT, HEAD_MAX_K);
     c.hin = (R + HEAD_MAX_TGT + HEAD_MAX_SLICES + 1) * sizeof(int32_t);
+    attn_tc_plan(be, s, &c.att_qkv, &c.att_s, &c.att_p, &c.att_o);
+    c.seq = (s->tokens + 1) * sizeof(int32_t);
     return c;
 }
 
 static size_t cu_mem_needed(LsBackend *be, const LsBatchShape *s) {
     CudaScratch c = scratch_plan(be, s);
     size_t w = s->weight_elems * weight_elem_bytes(be);
-    return w + c.xb + c.logits + c.cand + c.hout + c.hin + 2 * STAGE_BYTES + ROPE_MAX_HALF * sizeof(float);
+    return w + c.xb + c.logits + c.cand + c.hout + c.hin + c.att_qkv + c.att_s + c.att_p + c.att_o +
+           2 * STAGE_BYTES + ROPE_MAX_HALF * sizeof(float);
 }
 
 static int reserve_one(void **p, size_t *cap, size_t bytes, const char *what, LsError *e) {
@@ -1057,9 +1228,17 @@ static int cu_reserve(LsBackend *be, const LsBatchShape *s, size_t *head_rows, L
         reserve_one(&cx->cand, &cx->cand_cap, c.cand, "top-k candidates", e) ||
         reserve_one(&cx->hout, &cx->hout_cap, c.hout, "head outputs", e) ||
         reserve_one((void **)&cx->hin, &cx->hin_cap, c.hin, "head inputs", e) ||
-        reserve_one((void **)&cx->inv_freq, &rope_cap, ROPE_MAX_HALF * sizeof(float), "rope frequencies", e))
+        reserve_one((void **)&cx->inv_freq, &rope_cap, ROPE_MAX_HALF * sizeof(float), "rope frequencies",
+                    e) ||
+        reserve_one((void **)&cx->att_qkv, &cx->att_qkv_cap, c.att_qkv, "the attention's bf16 q / k / v",
+                    e) ||
+        reserve_one((void **)&cx->att_s, &cx->att_s_cap, c.att_s, "the attention scores of a query block",
+                    e) ||
+        reserve_one((void **)&cx->att_p, &cx->att_p_cap, c.att_p, "the attention probabilities (bf16)", e) ||
+        reserve_one((void **)&cx->att_o, &cx->att_o_cap, c.att_o, "the attention output of a query block", e))
         return LS_ERR;
     cudaCheck(e, cudaMallocHost(&cx->hpin, c.hout));
+    cudaCheck(e, cudaMallocHost(&cx->seq_host, c.seq));
     cx->xb_cap = xb_bytes / sizeof(__nv_bfloat16);
     cx->max_tokens = s->tokens;
     cx->head_rows = c.head_rows;
@@ -1113,6 +1292,11 @@ static void cu_destroy(LsBackend *be) {
         cudaFree(cx->hin);
         cudaFree(cx->inv_freq);
         if (cx->hpin) cudaFreeHost(cx->hpin);
+        if (cx->seq_host) cudaFreeHost(cx->seq_host);
+        cudaFree(cx->att_qkv);
+        cudaFree(cx->att_s);
+        cudaFree(cx->att_p);
+        cudaFree(cx->att_o);
         if (cx->blas) cublasDestroy(cx->blas);
         free(cx);
     }
@@ -1153,6 +1337,7 @@ extern "C" LsBackend *ls_backend_cuda_create(int device, LsError *e) {
     CudaCtx *cx = (CudaCtx *)ls_calloc(1, sizeof *cx);
     cx->device = device;
     cx->smem_optin = prop.sharedMemPerBlockOptin;
+    cx->seq_batch = -1;
     cublasStatus_t st = cublasCreate(&cx->blas);
     if (st != CUBLAS_STATUS_SUCCESS) {
         ls_fail(e, "cuda backend: cublasCreate: %s", cublasGetStatusString(st));
