@@ -15,20 +15,23 @@
 //     runs on tensor cores with fp32 accumulation and fp32 output
 //     (cublasGemmEx, A/B CUDA_R_16BF, C CUDA_R_32F, CUBLAS_COMPUTE_32F);
 //     biases are added in fp32;
+//   * attention on tensor cores (attention_tc below): q, k, v and the
+//     softmax probabilities rounded to bf16, fp32 scores, softmax and
+//     accumulation;
 //   * RMSNorm, RoPE (fp32 angle = pos * inv_freq, inv_freq computed on the host
-//     exactly as the CPU backend does), attention (fp32 scores, online softmax,
-//     fp32 accumulation), SwiGLU and the head's log-sum-exp / entropy sums are
-//     fp32 (per-thread Kahan sums combined in fp64), as on the CPU.
-//   So the differences from the CPU path are the bf16 rounding of weights and
-//   of GEMM inputs; the head logits carry the same rounding. Measured by the
-//   CPU emulation of exactly these roundings (tests/unit/test_cuda_kernels.c,
+//     exactly as the CPU backend does), SwiGLU and the head's log-sum-exp /
+//     entropy sums are fp32 (per-thread Kahan sums combined in fp64), as on
+//     the CPU.
+//   So the differences from the CPU path are the bf16 roundings of weights, of
+//   GEMM inputs and of the attention's operands. Measured by the CPU emulation
+//   of exactly these roundings (tests/unit/test_cuda_kernels.c,
 //   cpu_bf16_emulated_forward) on the tiny oracle fixtures against
-//   transformers fp32: |d log-prob| mean 0.06-0.10, max 0.25-0.62 nats; the
-//   decoder GEMMs' bf16 activation inputs dominate (a bf16-stored model with
-//   fp32 activations would be within 3e-5), F32/F16 weights rounded to bf16
-//   come next, the head's bf16 input alone gives max 0.06. If that is too
-//   coarse, the cheap lever is splitting each activation into two bf16 terms
-//   (hi + lo, two GEMMs with fp32 accumulation: 2x GEMM time).
+//   transformers fp32: |d log-prob| mean 0.08-0.10, max 0.35-0.56 nats (the
+//   attention's roundings alone: max |diff| of its output ~1e-2 on inputs in
+//   [-2, 2)); the decoder GEMMs' bf16 activation inputs dominate (a
+//   bf16-stored model with fp32 activations would be within 3e-5), F32/F16
+//   weights rounded to bf16 come next, the head's bf16 input alone gives max
+//   0.06. For checkable numbers use precision fp32.
 //
 // Streams: every operation runs on the legacy default stream (0), the stream
 // the cuBLAS handle uses and the one the NCCL communicator (comm_nccl.cu)
@@ -981,52 +984,58 @@ __device__ __forceinline__ bool topk_before(float av, int32_t ai, float bv, int3
     return av > bv || (av == bv && ai < bi);
 }
 
-// Top-k by chunks: block (ch, r) sorts elements [ch * TOPK_CHUNK, +TOPK_CHUNK)
-// of row r (bitonic sort in shared memory, descending) and writes the first K
-// to out [r][ch][K]. ids == NULL: the id of element g is id0 + g. Padding is
-// (-inf, INT_MAX) and maps to id -1 at the end.
+// The better of two candidates (value, id, position in the chunk).
+__device__ __forceinline__ void topk_keep(float &v, int32_t &i, int &p, float ov, int32_t oi, int op) {
+    if (topk_before(ov, oi, v, i) || (ov == v && oi == i && op < p)) v = ov, i = oi, p = op;
+}
+
+// Top-k by chunks, by selection: block (ch, r) loads elements
+// [ch * TOPK_CHUNK, +TOPK_CHUNK) of row r into shared memory and takes the
+// best remaining one K times (a block-wide arg-max, the winner then removed),
+// writing them to out [r][ch][K] in order: K passes over the chunk instead of
+// a full sort. ids == NULL: the id of element g is id0 + g. Padding and
+// removed elements are (-inf, INT_MAX), which maps to id -1 at the end.
 __global__ void __launch_bounds__(1024)
     topk_chunk_kernel(const float *vals, const int32_t *ids, size_t ld, size_t n, int64_t id0, int K,
                       float *ov, int32_t *oi) {
     __shared__ float sv[TOPK_CHUNK];
     __shared__ int32_t si[TOPK_CHUNK];
-    const size_t r = blockIdx.y, base = (size_t)blockIdx.x * TOPK_CHUNK;
+    __shared__ float wv[32];
+    __shared__ int32_t wi[32];
+    __shared__ int wp[32];
+    const size_t r = blockIdx.y, base = (size_t)blockIdx.x * TOPK_CHUNK, nch = gridDim.x;
+    const int lane = threadIdx.x & 31, w = threadIdx.x >> 5, nw = blockDim.x >> 5;
     for (int i = threadIdx.x; i < TOPK_CHUNK; i += blockDim.x) {
         size_t g = base + i;
-        if (g < n) {
-            sv[i] = vals[r * ld + g];
-            si[i] = ids ? ids[r * ld + g] : (int32_t)(id0 + (int64_t)g);
-        } else {
-            sv[i] = -INFINITY;
-            si[i] = INT_MAX;
-        }
+        sv[i] = g < n ? vals[r * ld + g] : -INFINITY;
+        si[i] = g < n ? (ids ? ids[r * ld + g] : (int32_t)(id0 + (int64_t)g)) : INT_MAX;
     }
     __syncthreads();
-    for (int k = 2; k <= TOPK_CHUNK; k <<= 1) {
-        for (int j = k >> 1; j > 0; j >>= 1) {
-            for (int i = threadIdx.x; i < TOPK_CHUNK; i += blockDim.x) {
-                int p = i ^ j;
-                if (p > i) {
-                    bool first_half = (i & k) == 0; // this run sorts descending
-                    bool swap = first_half ? topk_before(sv[p], si[p], sv[i], si[i])
-                                           : topk_before(sv[i], si[i], sv[p], si[p]);
-                    if (swap) {
-                        float tv = sv[i];
-                        sv[i] = sv[p];
-                        sv[p] = tv;
-                        int32_t ti = si[i];
-                        si[i] = si[p];
-                        si[p] = ti;
-                    }
-                }
+    for (int k = 0; k < K; k++) {
+        float bv = -INFINITY;
+        int32_t bi = INT_MAX;
+        int bp = TOPK_CHUNK;
+        for (int i = threadIdx.x; i < TOPK_CHUNK; i += blockDim.x)
+            topk_keep(bv, bi, bp, sv[i], si[i], i);
+        for (int o = 16; o > 0; o >>= 1)
+            topk_keep(bv, bi, bp, __shfl_xor_sync(0xffffffffu, bv, o), __shfl_xor_sync(0xffffffffu, bi, o),
+                      __shfl_xor_sync(0xffffffffu, bp, o));
+        if (lane == 0) wv[w] = bv, wi[w] = bi, wp[w] = bp;
+        __syncthreads();
+        if (w == 0) {
+            bv = lane < nw ? wv[lane] : -INFINITY;
+            bi = lane < nw ? wi[lane] : INT_MAX;
+            bp = lane < nw ? wp[lane] : TOPK_CHUNK;
+            for (int o = 16; o > 0; o >>= 1)
+                topk_keep(bv, bi, bp, __shfl_xor_sync(0xffffffffu, bv, o),
+                          __shfl_xor_sync(0xffffffffu, bi, o), __shfl_xor_sync(0xffffffffu, bp, o));
+            if (lane == 0) {
+                ov[(r * nch + blockIdx.x) * K + k] = bv;
+                oi[(r * nch + blockIdx.x) * K + k] = bi;
+                if (bp < TOPK_CHUNK) sv[bp] = -INFINITY, si[bp] = INT_MAX; // taken
             }
-            __syncthreads();
         }
-    }
-    const size_t nch = gridDim.x;
-    for (int i = threadIdx.x; i < K; i += blockDim.x) {
-        ov[(r * nch + blockIdx.x) * K + i] = sv[i];
-        oi[(r * nch + blockIdx.x) * K + i] = si[i];
+        __syncthreads();
     }
 }
 
