@@ -87,11 +87,44 @@ static void cpu_weight_free(LsBackend *be, LsWeight *w) {
     memset(w, 0, sizeof *w);
 }
 
+/* C [M, N] = alpha A [M, K] . B [N, K]^T + beta C, every element the same bits
+ * whatever M and N are, so that a column-parallel layer (N = width / tp) and
+ * a batch of any composition give the same numbers. OpenBLAS's AVX-512 builds
+ * (SkylakeX, Cooperlake, Sapphire Rapids cores) take products with
+ * M N K <= 1e6 through "small matrix" kernels whose per-element rounding
+ * depends on M and N (measured on Zen 4, Cooperlake core: 554 of 672 elements
+ * differed between N = 384 and a 96-column slice of it at M = 7, K = 64),
+ * while larger products go through the blocked kernels, whose elements do not
+ * depend on M or N (checked over M 1..1000, N 1..1000, K 64 and 896). Small
+ * products are therefore padded with zero rows of A to just past that
+ * threshold: at most ~2 MFLOP more, on products that small. */
+#define SGEMM_SMALL_MNK 1e6
+static void sgemm_nt(size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda, const float *B,
+                     size_t ldb, float beta, float *C, size_t ldc) {
+    if (M == 0 || N == 0) return;
+    if ((double)M * (double)N * (double)K > SGEMM_SMALL_MNK || K == 0) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, alpha, A, (int)lda, B,
+                    (int)ldb, beta, C, (int)ldc);
+        return;
+    }
+    size_t Mp = (size_t)(SGEMM_SMALL_MNK / ((double)N * (double)K)) + 1; /* Mp N K > 1e6, Mp > M */
+    float *Ap = ls_calloc(Mp * K, sizeof(float)), *Cp = ls_calloc(Mp * N, sizeof(float));
+    for (size_t i = 0; i < M; i++) {
+        memcpy(Ap + i * K, A + i * lda, K * sizeof(float));
+        if (beta != 0.0f) memcpy(Cp + i * N, C + i * ldc, N * sizeof(float));
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Mp, (int)N, (int)K, alpha, Ap, (int)K, B,
+                (int)ldb, beta, Cp, (int)N);
+    for (size_t i = 0; i < M; i++)
+        memcpy(C + i * ldc, Cp + i * N, N * sizeof(float));
+    free(Ap);
+    free(Cp);
+}
+
 static void cpu_linear(LsBackend *be, float *y, const float *x, const LsWeight *w, size_t T, int acc) {
     (void)be;
     /* y [T, n] (+)= x [T, k] . W[n, k]^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)w->n, (int)w->k, 1.0f, x, (int)w->k,
-                (const float *)w->w, (int)w->k, acc ? 1.0f : 0.0f, y, (int)w->n);
+    sgemm_nt(T, w->n, w->k, 1.0f, x, w->k, (const float *)w->w, w->k, acc ? 1.0f : 0.0f, y, w->n);
     if (w->b) {
         const float *b = w->b;
         size_t n = w->n;
@@ -110,8 +143,7 @@ static void cpu_linear_cols(LsBackend *be, float *y, const float *x, const LsWei
         return;
     }
     /* y [T, n] = x[:, c0:c1] . W[:, c0:c1]^T (strided column blocks of both) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)w->n, (int)(c1 - c0), 1.0f, x + c0,
-                (int)w->k, (const float *)w->w + c0, (int)w->k, 0.0f, y, (int)w->n);
+    sgemm_nt(T, w->n, c1 - c0, 1.0f, x + c0, w->k, (const float *)w->w + c0, w->k, 0.0f, y, w->n);
 }
 
 static void cpu_rmsnorm(LsBackend *be, float *y, const float *x, const float *g, size_t T, size_t d,
@@ -301,8 +333,7 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
     cx->last_R = R;
     cx->last_V = V;
     /* L [R, V] = h [R, d] . W[V, d]^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)V, (int)W->k, 1.0f, h, (int)W->k,
-                (const float *)W->w, (int)W->k, 0.0f, L, (int)V);
+    sgemm_nt(R, V, W->k, 1.0f, h, W->k, (const float *)W->w, W->k, 0.0f, L, V);
 #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < R; r++) {
         const float *row = L + r * V;
