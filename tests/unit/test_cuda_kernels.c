@@ -793,3 +793,29 @@ Test(cuda_backend, sticky_error_not_abort) {
     free(w), free(tw.buf);
     g->destroy(g);
 }
+
+/* Two models on one backend (compare): a second reserve grows the shared scratch. */
+Test(cuda_backend, reserve_twice_grows) {
+    LsBackend *g = cuda_prec_or_skip(LS_PREC_BF16, 0);
+    if (!g) return;
+    LsError e = {{0}};
+    size_t rows = 0;
+    LsBatchShape small = {.tokens = 8, .gemm_k = 64, .vocab = 100, .heads = 2, .head_dim = 32};
+    LsBatchShape big = {.tokens = 64, .gemm_k = 128, .vocab = 100, .heads = 2, .head_dim = 32};
+    cr_assert_eq(g->reserve(g, &small, &rows, &e), LS_OK, "%s", e.msg);
+    cr_assert_eq(g->reserve(g, &big, &rows, &e), LS_OK, "%s", e.msg);
+    cr_expect_eq(rows, 64);
+    float *x = up(g, NULL, 64 * 128 * 4), *y = up(g, NULL, 64 * 128 * 4);
+    float *w = calloc(128 * 128, 4);
+    Tens tw;
+    tens_make(&tw, "w", LS_DT_F32, 128, 128, w);
+    LsWeightSlice sl = {&tw.t, NULL, 0, 128, 0, 128};
+    LsWeight wg;
+    cr_assert_eq(g->weight_load(g, &wg, &sl, 1, &e), LS_OK, "%s", e.msg);
+    g->linear(g, y, x, &wg, 64, 0); /* fits the grown scratch */
+    expect_no_error(g);
+    g->weight_free(g, &wg);
+    g->free(g, x), g->free(g, y);
+    free(w), free(tw.buf);
+    g->destroy(g);
+}

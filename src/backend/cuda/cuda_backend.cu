@@ -90,7 +90,7 @@ typedef struct {
     int stage_next;
     // scratch
     __nv_bfloat16 *xb; // bf16 copy of a GEMM's activation operand
-    size_t xb_cap;     // elements
+    size_t xb_cap;     // bytes
     float *logits;     // head logits [R, V] of the last head_partials call
     size_t logits_cap;
     size_t last_R, last_V;
@@ -100,7 +100,8 @@ typedef struct {
     size_t hout_cap;
     int32_t *hin; // head inputs: want ids [R], target ids [ntgt], thresholds
     size_t hin_cap;
-    void *hpin;      // pinned host buffer of hout_cap bytes: head inputs out, outputs back
+    void *hpin; // pinned host buffer of hpin_cap (= hout_cap) bytes: head inputs out, outputs back
+    size_t hpin_cap, inv_freq_cap, seq_cap;
     float *inv_freq; // rope: inv_freq [ROPE_MAX_HALF] for (inv_theta, inv_hd)
     double inv_theta;
     int inv_hd;
@@ -400,9 +401,7 @@ static void gemm(LsBackend *be, float *y, const float *x, const void *w, size_t 
         return;
     }
     size_t nx = T * k;
-    if (!scratch_fits(cx, cx->xb_cap * sizeof(__nv_bfloat16), nx * sizeof(__nv_bfloat16),
-                      "the bf16 copy of a GEMM input"))
-        return;
+    if (!scratch_fits(cx, cx->xb_cap, nx * sizeof(__nv_bfloat16), "the bf16 copy of a GEMM input")) return;
     f32_to_bf16_kernel<<<grid_for(nx, 256), 256>>>(cx->xb, x, nx);
     LAUNCH_CHECK(cx);
     cublasSticky(&cx->st, cublasGemmEx(cx->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)n, (int)T, (int)k, &alpha, w,
@@ -814,7 +813,7 @@ static void attn_tc_plan(const LsBackend *be, const LsBatchShape *s, size_t *qkv
 // The host copy of this batch's seq_off (read back at the batch's first attention).
 static const int32_t *seq_offsets(CudaCtx *cx, const int32_t *seq_off, int nseq) {
     if (cx->seq_batch != cx->batch || cx->seq_dev != seq_off) {
-        if (!scratch_fits(cx, cx->seq_host ? cx->max_tokens + 1 : 0, (size_t)nseq + 1, "sequence offsets"))
+        if (!scratch_fits(cx, cx->seq_cap / sizeof(int32_t), (size_t)nseq + 1, "sequence offsets"))
             return NULL;
         cudaError_t err =
             cudaMemcpy(cx->seq_host, seq_off, ((size_t)nseq + 1) * sizeof(int32_t), cudaMemcpyDeviceToHost);
@@ -1214,43 +1213,51 @@ static size_t cu_mem_needed(LsBackend *be, const LsBatchShape *s) {
            2 * STAGE_BYTES + ROPE_MAX_HALF * sizeof(float);
 }
 
-static int reserve_one(void **p, size_t *cap, size_t bytes, const char *what, LsError *e) {
-    cudaError_t err = cudaMalloc(p, bytes ? bytes : 256);
+// Grows a reserved buffer to at least `bytes` (device, or pinned host memory).
+static int reserve_one(void **p, size_t *cap, size_t bytes, int pinned, const char *what, LsError *e) {
+    if (*p && *cap >= bytes) return LS_OK;
+    if (*p) pinned ? cudaFreeHost(*p) : cudaFree(*p);
+    *p = NULL;
+    *cap = 0;
+    cudaError_t err = pinned ? cudaMallocHost(p, bytes ? bytes : 256) : cudaMalloc(p, bytes ? bytes : 256);
     if (err != cudaSuccess) {
         cudaGetLastError();
-        return ls_fail(e,
-                       "cuda backend: cannot allocate %.1f MiB of GPU memory for %s (%s); lower batch_tokens",
-                       (double)bytes / 1048576.0, what, cudaGetErrorString(err));
+        *p = NULL;
+        return ls_fail(
+            e, "cuda backend: cannot allocate %.1f MiB of %s memory for %s (%s); lower batch_tokens",
+            (double)bytes / 1048576.0, pinned ? "pinned host" : "GPU", what, cudaGetErrorString(err));
     }
     *cap = bytes;
     return LS_OK;
 }
 
+// Sizes the scratch for batches of shape *s, at load time. Several models may
+// share one backend (compare; operations run one after another on one
+// stream): their buffers are shared, each grown to the largest shape.
 static int cu_reserve(LsBackend *be, const LsBatchShape *s, size_t *head_rows, LsError *e) {
     CudaCtx *cx = CX(be);
-    if (cx->max_tokens) return ls_fail(e, "cuda backend: reserve() called twice (one model per backend)");
     CudaScratch c = scratch_plan(be, s);
-    size_t xb_bytes = 0, rope_cap = 0;
-    if (reserve_one((void **)&cx->xb, &xb_bytes, c.xb, "the bf16 copies of GEMM inputs", e) ||
-        reserve_one((void **)&cx->logits, &cx->logits_cap, c.logits, "the head logits [rows, vocab slice]",
+    if (reserve_one((void **)&cx->xb, &cx->xb_cap, c.xb, 0, "the bf16 copies of GEMM inputs", e) ||
+        reserve_one((void **)&cx->logits, &cx->logits_cap, c.logits, 0, "the head logits [rows, vocab slice]",
                     e) ||
-        reserve_one(&cx->cand, &cx->cand_cap, c.cand, "top-k candidates", e) ||
-        reserve_one(&cx->hout, &cx->hout_cap, c.hout, "head outputs", e) ||
-        reserve_one((void **)&cx->hin, &cx->hin_cap, c.hin, "head inputs", e) ||
-        reserve_one((void **)&cx->inv_freq, &rope_cap, ROPE_MAX_HALF * sizeof(float), "rope frequencies",
+        reserve_one(&cx->cand, &cx->cand_cap, c.cand, 0, "top-k candidates", e) ||
+        reserve_one(&cx->hout, &cx->hout_cap, c.hout, 0, "head outputs", e) ||
+        reserve_one(&cx->hpin, &cx->hpin_cap, c.hout, 1, "head inputs and outputs", e) ||
+        reserve_one((void **)&cx->hin, &cx->hin_cap, c.hin, 0, "head inputs", e) ||
+        reserve_one((void **)&cx->inv_freq, &cx->inv_freq_cap, ROPE_MAX_HALF * sizeof(float), 0,
+                    "rope frequencies", e) ||
+        reserve_one((void **)&cx->att_qkv, &cx->att_qkv_cap, c.att_qkv, 0, "the attention's bf16 q / k / v",
                     e) ||
-        reserve_one((void **)&cx->att_qkv, &cx->att_qkv_cap, c.att_qkv, "the attention's bf16 q / k / v",
+        reserve_one((void **)&cx->att_s, &cx->att_s_cap, c.att_s, 0, "the attention scores of a query block",
                     e) ||
-        reserve_one((void **)&cx->att_s, &cx->att_s_cap, c.att_s, "the attention scores of a query block",
+        reserve_one((void **)&cx->att_p, &cx->att_p_cap, c.att_p, 0, "the attention probabilities (bf16)",
                     e) ||
-        reserve_one((void **)&cx->att_p, &cx->att_p_cap, c.att_p, "the attention probabilities (bf16)", e) ||
-        reserve_one((void **)&cx->att_o, &cx->att_o_cap, c.att_o, "the attention output of a query block", e))
+        reserve_one((void **)&cx->att_o, &cx->att_o_cap, c.att_o, 0, "the attention output of a query block",
+                    e) ||
+        reserve_one((void **)&cx->seq_host, &cx->seq_cap, c.seq, 1, "the sequence offsets", e))
         return LS_ERR;
-    cudaCheck(e, cudaMallocHost(&cx->hpin, c.hout));
-    cudaCheck(e, cudaMallocHost(&cx->seq_host, c.seq));
-    cx->xb_cap = xb_bytes / sizeof(__nv_bfloat16);
-    cx->max_tokens = s->tokens;
-    cx->head_rows = c.head_rows;
+    if (s->tokens > cx->max_tokens) cx->max_tokens = s->tokens;
+    if (c.head_rows > cx->head_rows) cx->head_rows = c.head_rows;
     *head_rows = c.head_rows;
     return LS_OK;
 }
