@@ -819,3 +819,71 @@ Test(cuda_backend, reserve_twice_grows) {
     free(w), free(tw.buf);
     g->destroy(g);
 }
+
+/* The CUDA top-k's algorithm (topk_chunk_kernel rounds), emulated on the CPU:
+ * chunks of 2048 values, K selections per chunk (largest value, ties to the
+ * lower id), the chunks' winners selected again until one chunk is left;
+ * against a plain full sort of the row. */
+#define EMU_TOPK_CHUNK 2048
+static int before(float av, int32_t ai, float bv, int32_t bi) {
+    return av > bv || (av == bv && ai < bi);
+}
+static void emu_topk_round(const float *v, const int32_t *id, size_t n, int K, float *ov, int32_t *oi) {
+    for (size_t c = 0; c * EMU_TOPK_CHUNK < n; c++) {
+        float sv[EMU_TOPK_CHUNK];
+        int32_t si[EMU_TOPK_CHUNK];
+        for (size_t i = 0; i < EMU_TOPK_CHUNK; i++) {
+            size_t g = c * EMU_TOPK_CHUNK + i;
+            sv[i] = g < n ? v[g] : -INFINITY;
+            si[i] = g < n ? id[g] : INT32_MAX;
+        }
+        for (int k = 0; k < K; k++) {
+            size_t best = 0;
+            for (size_t i = 1; i < EMU_TOPK_CHUNK; i++)
+                if (before(sv[i], si[i], sv[best], si[best])) best = i;
+            ov[c * K + k] = sv[best], oi[c * K + k] = si[best];
+            sv[best] = -INFINITY, si[best] = INT32_MAX;
+        }
+    }
+}
+static int cmp_desc(const void *a, const void *b) {
+    const float *x = a, *y = b; /* pairs (value, id as float bits) */
+    int32_t xi, yi;
+    memcpy(&xi, x + 1, 4), memcpy(&yi, y + 1, 4);
+    return before(x[0], xi, y[0], yi) ? -1 : before(y[0], yi, x[0], xi) ? 1 : 0;
+}
+Test(cuda_kernels, topk_selection_emulated) {
+    const size_t V = 70000;
+    const int K = 20;
+    float *v = malloc(V * 4), *pairs = malloc(V * 8);
+    int32_t *id = malloc(V * 4);
+    fill(v, V, 4.0f);
+    for (size_t i = 0; i < V; i++) {
+        if (i % 97 == 0) v[i] = 3.9990234f; /* many exact ties near the top */
+        id[i] = (int32_t)(1000 + i);
+        pairs[2 * i] = v[i];
+        memcpy(&pairs[2 * i + 1], &id[i], 4);
+    }
+    qsort(pairs, V, 8, cmp_desc);
+    size_t n = V, nch;
+    float *iv = v;
+    int32_t *ii = id;
+    for (;;) {
+        nch = (n + EMU_TOPK_CHUNK - 1) / EMU_TOPK_CHUNK;
+        float *ov = malloc(nch * K * 4);
+        int32_t *oi = malloc(nch * K * 4);
+        emu_topk_round(iv, ii, n, K, ov, oi);
+        if (iv != v) free(iv), free(ii);
+        iv = ov, ii = oi, n = nch * (size_t)K;
+        if (nch == 1) break;
+    }
+    int same = 0;
+    for (int k = 0; k < K; k++) {
+        int32_t want;
+        memcpy(&want, &pairs[2 * k + 1], 4);
+        same += ii[k] == want && iv[k] == pairs[2 * k];
+    }
+    printf("top-%d by chunked selection (V %zu, ties): %d of %d match a full sort\n", K, V, same, K);
+    cr_expect_eq(same, K);
+    free(iv), free(ii), free(v), free(pairs), free(id);
+}
