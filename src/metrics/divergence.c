@@ -112,6 +112,9 @@ static int chunk_logits(LsForward *f, size_t r0, size_t n, float *dev, float *ho
     const size_t d = (size_t)f->model->cfg.hidden_size, V = (size_t)f->nv;
     be->linear(be, dev, f->h + r0 * d, &f->head, n, 0);
     be->to_host(be, host, dev, n * V * sizeof(float));
+    const float cap = f->head.logit_softcap; /* Gemma's final soft-capping, as head_partials applies it */
+    for (size_t i = 0; cap > 0 && i < n * V; i++)
+        host[i] = tanhf(host[i] / cap) * cap;
     (void)e;
     return LS_OK;
 }

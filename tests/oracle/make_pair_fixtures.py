@@ -28,7 +28,9 @@ from transformers import AutoModelForCausalLM
 
 FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 PAIRS = [("qwen2-tiny-tied", "qwen2-tiny-untied"), ("qwen2-tiny-untied", "pairs/qwen2-tiny-untied-nudged"),
-         ("pairs/qwen2-tiny-untied-nudged", "qwen2-tiny-gqa7-bf16")]
+         ("pairs/qwen2-tiny-untied-nudged", "qwen2-tiny-gqa7-bf16"),
+         # across architectures; Gemma's final soft-capping must reach the divergences
+         ("gemma3-tiny-softcap-bf16", "llama-tiny-yarn")]
 
 
 def load(name):

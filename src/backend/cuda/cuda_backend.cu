@@ -62,6 +62,7 @@
 extern "C" {
 #include "ls/backend.h"
 }
+#include "cuda_arch.h"
 #include "cuda_check.h"
 
 // ---------------------------------------------------------------------------
@@ -572,7 +573,7 @@ __device__ __forceinline__ int seq_start(const int32_t *seq_off, int nseq, int t
 template <int NC>
 __global__ void __launch_bounds__(256)
     attention_kernel(float *out, const float *qkv, size_t ld, const int32_t *seq_off, int nseq, int H,
-                     int Hkv, int hd, int q_head0, int kv_head0, int group, float scale) {
+                     int Hkv, int hd, int q_head0, int kv_head0, int group, float scale, int window) {
     const int T = seq_off[nseq]; // the grid covers batch_tokens rows; T <= that
     if ((int)(blockIdx.x * ATT_BR) >= T) return;
     extern __shared__ float sm[];
@@ -595,13 +596,15 @@ __global__ void __launch_bounds__(256)
     for (int i = 0; i < ATT_ROWS_PER_WARP; i++) {
         trow[i] = t0 + warp * ATT_ROWS_PER_WARP + i;
         s0[i] = trow[i] < T ? seq_start(seq_off, nseq, trow[i]) : INT_MAX;
+        if (window > 0 && trow[i] < T) s0[i] = max(s0[i], trow[i] - window + 1); // sliding window
         m[i] = -INFINITY;
         l[i] = 0.0f;
 #pragma unroll
         for (int n = 0; n < NC; n++)
             acc[i][n] = 0.0f;
     }
-    const int kbeg = seq_start(seq_off, nseq, t0);
+    const int kbeg =
+        window > 0 ? max(seq_start(seq_off, nseq, t0), t0 - window + 1) : seq_start(seq_off, nseq, t0);
     const int kend = min(t0 + ATT_BR - 1, T - 1); // inclusive
     for (int kb = kbeg; kb <= kend; kb += ATT_BC) {
         __syncthreads(); // previous tile consumed (and Qs staged, first time)
@@ -675,7 +678,8 @@ __global__ void __launch_bounds__(256)
 #define ATT_FALLBACK_NC 32 // hd <= 1024
 __global__ void __launch_bounds__(256)
     attention_fallback_kernel(float *out, const float *qkv, size_t ld, const int32_t *seq_off, int nseq,
-                              int H, int Hkv, int hd, int q_head0, int kv_head0, int group, float scale) {
+                              int H, int Hkv, int hd, int q_head0, int kv_head0, int group, float scale,
+                              int window) {
     const int T = seq_off[nseq];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int t = blockIdx.x * 8 + warp, h = blockIdx.y;
@@ -687,7 +691,8 @@ __global__ void __launch_bounds__(256)
 #pragma unroll
     for (int n = 0; n < ATT_FALLBACK_NC; n++)
         acc[n] = 0.0f;
-    const int s0 = seq_start(seq_off, nseq, t);
+    const int s0 =
+        window > 0 ? max(seq_start(seq_off, nseq, t), t - window + 1) : seq_start(seq_off, nseq, t);
     for (int kb = s0; kb <= t; kb += 32) {
         int j = kb + lane;
         float sv = -INFINITY;
@@ -883,6 +888,7 @@ static void attention_tc(CudaCtx *cx, float *out, const float *qkv, size_t ld, c
 template <int NC>
 static int launch_attention(CudaCtx *cx, float *out, const float *qkv, size_t ld, const int32_t *seq_off,
                             int nseq, const LsAttnShape *s, float scale) {
+    // keys of a row: [max(its sequence start, row - window + 1), row] (window 0: the whole prefix)
     size_t smem =
         ((size_t)ATT_BR * s->hd + (size_t)ATT_BC * (s->hd + 1) + (size_t)ATT_BC * s->hd) * sizeof(float);
     if (smem > cx->smem_optin) return 0;
@@ -894,7 +900,7 @@ static int launch_attention(CudaCtx *cx, float *out, const float *qkv, size_t ld
     }
     dim3 grid((unsigned int)((cx->max_tokens + ATT_BR - 1) / ATT_BR), (unsigned int)s->H);
     attention_kernel<NC><<<grid, 256, smem>>>(out, qkv, ld, seq_off, nseq, s->H, s->Hkv, s->hd, s->q_head0,
-                                              s->kv_head0, s->group, scale);
+                                              s->kv_head0, s->group, scale, s->window);
     return 1;
 }
 
@@ -903,8 +909,9 @@ static void cu_attention(LsBackend *be, float *out, const float *qkv, size_t ld,
     CudaCtx *cx = CX(be);
     SKIP_IF_FAILED(cx);
     if (nseq <= 0 || s->H <= 0 || !scratch_fits(cx, cx->max_tokens, 1, "attention (reserve() first)")) return;
-    const float scale = 1.0f / sqrtf((float)s->hd);
-    if (be->precision == LS_PREC_BF16) return attention_tc(cx, out, qkv, ld, seq_off, nseq, s, scale, 0);
+    const float scale = s->scale > 0 ? s->scale : 1.0f / sqrtf((float)s->hd); // 0: 1 / sqrt(hd)
+    if (be->precision == LS_PREC_BF16)
+        return attention_tc(cx, out, qkv, ld, seq_off, nseq, s, scale, s->window);
     int nc = (s->hd + 31) / 32, done = 0;
     if (nc <= 1)
         done = launch_attention<1>(cx, out, qkv, ld, seq_off, nseq, s, scale);
@@ -920,7 +927,7 @@ static void cu_attention(LsBackend *be, float *out, const float *qkv, size_t ld,
         if (!scratch_fits(cx, 32 * ATT_FALLBACK_NC, (size_t)s->hd, "attention head_dim")) return;
         dim3 grid((unsigned int)((cx->max_tokens + 7) / 8), (unsigned int)s->H);
         attention_fallback_kernel<<<grid, 256>>>(out, qkv, ld, seq_off, nseq, s->H, s->Hkv, s->hd, s->q_head0,
-                                                 s->kv_head0, s->group, scale);
+                                                 s->kv_head0, s->group, scale, s->window);
     }
     LAUNCH_CHECK(cx);
 }
@@ -1038,6 +1045,12 @@ __global__ void __launch_bounds__(1024)
     }
 }
 
+// x = c tanh(x / c), n elements (final logit soft-capping)
+__global__ void softcap_kernel(float *x, size_t n, float c) {
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+        x[i] = c * tanhf(x[i] / c);
+}
+
 // per row of the last logits: number of entries strictly greater than thr[r]
 __global__ void count_greater_kernel(const float *L, size_t V, const float *thr, int64_t *cnt) {
     __shared__ double shd[32];
@@ -1101,8 +1114,12 @@ static void cu_head_partials(LsBackend *be, const float *h, size_t R, const LsWe
         !scratch_fits(cx, cx->hout_cap, ob, "head outputs (rows, sub-slices, targets, top-k)") ||
         !scratch_fits(cx, HEAD_MAX_K, kk, "top-k (K <= 64)"))
         return;
-    // L [R, V] = h [R, d] . W [V, d]^T, fp32, stays on the device
+    // L [R, V] = h [R, d] . W [V, d]^T, fp32, stays on the device (Gemma: capped to c tanh(L / c))
     gemm(be, cx->logits, h, W->w, R, V, d, 0.0f);
+    if (W->logit_softcap > 0) {
+        softcap_kernel<<<grid_for(R * V, 256), 256>>>(cx->logits, R * V, W->logit_softcap);
+        LAUNCH_CHECK(cx);
+    }
 
     // inputs through the pinned buffer, one async copy: want ids [R], target ids, sub-slice cuts
     int32_t *hi = (int32_t *)cx->hpin;
@@ -1262,6 +1279,10 @@ static int cu_reserve(LsBackend *be, const LsBatchShape *s, size_t *head_rows, L
     return LS_OK;
 }
 
+LsCudaSticky *ls_cuda_sticky(LsBackend *be) {
+    return &CX(be)->st;
+}
+
 static int cu_check(LsBackend *be, LsError *e) {
     CudaCtx *cx = CX(be);
     if (!cx->st.failed) { // asynchronous kernel faults surface here, once per batch
@@ -1387,6 +1408,8 @@ extern "C" LsBackend *ls_backend_cuda_create(int device, LsError *e) {
     be->head_partials = cu_head_partials;
     be->head_count_greater = cu_head_count_greater;
     be->destroy = cu_destroy;
+    ls_cuda_arch_register(be);
+    be->features = LS_FEAT_ATTN_WINDOW | LS_FEAT_ATTN_SCALE | LS_FEAT_HEAD_SOFTCAP;
     ls_log0("cuda backend: device %d, %s (sm_%d%d, %d SMs, %.1f GiB)", device, prop.name, prop.major,
             prop.minor, prop.multiProcessorCount, (double)prop.totalGlobalMem / 1073741824.0);
     return be;

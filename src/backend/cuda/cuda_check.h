@@ -27,7 +27,7 @@ static inline int ls_cuda_check_fail(LsError *e, const char *file, int line, con
 }
 
 // The first error of the backend's operations since the last check.
-typedef struct {
+typedef struct LsCudaSticky {
     int failed;
     LsError err;
 } LsCudaSticky;
