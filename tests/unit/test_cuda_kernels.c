@@ -459,7 +459,10 @@ static void check_attention(const char *what, const int *lens, int nseq, LsAttnS
     emu_attention_bf16(yg, x, ld, off, nseq, &s);
     snprintf(buf, sizeof buf, "%s bf16 emulated", what);
     report(buf, yc, yg, T * od, ATT_BF16_TOL);
-    for (int prec = LS_PREC_FP32; prec <= LS_PREC_BF16; prec++) {
+    char why[256] = "";
+    if (ls_cuda_device_count(why, sizeof why) <= 0) /* the emulation's verdict stands (no skip) */
+        printf("%s: no CUDA GPU visible (%s): the bf16 emulation only\n", what, why);
+    for (int prec = LS_PREC_FP32; prec <= LS_PREC_BF16 && why[0] == 0; prec++) {
         LsBackend *g = cuda_prec_or_skip((LsPrecision)prec, 1);
         if (!g) break;
         float *xg = up(g, x, T * ld * 4), *og = up(g, NULL, T * od * 4);
