@@ -175,13 +175,11 @@ int ls_cmd_score(int argc, char **argv) {
         if (ls_dist_init(&dist, MPI_COMM_WORLD, tp, &e) == LS_OK && dist.dp != 1)
             ls_fail(&e, "score runs one sequence: launch exactly --tp %d ranks, not %d", tp, dist.world_size);
         if (!e.msg[0]) { /* the model must split over tp ranks: checked from config.json, before any weight */
-            char *cfg_path = ls_path_join(model_dir, "config.json");
             LsModelConfig cfg;
-            if (ls_config_load(&cfg, cfg_path, &e) == LS_OK) {
+            if (ls_model_config_load(&cfg, model_dir, &e) == LS_OK) {
                 ls_dist_check_model(&dist, &cfg, &e);
                 ls_config_free(&cfg);
             }
-            free(cfg_path);
         }
         if (e.msg[0]) {
             if (dist.world_rank == 0) fprintf(stderr, "logits-study score: %s\n", e.msg);
