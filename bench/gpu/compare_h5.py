@@ -32,22 +32,32 @@ def main():
             print(f"{name}: shape {np.shape(x)} vs {np.shape(y)}")
             bad += 1
             continue
-        if np.issubdtype(np.asarray(x).dtype, np.floating):
-            x, y = np.asarray(x, float), np.asarray(y, float)
-            nan = np.isnan(x) != np.isnan(y)
-            d = np.where(np.isnan(x) | np.isnan(y), 0, np.abs(x - y))
-            worst = float(d.max()) if d.size else 0.0
-            ok = not nan.any() and worst <= tol
-            print(f"{name}: max |diff| {worst:.3e}{', NaN pattern differs' if nan.any() else ''}"
-                  f"{'' if ok else ' > tol %.0e' % tol}")
-            bad += not ok
-        elif np.issubdtype(np.asarray(x).dtype, np.integer):
-            ndiff = int(np.count_nonzero(np.asarray(x) != np.asarray(y)))
-            # ranks and top-k ids may differ at near-ties of logits
-            print(f"{name}: {ndiff} of {np.size(x)} integers differ")
-            bad += ndiff > max(2, np.size(x) // 100)
+        names = np.asarray(x).dtype.names
+        for field in names or [None]:
+            bad += compare(name if field is None else f"{name}.{field}", x if field is None else x[field],
+                           y if field is None else y[field], tol)
     print(f"{'ok' if bad == 0 else 'FAILED'}: {sys.argv[2]} vs {sys.argv[1]}: {bad} dataset(s) off (tol {tol})")
     sys.exit(1 if bad else 0)
+
+
+def compare(name, x, y, tol):
+    """Prints the worst difference of one dataset (or compound field); 1 when it is off."""
+    x, y = np.asarray(x), np.asarray(y)
+    if np.issubdtype(x.dtype, np.floating):
+        x, y = x.astype(float), y.astype(float)
+        nan = np.isnan(x) != np.isnan(y)
+        d = np.where(np.isnan(x) | np.isnan(y), 0, np.abs(x - y))
+        worst = float(d.max()) if d.size else 0.0
+        ok = not nan.any() and worst <= tol
+        print(f"{name}: max |diff| {worst:.3e}{', NaN pattern differs' if nan.any() else ''}"
+              f"{'' if ok else ' > tol %.0e' % tol}")
+        return int(not ok)
+    if np.issubdtype(x.dtype, np.integer):
+        ndiff = int(np.count_nonzero(x != y))
+        # ranks and top-k ids may differ at near-ties of logits
+        print(f"{name}: {ndiff} of {x.size} integers differ")
+        return int(ndiff > max(2, x.size // 100))
+    return 0
 
 
 if __name__ == "__main__":
