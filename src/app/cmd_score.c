@@ -20,7 +20,7 @@ static const char *USAGE =
     "                          --text-file FILE)\n"
     "                          [--top-k K] [--targets ID,...]\n"
     "                          [--json] [--device auto|cpu|cuda] [--threads N] [--tp N]\n"
-    "                          [--timing] [--repeat R] [--sums fixed|plain]\n"
+    "                          [--timing] [--repeat R] [--sums fixed|plain] [--precision fp32|bf16]\n"
     "\n"
     "Runs the model in DIR (a Hugging Face Qwen2, Llama, Qwen3 or Gemma 3 text checkpoint:\n"
     "config.json + safetensors) over the token ids (or the text, encoded with DIR's\n"
@@ -36,7 +36,9 @@ static const char *USAGE =
     "fastest of --repeat R runs) with tokens/s and model GFLOP/s.\n"
     "--sums plain (for benchmarks): the row-parallel layers as one GEMM and a plain\n"
     "all-reduce instead of the fixed order that makes every tp give the same bits\n"
-    "on the CPU (docs/parallelism.md); the CUDA backend always sums plainly.\n";
+    "on the CPU (docs/parallelism.md); the CUDA backend always sums plainly.\n"
+    "--precision fp32 (default; within 1e-4 of transformers fp32) or bf16 (the fast\n"
+    "GPU mode: bf16 GEMM inputs, fp32 accumulation).\n";
 
 /* Parses "1,2,3" into a heap array; the error names the bad element. */
 int ls_app_parse_ids(const char *s, const char *opt, int32_t **out, int *n, LsError *e) {
@@ -108,6 +110,7 @@ int ls_cmd_score(int argc, char **argv) {
     const char *model_dir = NULL, *ids_s = NULL, *tgt_s = NULL, *device = "auto", *text = NULL,
                *text_file = NULL, *ids_file = NULL;
     int K = 5, as_json = 0, threads = 0, tp = 1, timing = 0, repeat = 1, plain_sums = 0;
+    LsPrecision prec = LS_PREC_FP32;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
@@ -152,6 +155,11 @@ int ls_cmd_score(int argc, char **argv) {
                 return 2;
             }
             plain_sums = !strcmp(v, "plain");
+        } else if (!strcmp(a, "--precision") && has) {
+            if (ls_precision_parse(argv[++i], &prec)) {
+                fprintf(stderr, "logits-study score: --precision '%s': expected fp32 or bf16\n", argv[i]);
+                return 2;
+            }
         } else if (!strcmp(a, "--json")) {
             as_json = 1;
         } else {
@@ -239,7 +247,7 @@ int ls_cmd_score(int argc, char **argv) {
         char why[256];
         int ngpu = ls_cuda_device_count(why, sizeof why);
         int gpu = !comm || ngpu == 1 ? (comm ? 0 : -1) : dist.local_rank;
-        be = ls_backend_create(device, gpu, threads, LS_PREC_FP32, &e);
+        be = ls_backend_create(device, gpu, threads, prec, &e);
         if (comm) { /* every rank on the same kind; TP all-reduces on device buffers go through NCCL */
             if (ls_dist_agree(&dist, be ? LS_OK : LS_ERR, &e) == LS_OK) {
                 int is_cuda = !strcmp(be->name, "cuda"), lo, hi;

@@ -415,6 +415,26 @@ static void cpu_describe(LsBackend *be, LsDeviceInfo *out) {
     out->threads = omp_get_max_threads();
 }
 
+/* Host memory: fp32 weights, the attention scores (ATT_BQ rows of at most
+ * batch_tokens keys) and the head logits (at most 64 MiB, src/metrics). */
+static size_t cpu_mem_available(LsBackend *be) {
+    (void)be;
+    return ls_host_mem_available();
+}
+static size_t cpu_mem_needed(LsBackend *be, const LsBatchShape *s) {
+    (void)be;
+    return (s->weight_elems + (size_t)ATT_BQ * s->tokens) * sizeof(float) + ((size_t)64 << 20);
+}
+static int cpu_reserve(LsBackend *be, const LsBatchShape *s, size_t *head_rows, LsError *e) {
+    (void)be, (void)s, (void)e;
+    *head_rows = 0;
+    return LS_OK;
+}
+static int cpu_check(LsBackend *be, LsError *e) {
+    (void)be, (void)e;
+    return LS_OK;
+}
+
 static void cpu_destroy(LsBackend *be) {
     CpuCtx *cx = be->ctx;
     free(cx->logits);
@@ -435,6 +455,10 @@ LsBackend *ls_backend_cpu_create(int nthreads) {
     be->ctx = cx;
     be->set_precision = cpu_set_precision;
     be->describe = cpu_describe;
+    be->mem_available = cpu_mem_available;
+    be->mem_needed = cpu_mem_needed;
+    be->reserve = cpu_reserve;
+    be->check = cpu_check;
     be->alloc = cpu_alloc;
     be->free = cpu_free;
     be->to_device = cpu_copy;
