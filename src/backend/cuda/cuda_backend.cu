@@ -324,7 +324,10 @@ static int cu_weight_load(LsBackend *be, LsWeight *out, const LsWeightSlice *sl,
     size_t r = 0;
     for (int i = 0; i < ns; i++) {
         const LsTensor *t = sl[i].w;
-        size_t esz = ls_dtype_size(t->dtype), cols = (size_t)t->shape[1], rowb = k * esz;
+        // quantized (GGUF) rows are dequantized on the host and staged as fp32
+        const int quant = ls_dtype_size(t->dtype) == 0;
+        const LsDType stage_t = quant ? LS_DT_F32 : t->dtype;
+        size_t esz = ls_dtype_size(stage_t), cols = (size_t)t->shape[1], rowb = k * esz;
         if (rowb > STAGE_BYTES) {
             cudaFree(w);
             cudaFree(b);
@@ -339,7 +342,11 @@ static int cu_weight_load(LsBackend *be, LsWeight *out, const LsWeightSlice *sl,
             cx->stage_next ^= 1;
             cudaCheck(e, cudaEventSynchronize(cx->stage_ev[s]));
             unsigned char *h = (unsigned char *)cx->stage_h[s];
-            if (sl[i].col0 == 0 && k == cols) {
+            if (quant) {
+                for (size_t j = 0; j < nr; j++)
+                    ls_tensor_to_f32(t, (sl[i].row0 + j0 + j) * cols + sl[i].col0, k,
+                                     (float *)(h + j * rowb));
+            } else if (sl[i].col0 == 0 && k == cols) {
                 memcpy(h, src + (sl[i].row0 + j0) * cols * esz, nr * rowb);
             } else {
                 for (size_t j = 0; j < nr; j++)
@@ -349,10 +356,10 @@ static int cu_weight_load(LsBackend *be, LsWeight *out, const LsWeightSlice *sl,
             unsigned char *dst = w + (r + j0) * k * esz_dev;
             if (be->precision == LS_PREC_FP32)
                 convert_weight_kernel<<<grid_for(nr * k, 256), 256>>>((float *)dst, cx->stage_d[s], nr * k,
-                                                                      (int)t->dtype);
+                                                                      (int)stage_t);
             else
                 convert_weight_kernel<<<grid_for(nr * k, 256), 256>>>((__nv_bfloat16 *)dst, cx->stage_d[s],
-                                                                      nr * k, (int)t->dtype);
+                                                                      nr * k, (int)stage_t);
             cudaCheck(e, cudaGetLastError());
             cudaCheck(e, cudaEventRecord(cx->stage_ev[s], 0));
         }
