@@ -1,11 +1,12 @@
-/* cpu_backend.c — the CPU backend: fp32 weights and activations in host
- * memory, GEMMs through BLAS, the rest as OpenMP loops.
+/* cpu_backend.c — the CPU backend: fp32 activations in host memory, weights
+ * kept in their stored form (cpu_weight.c), GEMMs through OpenBLAS sgemm
+ * (fp32) or the AVX512-BF16 kernel (bf16, cpu_bf16.c), the rest as OpenMP loops.
  *
  * BLAS choice: OpenBLAS (Debian's pthreads build). On the 2-core dev machine
- * its sgemm reaches the rate recorded in bench/results/ (cpu_prefill);
- * weights are converted from bf16/f16 to fp32 once at load so every GEMM is a
- * plain sgemm (converting per call would cost ~1 op per weight against 2T
- * flops per weight, but would re-read the mmapped file every batch).
+ * its sgemm reaches the rate recorded in bench/results/ (cpu_prefill).
+ * Weights stored bf16/f16 are expanded to fp32 per panel of rows at each GEMM
+ * (~1 op per weight against 2T flops per weight) rather than copied whole, so
+ * a rank holds its model at the stored size.
  */
 #include <cblas.h>
 #include <math.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_gemm.h"
 #include "ls/backend.h"
 #include "vexp.h"
 
@@ -23,6 +25,8 @@ typedef struct {
     size_t last_R, last_V;
     float *att; /* attention scores scratch [ATT_BQ, longest sequence] */
     size_t att_cap;
+    CpuScratch gemm;    /* weight panels and bf16 activations of the GEMMs */
+    char bf16_why[128]; /* why bf16 was refused ("" when it was not asked for or is in force) */
 } CpuCtx;
 
 static void *cpu_alloc(LsBackend *be, size_t bytes, LsError *e) {
@@ -54,25 +58,15 @@ static int cpu_weight_load(LsBackend *be, LsWeight *out, const LsWeightSlice *sl
     size_t n, k;
     int has_bias;
     if (ls_weight_slices_check(sl, ns, "cpu", &n, &k, &has_bias, e)) return LS_ERR;
-    size_t bytes;
-    if (ls_mul_size(n, k, &bytes) || ls_mul_size(bytes, sizeof(float), &bytes))
-        return ls_fail(e, "cpu backend: weight %s too large", sl[0].w->name);
-    float *w = cpu_alloc(be, bytes, e);
-    if (!w) return LS_ERR;
+    CpuWeight *w;
+    if (cpu_weight_create(&w, sl, ns, n, k, be->precision, e)) return LS_ERR;
     float *b = has_bias ? cpu_alloc(be, n * sizeof(float), e) : NULL;
     if (has_bias && !b) {
-        free(w);
+        cpu_weight_destroy(w);
         return LS_ERR;
     }
-    size_t r = 0;
-    for (int i = 0; i < ns; i++) {
-        const LsTensor *t = sl[i].w;
-        size_t cols = (size_t)t->shape[1];
-        for (size_t j = 0; j < sl[i].nrows; j++)
-            ls_tensor_to_f32(t, (sl[i].row0 + j) * cols + sl[i].col0, k, w + (r + j) * k);
-        if (has_bias) ls_tensor_to_f32(sl[i].b, sl[i].row0, sl[i].nrows, b + r);
-        r += sl[i].nrows;
-    }
+    for (int i = 0; has_bias && i < ns; i++)
+        ls_tensor_to_f32(sl[i].b, sl[i].row0, sl[i].nrows, b + w->row0[i]);
     out->n = n;
     out->k = k;
     out->w = w;
@@ -82,16 +76,15 @@ static int cpu_weight_load(LsBackend *be, LsWeight *out, const LsWeightSlice *sl
 
 static void cpu_weight_free(LsBackend *be, LsWeight *w) {
     (void)be;
-    free(w->w);
+    cpu_weight_destroy(w->w);
     free(w->b);
     memset(w, 0, sizeof *w);
 }
 
 static void cpu_linear(LsBackend *be, float *y, const float *x, const LsWeight *w, size_t T, int acc) {
-    (void)be;
+    CpuCtx *cx = be->ctx;
     /* y [T, n] (+)= x [T, k] . W[n, k]^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)w->n, (int)w->k, 1.0f, x, (int)w->k,
-                (const float *)w->w, (int)w->k, acc ? 1.0f : 0.0f, y, (int)w->n);
+    cpu_gemm(&cx->gemm, y, x, w->k, w->w, T, 0, w->k, acc);
     if (w->b) {
         const float *b = w->b;
         size_t n = w->n;
@@ -104,14 +97,9 @@ static void cpu_linear(LsBackend *be, float *y, const float *x, const LsWeight *
 
 static void cpu_linear_cols(LsBackend *be, float *y, const float *x, const LsWeight *w, size_t T, size_t c0,
                             size_t c1) {
-    (void)be;
-    if (c1 <= c0) {
-        memset(y, 0, T * w->n * sizeof(float));
-        return;
-    }
-    /* y [T, n] = x[:, c0:c1] . W[:, c0:c1]^T (strided column blocks of both) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)T, (int)w->n, (int)(c1 - c0), 1.0f, x + c0,
-                (int)w->k, (const float *)w->w + c0, (int)w->k, 0.0f, y, (int)w->n);
+    CpuCtx *cx = be->ctx;
+    /* y [T, n] = x[:, c0:c1] . W[:, c0:c1]^T (zeros when c0 == c1) */
+    cpu_gemm(&cx->gemm, y, x, w->k, w->w, T, c0, c1, 0);
 }
 
 static void cpu_rmsnorm(LsBackend *be, float *y, const float *x, const float *g, size_t T, size_t d,
@@ -237,11 +225,10 @@ static void cpu_embed(LsBackend *be, float *x, const int32_t *ids, size_t T, con
                       int64_t v0) {
     (void)be;
     size_t d = emb->k;
-    const float *w = emb->w;
     for (size_t t = 0; t < T; t++) {
         int64_t r = (int64_t)ids[t] - v0;
         if (r >= 0 && r < (int64_t)emb->n)
-            memcpy(x + t * d, w + (size_t)r * d, d * sizeof(float));
+            cpu_weight_row(emb->w, (size_t)r, 0, d, x + t * d); /* the stored values, in any precision */
         else
             memset(x + t * d, 0, d * sizeof(float));
     }
@@ -301,8 +288,7 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
     cx->last_R = R;
     cx->last_V = V;
     /* L [R, V] = h [R, d] . W[V, d]^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)V, (int)W->k, 1.0f, h, (int)W->k,
-                (const float *)W->w, (int)W->k, 0.0f, L, (int)V);
+    cpu_gemm(&cx->gemm, L, h, W->k, W->w, R, 0, W->k, 0);
 #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < R; r++) {
         const float *row = L + r * V;
@@ -363,10 +349,17 @@ static void cpu_head_count_greater(LsBackend *be, size_t R, const float *thr, in
     }
 }
 
+/* bf16 needs AVX512-BF16 (also present on AMX processors); without it the
+ * backend says why and computes in fp32, the precision describe records. */
 static int cpu_set_precision(LsBackend *be, LsPrecision p, LsError *e) {
-    if (p != LS_PREC_FP32)
-        return ls_fail(e, "precision %s is not implemented on the CPU yet", ls_precision_name(p));
-    be->precision = p;
+    CpuCtx *cx = be->ctx;
+    (void)e;
+    be->precision = LS_PREC_FP32;
+    cx->bf16_why[0] = 0;
+    if (p == LS_PREC_BF16 && !cpu_bf16_available(cx->bf16_why, sizeof cx->bf16_why))
+        ls_warn("precision bf16: %s; the CPU backend computes in fp32", cx->bf16_why);
+    else
+        be->precision = p;
     return LS_OK;
 }
 
@@ -392,7 +385,8 @@ static void cpu_describe(LsBackend *be, LsDeviceInfo *out) {
     snprintf(out->device, sizeof out->device, "cpu");
     snprintf(out->precision, sizeof out->precision, "%s", ls_precision_name(be->precision));
     cpu_model_name(out->processor, sizeof out->processor);
-    snprintf(out->runtime, sizeof out->runtime, "OpenBLAS %s", openblas_get_config());
+    snprintf(out->runtime, sizeof out->runtime, "OpenBLAS %s%s", openblas_get_config(),
+             be->precision == LS_PREC_BF16 ? "; bf16 GEMMs: AVX512-BF16 kernel" : "");
     out->threads = omp_get_max_threads();
 }
 
@@ -400,6 +394,8 @@ static void cpu_destroy(LsBackend *be) {
     CpuCtx *cx = be->ctx;
     free(cx->logits);
     free(cx->att);
+    free(cx->gemm.panel);
+    free(cx->gemm.a16);
     free(cx);
     free(be);
 }
