@@ -58,6 +58,33 @@ int cpu_bf16_available(char *why, size_t why_len) {
     return 1;
 }
 
+#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+/* ar [pn] = bf16 pairs of xr[2 pa0 ...] (round to nearest even; denormals
+ * flushed, as VDPBF16PS reads them anyway), zero outside columns [c0, c1). */
+BF16_TARGET static void row_pairs(uint32_t *ar, const float *xr, size_t c0, size_t c1, size_t pa0,
+                                  size_t pn) {
+    for (size_t p = 0; p < pn; p += 16) {
+        const size_t e0 = 2 * (pa0 + p); /* first column of this block of 32 */
+        uint32_t m = 0;
+        for (int i = 0; i < 32; i++)
+            m |= (uint32_t)(e0 + (size_t)i >= c0 && e0 + (size_t)i < c1) << i;
+        __m512 v0 = _mm512_maskz_loadu_ps((__mmask16)(m & 0xffff), xr + e0);
+        __m512 v1 = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), xr + e0 + 16);
+        __m512i b = (__m512i)_mm512_cvtne2ps_pbh(v1, v0);
+        size_t cnt = pn - p < 16 ? pn - p : 16;
+        _mm512_mask_storeu_epi32(ar + p, (__mmask16)((1u << cnt) - 1), b);
+    }
+}
+
+/* A [T, pn] = bf16 pairs of x[t, 2 pa0 ...], zero outside columns [c0, c1). */
+static void pack_a(uint32_t *A, const float *x, size_t ldx, size_t T, size_t c0, size_t c1, size_t pa0,
+                   size_t pn) {
+#pragma omp parallel for schedule(static)
+    for (size_t t = 0; t < T; t++)
+        row_pairs(A + t * pn, x + t * ldx, c0, c1, pa0, pn);
+}
+
 int cpu_bf16_pack(CpuWeight *w, LsError *e) {
     const size_t np = (w->k + 1) / 2, npan = (w->n + NR - 1) / NR;
     size_t bytes;
@@ -89,29 +116,6 @@ int cpu_bf16_pack(CpuWeight *w, LsError *e) {
         free(row);
     }
     return LS_OK;
-}
-
-#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
-
-/* A [T, pn] = bf16 pairs of x[t, 2 pa0 ...], zero outside columns [c0, c1). */
-BF16_TARGET static void pack_a(uint32_t *A, const float *x, size_t ldx, size_t T, size_t c0, size_t c1,
-                               size_t pa0, size_t pn) {
-#pragma omp parallel for schedule(static)
-    for (size_t t = 0; t < T; t++) {
-        const float *xr = x + t * ldx;
-        uint32_t *ar = A + t * pn;
-        for (size_t p = 0; p < pn; p += 16) {
-            const size_t e0 = 2 * (pa0 + p); /* first column of this block of 32 */
-            uint32_t m = 0;
-            for (int i = 0; i < 32; i++)
-                m |= (uint32_t)(e0 + (size_t)i >= c0 && e0 + (size_t)i < c1) << i;
-            __m512 v0 = _mm512_maskz_loadu_ps((__mmask16)(m & 0xffff), xr + e0);
-            __m512 v1 = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), xr + e0 + 16);
-            __m512i b = (__m512i)_mm512_cvtne2ps_pbh(v1, v0);
-            size_t cnt = pn - p < 16 ? pn - p : 16;
-            _mm512_mask_storeu_epi32(ar + p, (__mmask16)((1u << cnt) - 1), b);
-        }
-    }
 }
 
 /* y[0:m, 0:nv] (+)= A[0:m] . panel B over pn pairs; m <= MR, nv <= NR. */
