@@ -14,7 +14,7 @@
 
 #include "ls/backend.h"
 
-enum { T = 45, N = 3011, K = 703 };
+enum { T = 45, N = 7001, K = 703 }; /* N K > PANEL_FLOATS: two panels */
 
 static uint16_t wb[N * K];
 static float wf[N * K], x[T * K], xr[T * K]; /* xr: x rounded to bf16 */
