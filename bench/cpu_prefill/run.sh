@@ -3,7 +3,7 @@
 # side by side (same checkpoint, same 512 ids, same statistics), at 1 and 2
 # threads, in alternating rounds (the fastest of each kind is kept: the dev VM
 # is shared), and the machine's OpenBLAS sgemm rate. Writes bench/results/cpu_prefill.json.
-# usage: bash bench/cpu_prefill/run.sh [ROUNDS]  (from the project root; needs the oracle venv)
+# usage: [THREADS="1 2"] bash bench/cpu_prefill/run.sh [ROUNDS]  (from the project root; needs the oracle venv)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:-2}
@@ -17,7 +17,7 @@ $PY -c "import random; random.seed(1); print(','.join(str(random.randrange(15164
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 flags=$(grep -o -w -E 'avx512f|avx512_bf16|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')
 lines=$(mktemp)
-for th in 1 2; do
+for th in ${THREADS:-1 2}; do
   echo "{\"what\": \"sgemm\", \"threads\": $th, \"result\": $(build/bench/ls-sgemm-bench 512 4864 896 $th 10)}" >> "$lines"
   for r in $(seq "$rounds"); do
     for prec in fp32 bf16; do
