@@ -3,7 +3,9 @@
 # side by side (same checkpoint, same 512 ids, same statistics), at 1 and 2
 # threads, in alternating rounds (the fastest of each kind is kept: the dev VM
 # is shared), and the machine's OpenBLAS sgemm rate. Writes bench/results/cpu_prefill.json.
-# usage: [THREADS="1 2"] bash bench/cpu_prefill/run.sh [ROUNDS]  (from the project root; needs the oracle venv)
+# usage: [THREADS="1 2"] [EXTRA_LINES=FILE] bash bench/cpu_prefill/run.sh [ROUNDS]
+#   (from the project root; needs the oracle venv). EXTRA_LINES: the run lines of
+#   an earlier (e.g. THREADS=1) run, summarised together with these.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:-2}
@@ -30,7 +32,7 @@ for th in ${THREADS:-1 2}; do
     done
   done
 done
-$PY bench/cpu_prefill/summarise.py "$lines" "$cpu, $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, flags: $flags" \
-  > bench/results/cpu_prefill.json
+$PY bench/cpu_prefill/summarise.py "$cpu, $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, flags: $flags" \
+  "$lines" ${EXTRA_LINES:-} > bench/results/cpu_prefill.json
 rm -f "$lines"
 echo "wrote bench/results/cpu_prefill.json"
