@@ -29,8 +29,9 @@ typedef struct {
 /* A linear layer's weight in backend format: y = x W^T + b, W [n, k]. */
 typedef struct {
     size_t n, k;
-    void *w;  /* backend-specific storage of [n, k] */
-    float *b; /* [n] fp32 in backend memory, or NULL */
+    void *w;             /* backend-specific storage of [n, k] */
+    float *b;            /* [n] fp32 in backend memory, or NULL */
+    float logit_softcap; /* head only: head_partials caps its logits to c tanh(l / c) when c > 0 (Gemma) */
 } LsWeight;
 
 /* Per-row partial statistics of the predictive distribution over the vocab
@@ -42,11 +43,26 @@ typedef struct {
 
 /* Attention heads held by one rank: H local query heads (global index
  * q_head0 + i) reading local KV head (q_head0 + i) / group - kv_head0, where
- * group = global H / global Hkv (grouped-query attention). */
+ * group = global H / global Hkv (grouped-query attention). The last two
+ * fields are 0 for plain causal attention with scores scaled by 1/sqrt(hd):
+ *   window   query i sees keys j with i - window < j <= i (transformers'
+ *            sliding_window; 0 = all j <= i)
+ *   scale    the scores' scale when > 0 (Gemma: query_pre_attn_scalar^-0.5)
+ * A backend computes them only with the matching LS_FEAT_ATTN_* bit set. */
 typedef struct {
     int H, Hkv, hd;
     int q_head0, kv_head0, group;
+    int window;
+    float scale;
 } LsAttnShape;
+
+/* Optional abilities of a backend (LsBackend.features); the forward pass
+ * refuses a model that needs one the backend lacks. */
+enum {
+    LS_FEAT_ATTN_WINDOW = 1 << 0,  /* LsAttnShape.window */
+    LS_FEAT_ATTN_SCALE = 1 << 1,   /* LsAttnShape.scale */
+    LS_FEAT_HEAD_SOFTCAP = 1 << 2, /* LsWeight.logit_softcap in head_partials */
+};
 
 /* Compute precision (config key `precision`, recorded per model in the file).
  * fp32: fp32 GEMMs and attention (the contract: within 1e-4 of transformers
@@ -70,6 +86,7 @@ struct LsBackend {
     const char *name;
     void *ctx;
     LsPrecision precision; /* set by set_precision before any weight is loaded */
+    unsigned features;     /* LS_FEAT_* bits */
 
     /* Chooses the precision; called once, before weight_load. LS_ERR + message
      * when this backend or processor cannot compute in it. */
@@ -112,6 +129,24 @@ struct LsBackend {
     void (*embed)(LsBackend *be, float *x, const int32_t *ids, size_t T, const LsWeight *emb, int64_t v0);
     /* y += x, n elements */
     void (*add)(LsBackend *be, float *y, const float *x, size_t n);
+
+    /* Operations of some architectures (src/backend/cpu/cpu_arch.c); NULL
+     * where a backend lacks one, and the forward pass then refuses a model
+     * that needs it, naming the operation. */
+    /* x [n] *= s */
+    void (*scale)(LsBackend *be, float *x, size_t n, float s);
+    /* y [T, n] += b [n] on every row */
+    void (*add_bias)(LsBackend *be, float *y, const float *b, size_t T, size_t n);
+    /* RMSNorm of each of the nheads hd-wide heads at the start of each row of
+     * x [T, ld], in place: x / rms(x) * g, g [hd] (Qwen3 / Gemma 3 q_norm, k_norm) */
+    void (*head_rmsnorm)(LsBackend *be, float *x, size_t ld, size_t T, int nheads, int hd, const float *g,
+                         float eps);
+    /* out [T, f] = gelu_tanh(gu[:, :f]) * gu[:, f:] ; gu [T, 2f] (gelu_pytorch_tanh) */
+    void (*gelu_tanh_mul)(LsBackend *be, float *out, const float *gu, size_t T, size_t f);
+    /* rope with given inverse frequencies inv_freq [hd/2] (backend memory) and
+     * cos/sin multiplied by attn_factor (scaled RoPE types) */
+    void (*rope_freqs)(LsBackend *be, float *qk, size_t ld, const int32_t *pos, size_t T, int nheads, int hd,
+                       const float *inv_freq, float attn_factor);
 
     /* Head statistics for R rows h [R, d] against the head slice W [V, d]
      * (vocab ids v0 .. v0+V-1), cut into nsl sub-slices [cut[q], cut[q+1])

@@ -1,6 +1,7 @@
-/* ls/forward.h — the Qwen2 decoder prefill (transformers' Qwen2ForCausalLM
- * up to the final norm), written once against the backend interface, with
- * Megatron-style tensor parallelism over an LsComm. */
+/* ls/forward.h — the decoder prefill (transformers' Qwen2, Llama, Qwen3 and
+ * Gemma 3 *ForCausalLM up to the final norm; src/forward/decoder.c), written
+ * once against the backend interface, with Megatron-style tensor parallelism
+ * over an LsComm. */
 #ifndef LS_FORWARD_H
 #define LS_FORWARD_H
 
@@ -32,14 +33,31 @@
 #define LS_TP_SLICES 4
 #define LS_TP_SLICES_LOG2 2
 
+/* Backend memory of one layer; the optional parts NULL where the config has
+ * none. Norm weights of Gemma are stored as (1 + w). */
 typedef struct {
-    LsWeight qkv;     /* [(H + 2 Hkv) hd local, d] fused q/k/v with bias */
-    LsWeight o;       /* [d, H hd local] row-parallel */
-    LsWeight gate_up; /* [2 f local, d] fused gate/up */
-    LsWeight down;    /* [d, f local] row-parallel */
-    float *in_norm;   /* [d] */
-    float *post_norm; /* [d] */
+    LsWeight qkv;        /* [(H + 2 Hkv) hd local, d] fused q/k/v (with bias when qkv_bias) */
+    LsWeight o;          /* [d, H hd local] row-parallel */
+    LsWeight gate_up;    /* [2 f local, d] fused gate/up (with bias when mlp_bias) */
+    LsWeight down;       /* [d, f local] row-parallel */
+    float *in_norm;      /* [d] */
+    float *post_norm;    /* [d] */
+    float *q_norm;       /* [hd] (qk_norm) */
+    float *k_norm;       /* [hd] (qk_norm) */
+    float *pre_ff_norm;  /* [d] (sandwich_norms) */
+    float *post_ff_norm; /* [d] (sandwich_norms) */
+    float *o_b, *down_b; /* [d] row-parallel biases, added after the all-reduce */
+    int sliding;         /* sliding-window layer (Gemma 3): window and local RoPE */
 } LsLayer;
+
+/* RoPE of one layer type: the backend's rope with theta (inv_freq NULL), or
+ * the inverse frequencies [hd / 2] of a scaled type in backend memory, with
+ * cos/sin multiplied by attn_factor. */
+typedef struct {
+    double theta;
+    float *inv_freq;
+    float attn_factor;
+} LsRopeTable;
 
 typedef struct {
     const LsModel *model;
@@ -52,12 +70,14 @@ typedef struct {
     LsWeight embed;   /* [nv, d] */
     LsWeight head;    /* [nv, d]; shares embed's storage when tied */
     int head_is_embed;
-    float *final_norm; /* [d] */
-    LsLayer *layers;   /* [L] */
+    float *final_norm;   /* [d] */
+    LsLayer *layers;     /* [L] */
+    LsRopeTable rope[2]; /* [0] full-attention layers, [1] sliding-window layers */
     size_t max_tokens;
     /* activation arena, sized for max_tokens once */
     void *arena;
     float *x, *h, *qkv, *att, *gu, *act; /* backend memory */
+    float *y;                            /* [T, d] Gemma's post-norm outputs (NULL elsewhere) */
     int32_t *ids_dev, *pos_dev, *seqoff_dev;
     /* row-parallel sums (above): ordered = 1 when in the fixed tree order;
      * nslices slices on this rank (S / tp), o_cut / down_cut / v_cut
@@ -77,6 +97,11 @@ int ls_forward_init(LsForward *f, const LsModel *m, LsBackend *be, LsComm *tp, s
  * f->h [T, d] (backend memory) holds the final-norm hidden states. */
 int ls_forward_batch(LsForward *f, const int32_t *ids, const int32_t *seq_off, int nseq, LsError *e);
 void ls_forward_free(LsForward *f);
+
+/* RoPE inverse frequencies inv [hd / 2] of r as transformers'
+ * modeling_rope_utils.py computes them (default, linear, llama3, yarn), and
+ * the factor its cos/sin are multiplied by (yarn's attention factor, else 1). */
+void ls_rope_inv_freq(const LsRope *r, int hd, float *inv, float *attn_factor);
 
 /* Model FLOPs of a prefill of T tokens in sequences of the given lengths
  * (2 per multiply-add; linear layers, attention scores/values and the head). */

@@ -1,5 +1,5 @@
 /* ls/model.h — Hugging Face checkpoints: config.json, safetensors (single file
- * or sharded with model.safetensors.index.json), and the Qwen2 weight set.
+ * or sharded with model.safetensors.index.json), and the decoder weight set (Qwen2, Llama, Qwen3, Gemma 3).
  *
  * Everything read from disk is hostile until validated: every error names the
  * file and the byte offset or JSON key. Tensor data stays in the mmapped files
@@ -80,41 +80,105 @@ typedef struct {
 int ls_st_parse_index(const char *text, size_t len, const char *fname, LsStIndex *out, LsError *e);
 void ls_st_index_free(LsStIndex *ix);
 
-/* config.json of a Qwen2 model. Unknown model_type / hidden_act /
- * rope_scaling / sliding window are rejected rather than computed wrongly. */
+/* The decoder families the forward pass computes (src/forward/decoder.c), as
+ * in transformers' modeling_<name>.py. */
+typedef enum { LS_ARCH_QWEN2 = 0, LS_ARCH_LLAMA = 1, LS_ARCH_QWEN3 = 2, LS_ARCH_GEMMA3 = 3 } LsArch;
+const char *ls_arch_name(LsArch a); /* "qwen2", "llama", "qwen3", "gemma3_text" */
+
+typedef enum { LS_ACT_SILU = 0, LS_ACT_GELU_TANH = 1 } LsAct; /* silu; gelu_pytorch_tanh */
+
+/* RoPE types of transformers' modeling_rope_utils.py that we compute. */
+typedef enum { LS_ROPE_DEFAULT = 0, LS_ROPE_LINEAR = 1, LS_ROPE_LLAMA3 = 2, LS_ROPE_YARN = 3 } LsRopeType;
+const char *ls_rope_type_name(LsRopeType t);
+
+/* One RoPE setting (rope_parameters, or rope_theta + rope_scaling), with the
+ * defaults transformers fills in (standardize_rope_params). Unused fields 0. */
 typedef struct {
+    LsRopeType type;
+    double theta;                         /* rope_theta */
+    double factor;                        /* linear / llama3 / yarn */
+    double low_freq_factor;               /* llama3 */
+    double high_freq_factor;              /* llama3 */
+    int original_max_position_embeddings; /* llama3 / yarn (default max_position_embeddings) */
+    double attention_factor;              /* yarn: cos/sin multiplier (derived when absent); else 1 */
+    double beta_fast, beta_slow;          /* yarn (default 32, 1) */
+    int truncate;                         /* yarn (default true) */
+} LsRope;
+
+/* config.json of a supported decoder (Qwen2, Llama, Qwen3, Gemma 3 text),
+ * both spellings (rope_theta + rope_scaling, or rope_parameters; Gemma 3:
+ * rope_local_base_freq + sliding_window_pattern, or per-layer-type
+ * rope_parameters + layer_types). Anything our forward pass would compute
+ * differently from transformers (other model types, MoE, vision towers,
+ * activations, RoPE types) is rejected, naming the key. A loader of another
+ * format (GGUF) fills the same fields: every field is plain data. */
+typedef struct {
+    LsArch arch;
     int hidden_size;         /* d */
     int intermediate_size;   /* f */
     int num_hidden_layers;   /* L */
     int num_attention_heads; /* H */
     int num_key_value_heads; /* Hkv */
-    int head_dim;            /* hd (from config, else d / H) */
+    int head_dim;            /* hd (from config, else the architecture's default: d / H, Gemma 3 256) */
     int vocab_size;          /* V */
     int max_position_embeddings;
     float rms_norm_eps;
-    double rope_theta;
+    double rope_theta; /* = rope.theta (full-attention layers) */
     int tie_word_embeddings;
     LsDType torch_dtype;
     int bos_token_id, eos_token_id; /* -1 if absent */
     char *model_type;
-    char *text; /* the config.json text, for the output file */
+    char *text; /* the config.json text, recorded in the output file (another format: JSON of its own) */
+
+    /* architecture switches (defaults from the family's Config class) */
+    LsRope rope;       /* full-attention layers */
+    LsRope rope_local; /* sliding-window layers (Gemma 3 rope_local_base_freq); = rope elsewhere */
+    int qkv_bias;      /* q/k/v_proj have biases (Qwen2 always; attention_bias elsewhere) */
+    int o_bias;        /* o_proj has a bias (attention_bias; Qwen2 never) */
+    int mlp_bias;      /* gate/up/down_proj have biases (Llama mlp_bias) */
+    int qk_norm;       /* per-head RMSNorm of q and k before RoPE (Qwen3, Gemma 3) */
+    /* RMSNorm scales by (1 + w) (Gemma): the stored w + 1 at load. A loader whose norm weights
+     * already hold 1 + w (llama.cpp's Gemma GGUF; transformers subtracts 1 reading them) keeps
+     * them as they are and sets this 0 */
+    int norm_plus_one;
+    int sandwich_norms; /* Gemma 3: norms after attention and around the MLP (4 per layer) */
+    LsAct hidden_act;   /* MLP gate activation */
+    float embed_scale;  /* embeddings multiplied by this (fp32): 1, Gemma sqrt(hidden) */
+    double attn_scale;  /* attention scores scale: head_dim^-0.5, Gemma query_pre_attn_scalar^-0.5 */
+    double final_logit_softcapping; /* logits = c tanh(logits / c); 0 = none */
+    int sliding_window;             /* keys within this many positions (incl. the query); 0 = none */
+    unsigned char *layer_sliding;   /* [L] 1 = sliding_attention layer; NULL = all full attention */
 } LsModelConfig;
 
 int ls_config_parse(LsModelConfig *c, const char *text, size_t len, const char *fname, LsError *e);
+/* Sets the switches that follow from c->arch and the shapes (hidden_size,
+ * head_dim) as transformers' Config classes default them: biases, qk_norm,
+ * Gemma's norms, hidden_act, embed_scale, attn_scale (Gemma:
+ * query_pre_attn_scalar 256), tie_word_embeddings. ls_config_parse calls it
+ * before reading the keys that override them; a loader of another format
+ * (GGUF) fills arch and the shapes, calls it, then sets what its metadata
+ * says (RoPE, sliding window, layer_sliding, soft-capping, ...). */
+void ls_config_arch_defaults(LsModelConfig *c);
 int ls_config_load(LsModelConfig *c, const char *path, LsError *e);
 void ls_config_free(LsModelConfig *c);
 
-/* Qwen2 weights (names as in transformers' Qwen2ForCausalLM state dict).
- * Shapes (out, in) as nn.Linear stores them. */
+/* Decoder weights (names as in transformers' *ForCausalLM state dicts).
+ * Shapes (out, in) as nn.Linear stores them; absent ones NULL. */
 typedef struct {
     const LsTensor *in_norm;       /* input_layernorm.weight [d] */
-    const LsTensor *q_w, *q_b;     /* [H*hd, d], [H*hd] */
+    const LsTensor *q_w, *q_b;     /* [H*hd, d], [H*hd] (bias: qkv_bias) */
     const LsTensor *k_w, *k_b;     /* [Hkv*hd, d], [Hkv*hd] */
     const LsTensor *v_w, *v_b;     /* [Hkv*hd, d], [Hkv*hd] */
-    const LsTensor *o_w;           /* [d, H*hd] */
+    const LsTensor *q_norm;        /* self_attn.q_norm.weight [hd] (qk_norm) */
+    const LsTensor *k_norm;        /* self_attn.k_norm.weight [hd] (qk_norm) */
+    const LsTensor *o_w, *o_b;     /* [d, H*hd], [d] (bias: o_bias) */
     const LsTensor *post_norm;     /* post_attention_layernorm.weight [d] */
+    const LsTensor *pre_ff_norm;   /* pre_feedforward_layernorm.weight [d] (sandwich_norms) */
+    const LsTensor *post_ff_norm;  /* post_feedforward_layernorm.weight [d] (sandwich_norms) */
     const LsTensor *gate_w, *up_w; /* [f, d] */
+    const LsTensor *gate_b, *up_b; /* [f] (mlp_bias) */
     const LsTensor *down_w;        /* [d, f] */
+    const LsTensor *down_b;        /* [d] (mlp_bias) */
 } LsLayerWeights;
 
 typedef struct {

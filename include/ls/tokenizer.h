@@ -71,6 +71,12 @@ int32_t ls_tokenizer_eos_id(const LsTokenizer *tok);
 /* SHA-256 of the tokenizer.json bytes, as 64 lowercase hex digits (NUL-terminated). */
 const char *ls_tokenizer_sha256(const LsTokenizer *tok);
 
+/* The first id whose token differs between a and b (a token string, or
+ * present in one and absent in the other), or -1 when both give every token
+ * the same id (models that share a vocabulary can be compared position by
+ * position, ls/divergence.h). */
+int32_t ls_tokenizer_first_difference(const LsTokenizer *a, const LsTokenizer *b);
+
 /* SHA-256 of any buffer into 32 bytes (used for the tokenizer hash; exposed for tests). */
 void ls_sha256(const void *data, size_t len, uint8_t out[32]);
 

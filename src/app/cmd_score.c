@@ -22,9 +22,9 @@ static const char *USAGE =
     "                          [--json] [--device auto|cpu|cuda] [--threads N] [--tp N]\n"
     "                          [--timing] [--repeat R] [--sums fixed|plain] [--precision fp32|bf16]\n"
     "\n"
-    "Runs the model in DIR (a Hugging Face Qwen2 checkpoint: config.json + safetensors)\n"
-    "over the token ids (or the text, encoded with DIR's tokenizer.json) and prints,\n"
-    "for every position p, the distribution the model\n"
+    "Runs the model in DIR (a Hugging Face Qwen2, Llama, Qwen3 or Gemma 3 text checkpoint:\n"
+    "config.json + safetensors) over the token ids (or the text, encoded with DIR's\n"
+    "tokenizer.json) and prints, for every position p, the distribution the model\n"
     "predicted for token p from the tokens before it: log-prob of the actual token,\n"
     "entropy (nats), the top-K tokens and the log-probs of the --targets ids.\n"
     "Position 0 has no prediction (null in --json).\n"
@@ -39,7 +39,7 @@ static const char *USAGE =
     "processor has AVX512-BF16, else it says so and computes in fp32); default fp32.\n";
 
 /* Parses "1,2,3" into a heap array; the error names the bad element. */
-static int parse_ids(const char *s, const char *opt, int32_t **out, int *n, LsError *e) {
+int ls_app_parse_ids(const char *s, const char *opt, int32_t **out, int *n, LsError *e) {
     *out = NULL;
     *n = 0;
     int cap = 16;
@@ -65,7 +65,7 @@ static int parse_ids(const char *s, const char *opt, int32_t **out, int *n, LsEr
 
 /* --text / --text-file: the model folder's tokenizer, special tokens added as
  * its post-processor says (BOS for DeepSeek-R1-Distill / Llama-3). */
-static int encode_text(const char *dir, const char *text, const char *file, int32_t **ids, int *n,
+int ls_app_encode_text(const char *dir, const char *text, const char *file, int32_t **ids, int *n,
                        LsError *e) {
     char *buf = NULL;
     size_t len = 0;
@@ -160,12 +160,12 @@ int ls_cmd_score(int argc, char **argv) {
     LsError e = {{0}};
     int32_t *ids = NULL, *tgt = NULL;
     int n = 0, ntgt = 0, rc = 1;
-    if (!ids_s && encode_text(model_dir, text, text_file, &ids, &n, &e)) {
+    if (!ids_s && ls_app_encode_text(model_dir, text, text_file, &ids, &n, &e)) {
         fprintf(stderr, "logits-study score: %s\n", e.msg);
         return 1;
     }
-    if ((ids_s && parse_ids(ids_s, "--ids", &ids, &n, &e)) ||
-        (tgt_s && parse_ids(tgt_s, "--targets", &tgt, &ntgt, &e))) {
+    if ((ids_s && ls_app_parse_ids(ids_s, "--ids", &ids, &n, &e)) ||
+        (tgt_s && ls_app_parse_ids(tgt_s, "--targets", &tgt, &ntgt, &e))) {
         fprintf(stderr, "logits-study score: %s\n", e.msg);
         free(ids);
         return 2;

@@ -11,6 +11,8 @@
 static const LsCommand COMMANDS[] = {
     {"run", "the study: every model over every record, into one HDF5 file (MPI)", ls_cmd_run},
     {"score", "per-position statistics of one model for a token sequence", ls_cmd_score},
+    {"compare", "per-position divergence (KL, JS, top-1 agreement) between two models on one sequence",
+     ls_cmd_compare},
     {"reduce", "(re)compute /summary (group comparisons and tests) of an output file", ls_cmd_reduce},
     {"inspect", "terminal report of an output file: metadata, tables, significant differences",
      ls_cmd_inspect},

@@ -1,7 +1,9 @@
-/* model.c — a Qwen2 checkpoint folder: config.json + safetensors, and the
- * weight set of transformers' Qwen2ForCausalLM checked name by name and shape
- * by shape against the config (dimension letters as in ls/model.h:
- * d hidden, f intermediate, H heads, Hkv kv heads, hd head dim, V vocab).
+/* model.c — a decoder checkpoint folder: config.json + safetensors, and the
+ * weight set of transformers' *ForCausalLM (Qwen2, Llama, Qwen3, Gemma 3
+ * text: the same names, with the biases and norms the config switches on)
+ * checked name by name and shape by shape against the config (dimension
+ * letters as in ls/model.h: d hidden, f intermediate, H heads, Hkv kv heads,
+ * hd head dim, V vocab).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,16 +74,32 @@ int ls_model_open(LsModel *m, const char *dir, LsError *e) {
     } while (0)
         GET(in_norm, "input_layernorm.weight", 1, d, 0);
         GET(q_w, "self_attn.q_proj.weight", 2, qd, d);
-        GET(q_b, "self_attn.q_proj.bias", 1, qd, 0);
         GET(k_w, "self_attn.k_proj.weight", 2, kvd, d);
-        GET(k_b, "self_attn.k_proj.bias", 1, kvd, 0);
         GET(v_w, "self_attn.v_proj.weight", 2, kvd, d);
-        GET(v_b, "self_attn.v_proj.bias", 1, kvd, 0);
         GET(o_w, "self_attn.o_proj.weight", 2, d, qd);
+        if (c->qkv_bias) {
+            GET(q_b, "self_attn.q_proj.bias", 1, qd, 0);
+            GET(k_b, "self_attn.k_proj.bias", 1, kvd, 0);
+            GET(v_b, "self_attn.v_proj.bias", 1, kvd, 0);
+        }
+        if (c->o_bias) GET(o_b, "self_attn.o_proj.bias", 1, d, 0);
+        if (c->qk_norm) {
+            GET(q_norm, "self_attn.q_norm.weight", 1, c->head_dim, 0);
+            GET(k_norm, "self_attn.k_norm.weight", 1, c->head_dim, 0);
+        }
         GET(post_norm, "post_attention_layernorm.weight", 1, d, 0);
+        if (c->sandwich_norms) {
+            GET(pre_ff_norm, "pre_feedforward_layernorm.weight", 1, d, 0);
+            GET(post_ff_norm, "post_feedforward_layernorm.weight", 1, d, 0);
+        }
         GET(gate_w, "mlp.gate_proj.weight", 2, f, d);
         GET(up_w, "mlp.up_proj.weight", 2, f, d);
         GET(down_w, "mlp.down_proj.weight", 2, d, f);
+        if (c->mlp_bias) {
+            GET(gate_b, "mlp.gate_proj.bias", 1, f, 0);
+            GET(up_b, "mlp.up_proj.bias", 1, f, 0);
+            GET(down_b, "mlp.down_proj.bias", 1, d, 0);
+        }
 #undef GET
     }
     return LS_OK;

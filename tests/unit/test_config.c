@@ -1,8 +1,10 @@
-/* test_config.c — Qwen2 config.json: values, defaults (as transformers'
- * Qwen2Config), and every rejection naming the file and the key. */
+/* test_config.c — config.json of Qwen2, Llama, Qwen3 and Gemma 3 text:
+ * values, defaults (as transformers' Config classes), both spellings of RoPE
+ * and layer types, and every rejection naming the file and the key. */
 #include "st_build.h"
 
 #include <criterion/criterion.h>
+#include <math.h>
 
 #define CF "config.json"
 
@@ -108,15 +110,26 @@ Test(config, load_from_file) {
 }
 
 Test(config, architecture_switches) {
-    expect_fail("{\"model_type\":\"llama\",\"hidden_size\":8}", "key 'model_type'",
-                "\"llama\" is not supported");
+    expect_fail("{\"model_type\":\"mistral\",\"hidden_size\":8}", "key 'model_type'",
+                "\"mistral\" is not supported");
+    expect_fail("{\"model_type\":\"gemma3\",\"text_config\":null}", "key 'model_type'", "multimodal");
+    expect_fail("{\"model_type\":\"gemma3\",\"vision_config\":{}}", "key 'vision_config'", "multimodal");
+    expect_fail("{\"model_type\":\"qwen3_moe\"}", "key 'model_type'", "\"qwen3_moe\" is not supported");
+    expect_fail("{\"model_type\":\"llama\",\"num_local_experts\":8}", "key 'num_local_experts'",
+                "mixture-of-experts");
+    expect_fail("{\"model_type\":\"llama\",\"architectures\":[\"LlamaForSequenceClassification\"]}",
+                "key 'architectures'[0]", "LlamaForCausalLM");
+    expect_fail("{\"model_type\":\"llama\",\"architectures\":\"LlamaForCausalLM\"}", "key 'architectures'",
+                "expected a list");
     expect_fail("{\"hidden_size\":8}", "missing required key 'model_type'", NULL);
     expect_fail("{\"model_type\":3}", "key 'model_type': expected a string", NULL);
     expect_fail("{\"model_type\":\"qwen2\",\"hidden_act\":\"gelu\"}", "key 'hidden_act'",
                 "\"gelu\" is not supported");
-    expect_fail("{\"model_type\":\"qwen2\",\"rope_scaling\":{\"type\":\"yarn\",\"factor\":4.0}}",
-                "key 'rope_scaling'", "not supported");
+    expect_fail("{\"model_type\":\"gemma3_text\",\"hidden_activation\":\"gelu\"}", "key 'hidden_activation'",
+                "\"gelu\" is not supported");
     expect_fail("{\"model_type\":\"qwen2\",\"use_sliding_window\":true}", "key 'use_sliding_window'",
+                "not supported");
+    expect_fail("{\"model_type\":\"qwen3\",\"use_sliding_window\":true}", "key 'use_sliding_window'",
                 "not supported");
     expect_fail("{\"model_type\":\"qwen2\",\"use_sliding_window\":\"no\"}", "key 'use_sliding_window'",
                 "expected true or false");
@@ -129,16 +142,168 @@ Test(config, rope) {
         "{\"model_type\":\"qwen2\",\"hidden_size\":8,\"intermediate_size\":16,\"num_hidden_layers\":1,"
         "\"num_attention_heads\":2,\"vocab_size\":32,\"rms_norm_eps\":1e-5}",
         "missing required key 'rope_theta'", NULL);
+    expect_fail("{" BASE_KEYS ",\"rope_parameters\":{\"rope_theta\":1e6,\"rope_type\":\"linear\",\"x\":2}}",
+                "key 'rope_parameters.x' is not supported", NULL);
     expect_fail("{" BASE_KEYS
-                ",\"rope_parameters\":{\"rope_theta\":10.0,\"rope_type\":\"linear\",\"factor\":2}}",
-                "rope_parameters.factor", NULL);
-    expect_fail("{" BASE_KEYS ",\"rope_parameters\":{\"rope_theta\":10.0,\"rope_type\":\"linear\"}}",
-                "key 'rope_parameters.rope_type'", "\"linear\" is not supported");
+                ",\"rope_parameters\":{\"rope_theta\":1e6,\"rope_type\":\"dynamic\",\"factor\":2}}",
+                "key 'rope_parameters.rope_type'", "\"dynamic\" is not supported");
+    expect_fail("{" BASE_KEYS ",\"rope_scaling\":{\"type\":\"longrope\",\"factor\":2}}",
+                "key 'rope_scaling.type'", "\"longrope\" is not supported");
+    expect_fail("{" BASE_KEYS ",\"rope_parameters\":{\"rope_theta\":1e6,\"rope_type\":\"linear\"}}",
+                "missing key 'rope_parameters.factor'", "\"linear\"");
+    expect_fail("{" BASE_KEYS
+                ",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8,\"low_freq_factor\":1}}",
+                "missing key 'rope_scaling.high_freq_factor'", NULL);
+    expect_fail("{" BASE_KEYS ",\"rope_scaling\":{\"rope_type\":\"linear\",\"factor\":-2}}",
+                "key 'rope_scaling.factor'", "not positive");
+    expect_fail("{" BASE_KEYS
+                ",\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":2,\"partial_rotary_factor\":0.5}}",
+                "key 'rope_scaling.partial_rotary_factor'", NULL);
+    expect_fail("{" BASE_KEYS ",\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":\"x\"}}",
+                "key 'rope_scaling.factor'", "expected a finite number");
+    expect_fail("{" BASE_KEYS ",\"rope_scaling\":3}", "key 'rope_scaling': expected an object", NULL);
     expect_fail("{" BASE_KEYS ",\"rope_parameters\":{\"rope_theta\":10.0}}", "key 'rope_theta'",
                 "disagrees with rope_parameters.rope_theta");
     expect_fail("{" BASE_KEYS ",\"rope_parameters\":{\"rope_theta\":\"x\"}}",
-                "key 'rope_parameters.rope_theta'", "expected a number");
+                "key 'rope_parameters.rope_theta'", "expected a finite number");
     expect_fail("{" BASE_KEYS ",\"rope_parameters\":[]}", "key 'rope_parameters': expected an object", NULL);
+}
+
+/* the scaled RoPE types, as modeling_rope_utils.py standardises them */
+Test(config, rope_scaling_types) {
+    LsModelConfig c;
+    LsError e;
+    const char *lin = "{" BASE_KEYS ",\"max_position_embeddings\":4096,\"rope_scaling\":{\"type\":\"linear\","
+                      "\"factor\":2.5}}";
+    cr_assert_eq(parse(lin, &c, &e), LS_OK, "%s", e.msg);
+    cr_assert_eq(c.rope.type, LS_ROPE_LINEAR);
+    cr_assert_eq(c.rope.factor, 2.5);
+    cr_assert_eq(c.rope.theta, 1e6);
+    cr_assert_eq(c.rope_local.type, LS_ROPE_LINEAR);
+    ls_config_free(&c);
+    const char *yarn =
+        "{" BASE_KEYS ",\"max_position_embeddings\":4096,\"rope_scaling\":{\"rope_type\":\"yarn\","
+        "\"factor\":4.0,\"original_max_position_embeddings\":1024}}";
+    cr_assert_eq(parse(yarn, &c, &e), LS_OK, "%s", e.msg);
+    cr_assert_eq(c.rope.type, LS_ROPE_YARN);
+    cr_assert_float_eq(c.rope.attention_factor, 0.1 * log(4.0) + 1.0, 1e-12);
+    cr_assert(c.rope.beta_fast == 32 && c.rope.beta_slow == 1 && c.rope.truncate == 1);
+    cr_assert_eq(c.rope.original_max_position_embeddings, 1024);
+    ls_config_free(&c);
+    /* yarn without factor: max_position_embeddings / original; mscale ratio */
+    const char *yarn2 = "{" BASE_KEYS ",\"max_position_embeddings\":4096,\"rope_parameters\":{\"rope_type\":"
+                        "\"yarn\",\"rope_theta\":1e6,\"original_max_position_embeddings\":1024,\"mscale\":2,"
+                        "\"mscale_all_dim\":1,\"truncate\":false}}";
+    cr_assert_eq(parse(yarn2, &c, &e), LS_OK, "%s", e.msg);
+    cr_assert_eq(c.rope.factor, 4.0);
+    cr_assert_float_eq(c.rope.attention_factor, (0.2 * log(4.0) + 1.0) / (0.1 * log(4.0) + 1.0), 1e-12);
+    cr_assert_eq(c.rope.truncate, 0);
+    ls_config_free(&c);
+    const char *l3 =
+        "{" BASE_KEYS ",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8,"
+        "\"low_freq_factor\":1,\"high_freq_factor\":4,\"original_max_position_embeddings\":8192}}";
+    cr_assert_eq(parse(l3, &c, &e), LS_OK, "%s", e.msg);
+    cr_assert_eq(c.rope.type, LS_ROPE_LLAMA3);
+    cr_assert(c.rope.low_freq_factor == 1 && c.rope.high_freq_factor == 4 && c.rope.factor == 8);
+    cr_assert_eq(c.rope.original_max_position_embeddings, 8192);
+    ls_config_free(&c);
+}
+
+#define LLAMA_KEYS                                                                                           \
+    "\"model_type\":\"llama\",\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,"                  \
+    "\"intermediate_size\":128,\"num_hidden_layers\":2,\"num_attention_heads\":4,\"num_key_value_heads\":1," \
+    "\"vocab_size\":100,\"rms_norm_eps\":1e-05,\"rope_theta\":500000.0"
+
+Test(config, llama_qwen3_switches) {
+    LsModelConfig c;
+    LsError e;
+    cr_assert_eq(parse("{" LLAMA_KEYS ",\"attention_bias\":true,\"mlp_bias\":true}", &c, &e), LS_OK, "%s",
+                 e.msg);
+    cr_assert_eq(c.arch, LS_ARCH_LLAMA);
+    cr_assert(c.qkv_bias && c.o_bias && c.mlp_bias && !c.qk_norm && !c.norm_plus_one);
+    cr_assert_eq(c.max_position_embeddings, 2048); /* LlamaConfig default */
+    cr_assert_eq(c.head_dim, 16);
+    cr_assert_eq(c.embed_scale, 1.0f);
+    cr_assert_eq(c.layer_sliding, NULL);
+    ls_config_free(&c);
+    cr_assert_eq(parse("{" BASE_KEYS "}", &c, &e), LS_OK, "%s", e.msg);
+    cr_assert(c.arch == LS_ARCH_QWEN2 && c.qkv_bias && !c.o_bias && !c.mlp_bias);
+    ls_config_free(&c);
+    const char *q3 =
+        "{\"model_type\":\"qwen3\",\"hidden_size\":64,\"intermediate_size\":128,"
+        "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"vocab_size\":100,\"rms_norm_eps\":1e-6,"
+        "\"rope_theta\":1e6}";
+    cr_assert_eq(parse(q3, &c, &e), LS_OK, "%s", e.msg);
+    cr_assert(c.arch == LS_ARCH_QWEN3 && c.qk_norm && !c.qkv_bias);
+    cr_assert_eq(c.head_dim, 128); /* Qwen3Config default */
+    cr_assert_str_eq(c.model_type, "qwen3");
+    ls_config_free(&c);
+    expect_fail("{" LLAMA_KEYS ",\"attention_bias\":1}", "key 'attention_bias': expected true or false",
+                NULL);
+}
+
+#define GEMMA_KEYS                                                                                           \
+    "\"model_type\":\"gemma3_text\",\"hidden_size\":64,\"intermediate_size\":128,\"num_hidden_layers\":7,"   \
+    "\"num_attention_heads\":4,\"num_key_value_heads\":1,\"vocab_size\":100,\"rms_norm_eps\":1e-06"
+
+Test(config, gemma3_old_and_new_spelling) {
+    LsModelConfig c;
+    LsError e;
+    /* defaults: pattern 6, window 4096, thetas 1e6 / 1e4, head_dim 256, query_pre_attn_scalar 256, tied */
+    cr_assert_eq(parse("{" GEMMA_KEYS "}", &c, &e), LS_OK, "%s", e.msg);
+    cr_assert_eq(c.arch, LS_ARCH_GEMMA3);
+    cr_assert(c.norm_plus_one && c.sandwich_norms && c.qk_norm && c.tie_word_embeddings);
+    cr_assert_eq(c.hidden_act, LS_ACT_GELU_TANH);
+    cr_assert_eq(c.head_dim, 256);
+    cr_assert_float_eq(c.attn_scale, 1.0 / 16.0, 1e-15);
+    cr_assert_eq(c.embed_scale, 8.0f);
+    cr_assert_eq(c.sliding_window, 4096);
+    for (int l = 0; l < 7; l++)
+        cr_assert_eq(c.layer_sliding[l], l != 5, "layer %d", l);
+    cr_assert(c.rope.theta == 1e6 && c.rope_local.theta == 1e4 && c.rope_theta == 1e6);
+    cr_assert(c.final_logit_softcapping == 0);
+    ls_config_free(&c);
+    /* v4 spelling: rope_theta, rope_local_base_freq, rope_scaling for the global layers, pattern */
+    const char *old = "{" GEMMA_KEYS ",\"rope_theta\":5e5,\"rope_local_base_freq\":2e4,\"sliding_window\":16,"
+                      "\"sliding_window_pattern\":3,\"rope_scaling\":{\"rope_type\":\"linear\",\"factor\":8},"
+                      "\"query_pre_attn_scalar\":24,\"head_dim\":16,\"final_logit_softcapping\":30.0,"
+                      "\"attn_logit_softcapping\":null}";
+    cr_assert_eq(parse(old, &c, &e), LS_OK, "%s", e.msg);
+    cr_assert(c.rope.type == LS_ROPE_LINEAR && c.rope.factor == 8 && c.rope.theta == 5e5);
+    cr_assert(c.rope_local.type == LS_ROPE_DEFAULT && c.rope_local.theta == 2e4);
+    cr_assert_eq(c.sliding_window, 16);
+    for (int l = 0; l < 7; l++)
+        cr_assert_eq(c.layer_sliding[l], (l + 1) % 3 != 0, "layer %d", l);
+    cr_assert_float_eq(c.attn_scale, 1.0 / sqrt(24.0), 1e-15);
+    cr_assert_eq(c.final_logit_softcapping, 30.0);
+    ls_config_free(&c);
+    /* v5 spelling: layer_types and rope_parameters per layer type */
+    const char *neu =
+        "{" GEMMA_KEYS ",\"layer_types\":[\"full_attention\",\"sliding_attention\",\"full_attention\","
+        "\"sliding_attention\",\"sliding_attention\",\"sliding_attention\",\"full_attention\"],"
+        "\"rope_parameters\":{\"full_attention\":{\"rope_type\":\"default\",\"rope_theta\":1e6},"
+        "\"sliding_attention\":{\"rope_type\":\"default\",\"rope_theta\":1e4}}}";
+    cr_assert_eq(parse(neu, &c, &e), LS_OK, "%s", e.msg);
+    const unsigned char want[7] = {0, 1, 0, 1, 1, 1, 0};
+    cr_assert(!memcmp(c.layer_sliding, want, 7));
+    cr_assert(c.rope.theta == 1e6 && c.rope_local.theta == 1e4);
+    ls_config_free(&c);
+    expect_fail("{" GEMMA_KEYS ",\"layer_types\":[\"full_attention\"]}", "key 'layer_types'",
+                "num_hidden_layers = 7");
+    expect_fail("{" GEMMA_KEYS ",\"layer_types\":[1,2,3,4,5,6,7]}", "key 'layer_types'[0]", NULL);
+    expect_fail("{" GEMMA_KEYS ",\"rope_parameters\":{\"rope_type\":\"default\"}}",
+                "key 'rope_parameters.rope_type'", "one entry per layer type");
+    expect_fail("{" GEMMA_KEYS ",\"rope_parameters\":{\"full_attention\":{\"rope_type\":\"dynamic\"}}}",
+                "key 'rope_parameters.full_attention.rope_type'", "\"dynamic\"");
+    expect_fail("{" GEMMA_KEYS ",\"use_bidirectional_attention\":true}", "key 'use_bidirectional_attention'",
+                NULL);
+    expect_fail("{" GEMMA_KEYS ",\"final_logit_softcapping\":-1}", "key 'final_logit_softcapping'",
+                "not positive");
+    expect_fail("{" GEMMA_KEYS ",\"query_pre_attn_scalar\":0}", "key 'query_pre_attn_scalar'",
+                "not positive");
+    expect_fail("{" GEMMA_KEYS ",\"sliding_window\":0}", "key 'sliding_window'", "outside");
+    expect_fail("{" GEMMA_KEYS ",\"architectures\":[\"Gemma3ForConditionalGeneration\"]}",
+                "key 'architectures'[0]", "Gemma3ForCausalLM");
 }
 
 /* Replaces the value of one key of BASE_KEYS (the key must be in it). */

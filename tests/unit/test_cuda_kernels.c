@@ -278,6 +278,58 @@ Test(cuda_kernels, swiglu_add) {
     g->destroy(g);
 }
 
+/* The operations of Llama / Qwen3 / Gemma 3 (src/backend/cuda/cuda_arch.cu) against the CPU's: on
+ * a [T, ld] block shaped as fused q/k/v (H = 3 query heads, Hkv = 1, hd = 16), every op in turn. */
+Test(cuda_kernels, arch_ops) {
+    LsBackend *g = cuda_or_skip();
+    if (!g) return;
+    LsBackend *c = ls_backend_cpu_create(1);
+    const int H = 3, Hkv = 1, hd = 16;
+    const size_t T = 29, ld = (size_t)(H + 2 * Hkv) * hd, n = T * ld, f = ld / 2;
+    float *x = malloc(n * 4), *w = malloc(ld * 4), *inv = malloc(hd / 2 * 4), *yc = malloc(n * 4),
+          *yg = malloc(n * 4);
+    int32_t pos[29];
+    for (size_t t = 0; t < T; t++)
+        pos[t] = (int32_t)(t * 331 % 9001);
+    fill(x, n, 4.0f);
+    fill(w, ld, 1.0f);
+    for (int i = 0; i < hd / 2; i++)
+        inv[i] = (float)(0.25 / pow(1e4, 2.0 * i / hd));
+    float *xc = up(c, x, n * 4), *xg = up(g, x, n * 4), *wc = up(c, w, ld * 4), *wg = up(g, w, ld * 4);
+    float *ic = up(c, inv, hd / 2 * 4), *ig = up(g, inv, hd / 2 * 4), *oc = up(c, NULL, n * 4),
+          *og = up(g, NULL, n * 4);
+    int32_t *pc = up(c, pos, sizeof pos), *pg = up(g, pos, sizeof pos);
+    c->head_rmsnorm(c, xc, ld, T, H, hd, wc, 1e-6f);
+    g->head_rmsnorm(g, xg, ld, T, H, hd, wg, 1e-6f);
+    c->head_rmsnorm(c, xc + H * hd, ld, T, Hkv, hd, wc + hd, 1e-6f);
+    g->head_rmsnorm(g, xg + H * hd, ld, T, Hkv, hd, wg + hd, 1e-6f);
+    down(c, yc, xc, n * 4);
+    down(g, yg, xg, n * 4);
+    report("head_rmsnorm q, k heads of [29 x 80]", yc, yg, n, 1e-5);
+    c->rope_freqs(c, xc, ld, pc, T, H + Hkv, hd, ic, 1.139f);
+    g->rope_freqs(g, xg, ld, pg, T, H + Hkv, hd, ig, 1.139f);
+    down(c, yc, xc, n * 4);
+    down(g, yg, xg, n * 4);
+    report("rope_freqs (scaled inv_freq, factor 1.139)", yc, yg, n, 3e-5);
+    c->gelu_tanh_mul(c, oc, xc, T, f);
+    g->gelu_tanh_mul(g, og, xg, T, f);
+    down(c, yc, oc, T * f * 4);
+    down(g, yg, og, T * f * 4);
+    report("gelu_tanh_mul [29 x 40]", yc, yg, T * f, 1e-5);
+    c->add_bias(c, xc, wc, T, ld);
+    g->add_bias(g, xg, wg, T, ld);
+    c->scale(c, xc, n, 25.298f);
+    g->scale(g, xg, n, 25.298f);
+    down(c, yc, xc, n * 4);
+    down(g, yg, xg, n * 4);
+    report("add_bias, then scale", yc, yg, n, 1e-3);
+    c->free(c, xc), c->free(c, wc), c->free(c, ic), c->free(c, oc), c->free(c, pc);
+    g->free(g, xg), g->free(g, wg), g->free(g, ig), g->free(g, og), g->free(g, pg);
+    free(x), free(w), free(inv), free(yc), free(yg);
+    c->destroy(c);
+    g->destroy(g);
+}
+
 Test(cuda_kernels, embed_vocab_slice) {
     LsBackend *g = cuda_or_skip();
     if (!g) return;
@@ -341,22 +393,23 @@ static void check_attention(const char *what, const int *lens, int nseq, LsAttnS
 static const int LENS[] = {1, 37, 5, 0, 70, 33, 64};
 
 Test(cuda_kernels, attention_varlen_gqa7_hd12) {
-    check_attention("attention varlen H7/Hkv1 hd12", LENS, 7, (LsAttnShape){7, 1, 12, 0, 0, 7});
+    check_attention("attention varlen H7/Hkv1 hd12", LENS, 7, (LsAttnShape){7, 1, 12, 0, 0, 7, 0, 0});
 }
 Test(cuda_kernels, attention_varlen_gqa2_hd80) {
-    check_attention("attention varlen H4/Hkv2 hd80", LENS, 7, (LsAttnShape){4, 2, 80, 0, 0, 2});
+    check_attention("attention varlen H4/Hkv2 hd80", LENS, 7, (LsAttnShape){4, 2, 80, 0, 0, 2, 0, 0});
 }
 Test(cuda_kernels, attention_varlen_tp_rank_hd72) {
     /* rank 1 of 2 of a 6-head / 2-KV-head model: q heads 3..5 read KV heads 1 (local 0) */
-    check_attention("attention varlen TP slice hd72", LENS, 7, (LsAttnShape){3, 1, 72, 3, 1, 3});
+    check_attention("attention varlen TP slice hd72", LENS, 7, (LsAttnShape){3, 1, 72, 3, 1, 3, 0, 0});
 }
 Test(cuda_kernels, attention_varlen_mha_hd128_long) {
     static const int lens[] = {300, 129, 1};
     check_attention("attention varlen H2/Hkv2 hd128 (300 tokens)", lens, 3,
-                    (LsAttnShape){2, 2, 128, 0, 0, 1});
+                    (LsAttnShape){2, 2, 128, 0, 0, 1, 0, 0});
 }
 Test(cuda_kernels, attention_fallback_hd640) {
-    check_attention("attention varlen hd640 (fallback kernel)", LENS, 7, (LsAttnShape){2, 1, 640, 0, 0, 2});
+    check_attention("attention varlen hd640 (fallback kernel)", LENS, 7,
+                    (LsAttnShape){2, 1, 640, 0, 0, 2, 0, 0});
 }
 
 /* ---- head ---------------------------------------------------------------- */
@@ -624,6 +677,15 @@ static void bf16_emulated(const char *name) {
     e2e_run(c, name);
 }
 
+Test(cpu_bf16_emulated_forward, llama_linear_rope_biases) {
+    bf16_emulated("llama-tiny-linear-bias");
+}
+Test(cpu_bf16_emulated_forward, llama_yarn) {
+    bf16_emulated("llama-tiny-yarn");
+}
+Test(cpu_bf16_emulated_forward, qwen3_qk_norm_head_dim) {
+    bf16_emulated("qwen3-tiny-tied");
+}
 Test(cpu_bf16_emulated_forward, tied_fp32) {
     bf16_emulated("qwen2-tiny-tied");
 }
@@ -645,6 +707,17 @@ Test(cuda_forward, untied_gqa2_fp32) {
 }
 Test(cuda_forward, gqa7_headdim12_bf16) {
     e2e("qwen2-tiny-gqa7-bf16");
+}
+/* Llama (yarn RoPE, biases) and Qwen3 (q/k norms) on the GPU; Gemma 3 waits for the attention kernel's
+ * window and scale (LS_FEAT_ATTN_*) and is refused until then (test_forward.c) */
+Test(cuda_forward, llama_linear_rope_biases) {
+    e2e("llama-tiny-linear-bias");
+}
+Test(cuda_forward, llama_yarn) {
+    e2e("llama-tiny-yarn");
+}
+Test(cuda_forward, qwen3_qk_norm_head_dim) {
+    e2e("qwen3-tiny-tied");
 }
 Test(cuda_forward, sharded_f16) {
     e2e("qwen2-tiny-sharded-f16");

@@ -1,6 +1,6 @@
 /* test_forward.c — the CPU forward pass and head statistics against the
  * oracle fixtures written by tests/oracle/make_fixtures.py (transformers'
- * Qwen2ForCausalLM in fp32): every sequence alone, and all of them packed in
+ * Qwen2, Llama, Qwen3 and Gemma 3 *ForCausalLM in fp32): every sequence alone, and all of them packed in
  * one batch. Tolerances (issue #3): |Δ log-prob| <= 1e-4, |Δ entropy| <= 1e-4,
  * top-k ids identical where the reference's logit gap exceeds 1e-4. */
 #include <criterion/criterion.h>
@@ -155,6 +155,86 @@ Test(forward, gqa7_headdim_theta1e6_bf16) {
 }
 Test(forward, sharded_f16) {
     check_fixture("qwen2-tiny-sharded-f16", 1);
+}
+/* Llama, Qwen3, Gemma 3 text (tests/oracle/make_fixtures.py says what each one covers) */
+Test(forward, llama_kv1_tied) {
+    check_fixture("llama-tiny-kv1-tied", 1);
+}
+Test(forward, llama_linear_rope_biases) {
+    check_fixture("llama-tiny-linear-bias", 2);
+}
+Test(forward, llama_llama3_rope_bf16) {
+    check_fixture("llama-tiny-llama3-bf16", 1);
+}
+Test(forward, llama_yarn) {
+    check_fixture("llama-tiny-yarn", 2);
+}
+Test(forward, qwen3_qk_norm_head_dim) {
+    check_fixture("qwen3-tiny-tied", 1);
+}
+Test(forward, qwen3_kv1_yarn_bf16) {
+    check_fixture("qwen3-tiny-kv1-yarn", 2);
+}
+Test(forward, gemma3_kv1_sliding_window) {
+    check_fixture("gemma3-tiny-kv1-window", 1);
+}
+Test(forward, gemma3_softcap_linear_rope_bf16) {
+    check_fixture("gemma3-tiny-softcap-bf16", 2);
+}
+
+/* A backend without an operation or ability the architecture needs (the CUDA
+ * backend before its attention honours LsAttnShape.window, say) is refused
+ * before any weight loads, naming what is missing and the model type. */
+static void expect_refused(const char *fixture, void (*cripple)(LsBackend *), const char *what) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/fixtures/%s", LS_TEST_DIR, fixture);
+    LsError e = {{0}};
+    LsModel m;
+    cr_assert_eq(ls_model_open(&m, dir, &e), LS_OK, "%s", e.msg);
+    LsBackend *be = ls_backend_cpu_create(1);
+    cripple(be);
+    LsForward f;
+    cr_assert_eq(ls_forward_init(&f, &m, be, NULL, 16, &e), LS_ERR, "%s accepted", fixture);
+    cr_assert(strstr(e.msg, what) && strstr(e.msg, m.cfg.model_type) && strstr(e.msg, "cpu backend"), "%s",
+              e.msg);
+    ls_forward_free(&f);
+    be->destroy(be);
+    ls_model_close(&m);
+}
+static void no_gelu(LsBackend *be) {
+    be->gelu_tanh_mul = NULL;
+}
+static void no_window(LsBackend *be) {
+    be->features &= ~(unsigned)LS_FEAT_ATTN_WINDOW;
+}
+static void no_scale(LsBackend *be) {
+    be->features &= ~(unsigned)LS_FEAT_ATTN_SCALE;
+}
+static void no_head_softcap(LsBackend *be) {
+    be->features &= ~(unsigned)LS_FEAT_HEAD_SOFTCAP;
+}
+static void no_rope_freqs(LsBackend *be) {
+    be->rope_freqs = NULL;
+}
+static void no_head_norm(LsBackend *be) {
+    be->head_rmsnorm = NULL;
+}
+static void no_bias(LsBackend *be) {
+    be->add_bias = NULL;
+}
+static void no_scale_op(LsBackend *be) {
+    be->scale = NULL;
+}
+
+Test(forward, backend_lacking_an_op_is_refused) {
+    expect_refused("gemma3-tiny-kv1-window", no_gelu, "GELU-tanh");
+    expect_refused("gemma3-tiny-kv1-window", no_window, "sliding-window attention");
+    expect_refused("gemma3-tiny-kv1-window", no_scale, "query_pre_attn_scalar");
+    expect_refused("gemma3-tiny-kv1-window", no_scale_op, "scaled embeddings");
+    expect_refused("gemma3-tiny-softcap-bf16", no_head_softcap, "final logit soft-capping");
+    expect_refused("llama-tiny-yarn", no_rope_freqs, "scaled RoPE");
+    expect_refused("llama-tiny-linear-bias", no_bias, "row-parallel biases");
+    expect_refused("qwen3-tiny-tied", no_head_norm, "per-head q/k RMSNorm");
 }
 
 /* The fixed-order sums (ls/forward.h) at tp = 1: LS_TP_SLICES GEMMs per row-parallel layer, a tree of

@@ -165,8 +165,56 @@ Test(model, bad_config_or_missing_files) {
     cr_assert(strstr(e.msg, "config.json: cannot open"), "%s", e.msg);
     TbQwen q = tiny();
     tb_qwen_write(dir, &q);
-    tb_write_str(dir, "config.json", "{\"model_type\":\"llama\"}");
+    tb_write_str(dir, "config.json", "{\"model_type\":\"mistral\"}");
     cr_assert_eq(ls_model_open(&m, dir, &e), LS_ERR);
     cr_assert(strstr(e.msg, "config.json: key 'model_type'"), "%s", e.msg);
     tb_rmdir(dir);
+}
+
+/* The switches of a config decide which tensors must be there: a fixture's
+ * weights under a config asking for more (biases, q/k norms) are refused,
+ * naming the first missing tensor and its expected shape. rep: pairs of
+ * strings of config.json replaced (the first occurrence of each). */
+static void expect_missing(const char *fixture, const char *const *rep, int nrep, const char *tensor) {
+    char src[1024], *text;
+    size_t len;
+    LsError e = {{0}};
+    snprintf(src, sizeof src, "%s/fixtures/%s/config.json", LS_TEST_DIR, fixture);
+    cr_assert_eq(ls_read_file(src, 1 << 20, &text, &len, &e), LS_OK, "%s", e.msg);
+    for (int i = 0; i < nrep; i++) {
+        const char *from = rep[2 * i], *to = rep[2 * i + 1];
+        char *at = strstr(text, from);
+        cr_assert(at, "%s: no '%s' in config.json", fixture, from);
+        size_t cap = strlen(text) + strlen(to) + 1;
+        char *edited = malloc(cap);
+        snprintf(edited, cap, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+        free(text);
+        text = edited;
+    }
+    char *dir = tb_tmpdir();
+    tb_write_str(dir, "config.json", text);
+    char st[1024], dst[1200];
+    snprintf(st, sizeof st, "%s/fixtures/%s/model.safetensors", LS_TEST_DIR, fixture);
+    snprintf(dst, sizeof dst, "%s/model.safetensors", dir);
+    cr_assert_eq(symlink(st, dst), 0);
+    LsModel m;
+    cr_assert_eq(ls_model_open(&m, dir, &e), LS_ERR, "%s: accepted with %s", fixture, rep[1]);
+    cr_assert(strstr(e.msg, tensor) && strstr(e.msg, "is missing from the checkpoint"), "%s", e.msg);
+    free(text);
+    tb_rmdir(dir);
+}
+
+Test(model, config_switches_need_their_tensors) {
+    const char *ab[] = {"\"attention_bias\": false", "\"attention_bias\": true"};
+    expect_missing("llama-tiny-kv1-tied", ab, 1,
+                   "'model.layers.0.self_attn.q_proj.bias' (expected shape [64])");
+    const char *mb[] = {"\"mlp_bias\": false", "\"mlp_bias\": true"};
+    expect_missing("llama-tiny-kv1-tied", mb, 1, "'model.layers.0.mlp.gate_proj.bias' (expected shape [96])");
+    const char *q3[] = {"\"model_type\": \"llama\"", "\"model_type\": \"qwen3\"", "LlamaForCausalLM",
+                        "Qwen3ForCausalLM"};
+    expect_missing("llama-tiny-kv1-tied", q3, 2,
+                   "'model.layers.0.self_attn.q_norm.weight' (expected shape [16])");
+    const char *q2[] = {"\"model_type\": \"qwen3\"", "\"model_type\": \"qwen2\"", "Qwen3ForCausalLM",
+                        "Qwen2ForCausalLM"};
+    expect_missing("qwen3-tiny-tied", q2, 2, "'model.layers.0.self_attn.q_proj.bias'");
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu_arch.h"
 #include "cpu_gemm.h"
 #include "ls/backend.h"
 #include "vexp.h"
@@ -128,24 +129,7 @@ static void cpu_rope(LsBackend *be, float *qk, size_t ld, const int32_t *pos, si
     float *inv = ls_malloc((size_t)half * sizeof(float));
     for (int i = 0; i < half; i++)
         inv[i] = (float)(1.0 / pow(theta, (double)(2 * i) / (double)hd));
-#pragma omp parallel for schedule(static)
-    for (size_t t = 0; t < T; t++) {
-        float c[512], s[512]; /* hd <= 1024 checked at load */
-        for (int i = 0; i < half; i++) {
-            float a = (float)pos[t] * inv[i];
-            c[i] = cosf(a);
-            s[i] = sinf(a);
-        }
-        for (int h = 0; h < nheads; h++) {
-            float *v = qk + t * ld + (size_t)h * hd;
-            /* q*cos + rotate_half(q)*sin, rotate_half(x) = [-x2, x1] */
-            for (int i = 0; i < half; i++) {
-                float x1 = v[i], x2 = v[i + half];
-                v[i] = x1 * c[i] - x2 * s[i];
-                v[i + half] = x2 * c[i] + x1 * s[i];
-            }
-        }
-    }
+    ls_cpu_rope_apply(qk, ld, pos, T, nheads, hd, inv, 1.0f);
     free(inv);
 }
 
@@ -159,7 +143,7 @@ static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld
     CpuCtx *cx = be->ctx;
     const int H = sh->H, hd = sh->hd;
     const size_t kcol = (size_t)H * hd, vcol = kcol + (size_t)sh->Hkv * hd, od = (size_t)H * hd;
-    const float scale = 1.0f / sqrtf((float)hd);
+    const float scale = sh->scale > 0 ? sh->scale : 1.0f / sqrtf((float)hd);
     int maxlen = 0;
     for (int s = 0; s < nseq; s++)
         if (seq_off[s + 1] - seq_off[s] > maxlen) maxlen = seq_off[s + 1] - seq_off[s];
@@ -186,18 +170,21 @@ static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld
 #pragma omp parallel for schedule(static)
                 for (int r = 0; r < nq; r++) {
                     float *row = S + (size_t)r * nk;
-                    const int last = i0 + r; /* keys 0..last are visible */
+                    const int last = i0 + r; /* keys first..last are visible */
+                    const int first = ls_cpu_attn_first_key(last, sh);
                     float m = -INFINITY;
-                    for (int j = 0; j <= last; j++)
+                    for (int j = first; j <= last; j++)
                         m = row[j] > m ? row[j] : m;
                     float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-                    for (int j = 0; j <= last; j++) {
+                    for (int j = first; j <= last; j++) {
                         row[j] = ls_vexpf(row[j] - m);
                         sum += row[j];
                     }
                     const float inv = 1.0f / sum;
-                    for (int j = 0; j <= last; j++)
+                    for (int j = 0; j < first; j++)
+                        row[j] = 0.0f;
+                    for (int j = first; j <= last; j++)
                         row[j] *= inv;
                     for (int j = last + 1; j < nk; j++)
                         row[j] = 0.0f;
@@ -297,6 +284,7 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
     cx->last_V = V;
     /* L [R, V] = h [R, d] . W[V, d]^T */
     cpu_gemm(&cx->gemm, L, h, W->k, W->w, R, 0, W->k, 0);
+    if (W->logit_softcap > 0) ls_cpu_softcap(L, R * V, W->logit_softcap);
 #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < R; r++) {
         const float *row = L + r * V;
@@ -438,5 +426,6 @@ LsBackend *ls_backend_cpu_create(int nthreads) {
     be->head_partials = cpu_head_partials;
     be->head_count_greater = cpu_head_count_greater;
     be->destroy = cpu_destroy;
+    ls_cpu_arch_register(be);
     return be;
 }

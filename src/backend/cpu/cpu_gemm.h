@@ -32,6 +32,11 @@ typedef struct {
     size_t a16_cap;
 } CpuScratch;
 
+/* C [M, N] = alpha A [M, K] . B [N, K]^T + beta C (row-major, leading
+ * dimensions lda, ldb, ldc), every element the same bits whatever M and N. */
+void cpu_sgemm_nt(size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda, const float *B,
+                  size_t ldb, float beta, float *C, size_t ldc);
+
 /* Refers to the slices (checked by ls_weight_slices_check; n rows of width k);
  * copies them to fp32 when all are stored fp32 (fp32 precision), packs them
  * to bf16 in bf16 precision. */

@@ -48,6 +48,7 @@
 extern "C" {
 #include "ls/backend.h"
 }
+#include "cuda_arch.h"
 #include "cuda_check.h"
 
 // ---------------------------------------------------------------------------
@@ -959,7 +960,8 @@ static void cu_describe(LsBackend *be, LsDeviceInfo *out) {
     snprintf(out->precision, sizeof out->precision, "%s", ls_precision_name(be->precision));
     cudaDeviceProp prop;
     if (cudaGetDeviceProperties(&prop, cx->device) == cudaSuccess)
-        snprintf(out->processor, sizeof out->processor, "%s (sm_%d%d)", prop.name, prop.major, prop.minor);
+        snprintf(out->processor, sizeof out->processor, "%.100s (sm_%d%d)", prop.name, prop.major,
+                 prop.minor);
     int drv = 0, rt = 0, blas = 0;
     cudaDriverGetVersion(&drv);
     cudaRuntimeGetVersion(&rt);
@@ -1053,6 +1055,7 @@ extern "C" LsBackend *ls_backend_cuda_create(int device, LsError *e) {
     be->head_partials = cu_head_partials;
     be->head_count_greater = cu_head_count_greater;
     be->destroy = cu_destroy;
+    ls_cuda_arch_register(be);
     ls_log0("cuda backend: device %d, %s (sm_%d%d, %d SMs, %.1f GiB)", device, prop.name, prop.major,
             prop.minor, prop.multiProcessorCount, (double)prop.totalGlobalMem / 1073741824.0);
     return be;
