@@ -15,12 +15,43 @@ import h5py
 import numpy as np
 
 
+#: The layout version this code reads (root attribute `schema_version`, docs/hdf5-layout.md);
+#: the same as LS_H5_SCHEMA_VERSION of the C writer (include/ls/h5io.h).
+SCHEMA_VERSION = 2
+
+
 class IncompleteFileError(RuntimeError):
     """The file's root attribute `complete` is not 1 (a killed or running job)."""
 
 
 class LayoutError(RuntimeError):
     """The file does not follow docs/hdf5-layout.md."""
+
+
+class SchemaError(LayoutError):
+    """The file's `schema_version` is not the one this code reads."""
+
+
+def check_schema(path: str, attrs) -> None:
+    """Refuses a file whose root attribute `schema_version` is not SCHEMA_VERSION."""
+    v = attr_value(attrs["schema_version"]) if "schema_version" in attrs else None
+    if v is None:
+        raise SchemaError(f"{path}: no root attribute schema_version: not a logits-study output file "
+                          f"(this analysis reads schema version {SCHEMA_VERSION})")
+    if v != SCHEMA_VERSION:
+        raise SchemaError(f"{path}: schema version {v}, but this analysis reads schema version {SCHEMA_VERSION} "
+                          "only (docs/hdf5-layout.md); use the logits-study version that wrote it, or rerun "
+                          "the study with this one")
+
+
+def name_list(path: str, attrs, key: str) -> list[str]:
+    """A list attribute (`models`, `target_words`): a 1-D array of strings."""
+    if key not in attrs:
+        raise LayoutError(f"{path}: root attribute `{key}` missing (docs/hdf5-layout.md)")
+    v = attr_value(attrs[key])
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise LayoutError(f"{path}: root attribute `{key}` is not a list of strings (docs/hdf5-layout.md)")
+    return v
 
 
 def _str(v) -> str:
@@ -173,15 +204,9 @@ class Results:
         self.close()
 
 
-def _split_names(v) -> list[str]:
-    if isinstance(v, list):
-        return [str(x) for x in v]
-    return [s.strip() for s in _str(v).split(",") if s.strip()]
-
-
 def open_results(path: str, allow_incomplete: bool = False) -> Results:
-    """Opens a results file; refuses one whose root attribute `complete` != 1
-    unless allow_incomplete."""
+    """Opens a results file; refuses one of another schema version, and one
+    whose root attribute `complete` != 1 unless allow_incomplete."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file")
     try:
@@ -190,6 +215,7 @@ def open_results(path: str, allow_incomplete: bool = False) -> Results:
         raise LayoutError(f"{path}: not an HDF5 file h5py can open ({e})") from e
     try:
         attrs = {k: attr_value(v) for k, v in f.attrs.items()}
+        check_schema(path, attrs)
         complete_v = attrs.get("complete")
         complete = complete_v == 1
         if not complete and not allow_incomplete:
@@ -200,11 +226,8 @@ def open_results(path: str, allow_incomplete: bool = False) -> Results:
                 "may be missing or partial. Finish it with `logits-study run --resume`, or pass "
                 "--allow-incomplete to plot what is there."
             )
-        for req in ("models", "target_words"):
-            if req not in attrs:
-                raise LayoutError(f"{path}: root attribute `{req}` missing (docs/hdf5-layout.md)")
-        models = _split_names(attrs["models"])
-        words = _split_names(attrs["target_words"])
+        models = name_list(path, attrs, "models")
+        words = name_list(path, attrs, "target_words")
         if "samples" not in f:
             raise LayoutError(f"{path}: group /samples missing")
         level = f["samples/level"][()].astype(np.int64)

@@ -279,7 +279,8 @@ def write_dashboard(res: Results, s: Summary | None, outdir: str, pngs: list[str
     for k in ("tool_version", "git_commit", "created", "complete", "schema_version", "data_path", "data_sha256",
               "world_size", "dp_size", "tp_size", "models", "target_words"):
         if k in a:
-            meta_rows.append([f"<code>{_esc(k)}</code>", _esc(a[k])])
+            v = ", ".join(map(str, a[k])) if isinstance(a[k], list) else a[k]
+            meta_rows.append([f"<code>{_esc(k)}</code>", _esc(v)])
     model_rows = []
     for m in res.models:
         md = res.model_data.get(m)

@@ -11,12 +11,7 @@
 #include <stdint.h>
 
 #include "ls/common.h"
-
-/* Checks an HDF5 call; on failure fills e with file:line and the call, returns LS_ERR. */
-#define LS_H5_CHECK(call, e)                                                                                 \
-    do {                                                                                                     \
-        if ((call) < 0) return ls_fail((e), "HDF5 call failed at %s:%d: %s", __FILE__, __LINE__, #call);     \
-    } while (0)
+#include "ls/h5io.h" /* typed attributes, the check macro */
 
 typedef struct {
     hid_t file;
@@ -54,7 +49,7 @@ hid_t ls_h5_dataset(LsH5 *h, hid_t loc, const char *name, hid_t type, int ndims,
 hid_t ls_h5_dataset_raw(LsH5 *h, hid_t loc, const char *name, hid_t type, int ndims, const uint64_t *dims,
                         const char *description, const char *unit, LsError *e);
 
-/* Opens an existing dataset of loc and checks its dims (ndims, dims). */
+/* Opens an existing dataset of loc and checks its dims (ndims, dims; ls_h5_dataset_open_shape). */
 hid_t ls_h5_dataset_open(LsH5 *h, hid_t loc, const char *name, int ndims, const uint64_t *dims, LsError *e);
 
 /* Reads rows [start, start + count) of a dataset (this rank alone). */
@@ -67,20 +62,11 @@ int ls_h5_read_rows(LsH5 *h, hid_t dset, hid_t mem_type, uint64_t start, uint64_
 int ls_h5_write_rows(LsH5 *h, hid_t dset, hid_t mem_type, const LsRowRange *ranges, size_t n, const void *buf,
                      LsError *e);
 
-/* Attributes (collective; every rank passes the same value). */
-int ls_h5_attr_str(hid_t obj, const char *name, const char *value, LsError *e);
-int ls_h5_attr_i64(hid_t obj, const char *name, int64_t value, LsError *e);
-int ls_h5_attr_f64(hid_t obj, const char *name, double value, LsError *e);
-
-/* Reads attributes; *out of ls_h5_attr_get_str is a heap string. */
-int ls_h5_attr_get_str(hid_t obj, const char *name, char **out, LsError *e);
-int ls_h5_attr_get_i64(hid_t obj, const char *name, int64_t *out, LsError *e);
-
 /* The compound type of an occurrence row: memory layout of LsOccurrence
- * (ls/targets.h), the /models/<m>/occurrences table. Close with H5Tclose. */
+ * (ls/targets.h), the /models/<m>/occurrences table. Close with H5Tclose; negative on failure. */
 hid_t ls_h5_occurrence_type(void);
 
-/* A fixed-length UTF-8 string type of n bytes (NUL-padded); close with H5Tclose. */
+/* A fixed-length UTF-8 string type of n bytes (NUL-padded); close with H5Tclose; negative on failure. */
 hid_t ls_h5_str_type(size_t n);
 
 #endif

@@ -13,8 +13,26 @@
 
 #include "ls/common.h"
 
-typedef enum { LS_DT_F32 = 0, LS_DT_F16 = 1, LS_DT_BF16 = 2 } LsDType;
+/* Storage types of weights: the float types of safetensors, and the ggml
+ * block-quantized types read from GGUF files (ls/quant.h: block sizes and
+ * the dequantizers). */
+typedef enum {
+    LS_DT_F32 = 0,
+    LS_DT_F16 = 1,
+    LS_DT_BF16 = 2,
+    LS_DT_Q8_0 = 3,
+    LS_DT_Q4_0 = 4,
+    LS_DT_Q4_1 = 5,
+    LS_DT_Q5_0 = 6,
+    LS_DT_Q5_1 = 7,
+    LS_DT_Q4_K = 8,
+    LS_DT_Q5_K = 9,
+    LS_DT_Q6_K = 10,
+} LsDType;
+#define LS_DT_COUNT 11
 
+/* Bytes per element of the float types; 0 for the block-quantized types
+ * (use ls_dtype_block_bytes / ls_dtype_block_elems of ls/quant.h). */
 size_t ls_dtype_size(LsDType t);
 const char *ls_dtype_name(LsDType t);
 
@@ -62,6 +80,12 @@ typedef struct LsSafetensors LsSafetensors;
 int ls_st_open_dir(LsSafetensors **out, const char *dir, LsError *e);
 /* Opens one safetensors file. */
 int ls_st_open_file(LsSafetensors **out, const char *path, LsError *e);
+/* Serves tensors that another loader parsed (the GGUF reader): takes the
+ * tensor table h (names, shapes, data pointers; h is emptied) and owner,
+ * which holds the data and is released with release(owner) at ls_st_close
+ * (also on failure). A name twice is an error naming path. */
+int ls_st_adopt(LsSafetensors **out, const char *path, LsStHeader *h, void *owner, void (*release)(void *),
+                LsError *e);
 const LsTensor *ls_st_find(const LsSafetensors *st, const char *name);
 size_t ls_st_count(const LsSafetensors *st);
 const LsTensor *ls_st_at(const LsSafetensors *st, size_t i);
@@ -191,10 +215,19 @@ typedef struct {
     LsLayerWeights *layers;     /* [L] */
 } LsModel;
 
-/* Loads dir/config.json and the safetensors, and checks that every tensor the
+/* The config of a model path, without reading weights: dir/config.json, or
+ * the metadata of a .gguf file (ls/gguf.h). */
+int ls_model_config_load(LsModelConfig *c, const char *path, LsError *e);
+
+/* Loads dir/config.json and the safetensors (or a .gguf file: ls/gguf.h), and checks that every tensor the
  * architecture needs is present with the expected shape and a float dtype. */
 int ls_model_open(LsModel *m, const char *dir, LsError *e);
 void ls_model_close(LsModel *m);
+
+/* Converts n consecutive elements starting at element off to fp32 (any
+ * stored dtype; quantized types are dequantized as ggml does, fastest when
+ * off and n are on block boundaries — a whole row is whole blocks). */
+void ls_tensor_to_f32(const LsTensor *t, size_t off, size_t n, float *out);
 
 /* Reads element i of a weight tensor as fp32 (any stored dtype). */
 static inline float ls_tensor_get(const LsTensor *t, size_t i) {
@@ -204,12 +237,15 @@ static inline float ls_tensor_get(const LsTensor *t, size_t i) {
         return ls_bf16_to_f32(ls_load_u16(p + 2 * i));
     case LS_DT_F16:
         return ls_f16_to_f32(ls_load_u16(p + 2 * i));
-    default:
+    case LS_DT_F32:
         return ls_load_f32(p + 4 * i);
+    default: {
+        float v;
+        ls_tensor_to_f32(t, i, 1, &v);
+        return v;
+    }
     }
 }
-/* Converts n consecutive elements starting at element off to fp32. */
-void ls_tensor_to_f32(const LsTensor *t, size_t off, size_t n, float *out);
 
 /* ---- random-weight checkpoints (src/model/tiny_model.c) -------------------
  * A valid Qwen2 checkpoint with random weights, for tests and benchmarks that
@@ -235,7 +271,7 @@ typedef struct {
     LsDType dtype;
     uint64_t seed;
     const char *tokenizer_dir; /* copy tokenizer.json (+ tokenizer_config.json) from here; NULL = none */
-    int force;                 /* replace an existing non-empty checkpoint folder */
+    int force;                 /* replace an existing checkpoint folder that this writer made */
 } LsTinySpec;
 
 /* Defaults: 2 layers, hidden 64, 4 heads, 2 KV heads, intermediate 128, bf16,
@@ -247,8 +283,9 @@ int ls_tiny_spec_check(LsTinySpec *s, LsError *e);
 /* Writes the checkpoint to out_dir atomically: everything is written into a
  * temporary sibling folder, fsynced, opened with ls_model_open as a check,
  * then renamed to out_dir, so an interrupted run leaves no partial
- * checkpoint. out_dir may be absent or empty; a non-empty out_dir is
- * replaced only with s->force and only if it holds a config.json. */
+ * checkpoint. Every checkpoint holds a marker file, .logits-study-tiny-model;
+ * out_dir may be absent or empty; a non-empty out_dir is replaced only with
+ * s->force and only if it holds that marker (a folder this function wrote). */
 int ls_tiny_model_write(const char *out_dir, const LsTinySpec *s, LsError *e);
 
 #endif

@@ -41,26 +41,26 @@ enum {
     LS_VAR_COUNT
 };
 
-#define LS_REDUCE_DEFAULT_BOOTSTRAP 1000
-#define LS_REDUCE_DEFAULT_SEED 20240607u
-
 typedef struct {
-    size_t bootstrap;     /* resamples per bootstrap CI (0: no CIs) */
-    uint64_t seed;        /* base seed; a CI's seed is seed + 16 * row + k (docs/hdf5-layout.md) */
+    size_t bootstrap; /* resamples per bootstrap CI (0: no CIs), used when bootstrap_given */
+    uint64_t seed; /* base seed; a CI's seed is seed + 16 * row + k (docs/hdf5-layout.md); when seed_given */
+    int bootstrap_given;  /* 0: the file's root attribute `bootstrap` (what the run was configured with) */
+    int seed_given;       /* 0: the file's root attribute `seed` */
     int allow_incomplete; /* reduce a file where some /models/<m>/done[i] are 0 (those samples are left out)
                            */
     int verbose;          /* progress lines through ls_log0 */
 } LsReduceOptions;
 
-/* Defaults: LS_REDUCE_DEFAULT_BOOTSTRAP, LS_REDUCE_DEFAULT_SEED, strict, quiet. */
+/* Defaults: bootstrap and seed from the file, strict, quiet. */
 LsReduceOptions ls_reduce_defaults(void);
 
 /* Reads path, computes every table and (re)writes /summary. Errors name the
- * file and the dataset (missing dataset, wrong shape or type, a row that
- * points outside the file, samples not done without allow_incomplete). */
+ * file and the dataset (another schema version, missing dataset, wrong shape
+ * or type, a row that points outside the file, samples not done without
+ * allow_incomplete). */
 int ls_reduce_file(const char *path, const LsReduceOptions *opt, LsError *e);
 
-/* The root attribute `complete` (0 when missing). */
+/* The root attribute `complete` (0 when missing); checks the schema version. */
 int ls_reduce_read_complete(const char *path, int *complete, LsError *e);
 
 /* Names of the int8 codes stored in /summary (also stored in the file as

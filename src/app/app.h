@@ -28,5 +28,7 @@ int ls_app_parse_ids(const char *s, const char *opt, int32_t **out, int *n, LsEr
  * tokenizer in dir, special tokens added as its post-processor says. */
 int ls_app_encode_text(const char *dir, const char *text, const char *file, int32_t **ids, int *n,
                        LsError *e);
+/* --ids-file: the ids of path (ls_token_ids_read), at least one. */
+int ls_app_read_ids_file(const char *path, int32_t **ids, int *n, LsError *e);
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "app.h"
+#include "ls/h5io.h"
 #include "ls/reduce.h"
 
 static const char *USAGE = "usage: logits-study inspect FILE [--model M] [--word W] [--alpha A] [--json]\n"
@@ -49,57 +50,51 @@ static int want_word(const LsSummary *s, const Filter *f, int w) {
 
 /* ---- metadata: the root attributes ---------------------------------------- */
 
-typedef struct {
-    json_t *obj;
-} MetaCtx;
-
-static herr_t meta_attr(hid_t loc, const char *name, const H5A_info_t *info, void *op) {
-    (void)info;
-    MetaCtx *c = op;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    hid_t t = H5Aget_type(a);
-    hid_t sp = H5Aget_space(a);
-    if (H5Sget_simple_extent_type(sp) == H5S_SCALAR) {
-        if (H5Tget_class(t) == H5T_INTEGER) {
-            long long v;
-            if (H5Aread(a, H5T_NATIVE_LLONG, &v) >= 0) json_object_set_new(c->obj, name, json_integer(v));
-        } else if (H5Tget_class(t) == H5T_FLOAT) {
-            double v;
-            if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) >= 0) json_object_set_new(c->obj, name, json_real(v));
-        } else if (H5Tget_class(t) == H5T_STRING) {
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_cset(mt, H5Tget_cset(t));
-            if (H5Tis_variable_str(t) > 0) {
-                char *v = NULL;
-                H5Tset_size(mt, H5T_VARIABLE);
-                if (H5Aread(a, mt, &v) >= 0 && v) {
-                    json_object_set_new(c->obj, name, json_string(v));
-                    H5free_memory(v);
-                }
-            } else {
-                size_t n = H5Tget_size(t);
-                char *v = calloc(n + 2, 1);
-                H5Tset_size(mt, n + 1);
-                if (v && H5Aread(a, mt, v) >= 0) json_object_set_new(c->obj, name, json_string(v));
-                free(v);
-            }
-            H5Tclose(mt);
-        }
+/* One attribute as JSON (lists as arrays); NULL for a kind inspect does not show. */
+static json_t *attr_json(hid_t obj, const char *name, LsError *e) {
+    LsH5Kind kind;
+    if (ls_h5_attr_kind(obj, name, &kind, e)) return NULL;
+    json_t *v = NULL;
+    int64_t i;
+    double d;
+    char *str, **strs;
+    size_t n;
+    if (kind == LS_H5_KIND_INT && !ls_h5_attr_get_i64(obj, name, &i, e)) {
+        v = json_integer((json_int_t)i);
+    } else if (kind == LS_H5_KIND_FLOAT && !ls_h5_attr_get_f64(obj, name, &d, e)) {
+        v = json_real(d);
+    } else if (kind == LS_H5_KIND_STR && !ls_h5_attr_get_str(obj, name, &str, e)) {
+        v = json_string(str);
+        free(str);
+    } else if (kind == LS_H5_KIND_STRS && !ls_h5_attr_get_strs(obj, name, &strs, &n, e)) {
+        v = json_array();
+        for (size_t k = 0; k < n; k++)
+            json_array_append_new(v, json_string(strs[k]));
+        ls_h5_strs_free(strs, n);
     }
-    H5Sclose(sp);
-    H5Tclose(t);
-    H5Aclose(a);
+    return v;
+}
+
+static herr_t meta_attr(hid_t loc, const char *name, const H5A_info_t *info, void *obj) {
+    (void)info;
+    LsError e;
+    json_t *v = attr_json(loc, name, &e);
+    if (v) json_object_set_new(obj, name, v);
     return 0;
 }
 
-static json_t *read_meta(const char *path) {
-    MetaCtx c = {json_object()};
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return c.obj;
+/* The root attributes as a JSON object (the file was opened and checked by ls_summary_read). */
+static json_t *read_meta(const char *path, LsError *e) {
+    hid_t f = ls_h5_file_open(path, 0, e);
+    if (f < 0) return NULL;
+    json_t *o = json_object();
     hsize_t idx = 0;
-    H5Aiterate2(f, H5_INDEX_NAME, H5_ITER_INC, &idx, meta_attr, &c);
+    if (LS_H5_CHECK(H5Aiterate2(f, H5_INDEX_NAME, H5_ITER_INC, &idx, meta_attr, o), f, NULL, e)) {
+        json_decref(o);
+        o = NULL;
+    }
     H5Fclose(f);
-    return c.obj;
+    return o;
 }
 
 /* ---- JSON ------------------------------------------------------------------ */
@@ -288,9 +283,14 @@ static void print_meta(const char *path, json_t *meta, const LsSummary *s) {
     for (size_t i = 0; i < LS_ARRAY_LEN(keys); i++) {
         json_t *v = json_object_get(meta, keys[i]);
         if (!v) continue;
-        if (json_is_string(v))
+        if (json_is_string(v)) {
             printf("  %-14s %s\n", keys[i], json_string_value(v));
-        else if (json_is_integer(v))
+        } else if (json_is_array(v)) {
+            printf("  %-14s", keys[i]);
+            for (size_t k = 0; k < json_array_size(v); k++)
+                printf("%s%s", k ? ", " : " ", json_string_value(json_array_get(v, k)));
+            printf("\n");
+        } else if (json_is_integer(v))
             printf("  %-14s %lld\n", keys[i], (long long)json_integer_value(v));
     }
     printf("  %-14s %lld (%lld left out: not done)\n", "samples", (long long)s->n_samples,
@@ -379,7 +379,12 @@ static void print_pairs(const LsSummary *s, const Filter *f) {
 }
 
 static int report(const char *path, const LsSummary *s, const Filter *f) {
-    json_t *meta = read_meta(path);
+    LsError e;
+    json_t *meta = read_meta(path, &e);
+    if (!meta) {
+        fprintf(stderr, "logits-study inspect: %s\n", e.msg);
+        return 1;
+    }
     SigList sig = {0};
     collect_sig(s, f, &sig);
     if (f->json) {

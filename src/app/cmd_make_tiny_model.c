@@ -21,7 +21,8 @@ static const char *USAGE =
     "predictions are far from uniform. With --tokenizer DIR, tokenizer.json and\n"
     "tokenizer_config.json are copied from DIR and the vocabulary defaults to 151936 (it must\n"
     "cover the tokenizer's largest id). DIR is written atomically (a temporary folder renamed\n"
-    "into place); an existing non-empty DIR is replaced only with --force.\n"
+    "into place) with a marker file, .logits-study-tiny-model; an existing non-empty DIR is\n"
+    "replaced only with --force, and only if it holds that marker (make-tiny-model wrote it).\n"
     "Defaults: --layers 2 --hidden 64 --heads 4 --kv-heads 2 --intermediate 128 --dtype bf16\n"
     "--no-tie --rope-theta 1e6 --rms-norm-eps 1e-6 --max-pos 32768; --vocab 1024 without a\n"
     "tokenizer; --head-dim = hidden / heads.\n";

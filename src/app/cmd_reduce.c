@@ -20,8 +20,10 @@ static const char *USAGE =
     "(Wilcoxon signed-rank) and Benjamini-Hochberg adjusted p-values. Layout:\n"
     "docs/hdf5-layout.md, section /summary.\n"
     "\n"
-    "  --bootstrap B        resamples per bootstrap 95% CI (default 1000; 0: no CIs)\n"
-    "  --seed S             base seed of the bootstrap (default 20240607)\n"
+    "  --bootstrap B        resamples per bootstrap 95% CI (0: no CIs; default: the file's\n"
+    "                       root attribute bootstrap, what the run used)\n"
+    "  --seed S             base seed of the bootstrap (default: the file's root attribute\n"
+    "                       seed), so reducing a finished file again gives the same /summary\n"
     "  --allow-incomplete   reduce a file of a killed run: samples not done in every\n"
     "                       model are left out (refused otherwise)\n"
     "  --quiet              no progress lines\n";
@@ -59,6 +61,7 @@ int ls_cmd_reduce(int argc, char **argv) {
                 return 2;
             }
             opt.bootstrap = (size_t)v;
+            opt.bootstrap_given = 1;
         } else if (!strcmp(a, "--seed") && has) {
             if (parse_u64(argv[++i], &v)) {
                 fprintf(stderr, "logits-study reduce: --seed '%s': expected a non-negative integer\n",
@@ -66,6 +69,7 @@ int ls_cmd_reduce(int argc, char **argv) {
                 return 2;
             }
             opt.seed = v;
+            opt.seed_given = 1;
         } else if (!strcmp(a, "--allow-incomplete")) {
             opt.allow_incomplete = 1;
         } else if (!strcmp(a, "--quiet")) {

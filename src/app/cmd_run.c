@@ -554,9 +554,7 @@ int ls_cmd_run(int argc, char **argv) {
     /* every model's shape against the process grid, before any weight is read */
     for (size_t k = 0; k < cfg.n_models && rc == LS_OK; k++) {
         LsModelConfig mc;
-        char *cp = ls_path_join(cfg.models[k].path, "config.json");
-        rc = ls_config_load(&mc, cp, &e);
-        free(cp);
+        rc = ls_model_config_load(&mc, cfg.models[k].path, &e);
         if (!rc) {
             rc = ls_dist_check_model(&d, &mc, &e);
             ls_config_free(&mc);
@@ -604,12 +602,15 @@ int ls_cmd_run(int argc, char **argv) {
         /* the file must come from the same study at the same world size */
         char *have_eff = NULL, *have_sha = NULL, *eff = effective_json(&cfg), *sha = sha256_file(cfg.data);
         int64_t ws = -1, tps = -1, complete = 0;
-        rc = ls_h5_attr_get_str(h.file, "run_config_effective", &have_eff, &e) ||
+        int schema_ok = ls_h5_check_schema(h.file, cfg.output, &e) == LS_OK;
+        rc = !schema_ok || ls_h5_attr_get_str(h.file, "run_config_effective", &have_eff, &e) ||
              ls_h5_attr_get_str(h.file, "data_sha256", &have_sha, &e) ||
              ls_h5_attr_get_i64(h.file, "world_size", &ws, &e) ||
              ls_h5_attr_get_i64(h.file, "tp_size", &tps, &e) ||
              ls_h5_attr_get_i64(h.file, "complete", &complete, &e);
-        if (rc)
+        if (!schema_ok)
+            ls_fail_prefix(&e, "--resume");
+        else if (rc)
             ls_fail_prefix(&e, "--resume: %s is not a logits-study output file", cfg.output);
         else if (complete == 1)
             rc = ls_fail(&e, "--resume: %s is already complete; nothing to do", cfg.output);
@@ -654,34 +655,24 @@ int ls_cmd_run(int argc, char **argv) {
     if (!resume) {
         hid_t r = h.file;
         char *now = iso_now(), *sha = sha256_file(cfg.data), *eff = effective_json(&cfg);
-        size_t mlen = 1, wlen = 1;
+        const char **mnames = ls_malloc((cfg.n_models ? cfg.n_models : 1) * sizeof *mnames);
         for (size_t k = 0; k < cfg.n_models; k++)
-            mlen += strlen(cfg.models[k].name) + 1;
-        for (size_t k = 0; k < cfg.n_targets; k++)
-            wlen += strlen(cfg.targets[k]) + 1;
-        char *mnames = ls_calloc(mlen, 1), *wnames = ls_calloc(wlen, 1);
-        for (size_t k = 0; k < cfg.n_models; k++) {
-            if (k) strcat(mnames, ",");
-            strcat(mnames, cfg.models[k].name);
-        }
-        for (size_t k = 0; k < cfg.n_targets; k++) {
-            if (k) strcat(wnames, ",");
-            strcat(wnames, cfg.targets[k]);
-        }
-        rc = ls_h5_attr_i64(r, "schema_version", 1, &e) || ls_h5_attr_i64(r, "complete", 0, &e) ||
-             ls_h5_attr_str(r, "tool_version", LS_VERSION, &e) ||
+            mnames[k] = cfg.models[k].name;
+        rc = ls_h5_attr_i64(r, "schema_version", LS_H5_SCHEMA_VERSION, &e) ||
+             ls_h5_attr_i64(r, "complete", 0, &e) || ls_h5_attr_str(r, "tool_version", LS_VERSION, &e) ||
              ls_h5_attr_str(r, "git_commit", LS_GIT_COMMIT, &e) ||
              ls_h5_attr_str(r, "run_config", cfg.yaml_text, &e) ||
              ls_h5_attr_str(r, "run_config_effective", eff, &e) ||
              ls_h5_attr_str(r, "data_path", cfg.data, &e) || ls_h5_attr_str(r, "data_sha256", sha, &e) ||
              ls_h5_attr_i64(r, "world_size", d.world_size, &e) || ls_h5_attr_i64(r, "tp_size", d.tp, &e) ||
              ls_h5_attr_i64(r, "dp_size", d.dp, &e) || ls_h5_attr_str(r, "created", now, &e) ||
-             ls_h5_attr_str(r, "models", mnames, &e) || ls_h5_attr_str(r, "target_words", wnames, &e);
+             ls_h5_attr_strs(r, "models", mnames, cfg.n_models, &e) ||
+             ls_h5_attr_strs(r, "target_words", (const char *const *)cfg.targets, cfg.n_targets, &e) ||
+             ls_h5_attr_i64(r, "bootstrap", cfg.bootstrap, &e) || ls_h5_attr_u64(r, "seed", cfg.seed, &e);
         free(now);
         free(sha);
         free(eff);
         free(mnames);
-        free(wnames);
         if (rc) die(&d, e.msg);
         /* /samples: the records run, and the skipped ones (bad, too long) */
         size_t S = ds.n_bad + n_long, si = 0;
@@ -730,9 +721,7 @@ int ls_cmd_run(int argc, char **argv) {
     /* rank 0 reduces (serial HDF5: the same /summary at any world size), then seals the
      * file: complete = 1, written last */
     if (root) {
-        LsReduceOptions ro = ls_reduce_defaults();
-        ro.bootstrap = (size_t)(cfg.bootstrap > 0 ? cfg.bootstrap : 0);
-        ro.seed = cfg.seed;
+        LsReduceOptions ro = ls_reduce_defaults(); /* bootstrap and seed: the root attributes written above */
         ro.verbose = !cfg.quiet;
         if (ls_reduce_file(cfg.output, &ro, &e)) {
             fprintf(stderr, "logits-study run: %s\n", e.msg);

@@ -17,17 +17,20 @@
 #include "ls/tokenizer.h"
 
 static const char *USAGE =
-    "usage: logits-study score --model DIR (--ids ID,ID,... | --text TEXT | --text-file FILE)\n"
+    "usage: logits-study score --model DIR (--ids ID,ID,... | --ids-file FILE | --text TEXT |\n"
+    "                          --text-file FILE)\n"
     "                          [--top-k K] [--targets ID,...]\n"
     "                          [--json] [--device auto|cpu|cuda] [--threads N] [--tp N]\n"
     "                          [--timing] [--repeat R] [--sums fixed|plain] [--precision fp32|bf16]\n"
     "\n"
     "Runs the model in DIR (a Hugging Face Qwen2, Llama, Qwen3 or Gemma 3 text checkpoint:\n"
     "config.json + safetensors) over the token ids (or the text, encoded with DIR's\n"
-    "tokenizer.json) and prints, for every position p, the distribution the model\n"
+    "tokenizer: tokenizer.json, else a GGUF's) and prints, for every position p, the distribution the model\n"
     "predicted for token p from the tokens before it: log-prob of the actual token,\n"
     "entropy (nats), the top-K tokens and the log-probs of the --targets ids.\n"
     "Position 0 has no prediction (null in --json).\n"
+    "--ids-file FILE: the ids from a file (whitespace- or comma-separated, or a JSON\n"
+    "array), for sequences too long for the command line.\n"
     "With --tp N, run under `mpirun -np N`: the model is split over the N ranks\n"
     "(tensor parallelism) and rank 0 prints.\n"
     "--timing prints one JSON line of timings to stderr (load, forward, head; the\n"
@@ -88,13 +91,25 @@ int ls_app_encode_text(const char *dir, const char *text, const char *file, int3
     return rc;
 }
 
+int ls_app_read_ids_file(const char *path, int32_t **ids, int *n, LsError *e) {
+    size_t cnt;
+    if (ls_token_ids_read(path, ids, &cnt, e)) return LS_ERR;
+    if (cnt == 0 || cnt > INT32_MAX) {
+        free(*ids);
+        *ids = NULL;
+        return ls_fail(e, "%s: %s", path, cnt ? "too many ids" : "no token ids in the file");
+    }
+    *n = (int)cnt;
+    return LS_OK;
+}
+
 static json_t *num_or_null(double x) {
     return isnan(x) ? json_null() : json_real(x);
 }
 
 int ls_cmd_score(int argc, char **argv) {
     const char *model_dir = NULL, *ids_s = NULL, *tgt_s = NULL, *device = "auto", *text = NULL,
-               *text_file = NULL;
+               *text_file = NULL, *ids_file = NULL;
     int K = 5, as_json = 0, threads = 0, tp = 1, timing = 0, repeat = 1, plain_sums = 0;
     LsPrecision prec = LS_PREC_FP32;
     for (int i = 1; i < argc; i++) {
@@ -107,6 +122,8 @@ int ls_cmd_score(int argc, char **argv) {
             model_dir = argv[++i];
         } else if (!strcmp(a, "--ids") && has) {
             ids_s = argv[++i];
+        } else if (!strcmp(a, "--ids-file") && has) {
+            ids_file = argv[++i];
         } else if (!strcmp(a, "--text") && has) {
             text = argv[++i];
         } else if (!strcmp(a, "--text-file") && has) {
@@ -152,15 +169,21 @@ int ls_cmd_score(int argc, char **argv) {
             return 2;
         }
     }
-    if (!model_dir || (!ids_s + !text + !text_file) != 2) {
-        fprintf(stderr, "logits-study score: --model and one of --ids, --text, --text-file are required\n%s",
+    if (!model_dir || (!ids_s + !ids_file + !text + !text_file) != 3) {
+        fprintf(stderr,
+                "logits-study score: --model and one of --ids, --text, --text-file are required (or "
+                "--ids-file)\n%s",
                 USAGE);
         return 2;
     }
     LsError e = {{0}};
     int32_t *ids = NULL, *tgt = NULL;
     int n = 0, ntgt = 0, rc = 1;
-    if (!ids_s && ls_app_encode_text(model_dir, text, text_file, &ids, &n, &e)) {
+    if (ids_file && ls_app_read_ids_file(ids_file, &ids, &n, &e)) {
+        fprintf(stderr, "logits-study score: %s\n", e.msg);
+        return 1;
+    }
+    if (!ids_s && !ids_file && ls_app_encode_text(model_dir, text, text_file, &ids, &n, &e)) {
         fprintf(stderr, "logits-study score: %s\n", e.msg);
         return 1;
     }
@@ -177,13 +200,11 @@ int ls_cmd_score(int argc, char **argv) {
         if (ls_dist_init(&dist, MPI_COMM_WORLD, tp, &e) == LS_OK && dist.dp != 1)
             ls_fail(&e, "score runs one sequence: launch exactly --tp %d ranks, not %d", tp, dist.world_size);
         if (!e.msg[0]) { /* the model must split over tp ranks: checked from config.json, before any weight */
-            char *cfg_path = ls_path_join(model_dir, "config.json");
             LsModelConfig cfg;
-            if (ls_config_load(&cfg, cfg_path, &e) == LS_OK) {
+            if (ls_model_config_load(&cfg, model_dir, &e) == LS_OK) {
                 ls_dist_check_model(&dist, &cfg, &e);
                 ls_config_free(&cfg);
             }
-            free(cfg_path);
         }
         if (e.msg[0]) {
             if (dist.world_rank == 0) fprintf(stderr, "logits-study score: %s\n", e.msg);

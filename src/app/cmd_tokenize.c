@@ -16,16 +16,19 @@
 #include "ls/tokenizer.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: logits-study tokenize --tokenizer DIR [--no-special] [--decode]\n"
+    fprintf(f, "usage: logits-study tokenize --tokenizer PATH [--no-special] [--decode] [--ids-file FILE]\n"
                "\n"
                "Reads JSON lines from stdin and writes one JSON line per input line to stdout:\n"
                "  encode (default)  input: a JSON string        output: the array of token ids\n"
                "  --decode          input: a JSON array of ids  output: the decoded text as a JSON string\n"
                "\n"
-               "  --tokenizer DIR   model directory with tokenizer.json (and tokenizer_config.json)\n"
+               "  --tokenizer PATH  model folder with tokenizer.json (and tokenizer_config.json), else\n"
+               "                    with one .gguf file, or a .gguf file (its tokenizer.ggml.* metadata)\n"
                "  --no-special      encode without the post-processor's special tokens (e.g. BOS),\n"
                "                    like add_special_tokens=False in HF tokenizers\n"
                "  --decode          decode instead of encode (special tokens are kept in the text)\n"
+               "  --ids-file FILE   decode the ids in FILE (whitespace- or comma-separated, or a JSON\n"
+               "                    array) instead of reading stdin: one output line\n"
                "  --time            report on stderr the time spent in encode/decode and the throughput\n"
                "  -h, --help        this help\n"
                "\n"
@@ -135,14 +138,36 @@ static int do_line(LsTokenizer *tok, const char *line, size_t len, long lineno, 
     return rc;
 }
 
+/* --ids-file: the file's ids decoded, one JSON string line. */
+static int decode_file(LsTokenizer *tok, const char *path, FILE *out) {
+    int32_t *ids;
+    size_t n, tl;
+    LsError e;
+    if (ls_token_ids_read(path, &ids, &n, &e)) {
+        fprintf(stderr, "logits-study tokenize: %s\n", e.msg);
+        return 1;
+    }
+    char *text;
+    ls_tokenizer_decode(tok, ids, n, &text, &tl);
+    json_t *s = json_stringn(text, tl);
+    char *dump = s ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
+    if (dump) fprintf(out, "%s\n", dump);
+    free(dump);
+    json_decref(s);
+    free(text);
+    free(ids);
+    return fflush(out) ? 1 : 0;
+}
+
 int ls_cmd_tokenize(int argc, char **argv) {
     static const struct option opts[] = {{"tokenizer", required_argument, 0, 't'},
                                          {"no-special", no_argument, 0, 'n'},
                                          {"decode", no_argument, 0, 'd'},
                                          {"time", no_argument, 0, 'T'},
+                                         {"ids-file", required_argument, 0, 'i'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *dir = NULL;
+    const char *dir = NULL, *ids_file = NULL;
     int add_special = 1, decode = 0, report = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -158,6 +183,9 @@ int ls_cmd_tokenize(int argc, char **argv) {
             break;
         case 'T':
             report = 1;
+            break;
+        case 'i':
+            ids_file = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -181,6 +209,11 @@ int ls_cmd_tokenize(int argc, char **argv) {
         return 1;
     }
     t_load = ls_now() - t_load;
+    if (ids_file) {
+        int frc = decode_file(tok, ids_file, stdout);
+        ls_tokenizer_free(tok);
+        return frc;
+    }
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ls/gguf.h"
 #include "ls/model.h"
 
 static const char *model_shape_str(char *buf, size_t cap, const int64_t *shape, int ndim) {
@@ -39,14 +40,33 @@ static int model_get(const LsModel *m, const char *name, int ndim, int64_t d0, i
     return LS_OK;
 }
 
+int ls_model_config_load(LsModelConfig *c, const char *path, LsError *e) {
+    if (!ls_path_is_gguf(path)) {
+        char *cpath = ls_path_join(path, "config.json");
+        int rc = ls_config_load(c, cpath, e);
+        free(cpath);
+        return rc;
+    }
+    memset(c, 0, sizeof *c);
+    LsGguf *g;
+    if (ls_gguf_open(&g, path, e) != LS_OK) return LS_ERR;
+    int rc = ls_gguf_config(g, c, e);
+    ls_gguf_close(g);
+    return rc;
+}
+
 int ls_model_open(LsModel *m, const char *dir, LsError *e) {
     memset(m, 0, sizeof *m);
     m->dir = ls_strdup(dir);
-    char *cpath = ls_path_join(dir, "config.json");
-    int rc = ls_config_load(&m->cfg, cpath, e);
-    free(cpath);
-    if (rc != LS_OK) goto fail;
-    if (ls_st_open_dir(&m->st, dir, e) != LS_OK) goto fail;
+    if (ls_path_is_gguf(dir)) { /* one GGUF file: config from its metadata, tensors renamed */
+        if (ls_gguf_model_load(dir, &m->cfg, &m->st, e) != LS_OK) goto fail;
+    } else {
+        char *cpath = ls_path_join(dir, "config.json");
+        int rc = ls_config_load(&m->cfg, cpath, e);
+        free(cpath);
+        if (rc != LS_OK) goto fail;
+        if (ls_st_open_dir(&m->st, dir, e) != LS_OK) goto fail;
+    }
 
     const LsModelConfig *c = &m->cfg;
     const int64_t d = c->hidden_size, f = c->intermediate_size, V = c->vocab_size;

@@ -29,32 +29,6 @@
 #define LS_ST_INDEX_MAX ((size_t)100 * 1000 * 1000)
 #define LS_ST_NAME_FMT "%.200s" /* hostile names are cut in messages */
 
-/* ---- dtypes ------------------------------------------------------------- */
-
-size_t ls_dtype_size(LsDType t) {
-    switch (t) {
-    case LS_DT_F32:
-        return 4;
-    case LS_DT_F16:
-        return 2;
-    case LS_DT_BF16:
-        return 2;
-    }
-    return 0;
-}
-
-const char *ls_dtype_name(LsDType t) {
-    switch (t) {
-    case LS_DT_F32:
-        return "F32";
-    case LS_DT_F16:
-        return "F16";
-    case LS_DT_BF16:
-        return "BF16";
-    }
-    return "?";
-}
-
 /* Valid safetensors dtypes that Qwen2 checkpoints do not use: rejected with a
  * message that says so (rather than "unknown"). */
 static const char *const st_unsupported_dtypes[] = {
@@ -71,28 +45,6 @@ static int st_dtype_parse(const char *s, LsDType *t) {
     else
         return -1;
     return 0;
-}
-
-void ls_tensor_to_f32(const LsTensor *t, size_t off, size_t n, float *out) {
-    const unsigned char *p = (const unsigned char *)t->data;
-    switch (t->dtype) {
-    case LS_DT_F32:
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        memcpy(out, p + 4 * off, 4 * n);
-#else
-        for (size_t i = 0; i < n; i++)
-            out[i] = ls_load_f32(p + 4 * (off + i));
-#endif
-        break;
-    case LS_DT_BF16:
-        for (size_t i = 0; i < n; i++)
-            out[i] = ls_bf16_to_f32(ls_load_u16(p + 2 * (off + i)));
-        break;
-    case LS_DT_F16:
-        for (size_t i = 0; i < n; i++)
-            out[i] = ls_f16_to_f32(ls_load_u16(p + 2 * (off + i)));
-        break;
-    }
 }
 
 /* ---- header ------------------------------------------------------------- */
@@ -486,6 +438,8 @@ struct LsSafetensors {
     size_t n_files;
     const LsTensor **by_name; /* [n], every tensor of every file, sorted by name */
     size_t n;
+    void *owner; /* ls_st_adopt: what holds the tensors' data, released at close */
+    void (*release)(void *owner);
 };
 
 static int st_file_open(StFile *f, const char *path, LsError *e) {
@@ -690,8 +644,30 @@ const LsTensor *ls_st_at(const LsSafetensors *st, size_t i) {
     return i < st->n ? st->by_name[i] : NULL;
 }
 
+int ls_st_adopt(LsSafetensors **out, const char *path, LsStHeader *h, void *owner, void (*release)(void *),
+                LsError *e) {
+    LsSafetensors *st = ls_calloc(1, sizeof *st);
+    st->files = ls_calloc(1, sizeof *st->files);
+    st->n_files = 1;
+    st->files[0].path = ls_strdup(path);
+    st->files[0].h = *h;
+    memset(h, 0, sizeof *h);
+    for (size_t i = 0; i < st->files[0].h.n; i++)
+        st->files[0].h.tensors[i].file = st->files[0].path;
+    st->owner = owner;
+    st->release = release;
+    if (st_build_table(st, e) != LS_OK) {
+        ls_st_close(st);
+        *out = NULL;
+        return LS_ERR;
+    }
+    *out = st;
+    return LS_OK;
+}
+
 void ls_st_close(LsSafetensors *st) {
     if (!st) return;
+    if (st->release) st->release(st->owner);
     for (size_t i = 0; i < st->n_files; i++)
         st_file_close(&st->files[i]);
     free(st->files);

@@ -10,6 +10,7 @@
  *                      "data_offsets":[a,b]},...} with names sorted and spans contiguous
  *                      in that order
  *   tokenizer.json, tokenizer_config.json   copied verbatim with --tokenizer
+ *   .logits-study-tiny-model   marker: --force replaces only a folder that holds it
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -38,6 +39,7 @@
 #define TINY_FORMAT_VERSION "5.23.0" /* transformers version whose config.json keys we write */
 #define TINY_MAX_BYTES ((size_t)16 << 30)
 #define TINY_TOKENIZER_MAX ((size_t)256 << 20)
+#define TINY_MARKER ".logits-study-tiny-model"
 
 /* ---- PRNG: splitmix64 + Box–Muller ---------------------------------------- */
 
@@ -531,10 +533,12 @@ static void fsync_dir(const char *dir) {
 
 /* Fills everything into the (empty) folder tmp. */
 static int fill_checkpoint(const char *tmp, const LsTinySpec *s, int hd, LsError *e) {
+    static const char marker[] = "written by logits-study make-tiny-model (random weights); "
+                                 "`make-tiny-model --force` replaces only folders holding this file\n";
     char *cfg = config_text(s);
     int rc = write_text(tmp, "config.json", cfg, strlen(cfg), e);
     free(cfg);
-    if (rc) return rc;
+    if (rc || write_text(tmp, TINY_MARKER, marker, sizeof marker - 1, e)) return LS_ERR;
     char *st = ls_path_join(tmp, "model.safetensors");
     rc = write_safetensors(st, s, hd, e);
     free(st);
@@ -579,16 +583,21 @@ int ls_tiny_model_write(const char *out_dir, const LsTinySpec *spec, LsError *e)
             goto done;
         }
         if (!dir_is_empty(path)) {
-            char *cfg = ls_path_join(path, "config.json");
-            int has_cfg = access(cfg, F_OK) == 0;
-            free(cfg);
+            char *marker = ls_path_join(path, TINY_MARKER);
+            int ours = access(marker, F_OK) == 0;
+            free(marker);
             if (!s.force) {
-                ls_fail(e, "--out %s: exists and is not empty (pass --force to replace a checkpoint)",
+                ls_fail(e,
+                        "--out %s: exists and is not empty (pass --force to replace a checkpoint "
+                        "make-tiny-model wrote)",
                         out_dir);
                 goto done;
             }
-            if (!has_cfg) {
-                ls_fail(e, "--out %s: not empty and holds no config.json; refusing to replace it", out_dir);
+            if (!ours) {
+                ls_fail(e,
+                        "--out %s: not written by make-tiny-model (no " TINY_MARKER " marker file); "
+                        "refusing to replace it, --force or not",
+                        out_dir);
                 goto done;
             }
             replace = 1;

@@ -132,16 +132,23 @@ int ls_study_create_model(LsH5 *h, const LsStudyModel *sm, const LsModel *m, int
         int32_t first_token;
         int32_t single_token_column;
     } FormRow;
-    hid_t tt = H5Tcreate(H5T_COMPOUND, sizeof(TargetRow));
-    H5Tinsert(tt, "word", HOFFSET(TargetRow, word), H5T_NATIVE_INT16);
-    H5Tinsert(tt, "form", HOFFSET(TargetRow, form), st);
-    H5Tinsert(tt, "token_id", HOFFSET(TargetRow, token_id), H5T_NATIVE_INT32);
-    hid_t ft = H5Tcreate(H5T_COMPOUND, sizeof(FormRow));
-    H5Tinsert(ft, "word", HOFFSET(FormRow, word), H5T_NATIVE_INT16);
-    H5Tinsert(ft, "form", HOFFSET(FormRow, form), st);
-    H5Tinsert(ft, "n_tokens", HOFFSET(FormRow, n_tokens), H5T_NATIVE_INT16);
-    H5Tinsert(ft, "first_token", HOFFSET(FormRow, first_token), H5T_NATIVE_INT32);
-    H5Tinsert(ft, "single_token_column", HOFFSET(FormRow, single_token_column), H5T_NATIVE_INT32);
+    hid_t tt = H5I_INVALID_HID, ft = H5I_INVALID_HID, g = s->g;
+    int rc =
+        LS_H5_CHECK(st, g, "targets", e) ||
+        LS_H5_CHECK(tt = H5Tcreate(H5T_COMPOUND, sizeof(TargetRow)), g, "targets", e) ||
+        LS_H5_CHECK(H5Tinsert(tt, "word", HOFFSET(TargetRow, word), H5T_NATIVE_INT16), g, "targets", e) ||
+        LS_H5_CHECK(H5Tinsert(tt, "form", HOFFSET(TargetRow, form), st), g, "targets", e) ||
+        LS_H5_CHECK(H5Tinsert(tt, "token_id", HOFFSET(TargetRow, token_id), H5T_NATIVE_INT32), g, "targets",
+                    e) ||
+        LS_H5_CHECK(ft = H5Tcreate(H5T_COMPOUND, sizeof(FormRow)), g, "forms", e) ||
+        LS_H5_CHECK(H5Tinsert(ft, "word", HOFFSET(FormRow, word), H5T_NATIVE_INT16), g, "forms", e) ||
+        LS_H5_CHECK(H5Tinsert(ft, "form", HOFFSET(FormRow, form), st), g, "forms", e) ||
+        LS_H5_CHECK(H5Tinsert(ft, "n_tokens", HOFFSET(FormRow, n_tokens), H5T_NATIVE_INT16), g, "forms", e) ||
+        LS_H5_CHECK(H5Tinsert(ft, "first_token", HOFFSET(FormRow, first_token), H5T_NATIVE_INT32), g, "forms",
+                    e) ||
+        LS_H5_CHECK(
+            H5Tinsert(ft, "single_token_column", HOFFSET(FormRow, single_token_column), H5T_NATIVE_INT32), g,
+            "forms", e);
     const LsTargetSet *ts = sm->ts;
     TargetRow *tr = ls_calloc(M ? M : 1, sizeof *tr);
     for (size_t j = 0; j < M; j++) {
@@ -161,12 +168,12 @@ int ls_study_create_model(LsH5 *h, const LsStudyModel *sm, const LsModel *m, int
     }
     uint64_t dM = M, dF = ts->n_forms;
     LsRowRange allM = {0, M}, allF = {0, ts->n_forms};
-    int rc = LS_OK;
-    ds = ls_h5_dataset(h, s->g, "targets", tt, 1, &dM,
-                       "column j of target_logprob: word (index into the root attribute target_words), "
-                       "surface form, token id",
-                       "", e);
-    if (ds < 0 || ls_h5_write_rows(h, ds, tt, &allM, root && M, tr, e)) rc = LS_ERR;
+    ds = rc ? -1
+            : ls_h5_dataset(h, s->g, "targets", tt, 1, &dM,
+                            "column j of target_logprob: word (index into the root attribute target_words), "
+                            "surface form, token id",
+                            "", e);
+    if (!rc && (ds < 0 || ls_h5_write_rows(h, ds, tt, &allM, root && M, tr, e))) rc = LS_ERR;
     if (ds >= 0) H5Dclose(ds);
     ds =
         rc ? -1
@@ -179,10 +186,10 @@ int ls_study_create_model(LsH5 *h, const LsStudyModel *sm, const LsModel *m, int
     if (ds >= 0) H5Dclose(ds);
     free(tr);
     free(fr);
-    H5Tclose(tt);
-    H5Tclose(ft);
-    H5Tclose(st);
-    return rc;
+    if (tt >= 0) H5Tclose(tt);
+    if (ft >= 0) H5Tclose(ft);
+    if (st >= 0) H5Tclose(st);
+    return rc ? LS_ERR : LS_OK;
 }
 
 /* Opens the per-position datasets of an existing model group (resume). */
@@ -190,8 +197,7 @@ int ls_study_open_model(LsH5 *h, const LsStudyModel *sm, int K, LsModelSets *s, 
     memset(s, 0, sizeof *s);
     char path[512];
     snprintf(path, sizeof path, "/models/%s", sm->name);
-    s->g = H5Gopen2(h->file, path, H5P_DEFAULT);
-    if (s->g < 0) return ls_fail(e, "%s: group %s is missing", h->path, path);
+    if (LS_H5_CHECK(s->g = H5Gopen2(h->file, path, H5P_DEFAULT), h->file, path, e)) return LS_ERR;
     uint64_t N = sm->enc->n, T = (uint64_t)sm->enc->off[N];
     uint64_t d1[2] = {T, 0};
     if ((s->tokens = ls_h5_dataset_open(h, s->g, "tokens", 1, d1, e)) < 0) return LS_ERR;
@@ -218,14 +224,16 @@ int ls_study_write_occurrences(LsH5 *h, hid_t g, const LsOccurrence *occ, size_t
     for (size_t i = 0; i < N; i++)
         start[i + 1] = start[i] + cnt[i];
     uint64_t total = (uint64_t)start[N];
-    hid_t ot = ls_h5_occurrence_type();
-    if (H5Lexists(g, "occurrences", H5P_DEFAULT) > 0) H5Ldelete(g, "occurrences", H5P_DEFAULT); /* resume */
-    hid_t ds =
-        ls_h5_dataset(h, g, "occurrences", ot, 1, &total,
-                      "one row per occurrence of a target word in an answer, ordered by sample: first token "
-                      "position, word, form (index into forms), tokens spanned, chain-rule log-prob (NaN "
-                      "when a word boundary falls inside a token: aligned = 0), rank of the first token",
-                      "nats (logprob)", e);
+    hid_t ot = ls_h5_occurrence_type(), ds = H5I_INVALID_HID;
+    int has = 0; /* resume: a stopped run's table is replaced */
+    if (!LS_H5_CHECK(ot, g, "occurrences", e) && !ls_h5_link_exists(g, "occurrences", &has, e) &&
+        !(has && LS_H5_CHECK(H5Ldelete(g, "occurrences", H5P_DEFAULT), g, "occurrences", e)))
+        ds = ls_h5_dataset(
+            h, g, "occurrences", ot, 1, &total,
+            "one row per occurrence of a target word in an answer, ordered by sample: first token "
+            "position, word, form (index into forms), tokens spanned, chain-rule log-prob (NaN "
+            "when a word boundary falls inside a token: aligned = 0), rank of the first token",
+            "nats (logprob)", e);
     int rc = ds < 0 ? LS_ERR : LS_OK;
     if (rc == LS_OK) {
         /* this rank's occurrences by sample (a counting sort: stable, linear), one row range each */
@@ -245,7 +253,7 @@ int ls_study_write_occurrences(LsH5 *h, hid_t g, const LsOccurrence *occ, size_t
         free(rr);
         H5Dclose(ds);
     }
-    H5Tclose(ot);
+    if (ot >= 0) H5Tclose(ot);
     free(mine);
     free(cnt);
     free(start);
@@ -296,7 +304,7 @@ int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep,
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
         hid_t x = ls_h5_dataset(h, g, cols[c].name, cols[c].ft, 1, &N, cols[c].desc, cols[c].unit, e);
         if (x < 0 || ls_h5_write_rows(h, x, cols[c].mt, &all, root, cols[c].buf, e)) rc = LS_ERR;
-        H5Dclose(x);
+        if (x >= 0) H5Dclose(x);
     }
     /* skipped records, ordered by line */
     uint64_t S = n_skip;
@@ -323,11 +331,13 @@ int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep,
                             "lines of the records not run (bad records with on_bad_record: skip; too long)",
                             "line", e);
     if (x < 0 || ls_h5_write_rows(h, x, H5T_NATIVE_INT64, &allS, root && S, sl, e)) rc = LS_ERR;
-    H5Dclose(x);
-    x = ls_h5_dataset(h, g, "skipped_reason", rt, 1, &S, "why each skipped record was not run", "", e);
+    if (x >= 0) H5Dclose(x);
+    x = rt < 0
+            ? ls_h5_fail_call(e, "H5Tcopy", g, "skipped_reason")
+            : ls_h5_dataset(h, g, "skipped_reason", rt, 1, &S, "why each skipped record was not run", "", e);
     if (x < 0 || ls_h5_write_rows(h, x, rt, &allS, root && S, rbuf, e)) rc = LS_ERR;
-    H5Dclose(x);
-    H5Tclose(rt);
+    if (x >= 0) H5Dclose(x);
+    if (rt >= 0) H5Tclose(rt);
     H5Gclose(g);
     free(line);
     free(qb);

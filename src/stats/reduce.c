@@ -24,147 +24,30 @@
 #define BLOCK_ROWS ((size_t)1 << 18)
 
 LsReduceOptions ls_reduce_defaults(void) {
-    LsReduceOptions o = {LS_REDUCE_DEFAULT_BOOTSTRAP, LS_REDUCE_DEFAULT_SEED, 0, 0};
+    LsReduceOptions o = {0};
     return o;
 }
 
-/* ---- reading helpers ------------------------------------------------------ */
+/* ---- reading helpers (typed HDF5 reads: ls/h5io.h) ------------------------- */
 
-/* Reads a string attribute (variable or fixed length) into a heap string. */
-static int attr_string(hid_t obj, const char *name, const char *file, char **out, LsError *e) {
+/* Reads a whole 1-D numeric dataset of length n (n == LS_H5_ANY: any) into a heap buffer of mem_type. */
+static int read_1d(hid_t f, const char *file, const char *path, uint64_t n, H5T_class_t cls, hid_t mem_type,
+                   void **out, uint64_t *len, LsError *e) {
     *out = NULL;
-    if (H5Aexists(obj, name) <= 0) return ls_fail(e, "%s: root attribute '%s' is missing", file, name);
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t ft = a >= 0 ? H5Aget_type(a) : H5I_INVALID_HID;
-    int rc = LS_ERR;
-    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING) {
-        if (H5Tis_variable_str(ft) > 0) {
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, H5T_VARIABLE);
-            H5Tset_cset(mt, H5Tget_cset(ft));
-            char *v = NULL;
-            if (H5Aread(a, mt, &v) >= 0 && v) {
-                *out = ls_strdup(v);
-                H5free_memory(v);
-                rc = LS_OK;
-            }
-            H5Tclose(mt);
-        } else {
-            size_t n = H5Tget_size(ft);
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, n + 1);
-            H5Tset_strpad(mt, H5T_STR_NULLTERM);
-            H5Tset_cset(mt, H5Tget_cset(ft));
-            char *v = ls_calloc(n + 2, 1);
-            if (H5Aread(a, mt, v) >= 0) {
-                *out = v;
-                rc = LS_OK;
-            } else {
-                free(v);
-            }
-            H5Tclose(mt);
-        }
-    }
-    if (ft >= 0) H5Tclose(ft);
-    if (a >= 0) H5Aclose(a);
-    if (rc) return ls_fail(e, "%s: root attribute '%s' is not a readable string", file, name);
-    return LS_OK;
-}
-
-/* Splits "a,b,c" into a heap array of heap strings (empty list for ""). */
-static char **split_csv(const char *s, size_t *n) {
-    size_t cap = 4;
-    char **v = ls_malloc(cap * sizeof *v);
-    *n = 0;
-    if (!*s) return v;
-    for (const char *p = s;;) {
-        size_t len = strcspn(p, ",");
-        if (*n == cap) v = ls_realloc(v, (cap *= 2) * sizeof *v);
-        char *w = ls_malloc(len + 1);
-        memcpy(w, p, len);
-        w[len] = '\0';
-        v[(*n)++] = w;
-        if (!p[len]) break;
-        p += len + 1;
-    }
-    return v;
-}
-
-static void free_strs(char **v, size_t n) {
-    for (size_t i = 0; v && i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
-/* Opens dataset path and checks its rank and (where want[i] != 0 ... given) its dims.
- * want_dims[i] == (hsize_t)-1 means "any". */
-static hid_t open_ds(hid_t f, const char *file, const char *path, int rank, const hsize_t *want,
-                     hsize_t *dims, LsError *e) {
-    if (H5Lexists(f, path, H5P_DEFAULT) <= 0) {
-        ls_fail(e, "%s: dataset %s is missing (layout: docs/hdf5-layout.md)", file, path);
-        return H5I_INVALID_HID;
-    }
-    hid_t ds = H5Dopen2(f, path, H5P_DEFAULT);
-    if (ds < 0) {
-        ls_fail(e, "%s: %s is not a readable dataset", file, path);
-        return H5I_INVALID_HID;
-    }
-    hid_t sp = H5Dget_space(ds);
-    int nd = H5Sget_simple_extent_ndims(sp);
-    hsize_t d[8] = {0};
-    if (nd >= 0 && nd <= 8) H5Sget_simple_extent_dims(sp, d, NULL);
-    H5Sclose(sp);
-    if (nd != rank) {
-        H5Dclose(ds);
-        ls_fail(e, "%s: %s has %d dimensions, expected %d", file, path, nd, rank);
-        return H5I_INVALID_HID;
-    }
-    for (int i = 0; i < rank; i++) {
-        if (want && want[i] != (hsize_t)-1 && d[i] != want[i]) {
-            H5Dclose(ds);
-            ls_fail(e, "%s: %s has shape dimension %d = %llu, expected %llu", file, path, i,
-                    (unsigned long long)d[i], (unsigned long long)want[i]);
-            return H5I_INVALID_HID;
-        }
-        if (dims) dims[i] = d[i];
-    }
-    return ds;
-}
-
-/* Checks the dataset's type class (integer or float). */
-static int check_class(hid_t ds, H5T_class_t want, const char *file, const char *path, LsError *e) {
-    hid_t t = H5Dget_type(ds);
-    H5T_class_t c = H5Tget_class(t);
-    H5Tclose(t);
-    if (c != want)
-        return ls_fail(e, "%s: %s has the wrong element type (expected %s)", file, path,
-                       want == H5T_INTEGER ? "an integer type" : "a floating-point type");
-    return LS_OK;
-}
-
-/* Reads a whole 1-D numeric dataset of length n (n == (hsize_t)-1: any) into a heap buffer of mem_type. */
-static int read_1d(hid_t f, const char *file, const char *path, hsize_t n, H5T_class_t cls, hid_t mem_type,
-                   void **out, hsize_t *len, LsError *e) {
-    *out = NULL;
-    hsize_t dims[1];
-    hid_t ds = open_ds(f, file, path, 1, &n, dims, e);
+    uint64_t dims[1];
+    hid_t ds = ls_h5_dataset_open_shape(f, path, 1, &n, dims, e);
     if (ds < 0) return LS_ERR;
-    if (check_class(ds, cls, file, path, e)) {
-        H5Dclose(ds);
+    size_t bytes = 0;
+    int rc = ls_h5_dataset_check_class(ds, cls, e);
+    if (!rc && ls_mul_size((size_t)dims[0], H5Tget_size(mem_type), &bytes))
+        rc = ls_fail(e, "%s: %s is too large", file, path);
+    void *buf = rc ? NULL : ls_malloc(bytes ? bytes : 1);
+    if (!rc) rc = ls_h5_dataset_read_all(ds, mem_type, buf, e);
+    H5Dclose(ds);
+    if (rc) {
+        free(buf);
         return LS_ERR;
     }
-    size_t bytes = 0;
-    if (ls_mul_size((size_t)dims[0], H5Tget_size(mem_type), &bytes)) {
-        H5Dclose(ds);
-        return ls_fail(e, "%s: %s is too large", file, path);
-    }
-    void *buf = ls_malloc(bytes ? bytes : 1);
-    if (dims[0] && H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-        free(buf);
-        H5Dclose(ds);
-        return ls_fail(e, "%s: reading %s failed", file, path);
-    }
-    H5Dclose(ds);
     *out = buf;
     if (len) *len = dims[0];
     return LS_OK;
@@ -222,8 +105,8 @@ static void input_free(Input *in) {
     for (size_t i = 0; in->m && i < in->n_models; i++)
         model_free(&in->m[i]);
     free(in->m);
-    free_strs(in->models, in->n_models);
-    free_strs(in->words, in->W);
+    ls_h5_strs_free(in->models, in->n_models);
+    ls_h5_strs_free(in->words, in->W);
     free(in->level);
     free(in->correct);
     free(in->used);
@@ -268,19 +151,20 @@ static int read_model(Input *in, size_t mi, LsError *e) {
     m->T = (size_t)m->off[N];
 
     /* targets: the word of each single-token column */
-    hsize_t tdims[1];
-    hid_t ds = open_ds(in->f, file, MPATH("targets"), 1, NULL, tdims, e);
+    uint64_t tdims[1];
+    hid_t ds = ls_h5_dataset_open_shape(in->f, MPATH("targets"), 1, NULL, tdims, e);
     if (ds < 0) return LS_ERR;
     m->M = (size_t)tdims[0];
     int16_t *col_word = ls_malloc((m->M ? m->M : 1) * sizeof *col_word);
     hid_t ct = H5Tcreate(H5T_COMPOUND, sizeof(int16_t));
-    H5Tinsert(ct, "word", 0, H5T_NATIVE_INT16);
-    herr_t st = m->M ? H5Dread(ds, ct, H5S_ALL, H5S_ALL, H5P_DEFAULT, col_word) : 0;
-    H5Tclose(ct);
+    int st = LS_H5_CHECK(ct, ds, NULL, e) ||
+             LS_H5_CHECK(H5Tinsert(ct, "word", 0, H5T_NATIVE_INT16), ds, NULL, e) ||
+             ls_h5_dataset_read_all(ds, ct, col_word, e);
+    if (ct >= 0) H5Tclose(ct);
     H5Dclose(ds);
-    if (st < 0) {
+    if (st) {
         free(col_word);
-        return ls_fail(e, "%s: %s: cannot read the compound member 'word' (int16)", file, path);
+        return ls_fail_prefix(e, "%s: %s: cannot read the compound member 'word' (int16)", file, path);
     }
     m->has_forms = ls_calloc(W ? W : 1, sizeof *m->has_forms);
     for (size_t j = 0; j < m->M; j++) {
@@ -301,9 +185,9 @@ static int read_model(Input *in, size_t mi, LsError *e) {
     }
 
     /* target_logprob [T, M]: streamed in blocks of whole samples */
-    hsize_t want[2] = {m->T, m->M};
-    ds = open_ds(in->f, file, MPATH("target_logprob"), 2, want, NULL, e);
-    if (ds < 0 || check_class(ds, H5T_FLOAT, file, path, e)) {
+    uint64_t want[2] = {m->T, m->M};
+    ds = ls_h5_dataset_open_shape(in->f, MPATH("target_logprob"), 2, want, NULL, e);
+    if (ds < 0 || ls_h5_dataset_check_class(ds, H5T_FLOAT, e)) {
         if (ds >= 0) H5Dclose(ds);
         free(col_word);
         free(ent);
@@ -323,7 +207,7 @@ static int read_model(Input *in, size_t mi, LsError *e) {
     float *blk = NULL;
     size_t blk_cap = 0;
     hid_t fs = H5Dget_space(ds);
-    int bad = 0;
+    int bad = LS_H5_CHECK(fs, ds, NULL, e);
     for (size_t i0 = 0; i0 < N && !bad;) {
         size_t i1 = i0 + 1;
         while (i1 < N && (size_t)(m->off[i1 + 1] - m->off[i0]) <= BLOCK_ROWS)
@@ -335,12 +219,14 @@ static int read_model(Input *in, size_t mi, LsError *e) {
                 blk = ls_realloc(blk, blk_cap * sizeof *blk);
             }
             hsize_t start[2] = {r0, 0}, count[2] = {rows, m->M};
-            H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
-            hid_t ms = H5Screate_simple(2, count, NULL);
-            st = H5Dread(ds, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, blk);
-            H5Sclose(ms);
-            if (st < 0) {
-                bad = ls_fail(e, "%s: reading rows [%zu, %zu) of %s failed", file, r0, r0 + rows, path);
+            hid_t ms = H5I_INVALID_HID;
+            bad =
+                LS_H5_CHECK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL), ds, NULL, e) ||
+                LS_H5_CHECK(ms = H5Screate_simple(2, count, NULL), ds, NULL, e) ||
+                LS_H5_CHECK(H5Dread(ds, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, blk), ds, NULL, e);
+            if (ms >= 0) H5Sclose(ms);
+            if (bad) {
+                ls_fail_prefix(e, "reading rows [%zu, %zu)", r0, r0 + rows);
                 break;
             }
         }
@@ -361,7 +247,7 @@ static int read_model(Input *in, size_t mi, LsError *e) {
         }
         i0 = i1;
     }
-    H5Sclose(fs);
+    if (fs >= 0) H5Sclose(fs);
     H5Dclose(ds);
     free(blk);
     free(col_word);
@@ -371,8 +257,8 @@ static int read_model(Input *in, size_t mi, LsError *e) {
     }
 
     /* occurrences */
-    hsize_t odims[1];
-    ds = open_ds(in->f, file, MPATH("occurrences"), 1, NULL, odims, e);
+    uint64_t odims[1];
+    ds = ls_h5_dataset_open_shape(in->f, MPATH("occurrences"), 1, NULL, odims, e);
     if (ds < 0) {
         free(ent);
         return LS_ERR;
@@ -380,14 +266,15 @@ static int read_model(Input *in, size_t mi, LsError *e) {
     size_t O = (size_t)odims[0];
     OccIn *occ = ls_malloc((O ? O : 1) * sizeof *occ);
     hid_t ot = ls_h5_occurrence_type();
-    st = O ? H5Dread(ds, ot, H5S_ALL, H5S_ALL, H5P_DEFAULT, occ) : 0;
+    st = ls_h5_dataset_read_all(ds, ot, occ, e);
     H5Tclose(ot);
     H5Dclose(ds);
-    if (st < 0) {
+    if (st) {
         free(occ);
         free(ent);
-        return ls_fail(e, "%s: %s: cannot read the compound members sample, position, word, logprob, aligned",
-                       file, path);
+        return ls_fail_prefix(
+            e, "%s: %s: cannot read the compound members sample, position, word, logprob, aligned", file,
+            path);
     }
     m->occ_sample = ls_malloc((O ? O : 1) * sizeof *m->occ_sample);
     m->occ_word = ls_malloc((O ? O : 1) * sizeof *m->occ_word);
@@ -425,19 +312,15 @@ static int read_model(Input *in, size_t mi, LsError *e) {
 }
 
 static int read_input(Input *in, const char *file, const LsReduceOptions *opt, LsError *e) {
-    char *s = NULL;
-    if (attr_string(in->f, "models", file, &s, e)) return LS_ERR;
-    in->models = split_csv(s, &in->n_models);
-    free(s);
-    if (attr_string(in->f, "target_words", file, &s, e)) return LS_ERR;
-    in->words = split_csv(s, &in->W);
-    free(s);
+    if (ls_h5_attr_get_strs(in->f, "models", &in->models, &in->n_models, e) ||
+        ls_h5_attr_get_strs(in->f, "target_words", &in->words, &in->W, e))
+        return LS_ERR;
     if (in->n_models == 0) return ls_fail(e, "%s: root attribute 'models' lists no model", file);
     if (in->W == 0) return ls_fail(e, "%s: root attribute 'target_words' lists no word", file);
     if (in->n_models > INT16_MAX || in->W > INT16_MAX)
         return ls_fail(e, "%s: too many models or words", file);
-    hsize_t N;
-    if (read_1d(in->f, file, "/samples/level", (hsize_t)-1, H5T_INTEGER, H5T_NATIVE_INT8, (void **)&in->level,
+    uint64_t N;
+    if (read_1d(in->f, file, "/samples/level", LS_H5_ANY, H5T_INTEGER, H5T_NATIVE_INT8, (void **)&in->level,
                 &N, e) ||
         read_1d(in->f, file, "/samples/is_correct", N, H5T_INTEGER, H5T_NATIVE_INT8, (void **)&in->correct,
                 NULL, e))
@@ -745,13 +628,12 @@ static int write_table(LsH5 *h, hid_t g, const LsTable *t, const void *rows, siz
     if (ds < 0) {
         rc = LS_ERR;
     } else {
-        if (n && H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)
-            rc = ls_fail(e, "%s: writing /summary/%s failed", h->path, t->name);
+        if (n) rc = LS_H5_CHECK(H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows), ds, NULL, e);
         H5Dclose(ds);
     }
     H5Tclose(ft);
     H5Tclose(mt);
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }
 
 static int write_names(LsH5 *h, hid_t g, const char *name, const char *(*fn)(int), int n, const char *desc,
@@ -767,13 +649,12 @@ static int write_names(LsH5 *h, hid_t g, const char *name, const char *(*fn)(int
     if (ds < 0) {
         rc = LS_ERR;
     } else {
-        if (H5Dwrite(ds, st, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-            rc = ls_fail(e, "%s: writing /summary/%s failed", h->path, name);
+        rc = LS_H5_CHECK(H5Dwrite(ds, st, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), ds, NULL, e);
         H5Dclose(ds);
     }
     H5Tclose(st);
     free(buf);
-    return rc;
+    return rc ? LS_ERR : LS_OK;
 }
 
 static const char *method_name_i(int m) {
@@ -784,10 +665,13 @@ static int write_summary(const Input *in, const LsReduceOptions *opt, const LsSu
                          const LsSumCorrect *c, size_t nc, const LsSumLevel *l, size_t nl, const LsSumPair *p,
                          size_t np, LsError *e) {
     LsH5 h = {.file = in->f, .dxpl = H5I_INVALID_HID, .rank = 0, .path = (char *)in->file};
-    if (H5Lexists(in->f, "/summary", H5P_DEFAULT) > 0 && H5Ldelete(in->f, "/summary", H5P_DEFAULT) < 0)
-        return ls_fail(e, "%s: cannot replace the existing /summary group", in->file);
-    hid_t g = H5Gcreate2(in->f, "/summary", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0) return ls_fail(e, "%s: cannot create group /summary", in->file);
+    htri_t has = -1;
+    hid_t g = H5I_INVALID_HID;
+    if (LS_H5_CHECK(has = H5Lexists(in->f, "/summary", H5P_DEFAULT), in->f, "/summary", e) ||
+        (has > 0 && LS_H5_CHECK(H5Ldelete(in->f, "/summary", H5P_DEFAULT), in->f, "/summary", e)) ||
+        LS_H5_CHECK(g = H5Gcreate2(in->f, "/summary", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), in->f,
+                    "/summary", e))
+        return LS_ERR;
     int rc =
         ls_h5_attr_str(g, "description",
                        "reducer tables: descriptives per model x word x group, correct-vs-incorrect, "
@@ -821,38 +705,45 @@ static int write_summary(const Input *in, const LsReduceOptions *opt, const LsSu
 
 /* ---- entry points --------------------------------------------------------- */
 
-static int read_complete_attr(hid_t f, int64_t *v) {
+/* The root attribute `complete` (0 when missing). */
+static int read_complete_attr(hid_t f, int64_t *v, LsError *e) {
+    int has = 0;
     *v = 0;
-    if (H5Aexists(f, "complete") <= 0) return LS_OK;
-    hid_t a = H5Aopen(f, "complete", H5P_DEFAULT);
-    if (a < 0) return LS_ERR;
-    herr_t st = H5Aread(a, H5T_NATIVE_INT64, v);
-    H5Aclose(a);
-    return st < 0 ? LS_ERR : LS_OK;
+    if (ls_h5_attr_has(f, "complete", &has, e)) return LS_ERR;
+    return has ? ls_h5_attr_get_i64(f, "complete", v, e) : LS_OK;
 }
 
 int ls_reduce_read_complete(const char *path, int *complete, LsError *e) {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) return ls_fail(e, "%s: cannot open as an HDF5 file", path);
-    int64_t v;
-    int rc = read_complete_attr(f, &v);
+    hid_t f = ls_h5_file_open(path, 0, e);
+    if (f < 0) return LS_ERR;
+    int64_t v = 0;
+    int rc = ls_h5_check_schema(f, path, e) || read_complete_attr(f, &v, e);
     H5Fclose(f);
-    if (rc) return ls_fail(e, "%s: root attribute 'complete' is not an integer", path);
     *complete = (int)v;
-    return LS_OK;
+    return rc ? LS_ERR : LS_OK;
+}
+
+/* The bootstrap settings the run stored (root attributes `bootstrap`, `seed`),
+ * unless the caller gave its own. */
+static int read_settings(hid_t f, LsReduceOptions *opt, LsError *e) {
+    int64_t b = 0;
+    if (!opt->bootstrap_given) {
+        if (ls_h5_attr_get_i64(f, "bootstrap", &b, e)) return LS_ERR;
+        if (b < 0 || b > 100000000)
+            return ls_fail(e, "root attribute 'bootstrap' = %lld is outside 0..1e8", (long long)b);
+        opt->bootstrap = (size_t)b;
+    }
+    return opt->seed_given ? LS_OK : ls_h5_attr_get_u64(f, "seed", &opt->seed, e);
 }
 
 int ls_reduce_file(const char *path, const LsReduceOptions *opt_in, LsError *e) {
     LsReduceOptions opt = opt_in ? *opt_in : ls_reduce_defaults();
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported through LsError */
     Input in = {.file = path, .f = H5I_INVALID_HID};
-    in.f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
-    if (in.f < 0) return ls_fail(e, "%s: cannot open for writing as an HDF5 file", path);
+    in.f = ls_h5_file_open(path, 1, e);
+    if (in.f < 0) return LS_ERR;
     int64_t complete0 = 0;
-    int rc = read_input(&in, path, &opt, e);
-    if (!rc && read_complete_attr(in.f, &complete0))
-        rc = ls_fail(e, "%s: root attribute 'complete' is not an integer", path);
+    int rc = ls_h5_check_schema(in.f, path, e) || read_settings(in.f, &opt, e) ||
+             read_input(&in, path, &opt, e) || read_complete_attr(in.f, &complete0, e);
     LsSumGroup *gr = NULL;
     LsSumCorrect *c = NULL;
     LsSumLevel *l = NULL;
@@ -883,7 +774,7 @@ int ls_reduce_file(const char *path, const LsReduceOptions *opt_in, LsError *e) 
         /* while /summary is rewritten the file says it is incomplete */
         if (complete0 && ls_h5_attr_i64(in.f, "complete", 0, e)) rc = LS_ERR;
         if (!rc) rc = write_summary(&in, &opt, gr, ng, c, nc, l, nl, p, np, e);
-        if (!rc && H5Fflush(in.f, H5F_SCOPE_GLOBAL) < 0) rc = ls_fail(e, "%s: flushing failed", path);
+        if (!rc) rc = LS_H5_CHECK(H5Fflush(in.f, H5F_SCOPE_GLOBAL), in.f, NULL, e);
         if (!rc && complete0 && ls_h5_attr_i64(in.f, "complete", complete0, e)) rc = LS_ERR;
     }
     free(gr);
@@ -891,6 +782,6 @@ int ls_reduce_file(const char *path, const LsReduceOptions *opt_in, LsError *e) 
     free(l);
     free(p);
     input_free(&in);
-    if (H5Fclose(in.f) < 0 && !rc) rc = ls_fail(e, "%s: closing the file failed", path);
-    return rc;
+    if (H5Fclose(in.f) < 0 && !rc) rc = ls_fail(e, "%s: H5Fclose failed", path);
+    return rc ? LS_ERR : LS_OK;
 }

@@ -10,6 +10,7 @@
  *      first, leftmost first among equal ranks, with a binary heap like bpe/word.rs merge_all —
  *      O(n log n) on a 1 MB pre-token; short words are cached.
  */
+#define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -94,35 +95,14 @@ static void cache_put(LsTokenizer *t, const uint8_t *w, size_t n, const int32_t 
     t->cache_ids_len += nids;
 }
 
-void ls_tok_bpe_word(LsTokenizer *t, const uint8_t *w, size_t n, int32_t **ids, size_t *nids, size_t *cap) {
-    if (n == 0) return;
-    if (t->ignore_merges) {
-        int32_t id = ls_strmap_get(&t->vocab_raw, w, n);
-        if (id >= 0) {
-            push_id(ids, nids, cap, id);
-            return;
-        }
-    }
-    if (n <= CACHE_MAX_WORD) {
-        int32_t off = ls_strmap_get(&t->cache, w, n);
-        if (off >= 0) {
-            int32_t cnt = t->cache_ids[off];
-            for (int32_t i = 0; i < cnt; i++)
-                push_id(ids, nids, cap, t->cache_ids[off + 1 + i]);
-            return;
-        }
-    }
-    /* initial symbols: one per byte (one per byte-level char); unknown bytes become unk
-     * (fused when fuse_unk) or are dropped when there is no unk token, as in `tokenizers` */
-    if (n > t->sym_cap) {
-        t->sym_cap = n * 2;
-        free(t->sym);
-        free(t->heap);
-        t->sym = ls_malloc(t->sym_cap * sizeof(Sym));
-        t->heap = ls_malloc(t->sym_cap * 2 * sizeof(Merge));
-        t->heap_cap = t->sym_cap * 2;
-    }
-    Sym *s = (Sym *)t->sym;
+static inline void sym_push(Sym *s, int32_t *ns, int32_t id, uint32_t len) {
+    s[*ns] = (Sym){id, *ns - 1, *ns + 1, len};
+    (*ns)++;
+}
+
+/* Byte-level vocabulary: one symbol per byte (one per byte-level char); unknown bytes become unk
+ * (fused when fuse_unk) or are dropped when there is no unk token, as in `tokenizers`. */
+static int32_t byte_symbols(const LsTokenizer *t, const uint8_t *w, size_t n, Sym *s) {
     int32_t ns = 0;
     int last_unk = 0;
     for (size_t i = 0; i < n; i++) {
@@ -138,9 +118,73 @@ void ls_tok_bpe_word(LsTokenizer *t, const uint8_t *w, size_t n, int32_t **ids, 
         } else {
             last_unk = 0;
         }
-        s[ns] = (Sym){id, ns - 1, ns + 1, 1};
-        ns++;
+        sym_push(s, &ns, id, 1);
     }
+    return ns;
+}
+
+/* SentencePiece-style vocabulary (bpe/model.rs merge_word): one symbol per character found in the
+ * vocabulary; else, with byte_fallback, one "<0xXX>" symbol per byte when all of them exist; else unk
+ * (a pending unk is fused with the next unknown character when fuse_unk, and, as in `tokenizers`,
+ * only written out before the next known character or at the end). */
+static int32_t char_symbols(const LsTokenizer *t, const uint8_t *w, size_t n, Sym *s) {
+    int32_t ns = 0;
+    uint32_t unk_len = 0; /* pending unk, 0 = none */
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t l = (size_t)ls_tok_utf8_decode(w, n, i, &cp);
+        int32_t id = ls_strmap_get(&t->vocab, w + i, l);
+        if (id >= 0) {
+            if (unk_len) sym_push(s, &ns, t->unk_id, unk_len);
+            unk_len = 0;
+            sym_push(s, &ns, id, (uint32_t)l);
+            i += l;
+            continue;
+        }
+        int all_bytes = t->byte_fallback;
+        for (size_t k = 0; k < l && all_bytes; k++)
+            all_bytes = t->fallback_id[w[i + k]] >= 0;
+        if (all_bytes) {
+            for (size_t k = 0; k < l; k++)
+                sym_push(s, &ns, t->fallback_id[w[i + k]], 1);
+        } else if (t->unk_id >= 0) {
+            if (unk_len && !t->fuse_unk) sym_push(s, &ns, t->unk_id, unk_len), unk_len = 0;
+            unk_len += (uint32_t)l;
+        }
+        i += l;
+    }
+    if (unk_len) sym_push(s, &ns, t->unk_id, unk_len);
+    return ns;
+}
+
+void ls_tok_bpe_word(LsTokenizer *t, const uint8_t *w, size_t n, int32_t **ids, size_t *nids, size_t *cap) {
+    if (n == 0) return;
+    if (t->ignore_merges) {
+        int32_t id = ls_strmap_get(t->byte_level ? &t->vocab_raw : &t->vocab, w, n);
+        if (id >= 0) {
+            push_id(ids, nids, cap, id);
+            return;
+        }
+    }
+    if (n <= CACHE_MAX_WORD) {
+        int32_t off = ls_strmap_get(&t->cache, w, n);
+        if (off >= 0) {
+            int32_t cnt = t->cache_ids[off];
+            for (int32_t i = 0; i < cnt; i++)
+                push_id(ids, nids, cap, t->cache_ids[off + 1 + i]);
+            return;
+        }
+    }
+    if (n > t->sym_cap) {
+        t->sym_cap = n * 2;
+        free(t->sym);
+        free(t->heap);
+        t->sym = ls_malloc(t->sym_cap * sizeof(Sym));
+        t->heap = ls_malloc(t->sym_cap * 2 * sizeof(Merge));
+        t->heap_cap = t->sym_cap * 2;
+    }
+    Sym *s = (Sym *)t->sym;
+    int32_t ns = t->byte_level ? byte_symbols(t, w, n, s) : char_symbols(t, w, n, s);
     if (ns == 0) return;
     s[ns - 1].next = -1;
 
@@ -208,8 +252,14 @@ static int split_stage(LsTokenizer *t, int k, const uint8_t *s, size_t len, Out 
         size_t ms = ov[0], me = ov[1];
         if (ms < prev || me < ms || me > len) /* \K or lookbehind tricks: not what tokenizers does */
             return ls_fail(o->e, "pre-tokenizer regex matched outside the searched range (\\K?)");
-        if (ms > prev && split_stage(t, k + 1, s + prev, ms - prev, o)) return LS_ERR;
-        if (!sp->removed && me > ms && split_stage(t, k + 1, s + ms, me - ms, o)) return LS_ERR;
+        if (sp->behavior == LS_SPLIT_MERGED_WITH_PREVIOUS) {
+            /* the match joins the text before it (a match right after a match stands alone) */
+            if (split_stage(t, k + 1, s + prev, me - prev, o)) return LS_ERR;
+        } else {
+            if (ms > prev && split_stage(t, k + 1, s + prev, ms - prev, o)) return LS_ERR;
+            if (sp->behavior == LS_SPLIT_ISOLATED && me > ms && split_stage(t, k + 1, s + ms, me - ms, o))
+                return LS_ERR;
+        }
         prev = me;
         if (me == ms) { /* empty match: step one character */
             if (ms >= len) break;
@@ -423,10 +473,88 @@ static const uint8_t *normalize(LsTokenizer *t, const uint8_t *s, size_t len, si
     return (const uint8_t *)t->norm_buf;
 }
 
-static int encode_text(LsTokenizer *t, const uint8_t *s, size_t len, Out *o) {
+/* Replace(String from → to) of s[0..len) into t->norm_buf (or s itself when from does not occur). */
+static const uint8_t *replace_all(LsTokenizer *t, const uint8_t *s, size_t len, const LsNormStep *st,
+                                  size_t *outlen) {
+    size_t o = 0, pos = 0;
+    const uint8_t *hit;
+    while (pos < len && (hit = memmem(s + pos, len - pos, st->from, st->from_len)) != NULL) {
+        size_t at = (size_t)(hit - s);
+        norm_append(t, &o, s + pos, at - pos);
+        norm_append(t, &o, st->to, st->to_len);
+        pos = at + st->from_len;
+    }
+    if (pos == 0) {
+        *outlen = len;
+        return s;
+    }
+    norm_append(t, &o, s + pos, len - pos);
+    *outlen = o;
+    return (const uint8_t *)t->norm_buf;
+}
+
+const uint8_t *ls_tok_normalize(LsTokenizer *t, const uint8_t *s, size_t len, size_t *outlen) {
+    const uint8_t *cur = s;
+    size_t n = len;
+    for (int i = 0; i < t->n_norms; i++) {
+        const LsNormStep *st = &t->norms[i];
+        if (cur == (const uint8_t *)t->norm_buf) { /* the input moves to the second buffer */
+            char *b = t->norm_buf;
+            size_t c = t->norm_cap;
+            t->norm_buf = t->norm_buf2, t->norm_cap = t->norm_cap2;
+            t->norm_buf2 = b, t->norm_cap2 = c;
+        }
+        if (st->kind == LS_NORM_NFC) {
+            cur = normalize(t, cur, n, &n);
+        } else if (st->kind == LS_NORM_REPLACE) {
+            cur = replace_all(t, cur, n, st, &n);
+        } else if (n) { /* Prepend: only to non-empty text */
+            size_t o = 0;
+            norm_append(t, &o, st->to, st->to_len);
+            norm_append(t, &o, cur, n);
+            cur = (const uint8_t *)t->norm_buf;
+            n = o;
+        }
+    }
+    *outlen = n;
+    return cur;
+}
+
+/* Metaspace (split = false) of one piece, then the Split stages and BPE. first: the piece starts the
+ * text (its original offset is 0), for prepend_scheme "first". */
+static int pre_tokenize(LsTokenizer *t, const uint8_t *s, size_t len, int first, Out *o) {
+    if (!t->metaspace_len || len == 0) return split_stage(t, 0, s, len, o);
+    const char *rep = t->metaspace;
+    size_t rl = t->metaspace_len, spaces = 0;
+    for (size_t i = 0; i < len; i++)
+        spaces += s[i] == ' ';
+    uint8_t *buf = ls_malloc(len + (spaces + 1) * rl);
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == ' ') {
+            memcpy(buf + n, rep, rl);
+            n += rl;
+        } else {
+            buf[n++] = s[i];
+        }
+    }
+    int prepend =
+        t->metaspace_prepend == LS_PREPEND_ALWAYS || (t->metaspace_prepend == LS_PREPEND_FIRST && first);
+    if (prepend && !(n >= rl && !memcmp(buf, rep, rl))) {
+        memmove(buf + rl, buf, n);
+        memcpy(buf, rep, rl);
+        n += rl;
+    }
+    int rc = split_stage(t, 0, buf, n, o);
+    free(buf);
+    return rc;
+}
+
+/* One piece of text between non-normalized added tokens; first: it starts the text. */
+static int encode_text(LsTokenizer *t, const uint8_t *s, size_t len, int first, Out *o) {
     size_t nl = len;
-    const uint8_t *ns = t->nfc ? normalize(t, s, len, &nl) : s;
-    if (!t->trie_norm.any) return split_stage(t, 0, ns, nl, o);
+    const uint8_t *ns = ls_tok_normalize(t, s, len, &nl);
+    if (!t->trie_norm.any) return pre_tokenize(t, ns, nl, first, o);
     /* normalized added tokens: the normalized text may live in norm_buf, which BPE never touches */
     Segs g = {0};
     find_matches(t, &t->trie_norm, ns, nl, &g);
@@ -435,7 +563,7 @@ static int encode_text(LsTokenizer *t, const uint8_t *s, size_t len, Out *o) {
         if (g.v[i].added >= 0)
             push_id(o->ids, o->n, o->cap, t->added[g.v[i].added].id);
         else
-            rc = split_stage(t, 0, ns + g.v[i].start, g.v[i].end - g.v[i].start, o);
+            rc = pre_tokenize(t, ns + g.v[i].start, g.v[i].end - g.v[i].start, first && g.v[i].start == 0, o);
     }
     free(g.v);
     return rc;
@@ -461,7 +589,7 @@ int ls_tokenizer_encode(LsTokenizer *t, const char *text, size_t len, int add_sp
         if (g.v[i].added >= 0)
             push_id(ids, n, &cap, t->added[g.v[i].added].id);
         else
-            rc = encode_text(t, s + g.v[i].start, g.v[i].end - g.v[i].start, &o);
+            rc = encode_text(t, s + g.v[i].start, g.v[i].end - g.v[i].start, g.v[i].start == 0, &o);
     }
     free(g.v);
     if (rc == LS_OK && add_special)
@@ -525,7 +653,50 @@ static size_t utf8_seq(const uint8_t *s, size_t n, size_t i, size_t *bad) {
     return need;
 }
 
+/* The decoder chain Replace, ByteFallback, Fuse, Strip (decoders/byte_fallback.rs): each run of
+ * "<0xXX>" tokens becomes its bytes when they are valid UTF-8, else one U+FFFD per token; the other
+ * tokens are their text with Replace applied; Strip then drops leading spaces of the fused text. */
+static int decode_pieces(const LsTokenizer *t, const int32_t *ids, size_t n, char **out, size_t *outlen) {
+    size_t cap = 16;
+    for (size_t i = 0; i < n; i++) {
+        size_t l;
+        ls_tokenizer_token_bytes(t, ids[i], &l);
+        cap += l + 3;
+    }
+    uint8_t *res = ls_malloc(cap);
+    size_t o = 0, run = 0; /* run: bytes of the current run of byte tokens, at res + o - run */
+    for (size_t i = 0; i <= n; i++) {
+        size_t l = 0;
+        const uint8_t *p = i < n ? ls_tokenizer_token_bytes(t, ids[i], &l) : NULL;
+        if (i < n && !p) continue; /* unknown id: skipped */
+        if (i < n && t->dec_byte_fallback && t->id_isbyte[ids[i]]) {
+            res[o++] = p[0];
+            run++;
+            continue;
+        }
+        if (run && !ls_utf8_valid(res + o - run, run, &(size_t){0})) {
+            size_t k = run;
+            o -= run;
+            while (k--)
+                res[o++] = 0xef, res[o++] = 0xbf, res[o++] = 0xbd;
+        }
+        run = 0;
+        if (l) memcpy(res + o, p, l);
+        o += l;
+    }
+    size_t skip = 0;
+    while (skip < (size_t)t->dec_strip && skip < o && res[skip] == ' ')
+        skip++;
+    memmove(res, res + skip, o - skip);
+    o -= skip;
+    res[o] = 0;
+    *out = (char *)res;
+    *outlen = o;
+    return LS_OK;
+}
+
 int ls_tokenizer_decode(const LsTokenizer *t, const int32_t *ids, size_t n, char **out, size_t *outlen) {
+    if (!t->byte_level) return decode_pieces(t, ids, n, out, outlen);
     size_t raw = 0;
     for (size_t i = 0; i < n; i++) {
         size_t l;

@@ -3,6 +3,7 @@
 #define LS_TOK_INTERNAL_H
 
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <jansson.h>
 #include <pcre2.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -93,19 +94,39 @@ typedef struct {
     int any;
 } LsTrie;
 
+/* How a Split pre-tokenizer treats its matches (`tokenizers`' SplitDelimiterBehavior). */
+typedef enum { LS_SPLIT_ISOLATED, LS_SPLIT_REMOVED, LS_SPLIT_MERGED_WITH_PREVIOUS } LsSplitBehavior;
+
 /* One regex split stage of the pre-tokenizer. */
 typedef struct {
     pcre2_code *re;
     pcre2_match_data *md;
-    int removed; /* behavior Removed (else Isolated) */
+    LsSplitBehavior behavior;
 } LsSplit;
 
+/* One normalizer step: NFC, Replace(String from → to) or Prepend(to). */
+typedef enum { LS_NORM_NFC, LS_NORM_REPLACE, LS_NORM_PREPEND } LsNormKind;
+typedef struct {
+    LsNormKind kind;
+    char *from, *to; /* owned; from is NULL for NFC and Prepend */
+    size_t from_len, to_len;
+} LsNormStep;
+
+/* Metaspace pre-tokenizer (split = false): spaces become `replacement`, which is also put in front
+ * of the first (prepend "first") or every (prepend "always") piece not already starting with it. */
+typedef enum { LS_PREPEND_NEVER, LS_PREPEND_FIRST, LS_PREPEND_ALWAYS } LsPrepend;
+
 #define LS_TOK_MAX_SPLITS 8
+#define LS_TOK_MAX_NORMS 8
 #define LS_TOK_MAX_TEMPLATE 16
 
 struct LsTokenizer {
     char *name; /* tokenizer.json path, for messages */
     char sha_hex[65];
+
+    /* byte_level: the vocabulary is written in GPT-2's byte alphabet (ByteLevel pre-tokenizer and
+     * decoder); else its strings are the UTF-8 text itself, SentencePiece style ("▁the", "<0x0A>") */
+    int byte_level;
 
     /* model (BPE) */
     char *vocab_arena;  /* model token strings, NUL-separated */
@@ -114,8 +135,9 @@ struct LsTokenizer {
     char *raw_arena;
     int32_t byte_id[256]; /* id of the one-byte token, -1 none */
     LsPairMap merges;
-    int ignore_merges, fuse_unk;
+    int ignore_merges, fuse_unk, byte_fallback;
     int32_t unk_id;
+    int32_t fallback_id[256]; /* id of "<0xXX>" when byte_fallback, -1 none */
 
     /* id tables [id_cap] */
     int32_t id_cap;
@@ -132,12 +154,24 @@ struct LsTokenizer {
     LsTrie trie_raw, trie_norm;
     char **norm_contents; /* NFC of normalized tokens' contents (owned) */
 
-    /* normalizer */
-    int nfc;
+    /* normalizer: steps applied in order */
+    LsNormStep norms[LS_TOK_MAX_NORMS];
+    int n_norms;
 
-    /* pre-tokenizer */
+    /* pre-tokenizer: Metaspace (when metaspace_len > 0), then the Split stages */
+    char metaspace[8];
+    size_t metaspace_len;
+    LsPrepend metaspace_prepend;
     LsSplit splits[LS_TOK_MAX_SPLITS];
     int n_splits;
+
+    /* decoder, when not ByteLevel: Replace(dec_from → dec_to), ByteFallback, Fuse, Strip of
+     * dec_strip leading spaces of the fused text */
+    char *dec_from, *dec_to;
+    size_t dec_from_len, dec_to_len;
+    int dec_byte_fallback, dec_fuse, dec_strip;
+    char *dec_arena;    /* decoded text of the model tokens (not byte-level) */
+    uint8_t *id_isbyte; /* [id_cap] 1 when the token is a "<0xXX>" byte for ByteFallback */
 
     /* post-processor: ids before and after the sequence when add_special */
     int32_t prefix[LS_TOK_MAX_TEMPLATE], suffix[LS_TOK_MAX_TEMPLATE];
@@ -155,13 +189,20 @@ struct LsTokenizer {
     size_t cache_keys_len;
     int32_t *cache_ids; /* arena: [count, ids...] per entry */
     size_t cache_ids_len, cache_ids_cap;
-    char *norm_buf;
-    size_t norm_cap;
+    char *norm_buf, *norm_buf2; /* normalizer output (two buffers for chained steps) */
+    size_t norm_cap, norm_cap2;
     void *sym; /* BPE symbols scratch */
     size_t sym_cap;
     void *heap;
     size_t heap_cap;
 };
+
+/* A tokenizer named name (messages) whose sha256 is that of hashed[0..hashed_len), with nothing
+ * loaded yet; ls_tok_load_json then loads a tokenizer.json document into it (tok_load.c). */
+LsTokenizer *ls_tok_alloc(const char *name, const void *hashed, size_t hashed_len);
+int ls_tok_load_json(LsTokenizer *tok, json_t *root, LsError *e);
+/* DIR/tokenizer.json and DIR/tokenizer_config.json (tok_load.c). */
+int ls_tok_load_json_dir(LsTokenizer **out, const char *dir, LsError *e);
 
 /* GPT-2 byte-level alphabet: byte → code point and back (-1 when a code point is no byte). */
 extern const uint16_t ls_tok_byte_to_cp[256];
@@ -169,6 +210,12 @@ int ls_tok_cp_to_byte(uint32_t cp);
 
 /* BPE of one pre-token (raw bytes), appending ids to *ids (grown with *cap). */
 void ls_tok_bpe_word(LsTokenizer *tok, const uint8_t *w, size_t n, int32_t **ids, size_t *nids, size_t *cap);
+
+/* Applies the normalizer steps to s[0..len); returns s itself or a tokenizer buffer (valid until the
+ * next call), *outlen its length (tok_encode.c). */
+const uint8_t *ls_tok_normalize(LsTokenizer *tok, const uint8_t *s, size_t len, size_t *outlen);
+/* The byte a "<0xXX>" token stands for (as `tokenizers`' ByteFallback decoder reads it), or -1. */
+int ls_tok_fallback_byte(const char *tok, size_t len);
 
 /* Unicode helpers (tok_unicode.c) */
 int ls_tok_is_white_space(uint32_t cp); /* Unicode White_Space (Rust's \s / char::is_whitespace) */

@@ -1,19 +1,25 @@
 /* tok_load.c — tokenizer.json → LsTokenizer.
  *
- * Implements exactly the components the Qwen2/2.5/3, DeepSeek-R1-Distill-Qwen and Llama-3.x
- * tokenizers use; anything else is rejected with a message naming the file, the JSON path and
- * the component, so encoding never runs a silently different pipeline:
+ * Implements exactly the components the Qwen2/2.5/3, DeepSeek-R1-Distill-Qwen, Llama-3.x, SmolLM2
+ * (byte-level BPE) and Gemma 3 / Llama 2 (SentencePiece-style BPE with byte fallback) tokenizers use,
+ * and those transformers builds from GGUF metadata (tok_vocab.c); anything else is rejected with a
+ * message naming the file, the JSON path and the component, so encoding never runs a silently
+ * different pipeline:
  *
- *   model           BPE (vocab; merges as "a b" or ["a","b"]; unk_token, fuse_unk, ignore_merges;
- *                   dropout null/0, byte_fallback false, no subword prefix/suffix)
+ *   model           BPE (vocab; merges as "a b" or ["a","b"]; unk_token, fuse_unk, ignore_merges,
+ *                   byte_fallback ("<0xXX>" tokens; not with ByteLevel); dropout null/0, no subword
+ *                   prefix/suffix)
  *   added_tokens    id, content, single_word, lstrip, rstrip, normalized, special
- *   normalizer      null | NFC | Sequence of NFC
- *   pre_tokenizer   Split(Regex|String, Isolated|Removed, invert false) and ByteLevel
- *                   (add_prefix_space false; use_regex adds the GPT-2 split), ByteLevel last
+ *   normalizer      null | NFC | Replace(String) | Prepend | Sequence of these
+ *   pre_tokenizer   null (SentencePiece-style only) | Split(Regex|String; Isolated, Removed,
+ *                   MergedWithPrevious; invert false) | Digits | Metaspace (first; split false) |
+ *                   ByteLevel (add_prefix_space false; use_regex adds the GPT-2 split; last) | Sequence
  *   post_processor  null | ByteLevel | TemplateProcessing | Sequence of these
- *   decoder         ByteLevel
+ *   decoder         ByteLevel (with a ByteLevel pre-tokenizer), else null or Replace(String),
+ *                   ByteFallback, Fuse, Strip(" ", n, 0) in that order (Sequence)
  *   truncation, padding  null
  */
+#define _GNU_SOURCE
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -84,6 +90,81 @@ static int require_empty_str(const json_t *obj, const char *key, LsError *e, con
 
 /* ---- model ------------------------------------------------------------------ */
 
+/* Byte-level spelling → raw bytes (every char must be in the GPT-2 alphabet); returns the length,
+ * or -1 when some char is not. */
+static long byte_level_decode(const char *s, size_t len, uint8_t *r) {
+    size_t rl = 0, i = 0;
+    while (i < len) {
+        uint32_t cp;
+        i += (size_t)ls_tok_utf8_decode((const uint8_t *)s, len, i, &cp);
+        int b = ls_tok_cp_to_byte(cp);
+        if (b < 0) return -1;
+        r[rl++] = (uint8_t)b;
+    }
+    return (long)rl;
+}
+
+/* The byte of a token spelled exactly "<0xXX>" (upper-case hex), as BPE's byte_fallback looks
+ * them up (format!("<{:#04X}>")), or -1. */
+static int fallback_spelling(const char *s, size_t len) {
+    static const char HEX[] = "0123456789ABCDEF";
+    if (len != 6 || memcmp(s, "<0x", 3) || s[5] != '>') return -1;
+    const char *hi = memchr(HEX, s[3], 16), *lo = memchr(HEX, s[4], 16);
+    if (!s[3] || !s[4] || !hi || !lo) return -1;
+    return (int)((hi - HEX) * 16 + (lo - HEX));
+}
+
+/* The decoder's Replace of one token's text into r (NULL: only count); returns the length. */
+static size_t dec_replace(const LsTokenizer *t, const char *s, size_t len, char *r) {
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        if (t->dec_from_len && len - i >= t->dec_from_len && !memcmp(s + i, t->dec_from, t->dec_from_len)) {
+            if (r) memcpy(r + o, t->dec_to, t->dec_to_len);
+            o += t->dec_to_len;
+            i += t->dec_from_len;
+        } else {
+            if (r) r[o] = s[i];
+            o++, i++;
+        }
+    }
+    return o;
+}
+
+/* vocab_raw (raw bytes → id) and the byte tables. Byte-level: the bytes each token's chars stand
+ * for. Otherwise: the decoder's text of each token (a "<0xXX>" token stands for its byte), the metaspace
+ * spelling winning over a token that decodes to the same text. */
+static void build_raw(LsTokenizer *t) {
+    size_t total = 0;
+    for (uint32_t k = 0; k < t->vocab.n; k++)
+        total += t->byte_level ? t->vocab.ent[k].len
+                               : dec_replace(t, t->vocab.ent[k].key, t->vocab.ent[k].len, NULL);
+    t->raw_arena = ls_malloc(total + 1);
+    ls_strmap_init(&t->vocab_raw, t->vocab.n);
+    for (int b = 0; b < 256; b++)
+        t->fallback_id[b] = -1;
+    size_t roff = 0;
+    for (uint32_t k = 0; k < t->vocab.n; k++) {
+        const LsStrEntry *en = &t->vocab.ent[k];
+        uint8_t *r = (uint8_t *)t->raw_arena + roff;
+        long rl;
+        if (t->byte_level) {
+            rl = byte_level_decode(en->key, en->len, r);
+        } else {
+            int b = fallback_spelling(en->key, en->len);
+            if (b >= 0) t->fallback_id[b] = en->val;
+            if (t->dec_byte_fallback && ls_tok_fallback_byte(en->key, en->len) >= 0) continue; /* a byte */
+            rl = (long)dec_replace(t, en->key, en->len, (char *)r);
+            int32_t old = ls_strmap_get(&t->vocab_raw, r, (size_t)rl);
+            if (old >= 0 && !(t->dec_from_len && memmem(en->key, en->len, t->dec_from, t->dec_from_len)))
+                continue;
+        }
+        if (rl > 0) {
+            roff += (size_t)rl;
+            ls_strmap_put(&t->vocab_raw, r, (size_t)rl, en->val);
+        }
+    }
+}
+
 static int load_vocab(LsTokenizer *t, const json_t *vocab, LsError *e) {
     const char *N = t->name;
     if (!vocab) return jfail(e, N, "model", "missing key 'vocab'");
@@ -105,9 +186,7 @@ static int load_vocab(LsTokenizer *t, const json_t *vocab, LsError *e) {
         total += strlen(key) + 1;
     }
     t->vocab_arena = ls_malloc(total + 1);
-    t->raw_arena = ls_malloc(total + 1);
     ls_strmap_init(&t->vocab, nv);
-    ls_strmap_init(&t->vocab_raw, nv);
     t->id_cap = max_id + 1;
     /* every id once (a duplicate id would make id → token ambiguous) */
     uint8_t *seen = ls_calloc((size_t)max_id + 1, 1);
@@ -120,36 +199,18 @@ static int load_vocab(LsTokenizer *t, const json_t *vocab, LsError *e) {
         seen[id] = 1;
     }
     free(seen);
-    size_t off = 0, roff = 0;
-    /* First pass fills the string maps; id tables are built in build_id_tables once added tokens
+    size_t off = 0;
+    /* First pass fills the string map; id tables are built in build_id_tables once added tokens
      * are known. */
     json_object_foreach((json_t *)vocab, key, val) {
         size_t len = strlen(key);
         char *s = t->vocab_arena + off;
         memcpy(s, key, len + 1);
         off += len + 1;
-        int32_t id = (int32_t)json_integer_value(val);
-        if (ls_strmap_put(&t->vocab, s, len, id) >= 0)
+        if (ls_strmap_put(&t->vocab, s, len, (int32_t)json_integer_value(val)) >= 0)
             return jfail(e, N, "model.vocab", "duplicate token \"%s\"", key);
-        /* byte-level decode: every char must be in the GPT-2 alphabet */
-        uint8_t *r = (uint8_t *)t->raw_arena + roff;
-        size_t rl = 0, i = 0;
-        int ok = 1;
-        while (i < len) {
-            uint32_t cp;
-            i += (size_t)ls_tok_utf8_decode((const uint8_t *)s, len, i, &cp);
-            int b = ls_tok_cp_to_byte(cp);
-            if (b < 0) {
-                ok = 0;
-                break;
-            }
-            r[rl++] = (uint8_t)b;
-        }
-        if (ok && rl > 0) {
-            roff += rl;
-            ls_strmap_put(&t->vocab_raw, r, rl, id);
-        }
     }
+    build_raw(t);
     return LS_OK;
 }
 
@@ -228,9 +289,10 @@ static int load_model(LsTokenizer *t, const json_t *model, LsError *e) {
         if (json_number_value(v) != 0.0)
             return jfail(e, N, "model.dropout", "BPE dropout is not implemented (encoding would be random)");
     }
-    int bf = 0;
-    if (get_bool(model, "byte_fallback", 0, &bf, e, N, "model")) return LS_ERR;
-    if (bf) return jfail(e, N, "model.byte_fallback", "byte_fallback = true is not implemented");
+    if (get_bool(model, "byte_fallback", 0, &t->byte_fallback, e, N, "model")) return LS_ERR;
+    if (t->byte_fallback && t->byte_level)
+        return jfail(e, N, "model.byte_fallback",
+                     "byte_fallback = true with a ByteLevel pre-tokenizer is not implemented");
     if (require_empty_str(model, "continuing_subword_prefix", e, N, "model") ||
         require_empty_str(model, "end_of_word_suffix", e, N, "model"))
         return LS_ERR;
@@ -280,14 +342,6 @@ static void trie_add(LsTrie *tr, const uint8_t *s, size_t len, int32_t token) {
     if (tr->nodes[node].token < 0) tr->nodes[node].token = token; /* first pattern wins */
     tr->first[s[0]] = 1;
     tr->any = 1;
-}
-
-static char *nfc_dup(const char *s, size_t len) {
-    utf8proc_uint8_t *out = NULL;
-    utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)len, &out,
-                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    if (n < 0) return ls_strdup(s);
-    return (char *)out;
 }
 
 static int load_added(LsTokenizer *t, const json_t *arr, LsError *e) {
@@ -348,6 +402,27 @@ static int load_added(LsTokenizer *t, const json_t *arr, LsError *e) {
     return LS_OK;
 }
 
+/* Decoded text of every model token of a SentencePiece-style vocabulary: a "<0xXX>" token is its byte
+ * (when the decoder has ByteFallback), the others their text after the decoder's Replace. */
+static void model_pieces(LsTokenizer *t) {
+    size_t total = 0;
+    for (uint32_t k = 0; k < t->vocab.n; k++)
+        total += dec_replace(t, t->vocab.ent[k].key, t->vocab.ent[k].len, NULL);
+    t->dec_arena = ls_malloc(total + 1);
+    size_t off = 0;
+    for (uint32_t k = 0; k < t->vocab.n; k++) {
+        const LsStrEntry *en = &t->vocab.ent[k];
+        uint8_t *r = (uint8_t *)t->dec_arena + off;
+        int b = t->dec_byte_fallback ? ls_tok_fallback_byte(en->key, en->len) : -1;
+        size_t rl = b >= 0 ? 1 : dec_replace(t, en->key, en->len, (char *)r);
+        if (b >= 0) r[0] = (uint8_t)b;
+        t->id_isbyte[en->val] = b >= 0;
+        t->id_raw[en->val] = r;
+        t->id_rawlen[en->val] = (uint32_t)rl;
+        off += rl;
+    }
+}
+
 /* Builds the id tables and checks added ids against the model's. */
 static int build_id_tables(LsTokenizer *t, LsError *e) {
     int32_t cap = t->id_cap > 0 ? t->id_cap : 1;
@@ -363,8 +438,10 @@ static int build_id_tables(LsTokenizer *t, LsError *e) {
         t->id_tok[en->val] = en->key;
         t->id_kind[en->val] = 1;
     }
+    t->id_isbyte = ls_calloc((size_t)cap, 1);
+    if (!t->byte_level) model_pieces(t);
     /* raw bytes: tokens in vocab_raw decode through the byte map; the others as their UTF-8 */
-    for (uint32_t k = 0; k < t->vocab_raw.n; k++) {
+    for (uint32_t k = 0; k < t->vocab_raw.n && t->byte_level; k++) {
         const LsStrEntry *en = &t->vocab_raw.ent[k];
         t->id_raw[en->val] = (const uint8_t *)en->key;
         t->id_rawlen[en->val] = en->len;
@@ -385,11 +462,16 @@ static int build_id_tables(LsTokenizer *t, LsError *e) {
     for (int32_t i = 0; i < t->n_added; i++) {
         LsAddedToken *a = &t->added[i];
         if (a->normalized) {
-            t->norm_contents[i] = t->nfc ? nfc_dup(a->content, a->len) : ls_strdup(a->content);
+            size_t nl;
+            const uint8_t *ns = ls_tok_normalize(t, (const uint8_t *)a->content, a->len, &nl);
+            t->norm_contents[i] = ls_malloc(nl + 1);
+            memcpy(t->norm_contents[i], ns, nl);
+            t->norm_contents[i][nl] = 0;
             total += strlen(t->norm_contents[i]);
         } else {
             total += a->len;
         }
+        if (!t->byte_level) total += dec_replace(t, a->content, a->len, NULL); /* Replace may grow it */
     }
     /* added tokens decode through the byte-level decoder too (`tokenizers` passes every token
      * string to the decoder): all chars in the byte alphabet → those bytes, else the UTF-8. */
@@ -408,6 +490,16 @@ static int build_id_tables(LsTokenizer *t, LsError *e) {
         t->id_tok[a->id] = content;
         t->id_kind[a->id] = a->special ? 3 : 2;
         uint8_t *r = (uint8_t *)t->decoded_arena + off;
+        if (!t->byte_level) {
+            int b = t->dec_byte_fallback ? ls_tok_fallback_byte(content, clen) : -1;
+            size_t rl = b >= 0 ? 1 : dec_replace(t, content, clen, (char *)r);
+            if (b >= 0) r[0] = (uint8_t)b;
+            t->id_isbyte[a->id] = b >= 0;
+            t->id_raw[a->id] = r;
+            t->id_rawlen[a->id] = (uint32_t)rl;
+            off += rl;
+            continue;
+        }
         size_t rl = 0, j = 0;
         int ok = 1;
         while (j < clen) {
@@ -446,29 +538,79 @@ static int build_id_tables(LsTokenizer *t, LsError *e) {
 
 /* ---- normalizer / pre-tokenizer / post-processor / decoder --------------------------- */
 
+/* A {"String": "..."} pattern (Replace, Split); *out points into the JSON. */
+static int string_pattern(LsTokenizer *t, const json_t *j, const char *path, const char **out, size_t *len,
+                          LsError *e) {
+    json_t *pat = json_object_get(j, "pattern");
+    json_t *str = json_is_object(pat) ? json_object_get(pat, "String") : NULL;
+    if (!json_is_string(str))
+        return jfail(e, t->name, path,
+                     "'pattern' must be {\"String\": \"...\"} (Regex is not implemented here)");
+    *out = json_string_value(str);
+    *len = json_string_length(str);
+    if (!*len || memchr(*out, 0, *len))
+        return jfail(e, t->name, path, "'pattern' must be a non-empty string without NUL");
+    return LS_OK;
+}
+
+/* A string member without NUL characters (content, prepend, replacement). */
+static int plain_string(LsTokenizer *t, const json_t *j, const char *key, const char *path, const char **out,
+                        size_t *len, LsError *e) {
+    json_t *v = json_object_get(j, key);
+    if (!json_is_string(v)) return jfail(e, t->name, path, "'%s' must be a string", key);
+    *out = json_string_value(v);
+    *len = json_string_length(v);
+    if (memchr(*out, 0, *len)) return jfail(e, t->name, path, "'%s' contains a NUL character", key);
+    return LS_OK;
+}
+
+static int load_one_norm(LsTokenizer *t, const json_t *j, const char *path, LsError *e) {
+    const char *N = t->name, *type = NULL, *from = NULL, *to = NULL;
+    size_t fl = 0, tl = 0;
+    if (get_type(j, &type, e, N, path)) return LS_ERR;
+    LsNormKind kind;
+    if (!strcmp(type, "NFC")) {
+        kind = LS_NORM_NFC;
+    } else if (!strcmp(type, "Replace")) {
+        kind = LS_NORM_REPLACE;
+        if (string_pattern(t, j, path, &from, &fl, e) || plain_string(t, j, "content", path, &to, &tl, e))
+            return LS_ERR;
+    } else if (!strcmp(type, "Prepend")) {
+        kind = LS_NORM_PREPEND;
+        if (plain_string(t, j, "prepend", path, &to, &tl, e)) return LS_ERR;
+    } else {
+        return jfail(e, N, path,
+                     "normalizer type \"%s\" is not implemented (only NFC, Replace, Prepend, Sequence)",
+                     type);
+    }
+    if (t->n_norms == LS_TOK_MAX_NORMS) return jfail(e, N, path, "too many normalizers");
+    LsNormStep *st = &t->norms[t->n_norms++];
+    st->kind = kind;
+    st->from = from ? ls_strdup(from) : NULL, st->from_len = fl;
+    st->to = to ? ls_strdup(to) : NULL, st->to_len = tl;
+    return LS_OK;
+}
+
 static int load_normalizer(LsTokenizer *t, const json_t *j, LsError *e) {
     const char *N = t->name, *type = NULL;
     if (!j || json_is_null(j)) return LS_OK;
     if (get_type(j, &type, e, N, "normalizer")) return LS_ERR;
-    if (!strcmp(type, "NFC")) {
-        t->nfc = 1;
-        return LS_OK;
+    if (strcmp(type, "Sequence")) {
+        char path[] = "normalizer.type";
+        if (strcmp(type, "NFC") && strcmp(type, "Replace") && strcmp(type, "Prepend"))
+            return jfail(e, N, path,
+                         "normalizer type \"%s\" is not implemented (only NFC, Replace, Prepend, Sequence)",
+                         type);
+        return load_one_norm(t, j, "normalizer", e);
     }
-    if (!strcmp(type, "Sequence")) {
-        json_t *arr = json_object_get(j, "normalizers");
-        if (!json_is_array(arr)) return jfail(e, N, "normalizer.normalizers", "must be an array");
-        for (size_t i = 0; i < json_array_size(arr); i++) {
-            char path[64];
-            snprintf(path, sizeof path, "normalizer.normalizers[%zu]", i);
-            if (get_type(json_array_get(arr, i), &type, e, N, path)) return LS_ERR;
-            if (strcmp(type, "NFC"))
-                return jfail(e, N, path, "normalizer type \"%s\" is not implemented (only NFC)", type);
-            t->nfc = 1;
-        }
-        return LS_OK;
+    json_t *arr = json_object_get(j, "normalizers");
+    if (!json_is_array(arr)) return jfail(e, N, "normalizer.normalizers", "must be an array");
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        char path[64];
+        snprintf(path, sizeof path, "normalizer.normalizers[%zu]", i);
+        if (load_one_norm(t, json_array_get(arr, i), path, e)) return LS_ERR;
     }
-    return jfail(e, N, "normalizer.type", "normalizer type \"%s\" is not implemented (only NFC, Sequence)",
-                 type);
+    return LS_OK;
 }
 
 /* Unicode White_Space: Oniguruma's (hence `tokenizers`') \s. PCRE2's \s also matches U+180E. */
@@ -555,12 +697,12 @@ static char *onig_to_pcre2(const char *src, size_t len, const char **why) {
     return out;
 }
 
-static int add_split(LsTokenizer *t, const char *pat, size_t len, int literal, int removed, LsError *e,
-                     const char *path) {
+static int add_split(LsTokenizer *t, const char *pat, size_t len, int literal, LsSplitBehavior behavior,
+                     LsError *e, const char *path) {
     if (t->n_splits == LS_TOK_MAX_SPLITS) return jfail(e, t->name, path, "too many Split pre-tokenizers");
     int err;
     PCRE2_SIZE eoff;
-    uint32_t opts = PCRE2_UTF | PCRE2_UCP | (literal ? PCRE2_LITERAL : 0);
+    uint32_t opts = PCRE2_UTF | (literal ? PCRE2_LITERAL : PCRE2_UCP);
     /* compile the pattern as written first, so errors point into it */
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, len, opts, &err, &eoff, NULL);
     if (!re) {
@@ -581,34 +723,84 @@ static int add_split(LsTokenizer *t, const char *pat, size_t len, int literal, i
     LsSplit *s = &t->splits[t->n_splits++];
     s->re = re;
     s->md = pcre2_match_data_create_from_pattern(re, NULL);
-    s->removed = removed;
+    s->behavior = behavior;
     return LS_OK;
 }
 
-static int load_one_pre(LsTokenizer *t, const json_t *j, const char *path, int is_last, int *have_bl,
+static int load_split(LsTokenizer *t, const json_t *j, const char *path, LsError *e) {
+    const char *N = t->name;
+    char sub[128];
+    json_t *pat = json_object_get(j, "pattern"), *beh = json_object_get(j, "behavior");
+    int invert = 0;
+    if (get_bool(j, "invert", 0, &invert, e, N, path)) return LS_ERR;
+    if (invert) return jfail(e, N, path, "Split with invert = true is not implemented");
+    if (!json_is_string(beh)) return jfail(e, N, path, "'behavior' must be a string");
+    const char *b = json_string_value(beh);
+    LsSplitBehavior behavior;
+    if (!strcmp(b, "Isolated"))
+        behavior = LS_SPLIT_ISOLATED;
+    else if (!strcmp(b, "Removed"))
+        behavior = LS_SPLIT_REMOVED;
+    else if (!strcmp(b, "MergedWithPrevious"))
+        behavior = LS_SPLIT_MERGED_WITH_PREVIOUS;
+    else
+        return jfail(e, N, path,
+                     "Split behavior \"%s\" is not implemented (only Isolated, Removed, MergedWithPrevious)",
+                     b);
+    if (!json_is_object(pat)) return jfail(e, N, path, "'pattern' must be an object {\"Regex\": ...}");
+    json_t *rx = json_object_get(pat, "Regex"), *str = json_object_get(pat, "String");
+    snprintf(sub, sizeof sub, "%s.pattern.%s", path, rx ? "Regex" : "String");
+    if (rx && json_is_string(rx))
+        return add_split(t, json_string_value(rx), json_string_length(rx), 0, behavior, e, sub);
+    if (str && json_is_string(str) && json_string_length(str))
+        return add_split(t, json_string_value(str), json_string_length(str), 1, behavior, e, sub);
+    return jfail(e, N, sub,
+                 "must be a string in {\"Regex\": \"...\"} or a non-empty one in {\"String\": \"...\"}");
+}
+
+/* Metaspace: replacement (one character), prepend_scheme (or the older add_prefix_space), split. */
+static int load_metaspace(LsTokenizer *t, const json_t *j, const char *path, LsError *e) {
+    const char *N = t->name, *rep;
+    size_t rl;
+    if (plain_string(t, j, "replacement", path, &rep, &rl, e)) return LS_ERR;
+    uint32_t cp;
+    if (rl == 0 || rl >= sizeof t->metaspace ||
+        (size_t)ls_tok_utf8_decode((const uint8_t *)rep, rl, 0, &cp) != rl)
+        return jfail(e, N, path, "'replacement' must be one character");
+    int split = 1, aps = 1;
+    if (get_bool(j, "split", 1, &split, e, N, path) || get_bool(j, "add_prefix_space", 1, &aps, e, N, path))
+        return LS_ERR;
+    if (split) return jfail(e, N, path, "Metaspace with split = true is not implemented");
+    json_t *ps = json_object_get(j, "prepend_scheme");
+    const char *scheme = json_is_string(ps) ? json_string_value(ps) : aps ? "always" : "never";
+    if (!strcmp(scheme, "always"))
+        t->metaspace_prepend = LS_PREPEND_ALWAYS;
+    else if (!strcmp(scheme, "first"))
+        t->metaspace_prepend = LS_PREPEND_FIRST;
+    else if (!strcmp(scheme, "never"))
+        t->metaspace_prepend = LS_PREPEND_NEVER;
+    else
+        return jfail(e, N, path, "prepend_scheme \"%s\" is not known (always, first, never)", scheme);
+    memcpy(t->metaspace, rep, rl);
+    t->metaspace_len = rl;
+    return LS_OK;
+}
+
+static int load_one_pre(LsTokenizer *t, const json_t *j, const char *path, int index, int *have_bl,
                         LsError *e) {
     const char *N = t->name, *type = NULL;
-    char sub[128];
     if (get_type(j, &type, e, N, path)) return LS_ERR;
     if (*have_bl) return jfail(e, N, path, "pre-tokenizer \"%s\" after ByteLevel is not implemented", type);
-    if (!strcmp(type, "Split")) {
-        json_t *pat = json_object_get(j, "pattern"), *beh = json_object_get(j, "behavior");
-        int invert = 0;
-        if (get_bool(j, "invert", 0, &invert, e, N, path)) return LS_ERR;
-        if (invert) return jfail(e, N, path, "Split with invert = true is not implemented");
-        if (!json_is_string(beh)) return jfail(e, N, path, "'behavior' must be a string");
-        const char *b = json_string_value(beh);
-        int removed = !strcmp(b, "Removed");
-        if (!removed && strcmp(b, "Isolated"))
-            return jfail(e, N, path, "Split behavior \"%s\" is not implemented (only Isolated, Removed)", b);
-        if (!json_is_object(pat)) return jfail(e, N, path, "'pattern' must be an object {\"Regex\": ...}");
-        json_t *rx = json_object_get(pat, "Regex"), *str = json_object_get(pat, "String");
-        snprintf(sub, sizeof sub, "%s.pattern.%s", path, rx ? "Regex" : "String");
-        if (rx && json_is_string(rx))
-            return add_split(t, json_string_value(rx), json_string_length(rx), 0, removed, e, sub);
-        if (str && json_is_string(str))
-            return add_split(t, json_string_value(str), json_string_length(str), 1, removed, e, sub);
-        return jfail(e, N, sub, "must be a string in {\"Regex\": \"...\"} or {\"String\": \"...\"}");
+    if (!strcmp(type, "Split")) return load_split(t, j, path, e);
+    if (!strcmp(type, "Digits")) { /* pre_tokenizers/digits.rs: ASCII digits, Isolated or Contiguous */
+        int individual = 0;
+        if (get_bool(j, "individual_digits", 0, &individual, e, N, path)) return LS_ERR;
+        return add_split(t, individual ? "[0-9]" : "[0-9]+", individual ? 5 : 6, 0, LS_SPLIT_ISOLATED, e,
+                         path);
+    }
+    if (!strcmp(type, "Metaspace")) {
+        if (index > 0) return jfail(e, N, path, "Metaspace is only implemented as the first pre-tokenizer");
+        return load_metaspace(t, j, path, e);
     }
     if (!strcmp(type, "ByteLevel")) {
         int aps = 0, use_regex = 0;
@@ -616,37 +808,37 @@ static int load_one_pre(LsTokenizer *t, const json_t *j, const char *path, int i
             get_bool(j, "use_regex", 1, &use_regex, e, N, path))
             return LS_ERR;
         if (aps) return jfail(e, N, path, "ByteLevel add_prefix_space = true is not implemented");
-        if (use_regex && add_split(t, GPT2_REGEX, sizeof GPT2_REGEX - 1, 0, 0, e, path)) return LS_ERR;
+        if (use_regex && add_split(t, GPT2_REGEX, sizeof GPT2_REGEX - 1, 0, LS_SPLIT_ISOLATED, e, path))
+            return LS_ERR;
         *have_bl = 1;
-        (void)is_last;
         return LS_OK;
     }
-    return jfail(e, N, path, "pre-tokenizer type \"%s\" is not implemented (only Split, ByteLevel, Sequence)",
-                 type);
+    return jfail(
+        e, N, path,
+        "pre-tokenizer type \"%s\" is not implemented (only Split, Digits, Metaspace, ByteLevel, Sequence)",
+        type);
 }
 
+/* Sets t->byte_level: a ByteLevel pre-tokenizer (last) means a byte-level vocabulary. */
 static int load_pre(LsTokenizer *t, const json_t *j, LsError *e) {
     const char *N = t->name, *type = NULL;
     int have_bl = 0;
-    if (!j || json_is_null(j))
-        return jfail(e, N, "pre_tokenizer",
-                     "null pre-tokenizer is not implemented (byte-level BPE needs ByteLevel)");
-    if (get_type(j, &type, e, N, "pre_tokenizer")) return LS_ERR;
-    if (!strcmp(type, "Sequence")) {
-        json_t *arr = json_object_get(j, "pretokenizers");
-        if (!json_is_array(arr)) return jfail(e, N, "pre_tokenizer.pretokenizers", "must be an array");
-        size_t n = json_array_size(arr);
-        for (size_t i = 0; i < n; i++) {
-            char path[64];
-            snprintf(path, sizeof path, "pre_tokenizer.pretokenizers[%zu]", i);
-            if (load_one_pre(t, json_array_get(arr, i), path, i + 1 == n, &have_bl, e)) return LS_ERR;
+    if (j && !json_is_null(j)) {
+        if (get_type(j, &type, e, N, "pre_tokenizer")) return LS_ERR;
+        if (!strcmp(type, "Sequence")) {
+            json_t *arr = json_object_get(j, "pretokenizers");
+            if (!json_is_array(arr)) return jfail(e, N, "pre_tokenizer.pretokenizers", "must be an array");
+            size_t n = json_array_size(arr);
+            for (size_t i = 0; i < n; i++) {
+                char path[64];
+                snprintf(path, sizeof path, "pre_tokenizer.pretokenizers[%zu]", i);
+                if (load_one_pre(t, json_array_get(arr, i), path, (int)i, &have_bl, e)) return LS_ERR;
+            }
+        } else if (load_one_pre(t, j, "pre_tokenizer", 0, &have_bl, e)) {
+            return LS_ERR;
         }
-    } else if (load_one_pre(t, j, "pre_tokenizer", 1, &have_bl, e)) {
-        return LS_ERR;
     }
-    if (!have_bl)
-        return jfail(e, N, "pre_tokenizer",
-                     "no ByteLevel pre-tokenizer (only byte-level BPE is implemented)");
+    t->byte_level = have_bl;
     return LS_OK;
 }
 
@@ -737,69 +929,129 @@ static int load_post(LsTokenizer *t, const json_t *j, LsError *e) {
     return load_one_post(t, j, "post_processor", e);
 }
 
-static int load_decoder(LsTokenizer *t, const json_t *j, LsError *e) {
-    const char *type = NULL;
-    if (!j || json_is_null(j))
-        return jfail(e, t->name, "decoder", "null decoder is not implemented (only ByteLevel)");
-    if (get_type(j, &type, e, t->name, "decoder")) return LS_ERR;
-    if (strcmp(type, "ByteLevel"))
-        return jfail(e, t->name, "decoder.type", "decoder type \"%s\" is not implemented (only ByteLevel)",
+/* One step of a non-ByteLevel decoder, in the order Replace, ByteFallback, Fuse, Strip. */
+static int load_one_dec(LsTokenizer *t, const json_t *j, const char *path, int *stage, LsError *e) {
+    const char *N = t->name, *type = NULL;
+    if (get_type(j, &type, e, N, path)) return LS_ERR;
+    static const char *const ORDER[] = {"Replace", "ByteFallback", "Fuse", "Strip"};
+    int k = 0;
+    while (k < 4 && strcmp(type, ORDER[k]))
+        k++;
+    if (k == 4)
+        return jfail(
+            e, N, path,
+            "decoder type \"%s\" is not implemented (only ByteLevel, or Replace, ByteFallback, Fuse, Strip)",
+            type);
+    if (k < *stage || (k == *stage && k > 0))
+        return jfail(e, N, path,
+                     "decoder \"%s\" out of the order Replace, ByteFallback, Fuse, Strip is not implemented",
                      type);
+    *stage = k;
+    if (k == 0) {
+        const char *from, *to;
+        size_t fl, tl;
+        if (t->dec_from) return jfail(e, N, path, "more than one Replace decoder is not implemented");
+        if (string_pattern(t, j, path, &from, &fl, e) || plain_string(t, j, "content", path, &to, &tl, e))
+            return LS_ERR;
+        t->dec_from = ls_strdup(from), t->dec_from_len = fl;
+        t->dec_to = ls_strdup(to), t->dec_to_len = tl;
+    } else if (k == 1) {
+        t->dec_byte_fallback = 1;
+    } else if (k == 2) {
+        t->dec_fuse = 1;
+    } else {
+        json_t *c = json_object_get(j, "content"), *start = json_object_get(j, "start"),
+               *stop = json_object_get(j, "stop");
+        if (!json_is_string(c) || strcmp(json_string_value(c), " ") || !json_is_integer(start) ||
+            json_integer_value(start) < 0 || json_integer_value(start) > 64 ||
+            (stop && !(json_is_integer(stop) && json_integer_value(stop) == 0)))
+            return jfail(e, N, path,
+                         "only Strip of up to 64 leading spaces (content \" \", stop 0) is implemented");
+        if (!t->dec_fuse) return jfail(e, N, path, "Strip without Fuse before it is not implemented");
+        t->dec_strip = (int)json_integer_value(start);
+    }
+    return LS_OK;
+}
+
+/* ByteLevel for a byte-level vocabulary; a SentencePiece-style one needs the piece decoders. */
+static int load_decoder(LsTokenizer *t, const json_t *j, LsError *e) {
+    const char *type = NULL, *N = t->name;
+    if (!j || json_is_null(j)) {
+        if (t->byte_level)
+            return jfail(e, N, "decoder",
+                         "null decoder is not implemented (a ByteLevel vocabulary needs ByteLevel)");
+        return LS_OK;
+    }
+    if (get_type(j, &type, e, N, "decoder")) return LS_ERR;
+    if (!strcmp(type, "ByteLevel")) {
+        if (!t->byte_level)
+            return jfail(e, N, "pre_tokenizer",
+                         "a ByteLevel decoder without a ByteLevel pre-tokenizer is not implemented");
+        return LS_OK;
+    }
+    if (t->byte_level)
+        return jfail(e, N, "decoder.type", "decoder type \"%s\" is not implemented (only ByteLevel)", type);
+    int stage = 0;
+    if (strcmp(type, "Sequence")) return load_one_dec(t, j, "decoder", &stage, e);
+    json_t *arr = json_object_get(j, "decoders");
+    if (!json_is_array(arr)) return jfail(e, N, "decoder.decoders", "must be an array");
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        char path[64];
+        snprintf(path, sizeof path, "decoder.decoders[%zu]", i);
+        if (load_one_dec(t, json_array_get(arr, i), path, &stage, e)) return LS_ERR;
+    }
     return LS_OK;
 }
 
 /* ---- entry points ---------------------------------------------------------------- */
 
-static int load_root(LsTokenizer *t, const char *buf, size_t len, LsError *e) {
+int ls_tok_load_json(LsTokenizer *t, json_t *root, LsError *e) {
     const char *N = t->name;
-    json_error_t je;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) return ls_fail(e, "%s:%d:%d: invalid JSON: %s", N, je.line, je.column, je.text);
-    int rc = LS_ERR;
-    if (!json_is_object(root)) {
-        jfail(e, N, "(root)", "must be an object, not %s", ls_json_type_name(root));
-        goto done;
-    }
+    if (!json_is_object(root))
+        return jfail(e, N, "(root)", "must be an object, not %s", ls_json_type_name(root));
     json_t *v = json_object_get(root, "version");
-    if (v && (!json_is_string(v) || strcmp(json_string_value(v), "1.0"))) {
-        jfail(e, N, "version", "unknown tokenizer.json version (expected \"1.0\")");
-        goto done;
-    }
-    if ((v = json_object_get(root, "truncation")) && !json_is_null(v)) {
-        jfail(e, N, "truncation", "truncation is not implemented (must be null)");
-        goto done;
-    }
-    if ((v = json_object_get(root, "padding")) && !json_is_null(v)) {
-        jfail(e, N, "padding", "padding is not implemented (must be null)");
-        goto done;
-    }
+    if (v && (!json_is_string(v) || strcmp(json_string_value(v), "1.0")))
+        return jfail(e, N, "version", "unknown tokenizer.json version (expected \"1.0\")");
+    if ((v = json_object_get(root, "truncation")) && !json_is_null(v))
+        return jfail(e, N, "truncation", "truncation is not implemented (must be null)");
+    if ((v = json_object_get(root, "padding")) && !json_is_null(v))
+        return jfail(e, N, "padding", "padding is not implemented (must be null)");
+    /* the pre-tokenizer says whether the vocabulary is byte-level, which the decoder and the
+     * model's byte tables depend on */
     if (load_normalizer(t, json_object_get(root, "normalizer"), e) ||
+        load_pre(t, json_object_get(root, "pre_tokenizer"), e) ||
+        load_decoder(t, json_object_get(root, "decoder"), e) ||
         load_model(t, json_object_get(root, "model"), e) ||
         load_added(t, json_object_get(root, "added_tokens"), e) || build_id_tables(t, e) ||
-        load_pre(t, json_object_get(root, "pre_tokenizer"), e) ||
-        load_post(t, json_object_get(root, "post_processor"), e) ||
-        load_decoder(t, json_object_get(root, "decoder"), e))
-        goto done;
-    rc = LS_OK;
-done:
-    json_decref(root);
-    return rc;
+        load_post(t, json_object_get(root, "post_processor"), e))
+        return LS_ERR;
+    return LS_OK;
 }
 
-int ls_tokenizer_load_bytes(LsTokenizer **out, const char *json, size_t len, const char *name, LsError *e) {
-    *out = NULL;
+LsTokenizer *ls_tok_alloc(const char *name, const void *hashed, size_t hashed_len) {
     LsTokenizer *t = ls_calloc(1, sizeof *t);
     t->name = ls_strdup(name ? name : "tokenizer.json");
     t->bos_id = t->eos_id = t->unk_id = -1;
     uint8_t sha[32];
-    ls_sha256(json, len, sha);
+    ls_sha256(hashed, hashed_len, sha);
     for (int i = 0; i < 32; i++)
         snprintf(t->sha_hex + 2 * i, 3, "%02x", sha[i]);
     ls_strmap_init(&t->cache, 4096);
     t->mctx = pcre2_match_context_create(NULL);
     t->jstack = pcre2_jit_stack_create(32 * 1024, 64 * 1024 * 1024, NULL);
     if (t->mctx && t->jstack) pcre2_jit_stack_assign(t->mctx, NULL, t->jstack);
-    if (load_root(t, json, len, e)) {
+    return t;
+}
+
+int ls_tokenizer_load_bytes(LsTokenizer **out, const char *json, size_t len, const char *name, LsError *e) {
+    *out = NULL;
+    LsTokenizer *t = ls_tok_alloc(name, json, len);
+    json_error_t je;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    int rc = root ? ls_tok_load_json(t, root, e)
+                  : ls_fail(e, "%s:%d:%d: invalid JSON: %s", t->name, je.line, je.column, je.text);
+    json_decref(root);
+    if (rc) {
         ls_tokenizer_free(t);
         return LS_ERR;
     }
@@ -829,7 +1081,7 @@ static int config_token(LsTokenizer *t, json_t *root, const char *key, const cha
     return LS_OK;
 }
 
-int ls_tokenizer_load(LsTokenizer **out, const char *dir, LsError *e) {
+int ls_tok_load_json_dir(LsTokenizer **out, const char *dir, LsError *e) {
     char *p = ls_path_join(dir, "tokenizer.json");
     int rc = ls_tokenizer_load_file(out, p, e);
     free(p);
@@ -895,6 +1147,15 @@ void ls_tokenizer_free(LsTokenizer *t) {
     free(t->cache_keys);
     free(t->cache_ids);
     free(t->norm_buf);
+    free(t->norm_buf2);
+    for (int i = 0; i < t->n_norms; i++) {
+        free(t->norms[i].from);
+        free(t->norms[i].to);
+    }
+    free(t->dec_from);
+    free(t->dec_to);
+    free(t->dec_arena);
+    free(t->id_isbyte);
     free(t->sym);
     free(t->heap);
     free(t);

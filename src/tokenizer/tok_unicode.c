@@ -85,3 +85,24 @@ size_t ls_tok_utf8_prev(const uint8_t *s, size_t i) {
         i--;
     return i;
 }
+
+/* decoders/byte_fallback.rs: a 6-byte token "<0x" + two hex digits (u8::from_str_radix, so either
+ * case, or '+' and one digit) + ">". */
+int ls_tok_fallback_byte(const char *s, size_t len) {
+    if (len != 6 || s[0] != '<' || s[1] != '0' || s[2] != 'x' || s[5] != '>') return -1;
+    int v = 0, digits = 0;
+    for (int i = 3; i < 5; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0) {
+            if (i == 3 && c == '+') continue;
+            return -1;
+        }
+        v = v * 16 + d;
+        digits++;
+    }
+    return digits ? v : -1;
+}

@@ -39,7 +39,7 @@ def write(path: str, seed: int = 0, incomplete: bool = False, n: int = 40) -> No
     level = rng.integers(1, 6, n).astype(np.int8)
     is_correct = (rng.random(n) < 0.6).astype(np.int8)
     with h5py.File(path, "w") as f:
-        f.attrs["schema_version"] = 1
+        f.attrs["schema_version"] = 2
         f.attrs["tool_version"] = "dev"
         f.attrs["git_commit"] = "0000000"
         f.attrs["run_config"] = "# synthetic test input (tests/python/make_dev_h5.py)\n"
@@ -51,8 +51,10 @@ def write(path: str, seed: int = 0, incomplete: bool = False, n: int = 40) -> No
         f.attrs["dp_size"] = 1
         f.attrs["created"] = "2000-01-01T00:00:00Z"
         f.attrs["complete"] = 0
-        f.attrs["models"] = ",".join(MODELS)
-        f.attrs["target_words"] = ",".join(WORDS)
+        f.attrs["models"] = MODELS  # lists: 1-D arrays of variable-length strings
+        f.attrs["target_words"] = WORDS
+        f.attrs["bootstrap"] = 200
+        f.attrs["seed"] = np.uint64(0)
         s = f.create_group("samples")
         _ds(s, "source_line", np.arange(1, n + 1, dtype=np.int64), "JSONL line", "1")
         _ds(s, "level", level, "difficulty level", "1")

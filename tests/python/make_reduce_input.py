@@ -35,9 +35,11 @@ def make(path, seed=1, n_samples=48, not_done=0):
     level[N // 2] = 5
     is_correct = rng.choice(np.array([1, 0, -1], dtype=np.int8), size=N, p=[0.5, 0.4, 0.1])
     with h5py.File(path, "w") as f:
-        f.attrs["schema_version"] = 1
-        f.attrs["models"] = ",".join(MODELS)
-        f.attrs["target_words"] = ",".join(WORDS)
+        f.attrs["schema_version"] = 2
+        f.attrs["models"] = MODELS  # lists: 1-D arrays of variable-length strings
+        f.attrs["target_words"] = WORDS
+        f.attrs["bootstrap"] = 1000  # the run's settings, which `reduce` uses unless told otherwise
+        f.attrs["seed"] = np.uint64(20240607)
         f.attrs["complete"] = 1
         f.attrs["tool_version"] = "synthetic"
         f.attrs["created"] = "2026-01-01T00:00:00Z"

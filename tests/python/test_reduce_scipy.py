@@ -107,8 +107,8 @@ def describe(x, seed):
 class Ref:
     def __init__(self, path):
         with h5py.File(path, "r") as f:
-            self.models = f.attrs["models"].split(",")
-            self.words = f.attrs["target_words"].split(",")
+            self.models = list(f.attrs["models"])
+            self.words = list(f.attrs["target_words"])
             self.level = f["samples/level"][:].astype(int)
             self.correct = f["samples/is_correct"][:].astype(int)
             N, W = self.level.size, len(self.words)
@@ -533,7 +533,7 @@ def test_inspect(reduced):
     j = json.loads(run("inspect", path, "--json").stdout)
     assert len(j["groups"]) == len(ref.models) * len(ref.words) * 9
     assert j["groups"][0]["model"] == "base" and j["groups"][0]["group"] == "level1"
-    assert j["metadata"]["models"] == "base,sft,rl"
+    assert j["metadata"]["models"] == ["base", "sft", "rl"]
     with h5py.File(path, "r") as f:
         q = f["summary/model_pairs"]["wilcoxon_q"]
         assert sum(1 for s in j["significant"] if "Wilcoxon" in s) == int(np.sum(q < 0.05))

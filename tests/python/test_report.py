@@ -114,9 +114,9 @@ def test_analysis_results_json_has_run_metadata(report_dir, demo_h5):
     doc = _json(report_dir)
     assert doc["complete"] is True
     with h5py.File(demo_h5, "r") as f:
-        assert doc["metadata"]["models"] == f.attrs["models"]
-        assert doc["metadata"]["target_words"] == f.attrs["target_words"]
-        for m in f.attrs["models"].split(","):
+        assert doc["metadata"]["models"] == list(f.attrs["models"])
+        assert doc["metadata"]["target_words"] == list(f.attrs["target_words"])
+        for m in f.attrs["models"]:
             assert doc["metadata"]["models_detail"][m]["path"] == f[f"models/{m}"].attrs["path"]
 
 
@@ -165,7 +165,7 @@ def test_heatmap_decodes_tokens_when_the_tokenizer_is_there(report_dir, demo_h5)
     doc = _json(report_dir)
     info = doc["figures"]["heatmap"]
     with h5py.File(demo_h5, "r") as f:
-        m0 = f.attrs["models"].split(",")[0]
+        m0 = f.attrs["models"][0]
         path = f[f"models/{m0}"].attrs["path"]
     if not os.path.isabs(path):
         candidates = [os.path.join(os.path.dirname(os.path.abspath(demo_h5)), path), os.path.abspath(path)]

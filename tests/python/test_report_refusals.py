@@ -53,3 +53,32 @@ def test_not_an_hdf5_file_is_a_clear_error(tmp_path):
 def test_sample_out_of_range_is_a_clear_error(synthetic_incomplete, tmp_path):
     r = _report(synthetic_incomplete, "-o", str(tmp_path / "out"), "--allow-incomplete", "--sample", "9999")
     assert r.returncode == 2 and "--sample 9999" in r.stderr, r.stderr
+
+
+def test_other_schema_version_is_refused(synthetic_incomplete, tmp_path):
+    """A file of another layout version (here: schema 1, lists stored as comma-joined strings) is refused
+    with a message saying which version this analysis reads, before anything else is read."""
+    import shutil
+
+    import h5py
+
+    from analysis.h5io import SCHEMA_VERSION, SchemaError, open_results
+
+    p = tmp_path / "old.h5"
+    shutil.copy(synthetic_incomplete, p)
+    with h5py.File(p, "r+") as f:
+        f.attrs["schema_version"] = 1
+        f.attrs["models"] = ",".join(f.attrs["models"])
+    r = _report(str(p), "-o", str(tmp_path / "out"), "--allow-incomplete")
+    assert r.returncode == 2, r
+    assert "schema version 1" in r.stderr and f"reads schema version {SCHEMA_VERSION}" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    try:
+        open_results(str(p), allow_incomplete=True)
+        raise AssertionError("schema 1 accepted")
+    except SchemaError as e:
+        assert str(p) in str(e)
+    with h5py.File(p, "r+") as f:
+        del f.attrs["schema_version"]
+    r = _report(str(p), "-o", str(tmp_path / "out"), "--allow-incomplete")
+    assert r.returncode == 2 and "no root attribute schema_version" in r.stderr, r.stderr

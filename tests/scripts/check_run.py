@@ -40,8 +40,11 @@ for a in ("schema_version", "tool_version", "git_commit", "run_config", "run_con
           "tp_size", "dp_size", "created", "data_path", "data_sha256", "models", "target_words"):
     assert a in f.attrs, f"root attribute {a} missing"
 eff = json.loads(f.attrs["run_config_effective"])
-models = f.attrs["models"].split(",")
-words = f.attrs["target_words"].split(",")
+assert f.attrs["schema_version"] == 2, f.attrs["schema_version"]
+models = list(f.attrs["models"])  # lists: 1-D string arrays
+words = list(f.attrs["target_words"])
+assert models == [m["name"] for m in eff["models"]] and words == eff["targets"], (models, words)
+assert f.attrs["bootstrap"] == eff["bootstrap"] and f.attrs["seed"] == eff["seed"]
 N = f["samples/level"].shape[0]
 assert N > 0
 lev = f["samples/level"][:]

@@ -126,7 +126,15 @@ expect_err 1 "cannot create a folder in /proc" $m --out /proc/ls-tiny-model --se
 expect_err 1 "exists and is not empty (pass --force" $m --out "$tmp/a" --seed 7
 cmp "$tmp/a/model.safetensors" "$tmp/b/model.safetensors" || fail "a refused run changed the checkpoint"
 mkdir "$tmp/docs" && echo hi > "$tmp/docs/notes.txt"
-expect_err 1 "holds no config.json; refusing" $m --out "$tmp/docs" --seed 7 --force
+expect_err 1 "not written by make-tiny-model (no .logits-study-tiny-model marker file); refusing" \
+  $m --out "$tmp/docs" --seed 7 --force
+# a checkpoint it did not write (config.json, weights, no marker) is never replaced, --force or not
+mkdir "$tmp/real" && cp "$tmp/b/config.json" "$tmp/b/model.safetensors" "$tmp/real/"
+expect_err 1 "$tmp/real: not written by make-tiny-model (no .logits-study-tiny-model marker file)" \
+  $m --out "$tmp/real" --seed 7 --force
+cmp "$tmp/real/model.safetensors" "$tmp/b/model.safetensors" || fail "a refused --force changed a foreign checkpoint"
+[ "$(ls -A "$tmp/real" | tr '\n' ' ')" = "config.json model.safetensors " ] || fail "foreign folder changed: $(ls -A "$tmp/real")"
+[ -f "$tmp/a/.logits-study-tiny-model" ] || fail "no marker file in a written checkpoint"
 mk --out "$tmp/a" --seed 43 --force
 cmp "$tmp/a/model.safetensors" "$tmp/c/model.safetensors" || fail "--force did not replace the checkpoint"
 mkdir "$tmp/empty" && mk --out "$tmp/empty/" --seed 42

@@ -3,8 +3,8 @@
 # points, then `run --resume`, ends with the same file as an uninterrupted run
 # (every dataset compared by check_run.py); SIGUSR1 / SIGTERM under mpirun stop
 # all ranks at a batch boundary with exit status 75 and a consistent file that
-# is never marked complete; --resume with another config or world size is
-# refused with a clear message.
+# is never marked complete; --resume with another schema version, config or
+# world size is refused with a clear message.
 # usage: test_resume.sh BINARY SOURCE_DIR
 set -euo pipefail
 bin=$1
@@ -62,7 +62,13 @@ for sig in USR1 TERM; do
   echo "SIG$sig: exit 75, resumed to the same content"
 done
 
-# --resume refusals: another config, another world size
+# --resume refusals: a file of another schema version (checked first), another config, another world size
+cp "$tmp/full.h5" "$tmp/old.h5"
+"$py" -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r+'); f.attrs['schema_version'] = 1; f.attrs['complete'] = 0" \
+  "$tmp/old.h5"
+expect_err 1 "--resume: $tmp/old.h5: schema version 1, but this build" run --out "$tmp/old.h5" --resume
+grep -qF "reads schema version 2 only" "$tmp/e" || fail "resume of schema 1: $(cat "$tmp/e")"
+echo "resume refusal: another schema version"
 mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$tmp/ref.h5" --limit 10 &
 pid=$!
 sleep 1

@@ -90,7 +90,22 @@ expect_err 2 "element 3 ('x')" "$bin" score --model "$fx" --ids 1,2,x
 expect_err 2 "--model and one of --ids, --text, --text-file are required" "$bin" score --ids 1,2
 expect_err 1 "outside the vocabulary" "$bin" score --model "$fx" --ids 1,100000
 expect_err 1 "$tmp/nope" "$bin" score --model "$tmp/nope" --ids 1,2
-expect_err 1 "--device cuda" "$bin" score --model "$fx" --ids 1,2 --device cuda
+# --device cuda: where the binary sees a GPU (its own device count, as --device auto reports it) it
+# must score like transformers (fp32, 1e-4); where it sees none it must fail and say why
+"$bin" score --model "$fx" --ids 1,2 --device auto > /dev/null 2> "$tmp/auto.err" \
+  || fail "score --device auto: $(cat "$tmp/auto.err")"
+smi_gpus=$(nvidia-smi -L 2> /dev/null | grep -c '^GPU' || true)
+if grep -q "no CUDA GPU visible" "$tmp/auto.err"; then
+  [ "${smi_gpus:-0}" -eq 0 ] || echo "note: nvidia-smi lists $smi_gpus GPU(s) but the binary sees none: $(cat "$tmp/auto.err")"
+  expect_err 1 "--device cuda: no usable CUDA GPU (" "$bin" score --model "$fx" --ids 1,2 --device cuda
+  echo "score --device cuda: no GPU visible to the binary, refused with the reason"
+else
+  ref=$fx/reference.json
+  "$bin" score --model "$fx" --ids "$(ids_of "$ref" 0)" --targets "$(tg_of "$ref")" --top-k 5 --json \
+    --device cuda > "$tmp/cuda.json" 2> "$tmp/cuda.err" || fail "score --device cuda with a GPU visible: $(cat "$tmp/cuda.err")"
+  "$py" "$src/tests/scripts/check_score.py" "$ref" 0 "$tmp/cuda.json"
+  echo "score --device cuda: a GPU is visible; matches transformers"
+fi
 expect_err 2 "not divisible by tp=3" timeout 60 mpirun -np 2 "$bin" score --model "$fx" --ids 1,2 --tp 3
 # the model must split over the TP ranks (checked from config.json before loading)
 expect_err 2 "tp=3 does not divide the model's 4 attention heads" timeout 60 mpirun -np 3 "$bin" score \

@@ -97,7 +97,14 @@ static void check_fixture(const char *name, int threads) {
 
     LsError e = {{0}};
     LsModel m;
-    cr_assert_eq(ls_model_open(&m, dir, &e), LS_OK, "%s", e.msg);
+    char model[1100]; /* a GGUF fixture holds model.gguf beside reference.json */
+    snprintf(model, sizeof model, "%s/model.gguf", dir);
+    FILE *gguf = fopen(model, "rb");
+    if (gguf)
+        fclose(gguf);
+    else
+        snprintf(model, sizeof model, "%s", dir);
+    cr_assert_eq(ls_model_open(&m, model, &e), LS_OK, "%s", e.msg);
     LsBackend *be = ls_backend_cpu_create(threads);
     int nseq = (int)json_array_size(seqs);
     int32_t off[32] = {0}, ids[4096];
@@ -155,6 +162,10 @@ Test(forward, gqa7_headdim_theta1e6_bf16) {
 }
 Test(forward, sharded_f16) {
     check_fixture("qwen2-tiny-sharded-f16", 1);
+}
+Test(forward,
+     gguf_quantized_weights) { /* Q4_0/Q5_0/Q4_1/Q5_1/Q8_0/F16/BF16 weights, as transformers loads the GGUF */
+    check_fixture("gguf-qwen2-tiny", 1);
 }
 /* Llama, Qwen3, Gemma 3 text (tests/oracle/make_fixtures.py says what each one covers) */
 Test(forward, llama_kv1_tied) {

@@ -23,11 +23,12 @@ typedef struct {
     const char *short_ds; /* dataset path written one row short */
     int occ_sample;       /* sample index of the occurrence row */
     int not_done;         /* samples at the end with done = 0 in model b */
+    int64_t schema;       /* root attribute schema_version (0: LS_H5_SCHEMA_VERSION) */
     int8_t level[3], correct[3];
 } Spec;
 
 static Spec spec_default(void) {
-    Spec s = {NULL, NULL, 0, 0, {1, 1, 2}, {1, 0, -1}};
+    Spec s = {NULL, NULL, 0, 0, 0, {1, 1, 2}, {1, 0, -1}};
     return s;
 }
 
@@ -47,17 +48,6 @@ static void write_ds(hid_t f, const Spec *s, const char *path, hid_t type, int r
     H5Pclose(lcpl);
 }
 
-static void attr_str(hid_t obj, const char *name, const char *v) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    H5Awrite(a, t, &v);
-    H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
-}
-
 typedef LsOccurrence Occ;
 
 static char *make_file(const Spec *s) {
@@ -68,14 +58,14 @@ static char *make_file(const Spec *s) {
     close(fd);
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     cr_assert(f >= 0);
-    attr_str(f, "models", "a,b");
-    attr_str(f, "target_words", "wait,so");
-    int64_t one = 1;
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(f, "complete", H5T_NATIVE_INT64, sp, H5P_DEFAULT, H5P_DEFAULT);
-    H5Awrite(a, H5T_NATIVE_INT64, &one);
-    H5Aclose(a);
-    H5Sclose(sp);
+    static const char *const models[] = {"a", "b"}, *const words[] = {"wait", "so"};
+    LsError e;
+    cr_assert(!ls_h5_attr_i64(f, "schema_version", s->schema ? s->schema : LS_H5_SCHEMA_VERSION, &e) &&
+                  !ls_h5_attr_strs(f, "models", models, 2, &e) &&
+                  !ls_h5_attr_strs(f, "target_words", words, 2, &e) &&
+                  !ls_h5_attr_i64(f, "complete", 1, &e) && !ls_h5_attr_i64(f, "bootstrap", 50, &e) &&
+                  !ls_h5_attr_u64(f, "seed", 7, &e),
+              "%s", e.msg);
     write_ds(f, s, "/samples/level", H5T_NATIVE_INT8, 1, 3, 0, s->level);
     write_ds(f, s, "/samples/is_correct", H5T_NATIVE_INT8, 1, 3, 0, s->correct);
     int64_t off[4] = {0, 6, 12, 18};
@@ -120,9 +110,7 @@ static char *make_file(const Spec *s) {
 }
 
 static LsReduceOptions opts(void) {
-    LsReduceOptions o = ls_reduce_defaults();
-    o.bootstrap = 50;
-    return o;
+    return ls_reduce_defaults(); /* bootstrap 50, seed 7: the file's root attributes */
 }
 
 /* Reduces a file built from s; returns the error message ("" on success). */
@@ -264,4 +252,42 @@ Test(reduce, not_an_hdf5_file) {
     cr_expect(strstr(e.msg, "/nonexistent/x.h5") != NULL, "%s", e.msg);
     LsSummary s;
     cr_expect_eq(ls_summary_read("/nonexistent/x.h5", &s, &e), LS_ERR);
+}
+
+Test(reduce, bootstrap_settings_from_the_file) {
+    Spec sp = spec_default();
+    LsError e;
+    LsSummary s;
+    cr_assert_eq(reduce_spec(&sp, &e, &s), LS_OK, "%s", e.msg);
+    cr_expect_eq(s.bootstrap, 50);
+    cr_expect_eq(s.seed, 7);
+    ls_summary_free(&s);
+    /* given options win */
+    char *path = make_file(&sp);
+    LsReduceOptions o = ls_reduce_defaults();
+    o.seed = 11, o.seed_given = 1;
+    cr_assert_eq(ls_reduce_file(path, &o, &e), LS_OK, "%s", e.msg);
+    cr_assert_eq(ls_summary_read(path, &s, &e), LS_OK, "%s", e.msg);
+    cr_expect_eq(s.bootstrap, 50);
+    cr_expect_eq(s.seed, 11);
+    ls_summary_free(&s);
+    unlink(path);
+    free(path);
+}
+
+Test(reduce, other_schema_refused) {
+    Spec sp = spec_default();
+    sp.schema = 1;
+    expect_error(&sp, "schema version 1, but this build", "reads schema version 2");
+    /* inspect's reader refuses it too */
+    char *path = make_file(&sp);
+    LsError e = {{0}};
+    LsSummary s;
+    int complete = 0;
+    cr_expect_eq(ls_summary_read(path, &s, &e), LS_ERR);
+    cr_expect(strstr(e.msg, path) && strstr(e.msg, "reads schema version 2"), "%s", e.msg);
+    cr_expect_eq(ls_reduce_read_complete(path, &complete, &e), LS_ERR);
+    cr_expect(strstr(e.msg, "schema version 1"), "%s", e.msg);
+    unlink(path);
+    free(path);
 }

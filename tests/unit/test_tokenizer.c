@@ -443,8 +443,8 @@ Test(tokenizer, hostile_json) {
     r = tiny();
     json_object_set_new(
         json_array_get(json_object_get(json_object_get(r, "pre_tokenizer"), "pretokenizers"), 0), "behavior",
-        json_string("MergedWithPrevious"));
-    expect_error(r, "pre_tokenizer.pretokenizers[0]", "\"MergedWithPrevious\" is not implemented");
+        json_string("MergedWithNext"));
+    expect_error(r, "pre_tokenizer.pretokenizers[0]", "\"MergedWithNext\" is not implemented");
     r = tiny();
     json_object_set_new(
         json_array_get(json_object_get(json_object_get(r, "pre_tokenizer"), "pretokenizers"), 0), "invert",
@@ -495,4 +495,121 @@ Test(tokenizer, hostile_json) {
     r = tiny();
     json_object_set_new(json_object_get(model(r), "vocab"), "zz", json_integer(1 << 30));
     expect_error(r, "model.vocab", "out of range");
+}
+
+/* ---- SentencePiece-style tokenizer.json (byte fallback, Replace / Metaspace, piece decoders) ---- */
+
+/* "<unk>", "<0x00>".."<0xFF>", then a b ab ▁ ▁a; merges a b, ▁ a; normalizer Replace " " → "▁". */
+static json_t *tiny_sp(void) {
+    json_t *vocab = json_object();
+    int id = 0;
+    json_object_set_new(vocab, "<unk>", json_integer(id++));
+    for (int b = 0; b < 256; b++) {
+        char k[8];
+        snprintf(k, sizeof k, "<0x%02X>", b);
+        json_object_set_new(vocab, k, json_integer(id++));
+    }
+    const char *pieces[] = {"a", "b", "ab", "\xe2\x96\x81",
+                            "\xe2\x96\x81"
+                            "a"};
+    for (int i = 0; i < 5; i++)
+        json_object_set_new(vocab, pieces[i], json_integer(id++));
+    json_t *root =
+        json_pack("{s:s, s:[], s:{s:s, s:{s:s}, s:s}, s:n, s:n, "
+                  "s:{s:s, s:[{s:s, s:{s:s}, s:s}, {s:s}, {s:s}]}, "
+                  "s:{s:s, s:o, s:[s, s], s:s, s:b, s:b}}",
+                  "version", "1.0", "added_tokens", "normalizer", "type", "Replace", "pattern", "String", " ",
+                  "content", "\xe2\x96\x81", "pre_tokenizer", "post_processor", "decoder", "type", "Sequence",
+                  "decoders", "type", "Replace", "pattern", "String", "\xe2\x96\x81", "content", " ", "type",
+                  "ByteFallback", "type", "Fuse", "model", "type", "BPE", "vocab", vocab, "merges", "a b",
+                  "\xe2\x96\x81 a", "unk_token", "<unk>", "fuse_unk", 1, "byte_fallback", 1);
+    cr_assert(root, "json_pack failed");
+    return root;
+}
+
+Test(tokenizer, sentencepiece_style_json) {
+    json_t *r = tiny_sp();
+    char *s = json_dumps(r, JSON_COMPACT);
+    json_decref(r);
+    LsTokenizer *t;
+    LsError e;
+    cr_assert_eq(ls_tokenizer_load_bytes(&t, s, strlen(s), "sp", &e), LS_OK, "%s", e.msg);
+    free(s);
+    int32_t *ids;
+    size_t n;
+    /* "ab a" → ab ▁a; "A" falls back to its byte; "é" to its two bytes */
+    cr_assert_eq(ls_tokenizer_encode(t, "ab aA\xc3\xa9", 7, 0, &ids, &n, &e), LS_OK);
+    int32_t want[] = {259, 261, 1 + 'A', 1 + 0xc3, 1 + 0xa9};
+    cr_assert_eq(n, 5);
+    for (size_t i = 0; i < 5; i++)
+        cr_expect_eq(ids[i], want[i], "id %zu", i);
+    char *out;
+    size_t ol;
+    ls_tokenizer_decode(t, ids, n, &out, &ol);
+    cr_expect_str_eq(out, "ab aA\xc3\xa9");
+    free(out);
+    cr_expect_eq(ls_tokenizer_bytes_to_id(t, " a", 2), 261);
+    int32_t half[] = {1 + 0xc3, 258}; /* a lone lead byte, then "b": one U+FFFD for the run */
+    ls_tokenizer_decode(t, half, 2, &out, &ol);
+    cr_expect_str_eq(out, "\xef\xbf\xbd"
+                          "b");
+    free(out);
+    free(ids);
+    ls_tokenizer_free(t);
+}
+
+Test(tokenizer, hostile_sentencepiece_json) {
+    json_t *r;
+    r = tiny_sp();
+    json_object_set_new(r, "decoder", json_pack("{s:s}", "type", "ByteLevel"));
+    expect_error(r, "pre_tokenizer", "ByteLevel decoder without a ByteLevel pre-tokenizer");
+    r = tiny_sp();
+    json_array_insert_new(json_object_get(json_object_get(r, "decoder"), "decoders"), 0,
+                          json_pack("{s:s}", "type", "Fuse"));
+    expect_error(r, "decoder.decoders[1]", "out of the order");
+    r = tiny_sp();
+    json_array_append_new(
+        json_object_get(json_object_get(r, "decoder"), "decoders"),
+        json_pack("{s:s, s:s, s:i, s:i}", "type", "Strip", "content", "x", "start", 1, "stop", 0));
+    expect_error(r, "decoder.decoders[3]", "only Strip");
+    r = tiny_sp();
+    json_array_append_new(json_object_get(json_object_get(r, "decoder"), "decoders"),
+                          json_pack("{s:s}", "type", "CTC"));
+    expect_error(r, "decoder.decoders[3]", "\"CTC\" is not implemented");
+    r = tiny_sp();
+    json_object_set_new(json_object_get(r, "normalizer"), "pattern", json_pack("{s:s}", "Regex", " +"));
+    expect_error(r, "normalizer", "'pattern' must be {\"String\"");
+    r = tiny_sp();
+    json_object_set_new(r, "normalizer", json_pack("{s:s}", "type", "Prepend"));
+    expect_error(r, "normalizer", "'prepend' must be a string");
+    r = tiny_sp();
+    json_object_set_new(r, "pre_tokenizer",
+                        json_pack("{s:s, s:s, s:s, s:b}", "type", "Metaspace", "replacement", "\xe2\x96\x81",
+                                  "prepend_scheme", "first", "split", 1));
+    expect_error(r, "pre_tokenizer", "split = true is not implemented");
+    r = tiny_sp();
+    json_object_set_new(r, "pre_tokenizer",
+                        json_pack("{s:s, s:s, s:s, s:b}", "type", "Metaspace", "replacement", "ab",
+                                  "prepend_scheme", "first", "split", 0));
+    expect_error(r, "pre_tokenizer", "'replacement' must be one character");
+    r = tiny_sp();
+    json_object_set_new(r, "pre_tokenizer",
+                        json_pack("{s:s, s:s, s:s, s:b}", "type", "Metaspace", "replacement", "\xe2\x96\x81",
+                                  "prepend_scheme", "sometimes", "split", 0));
+    expect_error(r, "pre_tokenizer", "prepend_scheme \"sometimes\"");
+    r = tiny_sp();
+    json_object_set_new(r, "pre_tokenizer",
+                        json_pack("{s:s, s:[{s:s}, {s:s, s:s, s:b}]}", "type", "Sequence", "pretokenizers",
+                                  "type", "Digits", "type", "Metaspace", "replacement", "\xe2\x96\x81",
+                                  "split", 0));
+    expect_error(r, "pre_tokenizer.pretokenizers[1]", "only implemented as the first");
+    r = tiny_sp();
+    json_object_set_new(
+        r, "pre_tokenizer",
+        json_pack("{s:s, s:{s:s}, s:s}", "type", "Split", "pattern", "String", "", "behavior", "Isolated"));
+    expect_error(r, "pre_tokenizer.pattern.String", "non-empty");
+    /* a byte-level vocabulary with byte_fallback */
+    r = tiny();
+    json_object_set_new(model(r), "byte_fallback", json_true());
+    expect_error(r, "model.byte_fallback", "with a ByteLevel pre-tokenizer is not implemented");
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Differential check of `logits-study tokenize` against HF `tokenizers` on random strings.
 
-    .venv/bin/python tests/data/tokenizer/diff_fuzz.py BINARY TOKENIZER_DIR [N] [SEED]
+    .venv/bin/python tests/data/tokenizer/diff_fuzz.py BINARY TOKENIZER_DIR [N] [SEED] [--ours PATH]
+
+--ours PATH: what `logits-study tokenize --tokenizer` gets (e.g. the GGUF file whose tokenizer
+transformers saved as TOKENIZER_DIR/tokenizer.json); default TOKENIZER_DIR.
 
 Random strings mix ASCII, whitespace of every kind, digits, letters and marks of many scripts, emoji
 and code points drawn from the whole Unicode range (no surrogates). Reports the first mismatches of
@@ -44,15 +47,22 @@ def rand_string(rng):
 
 
 def main():
-    binary, tokdir = sys.argv[1], sys.argv[2]
-    n = int(sys.argv[3]) if len(sys.argv) > 3 else 20000
-    rng = random.Random(int(sys.argv[4]) if len(sys.argv) > 4 else 7)
+    args = sys.argv[1:]
+    ours = None
+    if "--ours" in args:
+        k = args.index("--ours")
+        ours = args[k + 1]
+        del args[k:k + 2]
+    binary, tokdir = args[0], args[1]
+    ours = ours or tokdir
+    n = int(args[2]) if len(args) > 2 else 20000
+    rng = random.Random(int(args[3]) if len(args) > 3 else 7)
     texts = [rand_string(rng) for _ in range(n)]
     tok = Tokenizer.from_file(os.path.join(tokdir, "tokenizer.json"))
     inp = "".join(json.dumps(s) + "\n" for s in texts)
     bad = 0
     for flag, special in (([], True), (["--no-special"], False)):
-        out = subprocess.run([binary, "tokenize", "--tokenizer", tokdir] + flag, input=inp, capture_output=True,
+        out = subprocess.run([binary, "tokenize", "--tokenizer", ours] + flag, input=inp, capture_output=True,
                              text=True, check=True).stdout.split("\n")
         for s, line in zip(texts, out):
             ref = tok.encode(s, add_special_tokens=special).ids
@@ -66,7 +76,7 @@ def main():
     vs = tok.get_vocab_size()
     ids += [[rng.randrange(vs + 5) for _ in range(rng.randint(0, 12))] for _ in range(n // 4)]
     inp = "".join(json.dumps(x) + "\n" for x in ids)
-    out = subprocess.run([binary, "tokenize", "--decode", "--tokenizer", tokdir], input=inp, capture_output=True,
+    out = subprocess.run([binary, "tokenize", "--decode", "--tokenizer", ours], input=inp, capture_output=True,
                          text=True, check=True).stdout.split("\n")
     for x, line in zip(ids, out):
         ref = tok.decode(x, skip_special_tokens=False)
