@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ls/backend.h"
+#include "ls/quant.h"
 
 enum { T = 45, N = 7001, K = 703 }; /* N K > PANEL_FLOATS: two panels */
 
@@ -146,4 +147,60 @@ Test(cpu_gemm, bf16_without_the_instructions_runs_fp32) {
     cr_assert_str_eq(di.precision, "fp32");
     be->destroy(be);
     unsetenv("LS_CPU_NO_BF16");
+}
+
+/* A quantized weight (Q8_0: blocks of 32 int8 and an f16 scale) expanded per
+ * panel gives the bits of its dequantized fp32 copy, whole and in column slices
+ * that start at a block boundary. */
+Test(cpu_gemm, compact_q8_0_equals_dequantized_copy) {
+    enum { QN = 5600, QK = 768, QT = 20 }; /* two panels of rows */
+    const size_t row_bytes = QK / 32 * 34;
+    unsigned char *q = malloc((size_t)QN * row_bytes);
+    unsigned s = 99;
+    for (size_t i = 0; i < (size_t)QN * row_bytes; i++) {
+        s = s * 1103515245u + 12345u;
+        q[i] = (unsigned char)(s >> 16);
+    }
+    for (size_t b = 0; b < (size_t)QN * QK / 32; b++) { /* scales: finite f16 in [2^-8, 2^-5) */
+        q[b * 34] = (unsigned char)(b * 37);
+        q[b * 34 + 1] = (unsigned char)(0x1c + b % 12);
+    }
+    float *deq = malloc(sizeof(float) * QN * QK), *xq = malloc(sizeof(float) * QT * QK);
+    for (size_t i = 0; i < (size_t)QT * QK; i++)
+        xq[i] = (float)((int)(i * 7919 % 1001) - 500) / 250.0f;
+    LsTensor tq = {.name = "q",
+                   .dtype = LS_DT_Q8_0,
+                   .ndim = 2,
+                   .shape = {QN, QK},
+                   .data = q,
+                   .nbytes = (size_t)QN * row_bytes};
+    ls_tensor_to_f32(&tq, 0, (size_t)QN * QK, deq);
+    LsTensor tf = {.name = "f",
+                   .dtype = LS_DT_F32,
+                   .ndim = 2,
+                   .shape = {QN, QK},
+                   .data = deq,
+                   .nbytes = sizeof(float) * QN * QK};
+    LsBackend *be = ls_backend_cpu_create(2);
+    LsError e = {{0}};
+    LsWeightSlice sq[2] = {{&tq, NULL, 0, 700, 0, QK}, {&tq, NULL, 700, QN - 700, 0, QK}};
+    LsWeightSlice sf[2] = {{&tf, NULL, 0, 700, 0, QK}, {&tf, NULL, 700, QN - 700, 0, QK}};
+    LsWeight wq, wf32;
+    cr_assert_eq(be->weight_load(be, &wq, sq, 2, &e), LS_OK, "%s", e.msg);
+    cr_assert_eq(be->weight_load(be, &wf32, sf, 2, &e), LS_OK, "%s", e.msg);
+    float *a = malloc(sizeof(float) * QT * QN), *b = malloc(sizeof(float) * QT * QN);
+    be->linear(be, a, xq, &wq, QT, 0);
+    be->linear(be, b, xq, &wf32, QT, 0);
+    cr_assert(!memcmp(a, b, sizeof(float) * QT * QN), "Q8_0 linear differs from its fp32 copy");
+    be->linear_cols(be, a, xq, &wq, QT, 64, 544);
+    be->linear_cols(be, b, xq, &wf32, QT, 64, 544);
+    cr_assert(!memcmp(a, b, sizeof(float) * QT * QN), "Q8_0 linear_cols differs from its fp32 copy");
+    be->weight_free(be, &wq);
+    be->weight_free(be, &wf32);
+    be->destroy(be);
+    free(q);
+    free(deq);
+    free(xq);
+    free(a);
+    free(b);
 }
