@@ -741,10 +741,28 @@ static void round_bf16(float *x, size_t n) {
     for (size_t i = 0; i < n; i++)
         x[i] = ls_bf16_to_f32(ls_f32_to_bf16(x[i]));
 }
+/* loads the slices from fp32 copies of their tensors rounded to bf16 (the CPU
+ * backend copies weights stored fp32 at load, so the copies can go after) */
 static int em_weight_load(LsBackend *be, LsWeight *out, const LsWeightSlice *sl, int ns, LsError *e) {
-    if (cpu_ops.weight_load(be, out, sl, ns, e)) return LS_ERR;
-    round_bf16(out->w, out->n * out->k);
-    return LS_OK;
+    LsWeightSlice rs[4];
+    LsTensor rt[4];
+    cr_assert(ns <= 4);
+    for (int i = 0; i < ns; i++) {
+        size_t cnt = (size_t)sl[i].w->shape[0] * (size_t)sl[i].w->shape[1];
+        float *d = malloc(cnt * sizeof(float));
+        ls_tensor_to_f32(sl[i].w, 0, cnt, d);
+        round_bf16(d, cnt);
+        rt[i] = *sl[i].w;
+        rt[i].dtype = LS_DT_F32;
+        rt[i].data = d;
+        rt[i].nbytes = cnt * sizeof(float);
+        rs[i] = sl[i];
+        rs[i].w = &rt[i];
+    }
+    int rc = cpu_ops.weight_load(be, out, rs, ns, e);
+    for (int i = 0; i < ns; i++)
+        free((void *)rt[i].data);
+    return rc;
 }
 static void em_linear(LsBackend *be, float *y, const float *x, const LsWeight *w, size_t T, int acc) {
     float *xb = malloc(T * w->k * sizeof(float) + 1);
