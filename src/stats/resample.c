@@ -116,15 +116,72 @@ LsStatInterval ls_stats_bca(double theta_hat, double *theta_b, size_t B, const d
 
 /* ---- cluster bootstrap of ratio means ------------------------------------- */
 
+/* Resamples are drawn LANES at a time: times[c * LANES + l] counts how often
+ * cluster c was drawn by resample b0 + l, and each resample's sums run over
+ * c in increasing order as before (the same numbers, bit for bit), but the
+ * LANES x (K + 1) running sums are independent chains the CPU overlaps. The
+ * counts are bytes (the table stays in cache); a block where one would pass
+ * 255 (about never for G > 255, impossible below) is redone one resample at
+ * a time with wide counts. */
+enum { LANES = 8 };
+
+/* Resample b alone (times: G doubles). */
+static void resample_one(const double *sum, const double *cnt, size_t G, size_t K, size_t B, uint64_t key,
+                         size_t b, double *times, double *tb) {
+    memset(times, 0, G * sizeof *times);
+    for (size_t j = 0; j < G; j++)
+        times[ls_stats_rng_below(ls_stats_rng(key, (uint64_t)(b * G + j)), G)] += 1.0;
+    double n = 0.0;
+    for (size_t c = 0; c < G; c++)
+        n += times[c] * cnt[c];
+    for (size_t k = 0; k < K; k++) {
+        double acc = 0.0;
+        for (size_t c = 0; c < G; c++)
+            acc += times[c] * sum[c * K + k];
+        tb[k * B + b] = n > 0 ? acc / n : NAN;
+    }
+}
+
+/* Resamples b0 .. b0 + LANES - 1 (those below B); 1 when a count overflowed. */
+static int resample_block(const double *sum, const double *cnt, size_t G, size_t K, size_t B, uint64_t key,
+                          size_t b0, uint8_t *times, double *acc, double *tb) {
+    size_t nl = B - b0 < LANES ? B - b0 : LANES;
+    unsigned wrapped = 0;
+    memset(times, 0, G * LANES * sizeof *times);
+    for (size_t l = 0; l < nl; l++) {
+        uint64_t base = (uint64_t)((b0 + l) * G);
+        for (size_t j = 0; j < G; j++) {
+            uint8_t *t = times + ls_stats_rng_below(ls_stats_rng(key, base + j), G) * LANES + l;
+            wrapped |= ++*t == 0;
+        }
+    }
+    if (wrapped) return 1;
+    double n[LANES] = {0};
+    memset(acc, 0, K * LANES * sizeof *acc);
+    for (size_t c = 0; c < G; c++) {
+        double t[LANES];
+        for (size_t l = 0; l < LANES; l++)
+            t[l] = (double)times[c * LANES + l];
+        for (size_t l = 0; l < LANES; l++)
+            n[l] += t[l] * cnt[c];
+        for (size_t k = 0; k < K; k++) {
+            double s = sum[c * K + k], *a = acc + k * LANES;
+            for (size_t l = 0; l < LANES; l++)
+                a[l] += t[l] * s;
+        }
+    }
+    for (size_t l = 0; l < nl; l++)
+        for (size_t k = 0; k < K; k++)
+            tb[k * B + b0 + l] = n[l] > 0 ? acc[k * LANES + l] / n[l] : NAN;
+    return 0;
+}
+
 void ls_stats_cluster_bca(const double *sum, const double *cnt, size_t G, size_t K, size_t B, uint64_t key,
                           double level, double *est, LsStatInterval *ci) {
     double *tot = ls_calloc(K + 1, sizeof *tot), den = 0.0;
-    double *st = ls_malloc((G * K + 1) * sizeof *st); /* [K][G]: one stream per statistic */
     for (size_t c = 0; c < G; c++) {
-        for (size_t k = 0; k < K; k++) {
+        for (size_t k = 0; k < K; k++)
             tot[k] += sum[c * K + k];
-            st[k * G + c] = sum[c * K + k];
-        }
         den += cnt[c];
     }
     for (size_t k = 0; k < K; k++) {
@@ -133,30 +190,24 @@ void ls_stats_cluster_bca(const double *sum, const double *cnt, size_t G, size_t
     }
     if (G < 2 || B == 0 || K == 0) {
         free(tot);
-        free(st);
         return;
     }
     double *tb = ls_malloc(B * K * sizeof *tb); /* [K][B] */
+    size_t blocks = (B + LANES - 1) / LANES;
 #pragma omp parallel
     {
-        double *times = ls_malloc(G * sizeof *times); /* how often each cluster was drawn */
+        uint8_t *times = ls_malloc(G * LANES * sizeof *times);
+        double *acc = ls_malloc(K * LANES * sizeof *acc), *wide = NULL;
 #pragma omp for schedule(static)
-        for (size_t b = 0; b < B; b++) {
-            memset(times, 0, G * sizeof *times);
-            for (size_t j = 0; j < G; j++)
-                times[ls_stats_rng_below(ls_stats_rng(key, (uint64_t)(b * G + j)), G)] += 1.0;
-            double n = 0.0;
-            for (size_t c = 0; c < G; c++)
-                n += times[c] * cnt[c];
-            for (size_t k = 0; k < K; k++) {
-                const double *sk = st + k * G;
-                double acc = 0.0;
-                for (size_t c = 0; c < G; c++)
-                    acc += times[c] * sk[c];
-                tb[k * B + b] = n > 0 ? acc / n : NAN;
-            }
+        for (size_t q = 0; q < blocks; q++) {
+            if (!resample_block(sum, cnt, G, K, B, key, q * LANES, times, acc, tb)) continue;
+            if (!wide) wide = ls_malloc(G * sizeof *wide);
+            for (size_t b = q * LANES; b < B && b < (q + 1) * LANES; b++)
+                resample_one(sum, cnt, G, K, B, key, b, wide, tb);
         }
         free(times);
+        free(acc);
+        free(wide);
     }
     double *jk = ls_malloc(G * sizeof *jk);
     for (size_t k = 0; k < K; k++) {
@@ -170,7 +221,6 @@ void ls_stats_cluster_bca(const double *sum, const double *cnt, size_t G, size_t
     free(jk);
     free(tb);
     free(tot);
-    free(st);
 }
 
 /* ---- sign-flip test ---------------------------------------------------------- */
