@@ -253,6 +253,8 @@ static void signflip_exact(const double *w, size_t G, size_t K, const double *ob
     free(t);
 }
 
+enum { PREFETCH = 6 }; /* blocks of 4 clusters ahead */
+
 /* Random: T* = T - 2 (sum of the negated clusters' w), the negated sum read
  * from tables of the 16 subset sums of each block of 4 clusters. */
 static void signflip_random(const double *w, size_t G, size_t K, size_t B, uint64_t key, const double *obs,
@@ -277,7 +279,12 @@ static void signflip_random(const double *w, size_t G, size_t K, size_t B, uint6
                 uint64_t bits = ls_stats_rng(key, (uint64_t)(b * words + q));
                 if (G - 64 * q < 64) bits &= ((uint64_t)1 << (G - 64 * q)) - 1u;
                 for (size_t j = 16 * q; bits; j++, bits >>= 4) {
-                    unsigned m = (unsigned)(bits & 15u);
+                    unsigned m = (unsigned)(bits & 15u), ahead = (unsigned)((bits >> 4 * PREFETCH) & 15u);
+                    if (ahead) { /* the table is far larger than the cache: ask for that row early */
+                        const double *r = tab + ((j + PREFETCH) * 16 + ahead) * K;
+                        __builtin_prefetch(r);
+                        __builtin_prefetch(r + K - 1);
+                    }
                     if (!m) continue;
                     const double *t = tab + (j * 16 + m) * K;
                     for (size_t k = 0; k < K; k++)
