@@ -20,6 +20,10 @@ grep -q "model baseline: 6 records longer than its window 48 .* scored in window
   "$tmp/err" || fail "no warning per model: $(cat "$tmp/err")"
 mpirun -np 1 "$bin" run "$tmp/run.yaml" "${common[@]}" --quiet --out "$tmp/whole.h5"
 "$py" "$src/tests/scripts/check_window.py" "$tmp/win.h5" "$tmp/whole.h5" "$bin" 48 16
+# a batch budget of one window: a record's windows go through the model a budget at a time
+mpirun -np 1 "$bin" run "$tmp/run.yaml" "${common[@]}" --quiet --max-tokens 48 --min-context 16 --batch-tokens 50 \
+  --out "$tmp/win1.h5" 2> /dev/null
+"$py" "$src/tests/scripts/check_window.py" "$tmp/win1.h5" "$tmp/whole.h5" "$bin" 48 16
 
 # min_context must leave room in the window
 expect_err 1 "min_context=48 must be less than the window" \
