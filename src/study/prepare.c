@@ -101,11 +101,6 @@ static int load_model(Study *S, StudyModel *sm, LsError *e) {
             sm->ctx = (size_t)mc.max_position_embeddings;
             sm->window = c->max_tokens < sm->ctx ? c->max_tokens : sm->ctx;
             sm->min_ctx = c->min_context;
-            if (c->on_long_record == LS_LONG_WINDOW && c->min_context >= sm->window)
-                rc = ls_fail(
-                    e,
-                    "min_context=%zu must be less than the window, min(max_tokens=%zu, context length %zu)",
-                    c->min_context, c->max_tokens, sm->ctx);
         }
         if (rc == LS_OK) {
             rc = ls_dist_check_model(&S->d, &mc, e);
@@ -213,6 +208,14 @@ static int choose_records(Study *S, const int32_t *count, LsError *e) {
             const StudyModel *sm = &S->models[k];
             if ((size_t)full <= sm->window) continue;
             pol = c->on_long_record == LS_LONG_WINDOW ? 2 : 1;
+            if (pol == 2 && sm->min_ctx >= sm->window)
+                return ls_fail(
+                    e,
+                    "%s:%zu: %d tokens with model %s, more than its window %zu = min(max_tokens, "
+                    "context length %zu); min_context=%zu must be less than the window to score it "
+                    "in windows",
+                    c->data, S->ds.records[i].line, full, c->models[k].name, sm->window, sm->ctx,
+                    sm->min_ctx);
             if (c->on_long_record != LS_LONG_SKIP) continue;
             char buf[256];
             snprintf(buf, sizeof buf,

@@ -25,7 +25,7 @@ mpirun -np 1 "$bin" run "$tmp/run.yaml" "${common[@]}" --quiet --max-tokens 48 -
   --out "$tmp/win1.h5" 2> /dev/null
 "$py" "$src/tests/scripts/check_window.py" "$tmp/win1.h5" "$tmp/whole.h5" "$bin" 48 16
 
-# min_context must leave room in the window
+# min_context must leave room in the window (where a record needs windows; irrelevant otherwise)
 expect_err 1 "min_context=48 must be less than the window" \
   mpirun -np 1 "$bin" run "$tmp/run.yaml" "${common[@]}" --max-tokens 48 --min-context 48 --out "$tmp/x.h5"
 
