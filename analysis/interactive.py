@@ -385,14 +385,23 @@ def write_dashboard(res: Results, s: Summary | None, outdir: str, pngs: list[str
     parts.append("<h3>Samples</h3>" + _table(["level", "correct", "incorrect", "unknown", "total"], cnt_rows))
     if s is not None and s.length:
         if int(s.attrs.get("length_policy_warning", 0)) == 1:
-            parts.append("<div class='warn'><b>Skip rates differ across levels or correctness</b>: long answers "
-                         "drop out unevenly, so the group comparisons are biased (docs/statistics.md).</div>")
-        lrows = [[_esc(r["group"]), _esc(r["kept"]), "?" if int(r["skipped"]) < 0 else _esc(r["skipped"]),
-                  fmt_num(r.get("rate"), ".3f")] for r in s.length]
-        parts.append("<h3>Records run and skipped (too long or bad)</h3>"
-                     + _table(["group", "run", "skipped", "skip rate"], lrows)
-                     + "<p class='muted'>?: the file does not record the skipped records' level and "
-                       "correctness.</p>")
+            parts.append("<div class='warn'><b>Skip, truncation or window rates differ across levels or "
+                         "correctness</b>: long answers are treated unevenly, so the group comparisons may be "
+                         "biased (docs/statistics.md).</div>")
+
+        def count(r, k):  # -1: the file does not say
+            v = r.get(k)
+            return "?" if v is None or int(v) < 0 else _esc(v)
+
+        lrows = [[_esc(r["group"]), _esc(r["kept"]), count(r, "skipped"), fmt_num(r.get("rate"), ".3f"),
+                  count(r, "truncated"), fmt_num(r.get("truncated_rate"), ".3f"), count(r, "windowed"),
+                  fmt_num(r.get("windowed_rate"), ".3f")] for r in s.length]
+        parts.append("<h3>Long records: skipped, truncated, scored in windows</h3>"
+                     + _table(["group", "run", "skipped", "skip rate", "truncated", "truncation rate",
+                               "windowed", "window rate"], lrows)
+                     + "<p class='muted'>skipped: too long (on_long_record: skip) or bad; truncated: the answer "
+                       "cut to a model's window; windowed: scored in overlapping windows (each position with at "
+                       "least min_context tokens of context). ?: the file does not say.</p>")
     if a.get("run_config"):
         parts.append(f"<details><summary>run config</summary><pre>{_esc(a['run_config'])}</pre></details>")
     parts.append("<p class='muted'>Interactive per-position view: "

@@ -2,7 +2,7 @@
 # Installs everything logits-study needs on a fresh Debian bookworm machine.
 # Idempotent: safe to run again; installs only what is missing.
 #   Debian packages: compilers, Open MPI, parallel HDF5, criterion, jansson,
-#                    libcyaml, PCRE2, utf8proc, GSL, OpenBLAS, clang (fuzzing),
+#                    libyaml, PCRE2, utf8proc, GSL, OpenBLAS, clang (fuzzing),
 #                    chromium (headless check of the analysis dashboard)
 #   .venv/         : numpy, scipy, h5py, tokenizers, pytest, matplotlib, plotly
 # The CUDA toolkit (nvcc, cuBLAS, NCCL) is used when present under
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(build-essential cmake pkg-config git clang lld libclang-rt-14-dev libomp-14-dev clang-format
       libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
-      libcriterion-dev libjansson-dev libcyaml-dev libpcre2-dev libutf8proc-dev
+      libcriterion-dev libjansson-dev libyaml-dev libpcre2-dev libutf8proc-dev
       libgsl-dev libopenblas-dev python3-venv chromium)
 
 missing=()

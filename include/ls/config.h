@@ -15,7 +15,9 @@
  *   top_k: 5                           # 0..64
  *   batch_tokens: 8192                 # >= 1, token budget of one batch
  *   max_tokens: 4096                   # >= 1, longest prompt+answer
- *   on_long_record: skip               # skip | truncate
+ *   on_long_record: window             # skip | truncate | window (records longer than max_tokens or
+ *                                      # a model's context)
+ *   min_context: 512                   # window: least context of every windowed position
  *   on_bad_record: fail                # fail | skip
  *   device: auto                       # auto | cpu | cuda
  *   precision: fp32                    # fp32 | bf16 (recorded per model; --resume must match)
@@ -39,7 +41,7 @@
 #include "ls/common.h"
 
 typedef enum { LS_DEVICE_AUTO = 0, LS_DEVICE_CPU, LS_DEVICE_CUDA } LsDevice;
-typedef enum { LS_LONG_SKIP = 0, LS_LONG_TRUNCATE } LsOnLong;
+typedef enum { LS_LONG_SKIP = 0, LS_LONG_TRUNCATE, LS_LONG_WINDOW } LsOnLong;
 typedef enum { LS_BAD_FAIL = 0, LS_BAD_SKIP } LsOnBad;
 typedef enum { LS_CASE_LOWER = 0, LS_CASE_CAPITALIZED, LS_CASE_UPPER } LsCase;
 
@@ -76,6 +78,7 @@ typedef struct {
     size_t batch_tokens;
     size_t max_tokens;
     LsOnLong on_long_record;
+    size_t min_context; /* window: least context of every windowed position */
     LsOnBad on_bad_record;
     LsDevice device;
     LsPrecision precision;

@@ -172,11 +172,14 @@ typedef struct {
 } LsSumPrimary;
 
 /* /summary/length_policy: per group (the `group` codes of /summary/groups),
- * how many records were run and how many were skipped (too long, bad). */
+ * how many records were run, skipped (too long, bad), truncated and scored in
+ * windows (on_long_record). */
 typedef struct {
     int8_t group;
-    int64_t kept, skipped; /* skipped: -1 where the file does not say the skipped records' group */
-    double rate;           /* skipped / (kept + skipped); NaN when unknown */
+    int64_t kept, skipped;       /* skipped: -1 where the file does not say the skipped records' group */
+    double rate;                 /* skipped / (kept + skipped); NaN when unknown */
+    int64_t truncated, windowed; /* samples kept but cut or scored in windows; -1 when unknown */
+    double truncated_rate, windowed_rate; /* of kept + skipped; NaN when unknown */
 } LsSumLength;
 
 /* Everything inspect needs, read back from a file. */

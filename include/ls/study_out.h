@@ -20,16 +20,23 @@ typedef struct {
     const char *tokenizer_sha256; /* hex */
 } LsStudyModel;
 
-/* /samples: the n_keep records run (records[keep[j]] is sample j) and the
- * n_skip records skipped (lines and reasons, any order; stored by line). The
- * rank with root set writes the rows. */
-int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep, size_t n_keep,
-                           const int64_t *skip_line, const char *const *skip_reason, size_t n_skip, int root,
-                           LsError *e);
+/* The records not run: line, why, and level and correctness (-1 when the
+ * record could not be read), in any order (stored by line). */
+typedef struct {
+    int64_t line;
+    const char *reason;
+    int8_t level, is_correct;
+} LsSkipRow;
+
+/* /samples: the n_keep records run (records[keep[j]] is sample j, policy[j]
+ * 0 run as is, 1 truncated, 2 scored in windows) and the n_skip records
+ * skipped. The rank with root set writes the rows. */
+int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep, const int8_t *policy,
+                           size_t n_keep, LsSkipRow *skip, size_t n_skip, int root, LsError *e);
 
 /* The open group and its per-position datasets. */
 typedef struct {
-    hid_t g, tokens, logprob, entropy, rank, topk_ids, topk_lp, target_lp, done;
+    hid_t g, tokens, logprob, entropy, rank, topk_ids, topk_lp, target_lp, context, done;
 } LsModelSets;
 
 /* Creates the group: attributes, the static tables (written by the rank with

@@ -248,23 +248,28 @@ static void collect_sig(const LsSummary *s, const Filter *f, SigList *l) {
     if (l->n > 1) qsort(l->v, l->n, sizeof *l->v, cmp_sig);
 }
 
-/* Records run and skipped per group, with the warning when the rates differ. */
+/* Records run, skipped, truncated and windowed per group, with the warning
+ * when the rates differ. */
 static void print_length(const LsSummary *s) {
     if (!s->n_length) return;
-    printf("\n== records run and skipped (too long or bad) per group\n");
+    printf("\n== long and bad records per group (skipped: too long or bad; truncated; scored in windows)\n");
     for (size_t i = 0; i < s->n_length; i++) {
         const LsSumLength *r = &s->length[i];
         if (r->skipped < 0)
-            printf("  %-9s run %6lld  skipped ?  (the file does not record their group)\n",
+            printf("  %-9s run %6lld  skipped ?  (the file does not record their group)",
                    ls_reduce_group_name(r->group), (long long)r->kept);
         else
-            printf("  %-9s run %6lld  skipped %6lld  rate %.3f\n", ls_reduce_group_name(r->group),
+            printf("  %-9s run %6lld  skipped %6lld  rate %.3f", ls_reduce_group_name(r->group),
                    (long long)r->kept, (long long)r->skipped, r->rate);
+        if (r->truncated >= 0)
+            printf("  truncated %6lld (%.3f)  windowed %6lld (%.3f)", (long long)r->truncated,
+                   r->truncated_rate, (long long)r->windowed, r->windowed_rate);
+        printf("\n");
     }
     if (s->length_warning == 1)
-        printf(
-            "  WARNING: skip rates differ across levels or correctness: long answers drop out unevenly, so "
-            "the group comparisons are biased (docs/statistics.md)\n");
+        printf("  WARNING: skip, truncation or window rates differ across levels or correctness: long "
+               "answers are "
+               "treated unevenly, so the group comparisons may be biased (docs/statistics.md)\n");
 }
 
 static void print_primary(const LsSummary *s, const Filter *f) {

@@ -13,11 +13,11 @@
 #include "config_internal.h"
 #include "ls/data.h"
 
-static const char *const DEVICES[] = {"auto", "cpu", "cuda", NULL};   /* LsDevice */
-static const char *const PRECISIONS[] = {"fp32", "bf16", NULL};       /* LsPrecision */
-static const char *const ON_LONG[] = {"skip", "truncate", NULL};      /* LsOnLong */
-static const char *const ON_BAD[] = {"fail", "skip", NULL};           /* LsOnBad */
-static const char *const CASES[] = {"lower", "capitalized", "upper"}; /* LsCase */
+static const char *const DEVICES[] = {"auto", "cpu", "cuda", NULL};        /* LsDevice */
+static const char *const PRECISIONS[] = {"fp32", "bf16", NULL};            /* LsPrecision */
+static const char *const ON_LONG[] = {"skip", "truncate", "window", NULL}; /* LsOnLong */
+static const char *const ON_BAD[] = {"fail", "skip", NULL};                /* LsOnBad */
+static const char *const CASES[] = {"lower", "capitalized", "upper"};      /* LsCase */
 
 #define F(field) offsetof(LsRunConfig, field)
 
@@ -50,8 +50,12 @@ static const LsRunCfgKey KEYS[] = {
      true, F(batch_tokens)},
     {"max_tokens", "max-tokens", LS_CFG_SIZE, 1, INT32_MAX, NULL, "4096", "longest prompt+answer in tokens",
      true, F(max_tokens)},
-    {"on_long_record", "on-long-record", LS_CFG_ENUM, 0, 0, ON_LONG, "skip", "records longer than max-tokens",
+    {"on_long_record", "on-long-record", LS_CFG_ENUM, 0, 0, ON_LONG, "window",
+     "records longer than max-tokens or a model's context: skip, truncate, or score in overlapping windows",
      true, F(on_long_record)},
+    {"min_context", "min-context", LS_CFG_SIZE, 1, INT32_MAX, NULL, "512",
+     "on-long-record window: least context of every windowed position (below the window)", true,
+     F(min_context)},
     {"on_bad_record", "on-bad-record", LS_CFG_ENUM, 0, 0, ON_BAD, "fail", "malformed JSONL records", true,
      F(on_bad_record)},
     {"seed", "seed", LS_CFG_U64, 0, 0, NULL, "0",

@@ -33,7 +33,7 @@ int ls_study_write_rows(LsH5 *h, hid_t ds, hid_t mt, size_t esize, size_t w, con
 
 void ls_study_close_model(LsModelSets *s) {
     hid_t *all[] = {&s->tokens,  &s->logprob,   &s->entropy, &s->rank, &s->topk_ids,
-                    &s->topk_lp, &s->target_lp, &s->done,    &s->g};
+                    &s->topk_lp, &s->target_lp, &s->context, &s->done, &s->g};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (*all[i] > 0) {
             if (all[i] == &s->g)
@@ -114,10 +114,15 @@ int ls_study_create_model(LsH5 *h, const LsStudyModel *sm, const LsModel *m, int
                           "log P(target form j at p | tokens < p) for each single-token target form "
                           "(columns: the targets table); NaN at position 0",
                           "nats", e);
+    dT[1] = 0;
+    s->context = ls_h5_dataset_raw(h, s->g, "context", H5T_STD_I32LE, 1, dT,
+                                   "tokens of the sample the model saw before position p when it scored it: "
+                                   "p, except in a record scored in windows (on_long_record: window)",
+                                   "tokens", e);
     s->done = ls_h5_dataset_raw(h, s->g, "done", H5T_STD_U8LE, 1, &dN,
                                 "1 once the sample's rows of this model are written", "flag", e);
     if (s->logprob < 0 || s->entropy < 0 || s->rank < 0 || s->topk_ids < 0 || s->topk_lp < 0 ||
-        s->target_lp < 0 || s->done < 0)
+        s->target_lp < 0 || s->context < 0 || s->done < 0)
         return LS_ERR;
 
     /* targets [M] and forms [W*F] compound tables */
@@ -211,6 +216,8 @@ int ls_study_open_model(LsH5 *h, const LsStudyModel *sm, int K, LsModelSets *s, 
     if ((s->topk_lp = ls_h5_dataset_open(h, s->g, "topk_logprob", 2, d1, e)) < 0) return LS_ERR;
     d1[1] = sm->ts->n_cols;
     if ((s->target_lp = ls_h5_dataset_open(h, s->g, "target_logprob", 2, d1, e)) < 0) return LS_ERR;
+    d1[1] = 0;
+    if ((s->context = ls_h5_dataset_open(h, s->g, "context", 1, d1, e)) < 0) return LS_ERR;
     if ((s->done = ls_h5_dataset_open(h, s->g, "done", 1, &N, e)) < 0) return LS_ERR;
     return LS_OK;
 }
@@ -262,19 +269,13 @@ int ls_study_write_occurrences(LsH5 *h, hid_t g, const LsOccurrence *occ, size_t
     return rc;
 }
 
-typedef struct {
-    int64_t line;
-    const char *reason;
-} SkipRow;
-
 static int skip_cmp(const void *a, const void *b) {
-    int64_t x = ((const SkipRow *)a)->line, y = ((const SkipRow *)b)->line;
+    int64_t x = ((const LsSkipRow *)a)->line, y = ((const LsSkipRow *)b)->line;
     return (x > y) - (x < y);
 }
 
-int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep, size_t n_keep,
-                           const int64_t *skip_line, const char *const *skip_reason, size_t n_skip, int root,
-                           LsError *e) {
+int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep, const int8_t *policy,
+                           size_t n_keep, LsSkipRow *skip, size_t n_skip, int root, LsError *e) {
     int rc = LS_OK;
     hid_t g = ls_h5_group(h, "/samples", e);
     if (g < 0) return LS_ERR;
@@ -306,6 +307,10 @@ int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep,
         {"answer_bytes", "UTF-8 length of the answer", "bytes", H5T_STD_I64LE, H5T_NATIVE_INT64, ab},
         {"problem_id", "the record's problem_id (answers to one problem share it), -1 when none", "id",
          H5T_STD_I64LE, H5T_NATIVE_INT64, pid},
+        {"length_policy",
+         "0 run whole, 1 truncated to a model's window, 2 scored in overlapping windows (on_long_record), "
+         "for some model",
+         "code", H5T_STD_I8LE, H5T_NATIVE_INT8, policy},
     };
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
         hid_t x = ls_h5_dataset(h, g, cols[c].name, cols[c].ft, 1, &N, cols[c].desc, cols[c].unit, e);
@@ -314,18 +319,17 @@ int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep,
     }
     /* skipped records, ordered by line */
     uint64_t S = n_skip;
-    SkipRow *sk = ls_malloc((S + 1) * sizeof *sk);
-    for (size_t i = 0; i < S; i++)
-        sk[i] = (SkipRow){skip_line[i], skip_reason[i]};
-    qsort(sk, S, sizeof *sk, skip_cmp);
+    qsort(skip, S, sizeof *skip, skip_cmp);
     int64_t *sl = ls_malloc((S + 1) * sizeof(int64_t));
+    int8_t *slev = ls_malloc(S + 1), *scor = ls_malloc(S + 1);
     const char **sr = ls_malloc((S + 1) * sizeof(char *));
     size_t maxr = 1;
     for (size_t i = 0; i < S; i++) {
-        sl[i] = sk[i].line;
-        sr[i] = sk[i].reason;
+        sl[i] = skip[i].line;
+        sr[i] = skip[i].reason;
+        slev[i] = skip[i].level;
+        scor[i] = skip[i].is_correct;
     }
-    free(sk);
     for (size_t i = 0; i < S; i++)
         if (strlen(sr[i]) + 1 > maxr) maxr = strlen(sr[i]) + 1;
     char *rbuf = ls_calloc((S ? S : 1) * maxr, 1);
@@ -337,6 +341,14 @@ int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep,
                             "lines of the records not run (bad records with on_bad_record: skip; too long)",
                             "line", e);
     if (x < 0 || ls_h5_write_rows(h, x, H5T_NATIVE_INT64, &allS, root && S, sl, e)) rc = LS_ERR;
+    if (x >= 0) H5Dclose(x);
+    x = ls_h5_dataset(h, g, "skipped_level", H5T_STD_I8LE, 1, &S,
+                      "level of each skipped record (-1: a bad record, not read)", "level", e);
+    if (x < 0 || ls_h5_write_rows(h, x, H5T_NATIVE_INT8, &allS, root && S, slev, e)) rc = LS_ERR;
+    if (x >= 0) H5Dclose(x);
+    x = ls_h5_dataset(h, g, "skipped_is_correct", H5T_STD_I8LE, 1, &S,
+                      "1 correct, 0 incorrect, -1 unknown or a bad record", "flag", e);
+    if (x < 0 || ls_h5_write_rows(h, x, H5T_NATIVE_INT8, &allS, root && S, scor, e)) rc = LS_ERR;
     if (x >= 0) H5Dclose(x);
     x = rt < 0
             ? ls_h5_fail_call(e, "H5Tcopy", g, "skipped_reason")
@@ -352,6 +364,8 @@ int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep,
     free(lev);
     free(cor);
     free(sl);
+    free(slev);
+    free(scor);
     free(sr);
     free(rbuf);
     return rc;

@@ -8,6 +8,7 @@
  * and the dataset path. */
 #include <hdf5.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -980,15 +981,48 @@ static const char *method_name_i(int m) {
     return ls_reduce_method_name(m);
 }
 
+/* Truncated and windowed counts of group g from /samples/length_policy (pol
+ * NULL: files written before it, -1 and NaN). */
+static void fill_cut(const Input *in, const int8_t *pol, int g, LsSumLength *r) {
+    r->truncated = r->windowed = pol ? 0 : -1;
+    for (size_t i = 0; pol && i < in->N; i++)
+        if (in_group(in, i, g)) {
+            r->truncated += pol[i] == 1;
+            r->windowed += pol[i] == 2;
+        }
+    double all = (double)(r->kept + (r->skipped > 0 ? r->skipped : 0));
+    r->truncated_rate = pol && all > 0 ? (double)r->truncated / all : NAN;
+    r->windowed_rate = pol && all > 0 ? (double)r->windowed / all : NAN;
+}
+
+/* Whether the rates of the levels (or of correct vs incorrect) differ by more
+ * than LS_REDUCE_RATE_GAP (absolute) or a factor 2; rate_at picks the rate. */
+#define LS_REDUCE_RATE_GAP 0.05
+static int rates_differ(const LsSumLength *rows, size_t rate_at) {
+    int sets[2][2] = {{LS_GROUP_LEVEL1, LS_GROUP_LEVEL1 + 4}, {LS_GROUP_CORRECT, LS_GROUP_INCORRECT}},
+        warn = 0;
+    for (int k = 0; k < 2; k++) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (int g = sets[k][0]; g <= sets[k][1]; g++) {
+            double rate = *(const double *)((const char *)&rows[g] + rate_at);
+            if (!isnan(rate) && rows[g].kept + rows[g].skipped > 0) {
+                lo = rate < lo ? rate : lo;
+                hi = rate > hi ? rate : hi;
+            }
+        }
+        if (hi > lo && (hi - lo > LS_REDUCE_RATE_GAP || hi > 2.0 * lo)) warn = 1;
+    }
+    return warn;
+}
+
 /* Skip rates per group from /samples/skipped_line and, where the file has
  * them, /samples/skipped_level and /samples/skipped_is_correct (without them
- * only the `all` row knows its skipped count). Returns the warning flag: the
- * rates of the levels (or of correct vs incorrect) differ by more than
- * LS_REDUCE_RATE_GAP (absolute) or a factor 2. */
-#define LS_REDUCE_RATE_GAP 0.05
+ * only the `all` row knows its skipped count); truncated and windowed counts
+ * from /samples/length_policy. Returns the warning flag: the skip, truncation
+ * or window rates of the levels (or of correct vs incorrect) differ. */
 static int fill_length(const Input *in, LsSumLength *rows, LsError *e) {
     uint64_t S = 0;
-    int8_t *sl = NULL, *sc = NULL;
+    int8_t *sl = NULL, *sc = NULL, *pol = NULL;
     int have = H5Lexists(in->f, "/samples/skipped_level", H5P_DEFAULT) > 0 &&
                H5Lexists(in->f, "/samples/skipped_is_correct", H5P_DEFAULT) > 0;
     if (H5Lexists(in->f, "/samples/skipped_line", H5P_DEFAULT) > 0) {
@@ -1001,6 +1035,13 @@ static int fill_length(const Input *in, LsSumLength *rows, LsError *e) {
                  read_1d(in->f, in->file, "/samples/skipped_is_correct", S, H5T_INTEGER, H5T_NATIVE_INT8,
                          (void **)&sc, NULL, e))) {
         free(sl);
+        return -1;
+    }
+    if (H5Lexists(in->f, "/samples/length_policy", H5P_DEFAULT) > 0 &&
+        read_1d(in->f, in->file, "/samples/length_policy", in->N, H5T_INTEGER, H5T_NATIVE_INT8, (void **)&pol,
+                NULL, e)) {
+        free(sl);
+        free(sc);
         return -1;
     }
     Input tmp = *in; /* in_group over the skipped records */
@@ -1019,21 +1060,14 @@ static int fill_length(const Input *in, LsSumLength *rows, LsError *e) {
         r->rate = r->skipped >= 0 && r->kept + r->skipped > 0
                       ? (double)r->skipped / (double)(r->kept + r->skipped)
                       : NAN;
+        fill_cut(in, pol, g, r);
     }
     free(sl);
     free(sc);
-    int warn = 0;
-    int sets[2][2] = {{LS_GROUP_LEVEL1, LS_GROUP_LEVEL1 + 4}, {LS_GROUP_CORRECT, LS_GROUP_INCORRECT}};
-    for (int k = 0; k < 2; k++) {
-        double lo = INFINITY, hi = -INFINITY;
-        for (int g = sets[k][0]; g <= sets[k][1]; g++)
-            if (!isnan(rows[g].rate) && rows[g].kept + rows[g].skipped > 0) {
-                lo = rows[g].rate < lo ? rows[g].rate : lo;
-                hi = rows[g].rate > hi ? rows[g].rate : hi;
-            }
-        if (hi > lo && (hi - lo > LS_REDUCE_RATE_GAP || hi > 2.0 * lo)) warn = 1;
-    }
-    return warn;
+    free(pol);
+    return rates_differ(rows, offsetof(LsSumLength, rate)) ||
+           rates_differ(rows, offsetof(LsSumLength, truncated_rate)) ||
+           rates_differ(rows, offsetof(LsSumLength, windowed_rate));
 }
 
 /* 1 when some sample has a problem_id (its cluster is not itself). */

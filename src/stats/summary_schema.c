@@ -94,10 +94,10 @@ static const LsField PRIMARY_FIELDS[] = {
 };
 
 static const LsField LENGTH_FIELDS[] = {
-    FLD(LsSumLength, group, LS_F_I8),
-    FLD(LsSumLength, kept, LS_F_I64),
-    FLD(LsSumLength, skipped, LS_F_I64),
-    FLD(LsSumLength, rate, LS_F_F64),
+    FLD(LsSumLength, group, LS_F_I8),           FLD(LsSumLength, kept, LS_F_I64),
+    FLD(LsSumLength, skipped, LS_F_I64),        FLD(LsSumLength, rate, LS_F_F64),
+    FLD(LsSumLength, truncated, LS_F_I64),      FLD(LsSumLength, windowed, LS_F_I64),
+    FLD(LsSumLength, truncated_rate, LS_F_F64), FLD(LsSumLength, windowed_rate, LS_F_F64),
 };
 
 #define TABLE(var, nm, T, F) const LsTable var = {nm, F, sizeof F / sizeof F[0], sizeof(T)}

@@ -88,20 +88,18 @@ static int write_root_attributes(Study *S, LsError *e) {
 static int write_samples(Study *S, LsError *e) {
     const LsDataset *ds = &S->ds;
     size_t n_skip = ds->n_bad + S->n_long, k = 0;
-    int64_t *line = ls_malloc((n_skip + 1) * sizeof *line);
-    const char **reason = ls_malloc((n_skip + 1) * sizeof *reason);
-    for (size_t b = 0; b < ds->n_bad; b++, k++) {
-        line[k] = (int64_t)ds->bad[b].line;
-        reason[k] = ds->bad[b].reason;
+    LsSkipRow *skip = ls_malloc((n_skip + 1) * sizeof *skip);
+    for (size_t b = 0; b < ds->n_bad; b++)
+        skip[k++] = (LsSkipRow){(int64_t)ds->bad[b].line, ds->bad[b].reason, -1, -1};
+    for (size_t i = 0; i < ds->n_records; i++) {
+        const LsRecord *r = &ds->records[i];
+        if (S->long_reason[i])
+            skip[k++] =
+                (LsSkipRow){(int64_t)r->line, S->long_reason[i], (int8_t)r->level, (int8_t)r->is_correct};
     }
-    for (size_t i = 0; i < ds->n_records; i++)
-        if (S->long_reason[i]) {
-            line[k] = (int64_t)ds->records[i].line;
-            reason[k++] = S->long_reason[i];
-        }
-    int rc = ls_study_write_samples(&S->h, ds->records, S->keep, S->n_keep, line, reason, n_skip, S->root, e);
-    free(line);
-    free(reason);
+    int rc =
+        ls_study_write_samples(&S->h, ds->records, S->keep, S->policy, S->n_keep, skip, n_skip, S->root, e);
+    free(skip);
     return rc;
 }
 

@@ -98,6 +98,11 @@ static int load_model(Study *S, StudyModel *sm, LsError *e) {
         LsModelConfig mc;
         rc = ls_model_config_load(&mc, sm->spec->path, e); /* config.json, or a .gguf file's metadata */
         if (rc == LS_OK) {
+            sm->ctx = (size_t)mc.max_position_embeddings;
+            sm->window = c->max_tokens < sm->ctx ? c->max_tokens : sm->ctx;
+            sm->min_ctx = c->min_context;
+        }
+        if (rc == LS_OK) {
             rc = ls_dist_check_model(&S->d, &mc, e);
             ls_config_free(&mc);
         }
@@ -124,7 +129,7 @@ static int encode_subset(const Study *S, const StudyModel *sm, const size_t *idx
     LsRecord *sub = ls_malloc((n ? n : 1) * sizeof *sub);
     for (size_t j = 0; j < n; j++)
         sub[j] = S->ds.records[idx[j]];
-    int rc = ls_encode_records(out, sm->tok, c->template_text, sub, n, c->max_tokens,
+    int rc = ls_encode_records(out, sm->tok, c->template_text, sub, n, sm->window,
                                c->on_long_record == LS_LONG_TRUNCATE, c->data, e);
     free(sub);
     if (rc) ls_fail_prefix(e, "model %s", sm->spec->name);
@@ -162,32 +167,74 @@ static int count_tokens(Study *S, int32_t **count, LsError *e) {
     return LS_OK;
 }
 
-/* The records to run: a record too long for any model's tokenizer (with
- * on_long_record: skip) is skipped for all, its reason kept for /samples. */
+/* One warning per model whose window some records exceed: how many, what
+ * became of them, by level and by correctness (long answers concentrate in
+ * the hard levels and the wrong answers, so a skip biases the comparison). */
+static void warn_long(const Study *S, const int32_t *count) {
+    const LsRunConfig *c = S->cfg;
+    static const char *const what[] = {"skipped", "truncated", "scored in windows"};
+    size_t n = S->ds.n_records;
+    for (size_t k = 0; k < c->n_models; k++) {
+        size_t lev[6] = {0}, cor[3] = {0}, tot = 0;
+        for (size_t i = 0; i < n; i++) {
+            if ((size_t)count[(k * 3) * n + i] <= S->models[k].window) continue;
+            const LsRecord *r = &S->ds.records[i];
+            tot++;
+            lev[r->level >= 1 && r->level <= 5 ? r->level : 0]++;
+            cor[r->is_correct == 1 ? 0 : r->is_correct == 0 ? 1 : 2]++;
+        }
+        if (tot)
+            ls_warn("model %s: %zu records longer than its window %zu (min of max_tokens and context length "
+                    "%zu) %s; by level 1-5: %zu/%zu/%zu/%zu/%zu; correct/incorrect/unknown: %zu/%zu/%zu",
+                    c->models[k].name, tot, S->models[k].window, S->models[k].ctx, what[c->on_long_record],
+                    lev[1], lev[2], lev[3], lev[4], lev[5], cor[0], cor[1], cor[2]);
+    }
+}
+
+/* The records to run: a record longer than a model's window, min(max_tokens,
+ * its context length), is skipped for all models (on_long_record: skip; its
+ * reason kept for /samples), cut to the window (truncate) or scored in
+ * overlapping windows (window). Every record affected is counted loudly. */
 static int choose_records(Study *S, const int32_t *count, LsError *e) {
     const LsRunConfig *c = S->cfg;
     size_t n = S->ds.n_records;
     S->keep = ls_malloc((n ? n : 1) * sizeof *S->keep);
+    S->policy = ls_calloc(n ? n : 1, sizeof *S->policy);
     S->long_reason = ls_calloc(n ? n : 1, sizeof *S->long_reason);
     for (size_t i = 0; i < n; i++) {
+        int8_t pol = 0;
         for (size_t k = 0; k < c->n_models && !S->long_reason[i]; k++) {
             int32_t full = count[(k * 3) * n + i];
-            if (c->on_long_record != LS_LONG_SKIP || (size_t)full <= c->max_tokens) continue;
+            const StudyModel *sm = &S->models[k];
+            if ((size_t)full <= sm->window) continue;
+            pol = c->on_long_record == LS_LONG_WINDOW ? 2 : 1;
+            if (pol == 2 && sm->min_ctx >= sm->window)
+                return ls_fail(
+                    e,
+                    "%s:%zu: %d tokens with model %s, more than its window %zu = min(max_tokens, "
+                    "context length %zu); min_context=%zu must be less than the window to score it "
+                    "in windows",
+                    c->data, S->ds.records[i].line, full, c->models[k].name, sm->window, sm->ctx,
+                    sm->min_ctx);
+            if (c->on_long_record != LS_LONG_SKIP) continue;
             char buf[256];
-            snprintf(buf, sizeof buf, "%d tokens with model %s's tokenizer, more than max_tokens=%zu", full,
-                     c->models[k].name, c->max_tokens);
+            snprintf(buf, sizeof buf,
+                     "%d tokens with model %s's tokenizer, more than its window %zu = min(max_tokens, "
+                     "context length %zu)",
+                     full, c->models[k].name, sm->window, sm->ctx);
             S->long_reason[i] = ls_strdup(buf);
         }
-        if (S->long_reason[i])
+        if (S->long_reason[i]) {
             S->n_long++;
-        else
+        } else {
+            S->policy[S->n_keep] = pol;
             S->keep[S->n_keep++] = i;
+        }
     }
     if (S->n_keep == 0)
-        return ls_fail(e, "%s: no record left to run (%zu too long for max_tokens=%zu)", c->data, S->n_long,
-                       c->max_tokens);
-    if (S->root && S->n_long)
-        ls_warn("%s: skipped %zu records longer than max_tokens=%zu", c->data, S->n_long, c->max_tokens);
+        return ls_fail(e, "%s: no record left to run (%zu longer than max_tokens=%zu or a model's context)",
+                       c->data, S->n_long, c->max_tokens);
+    if (S->root) warn_long(S, count);
     return LS_OK;
 }
 
@@ -204,9 +251,10 @@ static int lay_out_model(Study *S, StudyModel *sm, const int32_t *count_k, LsErr
     for (size_t j = 0; j < N; j++) {
         size_t i = S->keep[j];
         enc->full_len[j] = count_k[0 * n + i];
-        tokens[j] = (size_t)count_k[1 * n + i];
+        size_t len = (size_t)count_k[1 * n + i];
+        tokens[j] = study_window_tokens(sm, len); /* what it costs to run */
         enc->answer_start[j] = count_k[2 * n + i];
-        enc->off[j + 1] = enc->off[j] + (int64_t)tokens[j];
+        enc->off[j + 1] = enc->off[j] + (int64_t)len;
     }
     int rc = ls_shard_plan(&sm->plan, tokens, N, (size_t)S->d.dp, S->cfg->batch_tokens, e);
     free(tokens);

@@ -38,6 +38,22 @@ typedef struct {
     int f_on;
 } ModelRun;
 
+size_t study_windows(const StudyModel *sm, size_t len, StudyWindow *w) {
+    size_t n = 0, W = sm->window, step = W - sm->min_ctx;
+    for (size_t start = 0;; start += step) {
+        size_t end = len - start > W ? start + W : len;
+        if (w) w[n] = (StudyWindow){start, end, start ? start + sm->min_ctx : 0};
+        n++;
+        if (end == len) return n;
+    }
+}
+
+size_t study_window_tokens(const StudyModel *sm, size_t len) {
+    if (len <= sm->window) return len;
+    size_t n = study_windows(sm, len, NULL), step = sm->window - sm->min_ctx;
+    return (n - 1) * sm->window + (len - (n - 1) * step);
+}
+
 static int size_cmp(const void *a, const void *b) {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
     return (x > y) - (x < y);
@@ -81,8 +97,9 @@ static int open_weights(ModelRun *R, LsError *e) {
                 ls_tokenizer_vocab_size(sm->tok), R->m.cfg.vocab_size);
     R->K = R->S->cfg->top_k < R->m.cfg.vocab_size ? R->S->cfg->top_k : R->m.cfg.vocab_size;
     size_t longest = 0;
-    for (size_t i = 0; i < sm->enc.n; i++)
-        if (sample_len(sm, i) > longest) longest = sample_len(sm, i);
+    for (size_t i = 0; i < sm->enc.n; i++) /* a sample's windows go through together */
+        if (study_window_tokens(sm, sample_len(sm, i)) > longest)
+            longest = study_window_tokens(sm, sample_len(sm, i));
     R->budget = R->S->cfg->batch_tokens > longest ? R->S->cfg->batch_tokens : longest;
     return LS_OK;
 }
@@ -190,7 +207,7 @@ static int open_group(ModelRun *R, LsError *e) {
 /* One batch's rows of every per-position dataset, then its done markers
  * (collective: a rank with nothing to write takes part with ns = 0). */
 static int write_batch(ModelRun *R, const size_t *sel, size_t ns, const size_t *src, const LsPosStats *st,
-                       LsError *e) {
+                       const int32_t *ctx, LsError *e) {
     LsH5 *h = &R->S->h;
     const LsModelSets *s = &R->s;
     const int64_t *off = R->sm->enc.off;
@@ -206,6 +223,7 @@ static int write_batch(ModelRun *R, const size_t *sel, size_t ns, const size_t *
     if (!rc && M > 0)
         rc =
             ls_study_write_rows(h, s->target_lp, H5T_NATIVE_FLOAT, 4, M, sel, ns, off, src, st->target_lp, e);
+    if (!rc) rc = ls_study_write_rows(h, s->context, H5T_NATIVE_INT32, 4, 1, sel, ns, off, src, ctx, e);
     if (rc) return rc;
     LsRowRange *rr = ls_malloc((ns ? ns : 1) * sizeof *rr);
     uint8_t *ones = ls_malloc(ns ? ns : 1);
@@ -215,6 +233,69 @@ static int write_batch(ModelRun *R, const size_t *sel, size_t ns, const size_t *
     rc = ls_h5_write_rows(h, s->done, H5T_NATIVE_UINT8, rr, ns, ones, e);
     free(rr);
     free(ones);
+    return rc;
+}
+
+/* Copies n rows of every statistic from row s of src to row d of dst. */
+static void copy_rows(LsPosStats *dst, size_t d, const LsPosStats *src, size_t s, size_t n) {
+    size_t K = (size_t)src->K, M = (size_t)src->ntgt;
+    memcpy(dst->logprob + d, src->logprob + s, n * sizeof *dst->logprob);
+    memcpy(dst->entropy + d, src->entropy + s, n * sizeof *dst->entropy);
+    memcpy(dst->rank + d, src->rank + s, n * sizeof *dst->rank);
+    memcpy(dst->top_ids + d * K, src->top_ids + s * K, n * K * sizeof *dst->top_ids);
+    memcpy(dst->top_lp + d * K, src->top_lp + s * K, n * K * sizeof *dst->top_lp);
+    memcpy(dst->target_lp + d * M, src->target_lp + s * M, n * M * sizeof *dst->target_lp);
+}
+
+/* The statistics of the samples sel[0..nsel) (sorted): each sample's windows
+ * (one when it fits the model) go through the model as sequences of one
+ * batch; the stored rows of a position are those of the window that scored
+ * it, and ctx its context there. src[j]: where sample j's rows start in st. */
+static int score_batch(ModelRun *R, const size_t *sel, size_t nsel, size_t *src, LsPosStats *st,
+                       int32_t **ctx, LsError *e) {
+    const StudyModel *sm = R->sm;
+    size_t rows = 0, nw = 0, T = 0;
+    for (size_t j = 0; j < nsel; j++) {
+        rows += sample_len(sm, sel[j]);
+        nw += study_windows(sm, sample_len(sm, sel[j]), NULL);
+    }
+    StudyWindow *w = ls_malloc(nw * sizeof *w);
+    int32_t *seq_off = ls_malloc((nw + 1) * sizeof *seq_off), *ids = ls_malloc((R->budget + 1) * sizeof *ids);
+    *ctx = ls_malloc((rows ? rows : 1) * sizeof **ctx);
+    seq_off[0] = 0;
+    for (size_t j = 0, k = 0, at = 0; j < nsel; j++) {
+        size_t i = sel[j], n = study_windows(sm, sample_len(sm, i), w + k);
+        src[j] = at;
+        for (size_t q = k; q < k + n; q++) {
+            size_t L = w[q].end - w[q].start;
+            memcpy(ids + seq_off[q], sm->ids + sm->at[i] + w[q].start, L * sizeof *ids);
+            seq_off[q + 1] = seq_off[q] + (int32_t)L;
+            for (size_t p = w[q].from; p < w[q].end; p++)
+                (*ctx)[at + p] = (int32_t)(p - w[q].start);
+        }
+        k += n;
+        at += sample_len(sm, i);
+    }
+    T = (size_t)seq_off[nw];
+    size_t n_cols = sm->ts.n_cols;
+    LsPosStats ws;
+    ls_posstats_alloc(&ws, T, R->K, (int)n_cols);
+    int rc = ls_forward_batch(&R->f, ids, seq_off, (int)nw, e);
+    if (rc == LS_OK)
+        rc = ls_metrics_head(&R->f, ids, seq_off, (int)nw, sm->ts.col_ids, (int)n_cols, R->K, &ws, e);
+    if (nw == nsel) { /* no sample in windows: the rows are the batch's */
+        *st = ws;
+    } else {
+        ls_posstats_alloc(st, rows, R->K, (int)n_cols);
+        for (size_t j = 0, k = 0; rc == LS_OK && j < nsel; j++)
+            for (size_t n = study_windows(sm, sample_len(sm, sel[j]), NULL); n > 0; n--, k++)
+                copy_rows(st, src[j] + w[k].from, &ws, (size_t)seq_off[k] + (w[k].from - w[k].start),
+                          w[k].end - w[k].from);
+        ls_posstats_free(&ws);
+    }
+    free(w);
+    free(seq_off);
+    free(ids);
     return rc;
 }
 
@@ -248,7 +329,7 @@ static int run_batches(ModelRun *R, int *stopped, LsError *e) {
     Study *S = R->S;
     const StudyModel *sm = R->sm;
     const LsShardGroup *grp = &sm->plan.groups[S->d.dp_rank];
-    size_t N = sm->enc.n, n_cols = sm->ts.n_cols;
+    size_t N = sm->enc.n;
     int leader = S->d.tp_rank == 0, rc = LS_OK;
     long rounds = (long)grp->n_batches;
     MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_LONG, MPI_MAX, S->d.world);
@@ -257,7 +338,6 @@ static int run_batches(ModelRun *R, int *stopped, LsError *e) {
     for (size_t b = 0; b < grp->n_batches; b++) /* a batch with any sample not done runs whole */
         for (size_t r = grp->batch_off[b]; batch_todo(R, grp, b) && r < grp->batch_off[b + 1]; r++)
             p.todo_tokens += sample_len(sm, grp->records[r]);
-    int32_t *ids = ls_malloc((R->budget + 1) * sizeof *ids), *seq_off = ls_malloc((N + 1) * sizeof *seq_off);
     size_t *sel = ls_malloc((N ? N : 1) * sizeof *sel), *src = ls_malloc((N ? N : 1) * sizeof *src);
     for (long b = 0; b < rounds && rc == LS_OK; b++) {
         if (study_stop_requested(S)) {
@@ -271,35 +351,24 @@ static int run_batches(ModelRun *R, int *stopped, LsError *e) {
                 sel[nsel++] = grp->records[r];
         LsPosStats st;
         memset(&st, 0, sizeof st);
+        int32_t *ctx = NULL;
         double tc0 = ls_now();
         if (nsel) {
             qsort(sel, nsel, sizeof *sel, size_cmp);
-            seq_off[0] = 0;
-            for (size_t j = 0; j < nsel; j++) {
-                size_t i = sel[j], len = sample_len(sm, i);
-                memcpy(ids + seq_off[j], sm->ids + sm->at[i], len * sizeof *ids);
-                seq_off[j + 1] = seq_off[j] + (int32_t)len;
-                src[j] = (size_t)seq_off[j];
-            }
-            ls_posstats_alloc(&st, (size_t)seq_off[nsel], R->K, (int)n_cols);
-            rc = ls_forward_batch(&R->f, ids, seq_off, (int)nsel, e);
-            if (rc == LS_OK)
-                rc = ls_metrics_head(&R->f, ids, seq_off, (int)nsel, sm->ts.col_ids, (int)n_cols, R->K, &st,
-                                     e);
+            rc = score_batch(R, sel, nsel, src, &st, &ctx, e);
         }
         double tc1 = ls_now();
         p.compute += tc1 - tc0;
         rc = study_agree(S, rc, e);
-        if (rc == LS_OK) rc = study_agree(S, write_batch(R, sel, leader ? nsel : 0, src, &st, e), e);
+        if (rc == LS_OK) rc = study_agree(S, write_batch(R, sel, leader ? nsel : 0, src, &st, ctx, e), e);
         ls_posstats_free(&st);
+        free(ctx);
         p.write += ls_now() - tc1;
         for (size_t j = 0; j < nsel; j++)
             p.tokens += sample_len(sm, sel[j]);
         p.samples += nsel;
         report_progress(R, &p, b + 1 == rounds);
     }
-    free(ids);
-    free(seq_off);
     free(sel);
     free(src);
     if (rc) return rc;

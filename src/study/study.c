@@ -87,6 +87,7 @@ void study_free(Study *S) {
     for (size_t i = 0; S->long_reason && i < S->ds.n_records; i++)
         free(S->long_reason[i]);
     free(S->long_reason);
+    free(S->policy);
     free(S->keep);
     ls_dataset_free(&S->ds);
     if (S->dist_on) ls_dist_free(&S->d);

@@ -28,6 +28,9 @@ typedef struct {
     int32_t *ids;     /* the ids of this rank's DP group's samples, concatenated */
     int64_t *at;      /* [N] where sample i starts in ids, -1 when another group runs it */
     LsShardPlan plan; /* samples dealt to the DP groups by token count, packed in batches */
+    size_t ctx;       /* the model's context length (max_position_embeddings, GGUF context_length) */
+    size_t window;    /* the longest sequence it scores: min(max_tokens, ctx) */
+    size_t min_ctx;   /* on_long_record: window: context every windowed position has at least */
     LsStudyModel out; /* what the file needs of the model */
 } StudyModel;
 
@@ -42,11 +45,26 @@ typedef struct {
     size_t *keep, n_keep; /* records run: sample j is ds.records[keep[j]] */
     char **long_reason;   /* [ds.n_records] why record i is skipped as too long, or NULL */
     size_t n_long;
+    int8_t *policy;     /* [n_keep] 0 run as is, 1 truncated, 2 windowed (for some model) */
     StudyModel *models; /* [cfg->n_models] */
 
     LsH5 h;
     int h_open;
 } Study;
+
+/* Window w of a sample: positions [start, end) go through the model together,
+ * and the rows of [from, end) are stored (each with from - start or more
+ * tokens of context). A sample that fits the model's window is one window. */
+typedef struct {
+    size_t start, end, from;
+} StudyWindow;
+/* The windows of a sample of len tokens (into w when not NULL); their count.
+ * Strided as in perplexity evaluations: each window after the first starts
+ * window - min_ctx after the one before, its first min_ctx positions only
+ * context. */
+size_t study_windows(const StudyModel *sm, size_t len, StudyWindow *w);
+/* The tokens a sample's windows put through the model. */
+size_t study_window_tokens(const StudyModel *sm, size_t len);
 
 /* Collective: LS_OK when rc is LS_OK on every rank, else every rank gets the
  * first failing rank's message. */

@@ -61,6 +61,8 @@ def make(path, seed=1, n_samples=48, not_done=0, problem_size=0, skipped_groups=
         if skipped_groups:
             s["skipped_level"] = np.array([5, 5, 5, 4, 5, 1], dtype=np.int8)
             s["skipped_is_correct"] = np.array([0, 0, 0, 0, 1, -1], dtype=np.int8)
+            # and the samples kept but truncated (1) or scored in windows (2): the long ones
+            s["length_policy"] = np.where(level >= 4, np.arange(N) % 3, 0).astype(np.int8)
         for mi, m in enumerate(MODELS):
             g = f.create_group(f"models/{m}")
             lens = rng.integers(4, 30, size=N)

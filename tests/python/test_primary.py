@@ -155,6 +155,7 @@ def test_length_policy_rates_and_warning(tmp_path):
             lev, cor = f["samples/level"][:], f["samples/is_correct"][:]
             sl = f["samples/skipped_level"][:] if groups else None
             sc = f["samples/skipped_is_correct"][:] if groups else None
+            pol = f["samples/length_policy"][:] if groups else None
         masks = [lev == L for L in range(1, 6)] + [cor == 1, cor == 0, (cor != 0) & (cor != 1), np.ones_like(cor, bool)]
         for g, row in enumerate(t):
             assert row["group"] == g and row["kept"] == masks[g].sum()
@@ -166,6 +167,15 @@ def test_length_policy_rates_and_warning(tmp_path):
                 sk = [sl == L for L in range(1, 6)] + [sc == 1, sc == 0, (sc != 0) & (sc != 1)]
                 assert row["skipped"] == sk[g].sum()
                 check(f"rate {g}", row["rate"], sk[g].sum() / (sk[g].sum() + masks[g].sum()))
+            if not groups:
+                assert row["truncated"] == -1 and row["windowed"] == -1 and np.isnan(row["windowed_rate"])
+            else:
+                all_g = masks[g].sum() + (row["skipped"] if row["skipped"] > 0 else 0)
+                for code, col in ((1, "truncated"), (2, "windowed")):
+                    want = (masks[g] & (pol == code)).sum()
+                    assert row[col] == want, (g, col, row[col], want)
+                    check(f"{col} rate {g}", row[col + "_rate"], want / all_g if all_g else np.nan)
         assert warn == (1 if groups else 0)
         out = run("inspect", path).stdout
-        assert ("WARNING: skip rates differ" in out) == groups
+        assert ("WARNING: skip, truncation or window rates differ" in out) == groups
+        assert ("  windowed " in out) == groups  # the counts where the file has /samples/length_policy

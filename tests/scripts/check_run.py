@@ -66,7 +66,7 @@ checked_occ = 0
 for name in models:
     g = f[f"models/{name}"]
     for ds in ("tokens", "token_offset", "answer_start", "logprob", "entropy", "rank", "topk_ids", "topk_logprob",
-               "target_logprob", "targets", "forms", "occurrences", "done"):
+               "target_logprob", "context", "targets", "forms", "occurrences", "done"):
         assert ds in g, f"{name}/{ds} missing"
         if ds not in ("targets", "forms", "occurrences"):
             assert "description" in g[ds].attrs and "unit" in g[ds].attrs, f"{name}/{ds} lacks description/unit"
@@ -76,6 +76,8 @@ for name in models:
     for ds in ("tokens", "logprob", "entropy", "rank", "topk_ids", "topk_logprob", "target_logprob"):
         assert g[ds].shape[0] == T, f"{name}/{ds} rows {g[ds].shape[0]} != {T}"
     assert (g["done"][:] == 1).all()
+    # no record longer than the window here: every position saw the whole sample before it
+    assert (g["context"][:] == np.concatenate([np.arange(n) for n in np.diff(off)])).all(), f"{name}/context"
     toks, lp, ent, rank = g["tokens"][:], g["logprob"][:], g["entropy"][:], g["rank"][:]
     ans = g["answer_start"][:]
     assert np.isnan(lp[off[:-1]]).all() and (rank[off[:-1]] == 0).all()

@@ -51,7 +51,8 @@ Test(runcfg, defaults) {
     cr_expect_eq(c.top_k, 5);
     cr_expect_eq(c.batch_tokens, 8192);
     cr_expect_eq(c.max_tokens, 4096);
-    cr_expect_eq(c.on_long_record, LS_LONG_SKIP);
+    cr_expect_eq(c.on_long_record, LS_LONG_WINDOW);
+    cr_expect_eq(c.min_context, 512);
     cr_expect_eq(c.on_bad_record, LS_BAD_FAIL);
     cr_expect_eq(c.device, LS_DEVICE_AUTO);
     cr_expect_eq(c.precision, LS_PREC_FP32);
@@ -239,7 +240,7 @@ Test(runcfg, int_ranges) {
 Test(runcfg, bad_enum_value) {
     expect_fail(MODELS "device: gpu\n", "t.yaml:3:9: device: 'gpu' is not one of auto, cpu, cuda", NULL);
     expect_fail(MODELS "on_bad_record: ignore\n", "t.yaml:3:16: on_bad_record", "fail, skip");
-    expect_fail(MODELS "on_long_record: 1\n", "on_long_record", "skip, truncate");
+    expect_fail(MODELS "on_long_record: 1\n", "on_long_record", "skip, truncate, window");
     expect_fail(MODELS "device: [cpu]\n", "t.yaml:3:9: device must be a single value", NULL);
 }
 

@@ -381,7 +381,7 @@ static void cpu_describe(LsBackend *be, LsDeviceInfo *out) {
     snprintf(out->device, sizeof out->device, "cpu");
     snprintf(out->precision, sizeof out->precision, "%s", ls_precision_name(be->precision));
     cpu_model_name(out->processor, sizeof out->processor);
-    snprintf(out->runtime, sizeof out->runtime, "OpenBLAS %s%s", openblas_get_config(),
+    snprintf(out->runtime, sizeof out->runtime, "%s%s", openblas_get_config(),
              be->precision == LS_PREC_BF16 ? "; bf16 GEMMs: AVX512-BF16 kernel" : "");
     out->threads = omp_get_max_threads();
 }
