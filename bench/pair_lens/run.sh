@@ -24,8 +24,9 @@ r.update({"machine": f"{sys.argv[2]}, {sys.argv[3]} cores", "commit": sys.argv[4
           "setup": "2 models (4 layers, hidden 256, vocab 151936), CPU backend, fp32, fastest of the rounds",
           "notes": "pair_vs_plain: the pair metrics alone when both models are resident; "
                    "pair_with_reforward_vs_plain: upper bound when the pair pass reruns both models "
-                   "(forward + head instead of forward alone); lens_vs_plain_one_model: tap + lens "
-                   "evaluation over one model's plain pass"})
+                   "(forward + head instead of forward alone); lens_vs_plain_one_model: (plain pass with "
+                   "the tap + lens evaluation) - plain pass, over the plain pass (within the machine's "
+                   "run-to-run noise when small); lens_eval_vs_plain_one_model: ls_lens_eval alone"})
 print(json.dumps(r, indent=1))
 PY
 cat bench/results/pair_lens.json
