@@ -95,7 +95,7 @@ int main(int argc, char **argv) {
            "\"plain_two_models_s\": %.4f, \"pair_metrics_s\": %.4f, \"lens_extra_one_model_s\": %.4f, "
            "\"lens_eval_s\": %.4f, "
            "\"pair_vs_plain\": %.4f, \"pair_with_reforward_vs_plain\": %.4f, \"lens_vs_plain_one_model\": "
-           "%.4f}\n",
+           "%.4f, \"lens_eval_vs_plain_one_model\": %.4f}\n",
            T, nseq, nocc, depths, th, rounds, plain, pair, lens, lens_eval, pair / plain,
            (pair + plain) / plain, lens / plain_a, lens_eval / plain_a);
     return 0;
