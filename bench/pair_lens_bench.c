@@ -5,7 +5,9 @@
  *   pair:   ls_metrics_pair on both final hidden states (both models resident)
  *   lens:   A's plain pass with the lens tap at nocc rows + ls_lens_eval, minus
  *           A's plain pass alone
- * Rounds alternate the variants; the fastest of each is kept. Prints JSON.
+ * Rounds alternate the variants; the fastest of each is kept. Prints JSON,
+ * with the head's share of a plain pass's FLOPs: the pair metrics cost about
+ * two heads' worth, so their ratio to a plain pass scales with that share.
  * usage: ls-pair-lens-bench MODEL_A MODEL_B nseq len nocc threads rounds */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,8 +97,10 @@ int main(int argc, char **argv) {
            "\"plain_two_models_s\": %.4f, \"pair_metrics_s\": %.4f, \"lens_extra_one_model_s\": %.4f, "
            "\"lens_eval_s\": %.4f, "
            "\"pair_vs_plain\": %.4f, \"pair_with_reforward_vs_plain\": %.4f, \"lens_vs_plain_one_model\": "
-           "%.4f, \"lens_eval_vs_plain_one_model\": %.4f}\n",
+           "%.4f, \"lens_eval_vs_plain_one_model\": %.4f, \"head_flop_share\": %.4f}\n",
            T, nseq, nocc, depths, th, rounds, plain, pair, lens, lens_eval, pair / plain,
-           (pair + plain) / plain, lens / plain_a, lens_eval / plain_a);
+           (pair + plain) / plain, lens / plain_a, lens_eval / plain_a,
+           2.0 * (double)T * m[0].cfg.hidden_size * m[0].cfg.vocab_size /
+               ls_forward_flops(&m[0].cfg, off, nseq));
     return 0;
 }
