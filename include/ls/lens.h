@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "ls/forward.h"
+#include "ls/targets.h"
 
 typedef struct LsLensTap {
     int n;         /* rows tapped */
@@ -38,5 +39,19 @@ void ls_lens_tap_free(LsForward *f, LsLensTap *tap);
  * tok[i] (NaN where tok[i] < 0) and ent [n, depths] the entropy. Every TP
  * rank calls it; all get the result. */
 int ls_lens_eval(LsForward *f, const LsLensTap *tap, const int32_t *tok, float *lp, float *ent, LsError *e);
+
+/* The lens rows of a packed batch at the aligned occurrences of the target
+ * words (found from the token ids alone, before the forward pass): sample s
+ * of the batch has tokens [seq_off[s], seq_off[s+1]), its answer from sample
+ * position answer_start[s], and id sample_id[s]. For every aligned
+ * occurrence at sample position p >= 1 (sample by sample, each in the order
+ * ls_find_occurrences gives):
+ * rows[i] = seq_off[s] + p - 1 (the row that predicts it), want[i] = its
+ * first token, occ[i] its LsOccurrence (logprob NaN). All three arrays
+ * ls_malloc'ed (never NULL), *n of them. */
+void ls_lens_occurrence_rows(const LsTargetSet *ts, const LsTokenizer *tok, const int32_t *ids,
+                             const int32_t *seq_off, int nseq, const int32_t *answer_start,
+                             const int64_t *sample_id, int32_t **rows, int32_t **want, LsOccurrence **occ,
+                             size_t *n);
 
 #endif

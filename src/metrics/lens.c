@@ -96,3 +96,38 @@ int ls_lens_eval(LsForward *f, const LsLensTap *tap, const int32_t *tok, float *
     free(cent);
     return rc;
 }
+
+void ls_lens_occurrence_rows(const LsTargetSet *ts, const LsTokenizer *tok, const int32_t *ids,
+                             const int32_t *seq_off, int nseq, const int32_t *answer_start,
+                             const int64_t *sample_id, int32_t **rows, int32_t **want, LsOccurrence **occ,
+                             size_t *n) {
+    LsOccurrence *all = NULL;
+    size_t nall = 0, cap = 0;
+    int32_t *batch_start =
+        ls_malloc((size_t)(nseq > 0 ? nseq : 1) * sizeof(int32_t)); /* per occurrence: seq_off[s] */
+    size_t nb = 0;
+    for (int s = 0; s < nseq; s++) {
+        int32_t len = seq_off[s + 1] - seq_off[s], a0 = answer_start[s];
+        if (a0 < 0 || a0 >= len) continue;
+        size_t before = nall;
+        ls_find_occurrences(ts, tok, sample_id[s], ids + seq_off[s] + a0, (size_t)(len - a0), a0, NULL, NULL,
+                            &all, &nall, &cap);
+        batch_start = ls_realloc(batch_start, (nall > 0 ? nall : 1) * sizeof(int32_t));
+        for (size_t i = before; i < nall; i++)
+            batch_start[i] = seq_off[s];
+        nb = nall;
+    }
+    *rows = ls_malloc((nb > 0 ? nb : 1) * sizeof(int32_t));
+    *want = ls_malloc((nb > 0 ? nb : 1) * sizeof(int32_t));
+    *occ = ls_malloc((nb > 0 ? nb : 1) * sizeof(LsOccurrence));
+    size_t k = 0;
+    for (size_t i = 0; i < nb; i++) {
+        if (!all[i].aligned || all[i].position < 1) continue;
+        (*rows)[k] = batch_start[i] + all[i].position - 1;
+        (*want)[k] = ids[batch_start[i] + all[i].position];
+        (*occ)[k++] = all[i];
+    }
+    *n = k;
+    free(all);
+    free(batch_start);
+}
