@@ -51,7 +51,7 @@ int ls_lens_eval(LsForward *f, const LsLensTap *tap, const int32_t *tok, float *
     const LsModelConfig *c = &f->model->cfg;
     const size_t d = tap->d, n = (size_t)tap->n, N = (size_t)tap->depths * n;
     const int P = f->tp_size, NS = f->nslices;
-    const size_t R = ls_metrics_chunk_rows((size_t)f->nv);
+    const size_t R = f->head_rows ? f->head_rows : ls_metrics_chunk_rows((size_t)f->nv);
     const size_t blk = R * (size_t)NS * sizeof(LsSoftmaxPartial) + R * sizeof(float);
     unsigned char *mine = ls_malloc(blk);
     unsigned char *all = P > 1 ? ls_malloc(blk * (size_t)P) : mine;
