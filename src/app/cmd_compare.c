@@ -46,13 +46,14 @@ static int check_vocabularies(const char *a, const char *b, LsError *e) {
         ls_tokenizer_free(ta); /* one has no tokenizer: the vocabulary sizes are checked later */
         return LS_OK;
     }
-    int32_t id = ls_tokenizer_first_difference(ta, tb);
-    int rc = LS_OK;
-    if (id >= 0) {
-        const char *sa = ls_tokenizer_id_to_token(ta, id), *sb = ls_tokenizer_id_to_token(tb, id);
-        rc = ls_fail(e, "%s and %s do not share a tokenizer: id %d is '%s' in one and '%s' in the other", a,
-                     b, id, sa ? sa : "(none)", sb ? sb : "(none)");
-    }
+    /* the vocabulary sizes are checked with the models (ls_pair_check) */
+    const char *names[2] = {a, b};
+    const LsTokenizer *toks[2] = {ta, tb};
+    int32_t vocab[2] = {0, 0};
+    LsModelPair pair = {0, 1}, *out = NULL;
+    int nout;
+    int rc = ls_pairs_resolve(names, toks, vocab, 2, &pair, 1, &out, &nout, e);
+    free(out);
     ls_tokenizer_free(ta);
     ls_tokenizer_free(tb);
     return rc;

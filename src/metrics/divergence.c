@@ -264,3 +264,45 @@ int ls_metrics_pair(LsForward *fa, LsForward *fb, const int32_t *ids, const int3
     free(want);
     return rc;
 }
+
+/* One pair's models share a vocabulary (ls_pairs_resolve). */
+static int pair_shares_vocabulary(const char *const *names, const LsTokenizer *const *toks,
+                                  const int32_t *vocab, LsModelPair p, LsError *e) {
+    const char *a = names[p.a], *b = names[p.b];
+    if (vocab[p.a] != vocab[p.b])
+        return ls_fail(e, "%s (vocab_size %d) and %s (vocab_size %d) do not share a vocabulary", a,
+                       vocab[p.a], b, vocab[p.b]);
+    if (!toks[p.a] || !toks[p.b]) return LS_OK;
+    int32_t id = ls_tokenizer_first_difference(toks[p.a], toks[p.b]);
+    if (id < 0) return LS_OK;
+    const char *sa = ls_tokenizer_id_to_token(toks[p.a], id), *sb = ls_tokenizer_id_to_token(toks[p.b], id);
+    return ls_fail(e, "%s and %s do not share a tokenizer: id %d is '%s' in one and '%s' in the other", a, b,
+                   id, sa ? sa : "(none)", sb ? sb : "(none)");
+}
+
+int ls_pairs_resolve(const char *const *names, const LsTokenizer *const *toks, const int32_t *vocab, int n,
+                     const LsModelPair *spec, int n_spec, LsModelPair **out, int *n_out, LsError *e) {
+    int np = spec ? n_spec : (n > 1 ? n - 1 : 0);
+    LsModelPair *p = ls_malloc((size_t)(np > 0 ? np : 1) * sizeof *p);
+    *out = NULL;
+    *n_out = 0;
+    for (int i = 0; i < np; i++) {
+        p[i] = spec ? spec[i] : (LsModelPair){i, i + 1};
+        if (p[i].a < 0 || p[i].a >= n || p[i].b < 0 || p[i].b >= n || p[i].a == p[i].b) {
+            ls_fail(e, "pair %d: (%d, %d) does not name two different models of the %d", i + 1, p[i].a,
+                    p[i].b, n);
+            free(p);
+            return LS_ERR;
+        }
+        if (pair_shares_vocabulary(names, toks, vocab, p[i], e)) {
+            if (!spec)
+                ls_fail_prefix(e, "the default pairs are consecutive models; configure the pairs to compare "
+                                  "only models that share a tokenizer");
+            free(p);
+            return LS_ERR;
+        }
+    }
+    *out = p;
+    *n_out = np;
+    return LS_OK;
+}
