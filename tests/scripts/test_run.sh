@@ -68,7 +68,7 @@ rc=$?
 took=$(( $(date +%s) - start ))
 set -e
 [ $rc -ne 0 ] && [ $rc -ne 124 ] || fail "truncated checkpoint: exit status $rc"
-[ $took -le 20 ] || fail "truncated checkpoint: took $took s"
+[ $took -le 45 ] || fail "truncated checkpoint: took $took s" # two models run first; a hang hits the 60 s timeout
 grep -q "broken/model.safetensors" "$tmp/err" || fail "truncated checkpoint: message lacks the file: $(cat "$tmp/err")"
 "$py" - "$tmp/broken.h5" <<'PY'
 import sys, h5py
