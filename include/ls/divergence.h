@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "ls/forward.h"
+#include "ls/tokenizer.h"
 
 typedef struct {
     size_t T;
@@ -47,5 +48,20 @@ int ls_pair_check(const LsForward *fa, const LsForward *fb, LsError *e);
  * have just run. Every TP rank calls it; all get the result. */
 int ls_metrics_pair(LsForward *fa, LsForward *fb, const int32_t *ids, const int32_t *seq_off, int nseq,
                     LsPairStats *out, LsError *e);
+
+/* One pair of a study's models (indices into its model list), compared a -> b. */
+typedef struct {
+    int a, b;
+} LsModelPair;
+
+/* The pairs of a study: spec [n_spec] as configured, or spec NULL for the
+ * default, every model with the next one ((0, 1), (1, 2), ...). Each pair must
+ * name two different models in [0, n) and share the vocabulary: the same
+ * vocab_size and, where both have a tokenizer (toks[i] may be NULL), the same
+ * token for every id (ls_tokenizer_first_difference). The message names both
+ * models and the first id where they differ, and for the default pairs says
+ * to configure the pairs. *out is ls_malloc'ed (never NULL). */
+int ls_pairs_resolve(const char *const *names, const LsTokenizer *const *toks, const int32_t *vocab, int n,
+                     const LsModelPair *spec, int n_spec, LsModelPair **out, int *n_out, LsError *e);
 
 #endif

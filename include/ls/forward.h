@@ -87,6 +87,7 @@ typedef struct {
     int ordered, nslices;
     size_t *o_cut, *down_cut, *v_cut;
     float *tree[LS_TP_SLICES_LOG2];
+    struct LsLensTap *lens; /* logit-lens rows to copy after every layer (ls/lens.h); NULL = none */
 } LsForward;
 
 /* Loads this rank's slices of the weights into the backend and sizes the

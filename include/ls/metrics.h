@@ -32,6 +32,9 @@ void ls_posstats_free(LsPosStats *s);
 int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, int nseq,
                     const int32_t *targets, int ntgt, int K, LsPosStats *out, LsError *e);
 
+/* Rows per chunk of the head statistics ([R, V_local] logits near 64 MiB). */
+size_t ls_metrics_chunk_rows(size_t V_local);
+
 /* Merges per-rank softmax partials (see LsSoftmaxPartial) into log-sum-exp
  * and entropy. */
 void ls_softmax_merge(const LsSoftmaxPartial *parts, int nparts, double *lse, double *entropy);

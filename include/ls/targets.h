@@ -61,7 +61,9 @@ typedef struct {
  * space before it and space forms configured, it is the space form when a
  * token starts at that space. It is aligned when tokens start at its first
  * byte (or that space) and end at its last byte; then its log-prob is the sum
- * of logprob[p] (sample positions) over its tokens. Appends to *occ. */
+ * of logprob[p] (sample positions) over its tokens. Appends to *occ.
+ * logprob and rank may be NULL (occurrences found before the forward pass,
+ * e.g. for the logit lens): then logprob is NaN and rank_first 0. */
 void ls_find_occurrences(const LsTargetSet *ts, const LsTokenizer *tok, int64_t sample,
                          const int32_t *ans_ids, size_t n, int32_t answer_start, const float *logprob,
                          const int32_t *rank, LsOccurrence **occ, size_t *n_occ, size_t *cap);

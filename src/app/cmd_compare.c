@@ -17,7 +17,8 @@
 #include "ls/tokenizer.h"
 
 static const char *USAGE =
-    "usage: logits-study compare --model A --model B (--ids ID,ID,... | --text TEXT | --text-file FILE)\n"
+    "usage: logits-study compare --model A --model B (--ids ID,ID,... | --ids-file FILE | --text TEXT |\n"
+    "                            --text-file FILE)\n"
     "                            [--json] [--device auto|cpu|cuda] [--threads N] [--tp N]\n"
     "\n"
     "Runs models A and B (checkpoints that share a vocabulary: same size and, when\n"
@@ -28,6 +29,8 @@ static const char *USAGE =
     "  kl_ab = KL(p_A || p_B), kl_ba = KL(p_B || p_A), js = Jensen-Shannon,\n"
     "  top1_agree = both most probable tokens are the same,\n"
     "  dlogprob = log p_B(token p) - log p_A(token p).\n"
+    "--ids-file FILE: the ids from a file (whitespace- or comma-separated, or a JSON\n"
+    "array), for sequences too long for the command line.\n"
     "Position 0 has no prediction (null in --json). With --tp N, run under\n"
     "`mpirun -np N`: both models are split over the N ranks; rank 0 prints.\n";
 
@@ -43,13 +46,14 @@ static int check_vocabularies(const char *a, const char *b, LsError *e) {
         ls_tokenizer_free(ta); /* one has no tokenizer: the vocabulary sizes are checked later */
         return LS_OK;
     }
-    int32_t id = ls_tokenizer_first_difference(ta, tb);
-    int rc = LS_OK;
-    if (id >= 0) {
-        const char *sa = ls_tokenizer_id_to_token(ta, id), *sb = ls_tokenizer_id_to_token(tb, id);
-        rc = ls_fail(e, "%s and %s do not share a tokenizer: id %d is '%s' in one and '%s' in the other", a,
-                     b, id, sa ? sa : "(none)", sb ? sb : "(none)");
-    }
+    /* the vocabulary sizes are checked with the models (ls_pair_check) */
+    const char *names[2] = {a, b};
+    const LsTokenizer *toks[2] = {ta, tb};
+    int32_t vocab[2] = {0, 0};
+    LsModelPair pair = {0, 1}, *out = NULL;
+    int nout;
+    int rc = ls_pairs_resolve(names, toks, vocab, 2, &pair, 1, &out, &nout, e);
+    free(out);
     ls_tokenizer_free(ta);
     ls_tokenizer_free(tb);
     return rc;
@@ -92,7 +96,8 @@ static void print_table(const char *a, const char *b, const int32_t *ids, int n,
 }
 
 int ls_cmd_compare(int argc, char **argv) {
-    const char *dir[2] = {NULL, NULL}, *ids_s = NULL, *text = NULL, *text_file = NULL, *device = "auto";
+    const char *dir[2] = {NULL, NULL}, *ids_s = NULL, *text = NULL, *text_file = NULL, *device = "auto",
+               *ids_file = NULL;
     int nmodels = 0, as_json = 0, threads = 0, tp = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -104,6 +109,8 @@ int ls_cmd_compare(int argc, char **argv) {
             dir[nmodels++] = argv[++i];
         } else if (!strcmp(a, "--ids") && has) {
             ids_s = argv[++i];
+        } else if (!strcmp(a, "--ids-file") && has) {
+            ids_file = argv[++i];
         } else if (!strcmp(a, "--text") && has) {
             text = argv[++i];
         } else if (!strcmp(a, "--text-file") && has) {
@@ -121,17 +128,19 @@ int ls_cmd_compare(int argc, char **argv) {
             return 2;
         }
     }
-    if (nmodels != 2 || (!ids_s + !text + !text_file) != 2 || tp < 1) {
+    if (nmodels != 2 || (!ids_s + !ids_file + !text + !text_file) != 3 || tp < 1) {
         fprintf(stderr,
-                "logits-study compare: --model twice and one of --ids, --text, --text-file are required\n%s",
+                "logits-study compare: --model twice and one of --ids, --ids-file, --text, --text-file are "
+                "required\n%s",
                 USAGE);
         return 2;
     }
     LsError e = {{0}};
     int32_t *ids = NULL;
     int n = 0;
-    if ((ids_s ? ls_app_parse_ids(ids_s, "--ids", &ids, &n, &e)
-               : ls_app_encode_text(dir[0], text, text_file, &ids, &n, &e)) ||
+    if ((ids_s      ? ls_app_parse_ids(ids_s, "--ids", &ids, &n, &e)
+         : ids_file ? ls_app_read_ids_file(ids_file, &ids, &n, &e)
+                    : ls_app_encode_text(dir[0], text, text_file, &ids, &n, &e)) ||
         check_vocabularies(dir[0], dir[1], &e)) {
         fprintf(stderr, "logits-study compare: %s\n", e.msg);
         free(ids);

@@ -11,6 +11,7 @@
 #include "app.h"
 #include "ls/backend.h"
 #include "ls/forward.h"
+#include "ls/lens.h"
 #include "ls/metrics.h"
 #include "ls/model.h"
 #include "ls/parallel.h"
@@ -22,6 +23,7 @@ static const char *USAGE =
     "                          [--top-k K] [--targets ID,...]\n"
     "                          [--json] [--device auto|cpu|cuda] [--threads N] [--tp N]\n"
     "                          [--timing] [--repeat R] [--sums fixed|plain] [--precision fp32|bf16]\n"
+    "                          [--lens P,P,... | all]\n"
     "\n"
     "Runs the model in DIR (a Hugging Face Qwen2, Llama, Qwen3 or Gemma 3 text checkpoint:\n"
     "config.json + safetensors) over the token ids (or the text, encoded with DIR's\n"
@@ -33,6 +35,11 @@ static const char *USAGE =
     "array), for sequences too long for the command line.\n"
     "With --tp N, run under `mpirun -np N`: the model is split over the N ranks\n"
     "(tensor parallelism) and rank 0 prints.\n"
+    "--lens P,...: the logit lens at positions P (1 <= P < tokens; all = every one):\n"
+    "the final norm and the head applied to the residual stream after the embeddings\n"
+    "(depth 0) and after every layer (depth l), giving per depth the log-prob of\n"
+    "token P and the entropy of the distribution predicted for it (depth L = the\n"
+    "model's own prediction); printed after the table, in --json under \"lens\".\n"
     "--timing prints one JSON line of timings to stderr (load, forward, head; the\n"
     "fastest of --repeat R runs) with tokens/s and model GFLOP/s.\n"
     "--sums plain (for benchmarks): the row-parallel layers as one GEMM and a plain\n"
@@ -108,9 +115,64 @@ static json_t *num_or_null(double x) {
     return isnan(x) ? json_null() : json_real(x);
 }
 
+/* --lens: "all" (positions 1 .. n - 1) or a list of positions in [1, n). */
+static int lens_positions(const char *s, int n, int32_t **out, int *cnt, LsError *e) {
+    if (!strcmp(s, "all")) {
+        *cnt = n - 1 > 0 ? n - 1 : 0;
+        *out = ls_malloc((size_t)(*cnt > 0 ? *cnt : 1) * sizeof(int32_t));
+        for (int i = 0; i < *cnt; i++)
+            (*out)[i] = i + 1;
+        return *cnt ? LS_OK : ls_fail(e, "--lens all: the sequence has no position with a prediction");
+    }
+    if (ls_app_parse_ids(s, "--lens", out, cnt, e)) return LS_ERR;
+    for (int i = 0; i < *cnt; i++)
+        if ((*out)[i] < 1 || (*out)[i] >= n) {
+            ls_fail(e, "--lens element %d (%d): positions with a prediction are 1 .. %d", i + 1, (*out)[i],
+                    n - 1);
+            free(*out);
+            *out = NULL;
+            return LS_ERR;
+        }
+    return LS_OK;
+}
+
+static json_t *float_array(const float *v, int n) {
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, num_or_null(v[i]));
+    return a;
+}
+
+static json_t *lens_json(const int32_t *pos, int np, const int32_t *ids, const LsLensTap *tap,
+                         const float *lp, const float *ent) {
+    json_t *root = json_object(), *arr = json_array();
+    json_object_set_new(root, "depths", json_integer(tap->depths));
+    for (int i = 0; i < np; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "p", json_integer(pos[i]));
+        json_object_set_new(o, "token", json_integer(ids[pos[i]]));
+        json_object_set_new(o, "logprob", float_array(lp + (size_t)i * tap->depths, tap->depths));
+        json_object_set_new(o, "entropy", float_array(ent + (size_t)i * tap->depths, tap->depths));
+        json_array_append_new(arr, o);
+    }
+    json_object_set_new(root, "positions", arr);
+    return root;
+}
+
+static void print_lens(const int32_t *pos, int np, const int32_t *ids, const LsLensTap *tap, const float *lp,
+                       const float *ent) {
+    printf("# logit lens: depth 0 = embeddings, depth l = after layer l (%d = the model's prediction)\n",
+           tap->depths - 1);
+    printf("%6s %8s %6s %12s %10s\n", "p", "token", "depth", "logprob", "entropy");
+    for (int i = 0; i < np; i++)
+        for (int k = 0; k < tap->depths; k++)
+            printf("%6d %8d %6d %12.6f %10.6f\n", pos[i], ids[pos[i]], k, lp[(size_t)i * tap->depths + k],
+                   ent[(size_t)i * tap->depths + k]);
+}
+
 int ls_cmd_score(int argc, char **argv) {
     const char *model_dir = NULL, *ids_s = NULL, *tgt_s = NULL, *device = "auto", *text = NULL,
-               *text_file = NULL, *ids_file = NULL;
+               *text_file = NULL, *ids_file = NULL, *lens_s = NULL;
     int K = 5, as_json = 0, threads = 0, tp = 1, timing = 0, repeat = 1, plain_sums = 0;
     LsPrecision prec = LS_PREC_FP32;
     for (int i = 1; i < argc; i++) {
@@ -129,6 +191,8 @@ int ls_cmd_score(int argc, char **argv) {
             text = argv[++i];
         } else if (!strcmp(a, "--text-file") && has) {
             text_file = argv[++i];
+        } else if (!strcmp(a, "--lens") && has) {
+            lens_s = argv[++i];
         } else if (!strcmp(a, "--targets") && has) {
             tgt_s = argv[++i];
         } else if (!strcmp(a, "--top-k") && has) {
@@ -178,8 +242,8 @@ int ls_cmd_score(int argc, char **argv) {
         return 2;
     }
     LsError e = {{0}};
-    int32_t *ids = NULL, *tgt = NULL;
-    int n = 0, ntgt = 0, rc = 1;
+    int32_t *ids = NULL, *tgt = NULL, *lens_p = NULL;
+    int n = 0, ntgt = 0, nlens = 0, rc = 1;
     if (ids_file && ls_app_read_ids_file(ids_file, &ids, &n, &e)) {
         fprintf(stderr, "logits-study score: %s\n", e.msg);
         return 1;
@@ -189,9 +253,11 @@ int ls_cmd_score(int argc, char **argv) {
         return 1;
     }
     if ((ids_s && ls_app_parse_ids(ids_s, "--ids", &ids, &n, &e)) ||
-        (tgt_s && ls_app_parse_ids(tgt_s, "--targets", &tgt, &ntgt, &e))) {
+        (tgt_s && ls_app_parse_ids(tgt_s, "--targets", &tgt, &ntgt, &e)) ||
+        (lens_s && lens_positions(lens_s, n, &lens_p, &nlens, &e))) {
         fprintf(stderr, "logits-study score: %s\n", e.msg);
         free(ids);
+        free(tgt);
         return 2;
     }
     LsDist dist;
@@ -220,13 +286,17 @@ int ls_cmd_score(int argc, char **argv) {
     LsBackend *be = NULL;
     LsForward f;
     LsPosStats st;
+    LsLensTap tap;
+    float *lens_lp = NULL, *lens_ent = NULL;
     memset(&f, 0, sizeof f);
     memset(&st, 0, sizeof st);
+    memset(&tap, 0, sizeof tap);
     if (ls_model_open(&m, model_dir, &e)) {
         fprintf(stderr, "logits-study score: %s\n", e.msg);
         if (comm) MPI_Abort(MPI_COMM_WORLD, 1);
         free(ids);
         free(tgt);
+        free(lens_p);
         return 1;
     }
     const LsModelConfig *c = &m.cfg;
@@ -276,7 +346,15 @@ int ls_cmd_score(int argc, char **argv) {
     }
     int32_t off[2] = {0, n};
     ls_posstats_alloc(&st, (size_t)n, K, ntgt);
-    double t_load = ls_now() - t_load0, t_fwd = INFINITY, t_head = INFINITY, t_comm = 0, t_cpu = 0;
+    if (nlens) { /* row P - 1 predicts token P */
+        int32_t *rows = ls_malloc((size_t)nlens * sizeof(int32_t));
+        for (int i = 0; i < nlens; i++)
+            rows[i] = lens_p[i] - 1;
+        ls_lens_tap(&f, &tap, rows, nlens);
+        free(rows);
+    }
+    double t_load = ls_now() - t_load0, t_fwd = INFINITY, t_head = INFINITY, t_comm = 0, t_lens = 0,
+           t_cpu = 0;
     for (int r = 0; r < repeat; r++) {
         double c0 = comm ? comm->seconds : 0;
         double t0 = ls_now(), cpu0 = (double)clock() / CLOCKS_PER_SEC;
@@ -292,15 +370,28 @@ int ls_cmd_score(int argc, char **argv) {
         if (t1 - t0 < t_fwd) t_fwd = t1 - t0;
         if (t2 - t1 < t_head) t_head = t2 - t1;
     }
+    if (nlens) {
+        int32_t *want = ls_malloc((size_t)nlens * sizeof(int32_t));
+        for (int i = 0; i < nlens; i++)
+            want[i] = ids[lens_p[i]];
+        lens_lp = ls_malloc((size_t)nlens * (size_t)tap.depths * sizeof(float));
+        lens_ent = ls_malloc((size_t)nlens * (size_t)tap.depths * sizeof(float));
+        double t0 = ls_now();
+        int lrc = ls_lens_eval(&f, &tap, want, lens_lp, lens_ent, &e);
+        t_lens = ls_now() - t0;
+        free(want);
+        if (lrc) goto fail;
+    }
     if (timing && (!comm || comm->rank == 0)) {
         double fl = ls_forward_flops(c, off, 1);
         fprintf(stderr,
                 "{\"tokens\": %d, \"threads\": %d, \"tp\": %d, \"load_s\": %.4f, \"forward_s\": %.4f, "
                 "\"head_s\": %.4f, \"comm_s\": %.4f, \"tokens_per_s\": %.2f, \"gflop\": %.3f, "
-                "\"gflops\": %.2f, \"cpu_s\": %.4f, \"sums\": \"%s\", \"precision\": \"%s\"}\n",
+                "\"gflops\": %.2f, \"cpu_s\": %.4f, \"sums\": \"%s\", \"precision\": \"%s\", "
+                "\"lens_positions\": %d, \"lens_s\": %.4f}\n",
                 n, threads, tp, t_load, t_fwd, t_head, t_comm, n / (t_fwd + t_head), fl / 1e9,
                 fl / (t_fwd + t_head) / 1e9, t_cpu, f.ordered ? "fixed" : "plain",
-                ls_precision_name(be->precision));
+                ls_precision_name(be->precision), nlens, t_lens);
     }
     if (comm && comm->rank != 0) {
         rc = 0;
@@ -335,6 +426,7 @@ int ls_cmd_score(int argc, char **argv) {
         }
         json_object_set_new(root, "tokens", toks);
         json_object_set_new(root, "positions", pos);
+        if (nlens) json_object_set_new(root, "lens", lens_json(lens_p, nlens, ids, &tap, lens_lp, lens_ent));
         json_dumpf(root, stdout, JSON_COMPACT | JSON_REAL_PRECISION(9));
         fputc('\n', stdout);
         json_decref(root);
@@ -358,6 +450,7 @@ int ls_cmd_score(int argc, char **argv) {
             }
             putchar('\n');
         }
+        if (nlens) print_lens(lens_p, nlens, ids, &tap, lens_lp, lens_ent);
     }
     rc = 0;
     goto done;
@@ -369,6 +462,10 @@ done:
         MPI_Abort(MPI_COMM_WORLD, rc); /* no rank is left waiting in a collective */
     }
     ls_posstats_free(&st);
+    ls_lens_tap_free(&f, &tap);
+    free(lens_p);
+    free(lens_lp);
+    free(lens_ent);
     ls_forward_free(&f);
     if (be) be->destroy(be);
     ls_model_close(&m);

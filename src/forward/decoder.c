@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ls/forward.h"
+#include "ls/lens.h"
 
 static int tp_allreduce(LsForward *f, float *buf, size_t n, LsError *e) {
     if (!f->tp || f->tp->size == 1) return LS_OK;
@@ -351,6 +352,15 @@ static void residual_add(LsForward *f, const float *post_norm, size_t T) {
     be->add(be, f->x, f->y, T * d);
 }
 
+/* The logit lens's rows of the residual stream x after depth k (0 = the
+ * embeddings), copied to the host (ls/lens.h). */
+static void lens_copy(LsForward *f, int k) {
+    LsLensTap *t = f->lens;
+    for (int i = 0; i < t->n; i++)
+        f->be->to_host(f->be, t->resid + ((size_t)k * (size_t)t->n + (size_t)i) * t->d,
+                       f->x + (size_t)t->rows[i] * t->d, t->d * sizeof(float));
+}
+
 /* One *DecoderLayer.forward: x [T, d] updated in place. */
 static int decoder_layer(LsForward *f, const LsLayer *L, size_t T, int nseq, LsError *e) {
     LsBackend *be = f->be;
@@ -413,9 +423,18 @@ int ls_forward_batch(LsForward *f, const int32_t *ids, const int32_t *seq_off, i
     be->embed(be, f->x, f->ids_dev, T, &f->embed, f->v0);
     if (tp_allreduce(f, f->x, T * d, e)) return LS_ERR;
     if (c->embed_scale != 1.0f) be->scale(be, f->x, T * d, c->embed_scale);
+    if (f->lens) {
+        for (int i = 0; i < f->lens->n; i++)
+            if (f->lens->rows[i] < 0 || (size_t)f->lens->rows[i] >= T)
+                return ls_fail(e, "logit lens row %d is outside the batch of %zu tokens", f->lens->rows[i],
+                               T);
+        lens_copy(f, 0);
+    }
 
-    for (int l = 0; l < c->num_hidden_layers; l++)
+    for (int l = 0; l < c->num_hidden_layers; l++) {
         if (decoder_layer(f, &f->layers[l], T, nseq, e)) return LS_ERR;
+        if (f->lens) lens_copy(f, l + 1);
+    }
     /* hidden_states = self.norm(hidden_states) */
     be->rmsnorm(be, f->h, f->x, f->final_norm, T, d, c->rms_norm_eps);
     if (be->check && be->check(be, e)) return ls_fail_prefix(e, "batch of %zu tokens", T);

@@ -56,12 +56,15 @@ typedef struct {
     float want_a, want_b;
 } RowLocal;
 
-static void softmax_partial(const float *l, size_t n, LsSoftmaxPartial *p) {
+/* ex [n] keeps exp(l - m) for pass 2 (0 where m is -inf). */
+static void softmax_partial(const float *l, size_t n, LsSoftmaxPartial *p, double *ex) {
     double m = -INFINITY, s = 0.0;
     for (size_t j = 0; j < n; j++)
         if (l[j] > m) m = l[j];
-    for (size_t j = 0; m > -INFINITY && j < n; j++)
-        s += exp((double)l[j] - m);
+    for (size_t j = 0; j < n; j++) {
+        ex[j] = m > -INFINITY ? exp((double)l[j] - m) : 0.0;
+        s += ex[j];
+    }
     p->m = m;
     p->s = s;
     p->w = 0.0;
@@ -76,16 +79,18 @@ static void argmax(const float *l, size_t n, int64_t id0, float *v, int32_t *id)
 }
 
 /* Pass 2 over one slice: sums of p_a (lp_a - lp_b), p_b (lp_b - lp_a) and
- * the two halves of JS, given the log normalisers. */
-static void divergence_sums(const float *la, const float *lb, size_t n, double lza, double lzb,
-                            double out[3]) {
+ * the two halves of JS, given the log normalisers; p = exp(l - m) e^(m - log Z)
+ * from pass 1's exponentials (ea, eb) and the slice maxima (ma, mb), so one
+ * logarithm per entry remains. */
+static void divergence_sums(const float *la, const float *lb, const double *ea, const double *eb, size_t n,
+                            double ma, double mb, double lza, double lzb, double out[3]) {
     double kab = 0.0, kba = 0.0, js = 0.0;
+    const double fa = ma > -INFINITY ? exp(ma - lza) : 0.0, fb = mb > -INFINITY ? exp(mb - lzb) : 0.0;
     for (size_t j = 0; j < n; j++) {
         double pa_l = (double)la[j] - lza, pb_l = (double)lb[j] - lzb;
-        double pa = exp(pa_l), pb = exp(pb_l);
-        /* log m = log((p_a + p_b) / 2), computed without underflow */
-        double hi = pa_l > pb_l ? pa_l : pb_l, lo = pa_l > pb_l ? pb_l : pa_l;
-        double lm = hi + log1p(exp(lo - hi)) - M_LN2;
+        double pa = ea[j] * fa, pb = eb[j] * fb;
+        if (pa + pb <= 0.0) continue;     /* both underflow: no contribution */
+        double lm = log(pa + pb) - M_LN2; /* log m, m = (p_a + p_b) / 2 */
         if (pa > 0.0) {
             kab += pa * (pa_l - pb_l);
             js += pa * (pa_l - lm);
@@ -100,7 +105,8 @@ static void divergence_sums(const float *la, const float *lb, size_t n, double l
     out[2] = 0.5 * js;
 }
 
-/* Rows per chunk: two [R, V_local] logit blocks near 64 MiB together. */
+/* Rows per chunk: two [R, V_local] logit blocks near 64 MiB together (and their
+ * exponentials in double, 128 MiB). */
 static size_t pair_chunk_rows(size_t V) {
     size_t r = (32u << 20) / (V * sizeof(float) + 1);
     return r < 16 ? 16 : r > 1024 ? 1024 : r;
@@ -149,6 +155,7 @@ int ls_metrics_pair(LsForward *fa, LsForward *fb, const int32_t *ids, const int3
         return ls_fail_prefix(e, "pair metrics: logits of %zu rows", R);
     }
     float *la = ls_malloc(R * V * sizeof(float)), *lb = ls_malloc(R * V * sizeof(float));
+    double *ea = ls_malloc(R * V * sizeof(double)), *eb = ls_malloc(R * V * sizeof(double));
     /* per rank: pass-1 block (partials [R, NS], rows [R]) and pass-2 block (sums [R, NS, 3]) */
     const size_t b1 = R * (size_t)NS * sizeof(PairPartial) + R * sizeof(RowLocal);
     const size_t b2 = R * (size_t)NS * 3 * sizeof(double);
@@ -175,8 +182,8 @@ int ls_metrics_pair(LsForward *fa, LsForward *fb, const int32_t *ids, const int3
             x->id_a = x->id_b = -1;
             for (int q = 0; q < NS; q++) {
                 size_t c0 = fa->v_cut[q], c1 = fa->v_cut[q + 1];
-                softmax_partial(ra + c0, c1 - c0, &pp[i * (size_t)NS + (size_t)q].a);
-                softmax_partial(rb + c0, c1 - c0, &pp[i * (size_t)NS + (size_t)q].b);
+                softmax_partial(ra + c0, c1 - c0, &pp[i * (size_t)NS + (size_t)q].a, ea + i * V + c0);
+                softmax_partial(rb + c0, c1 - c0, &pp[i * (size_t)NS + (size_t)q].b, eb + i * V + c0);
             }
             argmax(ra, V, fa->v0, &x->top_a, &x->id_a);
             argmax(rb, V, fa->v0, &x->top_b, &x->id_b);
@@ -217,8 +224,9 @@ int ls_metrics_pair(LsForward *fa, LsForward *fb, const int32_t *ids, const int3
         for (size_t i = 0; i < n; i++)
             for (int q = 0; q < NS; q++) {
                 size_t c0 = fa->v_cut[q], c1 = fa->v_cut[q + 1];
-                divergence_sums(la + i * V + c0, lb + i * V + c0, c1 - c0, lza[i], lzb[i],
-                                mine2 + (i * (size_t)NS + (size_t)q) * 3);
+                const PairPartial *sp = &pp[i * (size_t)NS + (size_t)q];
+                divergence_sums(la + i * V + c0, lb + i * V + c0, ea + i * V + c0, eb + i * V + c0, c1 - c0,
+                                sp->a.m, sp->b.m, lza[i], lzb[i], mine2 + (i * (size_t)NS + (size_t)q) * 3);
             }
         if (P > 1 && tp->allgather_host(tp, mine2, all2, b2) != 0) {
             rc = ls_fail(e, "tensor-parallel all-gather of pair divergences failed");
@@ -243,6 +251,8 @@ int ls_metrics_pair(LsForward *fa, LsForward *fb, const int32_t *ids, const int3
     fb->be->free(fb->be, dev_b);
     free(la);
     free(lb);
+    free(ea);
+    free(eb);
     free(mine1);
     if (all1 != mine1) free(all1);
     free(mine2);
@@ -253,4 +263,46 @@ int ls_metrics_pair(LsForward *fa, LsForward *fb, const int32_t *ids, const int3
     free(lzb);
     free(want);
     return rc;
+}
+
+/* One pair's models share a vocabulary (ls_pairs_resolve). */
+static int pair_shares_vocabulary(const char *const *names, const LsTokenizer *const *toks,
+                                  const int32_t *vocab, LsModelPair p, LsError *e) {
+    const char *a = names[p.a], *b = names[p.b];
+    if (vocab[p.a] != vocab[p.b])
+        return ls_fail(e, "%s (vocab_size %d) and %s (vocab_size %d) do not share a vocabulary", a,
+                       vocab[p.a], b, vocab[p.b]);
+    if (!toks[p.a] || !toks[p.b]) return LS_OK;
+    int32_t id = ls_tokenizer_first_difference(toks[p.a], toks[p.b]);
+    if (id < 0) return LS_OK;
+    const char *sa = ls_tokenizer_id_to_token(toks[p.a], id), *sb = ls_tokenizer_id_to_token(toks[p.b], id);
+    return ls_fail(e, "%s and %s do not share a tokenizer: id %d is '%s' in one and '%s' in the other", a, b,
+                   id, sa ? sa : "(none)", sb ? sb : "(none)");
+}
+
+int ls_pairs_resolve(const char *const *names, const LsTokenizer *const *toks, const int32_t *vocab, int n,
+                     const LsModelPair *spec, int n_spec, LsModelPair **out, int *n_out, LsError *e) {
+    int np = spec ? n_spec : (n > 1 ? n - 1 : 0);
+    LsModelPair *p = ls_malloc((size_t)(np > 0 ? np : 1) * sizeof *p);
+    *out = NULL;
+    *n_out = 0;
+    for (int i = 0; i < np; i++) {
+        p[i] = spec ? spec[i] : (LsModelPair){i, i + 1};
+        if (p[i].a < 0 || p[i].a >= n || p[i].b < 0 || p[i].b >= n || p[i].a == p[i].b) {
+            ls_fail(e, "pair %d: (%d, %d) does not name two different models of the %d", i + 1, p[i].a,
+                    p[i].b, n);
+            free(p);
+            return LS_ERR;
+        }
+        if (pair_shares_vocabulary(names, toks, vocab, p[i], e)) {
+            if (!spec)
+                ls_fail_prefix(e, "the default pairs are consecutive models; configure the pairs to compare "
+                                  "only models that share a tokenizer");
+            free(p);
+            return LS_ERR;
+        }
+    }
+    *out = p;
+    *n_out = np;
+    return LS_OK;
 }

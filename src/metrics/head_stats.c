@@ -49,7 +49,7 @@ void ls_softmax_merge(const LsSoftmaxPartial *p, int n, double *lse, double *ent
 }
 
 /* Rows per chunk: keeps the [R, V_local] logits scratch near 64 MiB. */
-static size_t chunk_rows(size_t V) {
+size_t ls_metrics_chunk_rows(size_t V) {
     size_t r = (64u << 20) / (V * sizeof(float) + 1);
     if (r < 16) r = 16;
     if (r > 1024) r = 1024;
@@ -69,7 +69,7 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
         for (int32_t t = seq_off[s]; t < seq_off[s + 1]; t++)
             want[t] = t + 1 < seq_off[s + 1] ? ids[t + 1] : -1;
 
-    size_t R = f->head_rows ? f->head_rows : chunk_rows((size_t)f->nv);
+    size_t R = f->head_rows ? f->head_rows : ls_metrics_chunk_rows((size_t)f->nv);
     /* per-rank block of one chunk: partials, wanted logit, target logits, top-k */
     size_t blk_f = R * (1 + (size_t)ntgt + (size_t)K); /* floats */
     size_t blk_bytes =

@@ -200,12 +200,12 @@ void ls_find_occurrences(const LsTargetSet *ts, const LsTokenizer *tok, int64_t 
                 o->form = (int16_t)form;
                 if (t0 >= 0 && t1 > t0) {
                     double lp = 0.0;
-                    for (long t = t0; t < t1; t++)
+                    for (long t = t0; logprob && t < t1; t++)
                         lp += logprob[answer_start + t];
                     o->position = answer_start + (int32_t)t0;
                     o->n_tokens = (int16_t)(t1 - t0);
-                    o->logprob = (float)lp;
-                    o->rank_first = rank[answer_start + t0];
+                    o->logprob = logprob ? (float)lp : NAN;
+                    o->rank_first = rank ? rank[answer_start + t0] : 0;
                     o->aligned = 1;
                 } else {
                     /* the boundary falls inside a token: counted, not scored */

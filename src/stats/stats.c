@@ -311,3 +311,12 @@ LsStatReason ls_stats_bh(const double *p, size_t m, double *q) {
     free(s);
     return LS_STAT_OK;
 }
+
+void ls_stats__percentile_ci(double *v, size_t n, double *lo, double *hi) {
+    *lo = *hi = NAN;
+    if (n == 0) return;
+    qsort(v, n, sizeof *v, cmp_double);
+    double tail = 100.0 * (1.0 - LS_STATS_CI_LEVEL) / 2.0;
+    *lo = percentile_sorted(v, n, tail);
+    *hi = percentile_sorted(v, n, 100.0 - tail);
+}

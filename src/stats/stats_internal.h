@@ -31,4 +31,8 @@ static inline double ls_stats__clip01(double p) {
     return p < 0.0 ? 0.0 : (p > 1.0 ? 1.0 : p);
 }
 
+/* The percentile bootstrap interval of LS_STATS_CI_LEVEL from n estimates
+ * (sorted in place): numpy.percentile(v, [2.5, 97.5]), linear interpolation. */
+void ls_stats__percentile_ci(double *v, size_t n, double *lo, double *hi);
+
 #endif

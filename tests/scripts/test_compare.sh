@@ -29,6 +29,12 @@ for pi in $(seq 0 $((npairs - 1))); do
   done
 done
 
+# --ids-file: the same numbers as --ids
+echo "$ids" | tr ',' ' ' > "$tmp/ids.txt"
+"$bin" compare --model "$fx/$a" --model "$fx/$b" --ids-file "$tmp/ids.txt" --json --device cpu > "$tmp/cf.json"
+"$py" "$src/tests/scripts/check_compare.py" "$tmp/c1.json" - - "$tmp/cf.json" --exact
+expect_err 1 "$tmp/missing.txt" "$bin" compare --model "$fx/$a" --model "$fx/$b" --ids-file "$tmp/missing.txt"
+
 # refusals
 "$bin" make-tiny-model --out "$tmp/v96" --seed 5 --vocab 96 2> /dev/null
 expect_err 1 "do not share a vocabulary" "$bin" compare --model "$fx/qwen2-tiny-tied" --model "$tmp/v96" \
