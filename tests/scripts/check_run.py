@@ -25,6 +25,38 @@ import h5py
 import numpy as np
 from tokenizers import Tokenizer
 
+
+
+class CliTokenizer:
+    """A GGUF file's tokenizer (no tokenizer.json to hand HF tokenizers) through `logits-study
+    tokenize`, whose ids tests/realmodel/test_real_score.sh checks against transformers'."""
+
+    class Encoding:
+        def __init__(self, ids):
+            self.ids = ids
+
+    def __init__(self, binary, path):
+        self.binary, self.path = binary, path
+
+    def _run(self, flags, line):
+        out = subprocess.run([self.binary, "tokenize", "--tokenizer", self.path, *flags], input=line + "\n",
+                             capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)
+
+    def encode(self, text, add_special_tokens=True):
+        return self.Encoding(self._run([] if add_special_tokens else ["--no-special"], json.dumps(text)))
+
+    def decode(self, ids, skip_special_tokens=False):
+        assert not skip_special_tokens
+        return self._run(["--decode"], json.dumps([int(i) for i in ids]))
+
+
+def tokenizer_of(path):
+    if path.endswith(".gguf"):
+        return CliTokenizer(binary, path)
+    return Tokenizer.from_file(os.path.join(path, "tokenizer.json"))
+
+
 TOL = 1e-4
 # between two runs of ours (another world size, data or tensor parallel): 1e-5, relative for
 # values above 1 in magnitude (fp32 sums in another order: a log-prob of -40 has ulps of 4e-6)
@@ -84,7 +116,7 @@ for name in models:
     assert np.isfinite(lp[rest]).all() and (lp[rest] <= 0).all() and (rank[rest] >= 1).all()
     assert (ent[rest] >= -1e-5).all()
 
-    tok = Tokenizer.from_file(os.path.join(g.attrs["path"], "tokenizer.json"))
+    tok = tokenizer_of(g.attrs["path"])
     for i in range(N):
         r = by_line[int(lines[i])]
         prompt = tmpl[: tmpl.index("{answer}")].replace("{query}", r["query"])
