@@ -150,6 +150,49 @@ def model_comparison_figure(s: Summary) -> go.Figure:
     return fig
 
 
+def primary_figure(s: Summary) -> go.Figure:
+    """The primary effects per word as ratios (log axis) with their 95% intervals, one trace per model pair;
+    a menu switches between the pair effect, the level trend and the correctness effect."""
+    pairs = []
+    for t in s.primary:
+        key = (t["model_a"], t["model_b"])
+        if key not in pairs:
+            pairs.append(key)
+    colours = {p: style.OKABE_ITO[i % len(style.OKABE_ITO)] for i, p in enumerate(pairs)}
+    tests = ["pair_effect", "level_trend", "correctness"]
+    fig = go.Figure()
+    groups = []
+    for ti, test in enumerate(tests):
+        idx = []
+        for pa in pairs:
+            rows = {t["word"]: t for t in s.primary if (t["model_a"], t["model_b"]) == pa and t["test"] == test}
+            y = [_f(rows[w]["ratio"]) if w in rows else None for w in s.words]
+            hi = [_f(rows[w]["ratio_hi"]) if w in rows else None for w in s.words]
+            lo = [_f(rows[w]["ratio_lo"]) if w in rows else None for w in s.words]
+            plus = [h - v if h is not None and v is not None else None for h, v in zip(hi, y)]
+            minus = [v - q if q is not None and v is not None else None for q, v in zip(lo, y)]
+            label = f"{pa[1]} vs {pa[0]}"
+            fig.add_trace(go.Scatter(
+                x=s.words, y=y, mode="markers", name=label, marker=dict(color=colours[pa], size=10),
+                visible=(ti == 0), error_y=dict(type="data", array=plus, arrayminus=minus, visible=True),
+                hovertemplate=f"{html.escape(label)} \u2013 %{{x}}: ratio %{{y:.4g}}<extra></extra>"))
+            idx.append(len(fig.data) - 1)
+        groups.append(idx)
+    buttons = []
+    for ti, test in enumerate(tests):
+        vis = [False] * len(fig.data)
+        for j in groups[ti]:
+            vis[j] = True
+        buttons.append(dict(label=TEST_LABELS[test], method="update", args=[{"visible": vis}]))
+    fig.add_hline(y=1.0, line_dash="dot", line_color="#777")
+    fig.update_layout(template="plotly_white", height=420, yaxis_type="log",
+                      title="Primary effects as ratios b/a with 95% intervals (1 = no difference)",
+                      xaxis_title="target word", yaxis_title="ratio (log scale)",
+                      updatemenus=[dict(buttons=buttons, x=1, xanchor="right", y=1.15, yanchor="bottom")],
+                      legend=dict(title="models"))
+    return fig
+
+
 def level_figure(s: Summary, metric: str) -> go.Figure:
     colours = style.model_colours(s.models)
     ncol = 5
@@ -305,6 +348,8 @@ def write_dashboard(res: Results, s: Summary | None, outdir: str, pngs: list[str
                          str(int((sel & (ic == -1)).sum())), str(int(sel.sum()))])
 
     test_tables = _test_tables(s) if s is not None else []
+    primary = _primary_table(s) if s is not None else None
+    coverage = _coverage_table(res)
 
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -315,7 +360,8 @@ def write_dashboard(res: Results, s: Summary | None, outdir: str, pngs: list[str
         "<header><h1>logits-study: reasoning-word probabilities</h1>",
         f"<p>{_esc(os.path.basename(res.path))} &middot; models: {_esc(', '.join(res.models))} &middot; "
         f"{len(res.level)} samples &middot; created {_esc(a.get('created', '?'))}</p></header>",
-        "<nav><a href='#run'>Run</a>" + "".join(f"<a href='#{sid}'>{_esc(t)}</a>" for sid, t, _ in plots)
+        "<nav><a href='#primary'>Primary results</a><a href='#run'>Run</a><a href='#coverage'>Word forms</a>"
+        + "".join(f"<a href='#{sid}'>{_esc(t)}</a>" for sid, t, _ in plots)
         + "<a href='#tests'>Tests</a><a href='#figures'>Figures</a></nav><main>",
     ]
     if not res.complete:
@@ -323,25 +369,49 @@ def write_dashboard(res: Results, s: Summary | None, outdir: str, pngs: list[str
                      "--allow-incomplete; numbers may be partial.</div>")
     for n in notes:
         parts.append(f"<div class='warn'>{_esc(n)}</div>")
+    parts.append("<section id='primary'><h2>Primary results</h2>")
+    if primary:
+        fig = primary_figure(s)
+        fig.update_yaxes(exponentformat="power")
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=False, config=PLOT_CONFIG,
+                                 div_id="plot-primary"))
+        parts.append(primary)
+    else:
+        parts.append("<p class='muted'>This file has no /summary/primary (reduce it again with this version).</p>")
+    parts.append("</section>")
     parts.append("<section id='run'><h2>Run</h2>" + _table(["attribute", "value"], meta_rows))
     parts.append("<h3>Models</h3>" + _table(["model", "path", "parameters", "tokens", "answer tokens",
                                              "config"], model_rows))
     parts.append("<h3>Samples</h3>" + _table(["level", "correct", "incorrect", "unknown", "total"], cnt_rows))
+    if s is not None and s.length:
+        if int(s.attrs.get("length_policy_warning", 0)) == 1:
+            parts.append("<div class='warn'><b>Skip rates differ across levels or correctness</b>: long answers "
+                         "drop out unevenly, so the group comparisons are biased (docs/statistics.md).</div>")
+        lrows = [[_esc(r["group"]), _esc(r["kept"]), "?" if int(r["skipped"]) < 0 else _esc(r["skipped"]),
+                  fmt_num(r.get("rate"), ".3f")] for r in s.length]
+        parts.append("<h3>Records run and skipped (too long or bad)</h3>"
+                     + _table(["group", "run", "skipped", "skip rate"], lrows)
+                     + "<p class='muted'>?: the file does not record the skipped records' level and "
+                       "correctness.</p>")
     if a.get("run_config"):
         parts.append(f"<details><summary>run config</summary><pre>{_esc(a['run_config'])}</pre></details>")
     parts.append("<p class='muted'>Interactive per-position view: "
                  "<a href='target_token_probabilities.html'>target_token_probabilities.html</a>; "
                  "all numbers: <a href='analysis_results.json'>analysis_results.json</a> "
                  "(the file's /summary tables, as written by the reducer).</p></section>")
+    parts.append("<section id='coverage'><h2>What each word's propensity covers</h2>" + coverage + "</section>")
     for sid, title, fig in plots:
         fig.update_yaxes(exponentformat="power")  # 10^-6, not SI prefixes (1µ) for probabilities
         parts.append(f"<section id='{sid}'><h2>{_esc(title)}</h2>")
         parts.append(fig.to_html(full_html=False, include_plotlyjs=False, config=PLOT_CONFIG,
                                  div_id=f"plot-{sid}"))
         parts.append("</section>")
-    parts.append("<section id='tests'><h2>Tests (from /summary)</h2>")
+    parts.append("<section id='tests'><h2>Descriptive tests (secondary, from /summary)</h2>")
     if test_tables:
-        parts.append("<p class='muted'>q = Benjamini\u2013Hochberg adjusted p as the reducer wrote it; "
+        parts.append("<p class='muted'>Descriptive: these tests pool levels, do not adjust for answer length, "
+                     "and the occurrence_prob rows treat the occurrences of one answer as independent; their "
+                     "q = Benjamini\u2013Hochberg adjusted p within small families (docs/hdf5-layout.md), not "
+                     "across the file. The primary results above are the study's tests; "
                      "<span class='sig'>bold</span>: q &lt; 0.05; *** q&lt;0.001, ** q&lt;0.01, * q&lt;0.05. "
                      "n/a: the reason column says why (e.g. too few occurrences).</p>")
         for title, headers, rows in test_tables:
@@ -359,6 +429,64 @@ def write_dashboard(res: Results, s: Summary | None, outdir: str, pngs: list[str
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(parts))
     return path
+
+
+TEST_LABELS = {"pair_effect": "pair effect (b/a)", "level_trend": "level trend (per level)",
+               "correctness": "correct / incorrect"}
+
+
+def _primary_table(s: Summary) -> str | None:
+    """The primary tests: ratio with its interval, every p with its n, BH q over the file."""
+    if not s.primary:
+        return None
+    a = s.attrs
+    min_g = int(a.get("min_clusters", 10))
+    rows = []
+    for t in s.primary:
+        ok = int(t.get("reason", 0)) == 0
+        sig = ok and int(t.get("eligible", 0)) == 1 and (_f(t.get("q")) or 1.0) < 0.05
+        ci = (f"{fmt_num(t.get('ratio'))} [{fmt_num(t.get('ratio_lo'))}, {fmt_num(t.get('ratio_hi'))}]"
+              if ok else "n/a")
+        ci_m = {1: "BCa", 2: "Wald"}.get(int(t.get("ci_method", 0)), "")
+        p = f"{fmt_p(t.get('p'))} ({_esc(s.method(t.get('p_method')))}, {_esc(t.get('p_resamples'))})" if ok else "n/a"
+        note = "" if int(t.get("eligible", 0)) else f"below {min_g} clusters" if ok else _esc(s.reason(t.get("reason")))
+        rows.append([_esc(f"{t['model_b']} vs {t['model_a']}"), _esc(t["word"]), _esc(TEST_LABELS.get(t["test"], t["test"])),
+                     _esc(t.get("n")), _esc(t.get("n_clusters")), f"<span class='{'sig' if sig else ''}'>{ci}</span>",
+                     _esc(ci_m), fmt_num(t.get("geomean_a")), fmt_num(t.get("geomean_b")), p,
+                     fmt_p(t.get("p_wald")), _q_cell(t.get("q")) if ok else "n/a", note])
+    head = ("<p class='muted'>Per model pair and word, d = log propensity(b) \u2212 log propensity(a) of each "
+            "sample (both models read the same answer). Ratios are exp(effect): the geometric-mean ratio b/a, "
+            "its change per difficulty level, and correct/incorrect \u2014 the last two from one least-squares "
+            "fit adjusted for log answer length, with cluster-robust standard errors. p: sign-flip test over "
+            f"clusters (exact up to {_esc(a.get('exact_clusters', 20))} clusters, else "
+            f"{_esc(a.get('resamples', '?'))} random flips); q: Benjamini\u2013Hochberg over all "
+            f"{len(s.primary)} primary tests. Results on fewer than {min_g} clusters are never marked "
+            "significant. docs/statistics.md explains each number.</p>")
+    return head + _table(["models", "word", "test", "n", "clusters", "ratio [95% CI]", "CI", "geo. mean a",
+                          "geo. mean b", "p (method, resamples)", "p Wald", "q", "note"], rows)
+
+
+def _coverage_table(res: Results) -> str:
+    """Per model and word: the surface forms the propensity covers (single-token) and those it misses."""
+    rows = []
+    for m in res.models:
+        path = f"models/{m}/forms"
+        if path not in res.file:
+            continue
+        forms = res.file[path][()]
+        for wi, w in enumerate(res.target_words):
+            sel = forms[forms["word"] == wi]
+            cov = [f.decode(errors="replace") if isinstance(f, bytes) else str(f)
+                   for f, c in zip(sel["form"], sel["single_token_column"]) if c >= 0]
+            miss = [f"{f.decode(errors='replace') if isinstance(f, bytes) else f} ({n} tokens)"
+                    for f, c, n in zip(sel["form"], sel["single_token_column"], sel["n_tokens"]) if c < 0]
+            rows.append([_esc(m), _esc(w), _esc(", ".join(repr(x) for x in cov) or "none"),
+                         _esc(", ".join(repr(x) for x in miss) or "none")])
+    if not rows:
+        return "<p class='muted'>The file has no /models/&lt;m&gt;/forms table.</p>"
+    return ("<p class='muted'>Only single-token forms enter a word's propensity; forms the tokenizer splits are "
+            "missed by it (their occurrences are still counted and scored).</p>"
+            + _table(["model", "word", "covered (single-token forms)", "missed (multi-token forms)"], rows))
 
 
 def _q_cell(q) -> str:

@@ -7,7 +7,9 @@ file's root attributes, int8 codes become the names stored beside them
 number is the one the C reducer wrote. A column the figures want that the file
 lacks reads as NaN and is reported in `missing`; nothing is recomputed here.
 
-Tables: groups (model x word x group descriptives), correctness (correct vs
+Tables: primary (the study's tests per model pair x word: pair effect, level
+trend, correctness on d = log propensity_b - log propensity_a, one BH family;
+docs/statistics.md), and the descriptive ones: groups (model x word x group descriptives), correctness (correct vs
 incorrect tests per model x word x variable), levels (Spearman / Kruskal across
 levels 1-5 per model x word x variable), model_pairs (paired Wilcoxon across
 models per word, on per-sample propensity).
@@ -120,6 +122,8 @@ class Summary:
     correctness: dict = field(default_factory=dict)  # (model, word, variable) -> row
     levels: dict = field(default_factory=dict)  # (model, word, variable) -> row
     pairs: list = field(default_factory=list)  # rows, model_a / model_b / word as names
+    primary: list = field(default_factory=list)  # /summary/primary rows, names for models, word, test
+    length: list = field(default_factory=list)  # /summary/length_policy rows, group as its name
     reason_names: list = field(default_factory=list)
     method_names: list = field(default_factory=list)
     missing: list = field(default_factory=list)
@@ -195,6 +199,22 @@ def load_summary(res: Results) -> Summary | None:
                 target[(m, w, _name(r.get("variable"), variable_names))] = r
         else:
             s.missing.append(f"/summary/{table}")
+    if "primary" in sg:
+        tests = _names(sg, "primary_names", ["pair_effect", "level_trend", "correctness"])
+        for r in _rows(sg["primary"]):
+            r = dict(r)
+            r["model_a"] = _name(r.get("model_a"), s.models)
+            r["model_b"] = _name(r.get("model_b"), s.models)
+            r["word"] = _name(r.get("word"), s.words)
+            r["test"] = _name(r.get("test"), tests)
+            s.primary.append(r)
+    else:
+        s.missing.append("/summary/primary")
+    if "length_policy" in sg:
+        for r in _rows(sg["length_policy"]):
+            r = dict(r)
+            r["group"] = _name(r.get("group"), group_names)
+            s.length.append(r)
     if "model_pairs" in sg:
         for r in _rows(sg["model_pairs"]):
             r = dict(r)

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# bench/cpu_prefill: `logits-study score` vs HF transformers (fp32, same
-# checkpoint, same 512 ids, same statistics) at 1 and 2 threads, and vs the
-# machine's measured OpenBLAS sgemm rate. Writes bench/results/cpu_prefill-<host>.json.
-# usage: bash bench/cpu_prefill/run.sh   (from the project root; needs the oracle venv)
+# bench/cpu_prefill: `logits-study score` vs HF transformers, fp32 and bf16
+# side by side (same checkpoint, same 512 ids, same statistics), at 1 and 2
+# threads, in alternating rounds (the fastest of each kind is kept: the dev VM
+# is shared), and the machine's OpenBLAS sgemm rate. Writes bench/results/cpu_prefill.json.
+# usage: [THREADS="1 2"] [EXTRA_LINES=FILE] bash bench/cpu_prefill/run.sh [ROUNDS]
+#   (from the project root; needs the oracle venv). EXTRA_LINES: the run lines of
+#   an earlier (e.g. THREADS=1) run, summarised together with these.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+rounds=${1:-2}
 bash tests/oracle/setup_oracle.sh
 bash scripts/build.sh build
 PY=.venv-oracle/bin/python
@@ -12,27 +16,23 @@ model=build/bench-models/qwen2.5-0.5b-shape
 $PY bench/cpu_prefill/make_model.py "$model"
 ids=build/bench-models/ids512.txt
 $PY -c "import random; random.seed(1); print(','.join(str(random.randrange(151643)) for _ in range(512)))" > "$ids"
-host=$(hostname -s 2>/dev/null || echo host)
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
-out=bench/results/cpu_prefill.json
-{
-  echo "{\"machine\": \"$cpu, $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB\","
-  echo " \"model\": \"random Qwen2 of Qwen2.5-0.5B shape, fp32\", \"runs\": ["
-  first=1
-  for th in 1 2; do
-    for kind in sgemm ours hf; do
-      case $kind in
-        sgemm) line=$(build/bench/ls-sgemm-bench 512 4864 896 $th 10) ;;
-        ours) line=$(OMP_NUM_THREADS=$th build/logits-study score --model "$model" --ids "$(cat $ids)" --device cpu \
-                       --threads $th --top-k 5 --targets 100,200,300,400 --timing --repeat 3 2>&1 >/dev/null | tail -1) ;;
-        hf) line=$(OMP_NUM_THREADS=$th $PY bench/cpu_prefill/hf_prefill.py "$model" "$ids" $th 3) ;;
-      esac
-      [ $first -eq 1 ] || echo ","
-      first=0
-      echo "  {\"what\": \"$kind\", \"result\": $line}"
-      echo "$kind threads=$th: $line" >&2
+flags=$(grep -o -w -E 'avx512f|avx512_bf16|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')
+lines=$(mktemp)
+for th in ${THREADS:-1 2}; do
+  echo "{\"what\": \"sgemm\", \"threads\": $th, \"result\": $(build/bench/ls-sgemm-bench 512 4864 896 $th 10)}" >> "$lines"
+  for r in $(seq "$rounds"); do
+    for prec in fp32 bf16; do
+      line=$(OMP_NUM_THREADS=$th build/logits-study score --model "$model" --ids "$(cat $ids)" --device cpu \
+               --threads $th --top-k 5 --targets 100,200,300,400 --timing --repeat 2 --precision $prec 2>&1 >/dev/null | tail -1)
+      echo "{\"what\": \"ours\", \"precision\": \"$prec\", \"threads\": $th, \"result\": $line}" >> "$lines"
+      line=$(OMP_NUM_THREADS=$th $PY bench/cpu_prefill/hf_prefill.py "$model" "$ids" $th 2 $prec)
+      echo "{\"what\": \"hf\", \"precision\": \"$prec\", \"threads\": $th, \"result\": $line}" >> "$lines"
+      tail -2 "$lines" >&2
     done
   done
-  echo "]}"
-} > "$out"
-echo "wrote $out"
+done
+$PY bench/cpu_prefill/summarise.py "$cpu, $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, flags: $flags" \
+  "$lines" ${EXTRA_LINES:-} > bench/results/cpu_prefill.json
+rm -f "$lines"
+echo "wrote bench/results/cpu_prefill.json"

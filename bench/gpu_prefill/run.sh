@@ -37,7 +37,7 @@ for n in "${lengths[@]}"; do
   ids=build/bench-models/ids$n.txt
   # ids < 100000: 16k ids stay under the 128 KiB limit of one argv string
   $PY -c "import random; random.seed($n); print(','.join(str(random.randrange(100000)) for _ in range($n)))" > "$ids"
-  line=$(build/logits-study score --model "$model" --ids "$(cat "$ids")" --device cuda --top-k 5 \
+  line=$(build/logits-study score --model "$model" --ids "$(cat "$ids")" --device cuda --precision bf16 --top-k 5 \
            --targets $targets --timing --repeat "$REPEAT" 2>&1 >/dev/null | grep '^{' | tail -1)
   echo "{\"what\": \"logits-study\", \"gpu\": \"$gpu\", \"result\": $line}" | tee -a "$out"
   for way in original efficient; do

@@ -81,6 +81,17 @@ typedef struct {
     int threads;         /* CPU threads per rank (0 on a GPU) */
 } LsDeviceInfo;
 
+/* What batches of a model need of a backend's memory, known when the model is
+ * loaded (ls_forward_init): sizes every buffer up front, so that a batch never
+ * grows one and an oversize batch_tokens is refused before any allocation. */
+typedef struct {
+    size_t tokens;       /* batch_tokens: rows of every activation */
+    size_t weight_elems; /* weight elements this rank holds (all linear layers, embedding, head) */
+    size_t gemm_k;       /* widest GEMM input (columns of x in linear / head_partials) */
+    size_t vocab;        /* vocab rows of the head slice */
+    int heads, head_dim; /* this rank's query heads and their dim (attention scratch) */
+} LsBatchShape;
+
 typedef struct LsBackend LsBackend;
 struct LsBackend {
     const char *name;
@@ -93,6 +104,22 @@ struct LsBackend {
     int (*set_precision)(LsBackend *be, LsPrecision p, LsError *e);
     /* Fills *out (device, processor, libraries, threads). */
     void (*describe)(LsBackend *be, LsDeviceInfo *out);
+
+    /* Memory the backend can still allocate, in bytes (CUDA: free device
+     * memory; CPU: MemAvailable of /proc/meminfo); 0 when unknown. */
+    size_t (*mem_available)(LsBackend *be);
+    /* Bytes of backend memory the weights (in backend format) and the
+     * backend's own scratch need for batches of shape *s, beyond the
+     * forward's activation arena; called before anything is allocated. */
+    size_t (*mem_needed)(LsBackend *be, const LsBatchShape *s);
+    /* Allocates the scratch batches of shape *s need (after the weights), so
+     * no operation grows a buffer; *head_rows: the rows per head_partials
+     * call it sized for (0: the caller's choice). LS_ERR + message. */
+    int (*reserve)(LsBackend *be, const LsBatchShape *s, size_t *head_rows, LsError *e);
+    /* The first error an operation met since the last check (operations have
+     * no error return: CUDA records it, with file:line and the call, and
+     * skips later work); LS_OK when none. Called once per batch. */
+    int (*check)(LsBackend *be, LsError *e);
 
     /* memory */
     void *(*alloc)(LsBackend *be, size_t bytes, LsError *e); /* NULL + message on failure */
@@ -171,6 +198,10 @@ struct LsBackend {
  * bias, each inside its 2-D tensor) and gives its rows n, width k, has_bias. */
 int ls_weight_slices_check(const LsWeightSlice *sl, int ns, const char *backend, size_t *n, size_t *k,
                            int *has_bias, LsError *e);
+
+/* Host memory the process can still allocate (MemAvailable of /proc/meminfo),
+ * 0 when unknown; the CPU backend's mem_available. */
+size_t ls_host_mem_available(void);
 
 /* CPU backend (fp32 compute, BLAS GEMMs); nthreads <= 0 = all cores. */
 LsBackend *ls_backend_cpu_create(int nthreads);

@@ -2,7 +2,9 @@
  *
  * One JSON object per line:
  *   {"query": str, "answer": str, "level": 1..5, "is_correct": bool|null}
- * `is_correct` may be absent or null (unknown); other keys are ignored.
+ * `is_correct` may be absent or null (unknown); an optional "problem_id"
+ * (a non-negative JSON integer, or null) names the problem the answer belongs
+ * to (the cluster of the statistics, docs/statistics.md); other keys are ignored.
  * Validation is strict: the file must be UTF-8 without NUL bytes, each line
  * one object without duplicate keys, `level` a JSON integer (3.0 and "3" are
  * errors), `is_correct` a JSON bool, `answer` non-empty. A UTF-8 BOM at the
@@ -18,11 +20,12 @@
 #include "ls/common.h"
 
 typedef struct {
-    char *query;    /* UTF-8, NUL-free */
-    char *answer;   /* UTF-8, NUL-free, non-empty */
-    int level;      /* 1..5 */
-    int is_correct; /* 1, 0, or -1 = unknown */
-    size_t line;    /* 1-based line in the source file */
+    char *query;        /* UTF-8, NUL-free */
+    char *answer;       /* UTF-8, NUL-free, non-empty */
+    int level;          /* 1..5 */
+    int is_correct;     /* 1, 0, or -1 = unknown */
+    int64_t problem_id; /* optional "problem_id" (answers to one problem share it): >= 0, or -1 = none */
+    size_t line;        /* 1-based line in the source file */
 } LsRecord;
 
 typedef struct {

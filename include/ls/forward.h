@@ -74,6 +74,7 @@ typedef struct {
     LsLayer *layers;     /* [L] */
     LsRopeTable rope[2]; /* [0] full-attention layers, [1] sliding-window layers */
     size_t max_tokens;
+    size_t head_rows; /* rows per head_partials call the backend sized for (0: src/metrics chooses) */
     /* activation arena, sized for max_tokens once */
     void *arena;
     float *x, *h, *qkv, *att, *gu, *act; /* backend memory */

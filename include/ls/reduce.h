@@ -41,8 +41,27 @@ enum {
     LS_VAR_COUNT
 };
 
+/* Resamples of the primary tests: cluster-bootstrap BCa intervals and random
+ * sign flips (docs/statistics.md). */
+#define LS_REDUCE_DEFAULT_RESAMPLES 10000
+/* Primary results on fewer clusters are reported but never listed as
+ * significant (the `eligible` column). */
+#define LS_REDUCE_MIN_CLUSTERS 10
+
+/* The primary tests (the `test` column of /summary/primary): one BH family. */
+enum {
+    LS_PRIMARY_PAIR_EFFECT = 0, /* mean over samples of d = log propensity_b - log propensity_a */
+    LS_PRIMARY_LEVEL_TREND,     /* slope of d per difficulty level (adjusted for correctness, log length) */
+    LS_PRIMARY_CORRECTNESS,     /* correct - incorrect difference of d (adjusted for level, log length) */
+    LS_PRIMARY_COUNT
+};
+/* How a primary interval was made (the `ci_method` column). */
+enum { LS_CI_NONE = 0, LS_CI_BCA = 1, LS_CI_WALD = 2 };
+
 typedef struct {
-    size_t bootstrap; /* resamples per bootstrap CI (0: no CIs), used when bootstrap_given */
+    size_t bootstrap; /* resamples per descriptive CI of /summary/groups, model_pairs (0: none), when
+                         bootstrap_given */
+    size_t resamples; /* resamples of the primary tests (BCa, random sign flips); default 10000 */
     uint64_t seed; /* base seed; a CI's seed is seed + 16 * row + k (docs/hdf5-layout.md); when seed_given */
     int bootstrap_given;  /* 0: the file's root attribute `bootstrap` (what the run was configured with) */
     int seed_given;       /* 0: the file's root attribute `seed` */
@@ -51,7 +70,7 @@ typedef struct {
     int verbose;          /* progress lines through ls_log0 */
 } LsReduceOptions;
 
-/* Defaults: bootstrap and seed from the file, strict, quiet. */
+/* Defaults: bootstrap and seed from the file, LS_REDUCE_DEFAULT_RESAMPLES, strict, quiet. */
 LsReduceOptions ls_reduce_defaults(void);
 
 /* Reads path, computes every table and (re)writes /summary. Errors name the
@@ -131,6 +150,35 @@ typedef struct {
     double wilcoxon_r;
 } LsSumPair;
 
+/* /summary/primary: per model pair x word x primary test; every number on
+ * the log scale (nats) with its exp() ratio beside it. */
+typedef struct {
+    int16_t model_a, model_b, word;
+    int8_t test;         /* LS_PRIMARY_* */
+    int64_t n;           /* samples */
+    int64_t n_clusters;  /* clusters (problems, or samples) */
+    double estimate, se; /* mean d (pair effect) or the regression coefficient; cluster-robust se */
+    double ci_lo, ci_hi; /* 95% interval of estimate */
+    int8_t ci_method;    /* LS_CI_* */
+    double ratio, ratio_lo, ratio_hi; /* exp(estimate), exp(ci_lo), exp(ci_hi) */
+    double geomean_a, geomean_b;      /* geometric mean propensity of a and b over the test's samples */
+    double z, p_wald;                 /* estimate / se, normal two-sided p (statsmodels' cluster default) */
+    double p;                         /* the primary p: sign-flip test (exact or random flips) */
+    int8_t p_method;                  /* exact / permutation (method_names) */
+    int64_t p_resamples;              /* sign vectors the p counts (2^G or B) */
+    double q;                         /* BH over every primary p of the file */
+    int8_t reason;
+    int8_t eligible; /* reason ok and n_clusters >= min_clusters: may enter the significant list */
+} LsSumPrimary;
+
+/* /summary/length_policy: per group (the `group` codes of /summary/groups),
+ * how many records were run and how many were skipped (too long, bad). */
+typedef struct {
+    int8_t group;
+    int64_t kept, skipped; /* skipped: -1 where the file does not say the skipped records' group */
+    double rate;           /* skipped / (kept + skipped); NaN when unknown */
+} LsSumLength;
+
 /* Everything inspect needs, read back from a file. */
 typedef struct {
     char **models, **words; /* from the root attributes */
@@ -139,8 +187,11 @@ typedef struct {
     LsSumCorrect *correct;
     LsSumLevel *levels;
     LsSumPair *pairs;
-    size_t n_groups, n_correct, n_levels, n_pairs;
-    int64_t bootstrap, seed, n_samples, samples_left_out;
+    LsSumPrimary *primary;
+    LsSumLength *length;
+    size_t n_groups, n_correct, n_levels, n_pairs, n_primary, n_length;
+    int64_t length_warning; /* 1 when skip rates differ across levels or correctness (docs/statistics.md) */
+    int64_t bootstrap, seed, n_samples, samples_left_out, resamples, min_clusters;
 } LsSummary;
 
 /* The column list of each table (the writer, the reader and inspect --json
@@ -160,7 +211,11 @@ typedef struct {
     size_t row_size;
 } LsTable;
 
-extern const LsTable LS_TABLE_GROUPS, LS_TABLE_CORRECT, LS_TABLE_LEVELS, LS_TABLE_PAIRS;
+extern const LsTable LS_TABLE_GROUPS, LS_TABLE_CORRECT, LS_TABLE_LEVELS, LS_TABLE_PAIRS, LS_TABLE_PRIMARY,
+    LS_TABLE_LENGTH;
+
+/* Name of a primary test code ("pair_effect", "level_trend", "correctness"). */
+const char *ls_reduce_primary_name(int test);
 
 /* Name of a *_method code ("none", "asymptotic", "exact", "permutation"). */
 const char *ls_reduce_method_name(int method);

@@ -138,9 +138,13 @@ LsStatTest ls_stats_cohen_d(const double *a, size_t na, const double *b, size_t 
 LsStatTest ls_stats_mannwhitneyu(const double *a, size_t na, const double *b, size_t nb);
 
 /* Spearman rank correlation = scipy.stats.spearmanr(x, y), two-sided.
- * statistic = rho = Pearson correlation of the average ranks; df = n - 2;
- * t = rho sqrt(df / ((1+rho)(1-rho))), p = 2 P(T_df > |t|) (p = 0 for
- * |rho| = 1). x, y: [n].
+ * statistic = rho = Pearson correlation of the average ranks; df = n - 2.
+ * n <= LS_STATS_SPEARMAN_EXACT_N: exact p over all n! permutations of y
+ * (= scipy.stats.permutation_test, permutation_type='pairings',
+ * n_resamples=inf; rho = ±1 at n = 4 gives 1/12), method EXACT. Larger n:
+ * t = rho sqrt(df / ((1+rho)(1-rho))), p = 2 P(T_df > |t|) (spearmanr's p),
+ * method ASYMPTOTIC; for |rho| = 1 (t infinite) p = 2/n!, the exact p of a
+ * perfect ranking without ties, never 0. x, y: [n].
  * Degenerate: n < 3 -> TOO_FEW (scipy: NaN for n < 2; for n == 2 it returns
  * rho = ±1 with p = NaN — differs); x or y constant -> ALL_TIED (scipy: NaN);
  * NaN -> NAN_INPUT (scipy: NaN). */
@@ -181,5 +185,97 @@ LsStatTest ls_stats_wilcoxon(const double *x, const double *y, size_t n);
  * With m <= 1, q = p (as scipy). Returns BAD_ARG (q untouched) if a p-value is
  * outside [0, 1] or an array is NULL with m > 0, else OK. */
 LsStatReason ls_stats_bh(const double *p, size_t m, double *q);
+
+/* ---- clusters, resampling, BCa, sign flips, cluster-robust OLS (issue 15) ----
+ * The unit of every test is a cluster: a sample, or all samples of one problem
+ * (`problem_id`). Resampling is counter-based, so a resample's draws depend on
+ * (key, resample index) only: threads (OpenMP) split the resamples and the
+ * result is the same for any thread count. docs/statistics.md describes each
+ * statistic and its reference implementation. */
+
+/* Number of clusters up to which a sign-flip test enumerates all 2^G flips
+ * (exact p); above it B random flips are drawn (Monte Carlo p). */
+#define LS_STATS_EXACT_CLUSTERS 20
+/* Sample size up to which Spearman's p is exact (all n! permutations). */
+#define LS_STATS_SPEARMAN_EXACT_N 9
+
+/* Random 64-bit number number ctr of stream key: SplitMix64's output function
+ * of the state key + (ctr + 1) * 0x9E3779B97F4A7C15 (mod 2^64). */
+uint64_t ls_stats_rng(uint64_t key, uint64_t ctr);
+/* floor(r * n / 2^64): an index in [0, n) (bias <= n / 2^64). */
+static inline size_t ls_stats_rng_below(uint64_t r, size_t n) {
+    return (size_t)(((unsigned __int128)r * (unsigned __int128)n) >> 64);
+}
+
+/* Maps cluster ids id[0..n) to dense indices idx[i] in [0, G) in increasing
+ * id order; returns G. */
+size_t ls_stats_cluster_index(const int64_t *id, size_t n, size_t *idx);
+
+/* An interval with what it was made from. */
+typedef struct {
+    double lo, hi;
+    double z0, accel; /* BCa bias correction and acceleration */
+    LsStatReason reason;
+} LsStatInterval;
+
+/* BCa interval (Efron & Tibshirani 14.3, 15.4), as scipy.stats.bootstrap
+ * (method='BCa') computes it from the bootstrap distribution theta_b[0..B)
+ * and the jackknife values theta_jack[0..nj): z0 = ndtri((#{theta_b <
+ * theta_hat} + #{theta_b <= theta_hat}) / 2B), a = sum(u^3) / (6 (sum u^2)^1.5)
+ * with u = mean(theta_jack) - theta_jack, alpha_{1,2} = ndtr(z0 + (z0 +- z) /
+ * (1 - a (z0 +- z))), z = ndtri((1 - level) / 2), interval = the linear
+ * (type 7) quantiles of theta_b at alpha_1, alpha_2. theta_b is sorted in
+ * place, and values within 1e-12 relative of theta_hat are set to it first
+ * (a resample of the same clusters summed in another order is a tie). Degenerate: B == 0 or nj < 2 ->
+ * TOO_FEW; NaN anywhere -> NAN_INPUT; jackknife constant up to rounding (sd <= 1e-12 |mean|) or theta_hat
+ * outside the bootstrap distribution (z0 or a not finite) -> ALL_TIED (scipy: NaN with a
+ * DegenerateDataWarning). */
+LsStatInterval ls_stats_bca(double theta_hat, double *theta_b, size_t B, const double *theta_jack, size_t nj,
+                            double level);
+
+/* K ratio means over G clusters, theta_k = sum_c sum[c K + k] / sum_c cnt[c]
+ * (a sample-weighted mean when cluster c holds cnt[c] values with those sums),
+ * with BCa intervals from B resamples of whole clusters (the same resamples
+ * for every k: resample b draws cluster ls_stats_rng_below(ls_stats_rng(key,
+ * b G + j), G) for j in [0, G)) and the leave-one-cluster-out jackknife.
+ * est[k] = theta_k, ci[k] its interval (TOO_FEW when G < 2 or B == 0, NaN
+ * estimate when the denominator is 0). A resample's estimate is
+ * sum_c times_c sum_c / sum_c times_c cnt_c, times_c = how often c was drawn.
+ * Threaded over resamples. sum: [G * K], cnt: [G]. */
+void ls_stats_cluster_bca(const double *sum, const double *cnt, size_t G, size_t K, size_t B, uint64_t key,
+                          double level, double *est, LsStatInterval *ci);
+
+/* Sign-flip test of K sums T_k = sum_c w[c K + k] (H0: each cluster's w is
+ * symmetric about 0): G <= LS_STATS_EXACT_CLUSTERS enumerates every sign
+ * vector (method EXACT, p = as scipy.stats.permutation_test(n_resamples=inf)),
+ * else B random sign vectors (cluster c of flip b is negated when bit c % 64
+ * of ls_stats_rng(key, b ceil(G/64) + c/64) is 1; method PERMUTATION, p counts the observed T
+ * once, so p >= 1/(B+1)). p = min(1, 2 min(P(T* <= T), P(T* >= T))) with
+ * scipy's tolerance 100 eps |T| (permutation_test's two-sided p).
+ * out[k]: statistic = T_k, p, df = number of sign vectors, method, reason
+ * (TOO_FEW for G == 0, ALL_TIED when every w is 0, NAN_INPUT). Threaded. */
+void ls_stats_signflip(const double *w, size_t G, size_t K, size_t B, uint64_t key, LsStatTest *out);
+
+/* Least squares with cluster-robust (sandwich) standard errors, as
+ * statsmodels OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": g}) with
+ * its defaults use_correction=True, df_correction=True, use_t=False:
+ * cov = G/(G-1) (n-1)/(n-k) (X'X)^-1 (sum_c X_c'u_c u_c'X_c) (X'X)^-1, z = beta/se,
+ * p = 2 Q(|z|) (normal). Householder QR. X: [n, k] row-major, k <= LS_STATS_OLS_MAXK;
+ * cl: dense cluster indices [n] in [0, G).
+ * flip_w: optional [G * k]; when non-NULL, flip_w[c k + j] = the cluster-c
+ * term of coefficient j computed on the residuals of the fit without column
+ * j (the restricted model), so that sum_c flip_w[c k + j] = beta_j: the
+ * input of ls_stats_signflip for the wild cluster sign-flip test of beta_j = 0.
+ * Degenerate: n <= k or G < 2 -> TOO_FEW; a column constant or collinear
+ * with the others (|R_jj| <= 1e-10 max |R_ii|) -> ZERO_VARIANCE; NaN/inf ->
+ * NAN_INPUT. */
+#define LS_STATS_OLS_MAXK 8
+typedef struct {
+    size_t n, k, G;
+    double beta[LS_STATS_OLS_MAXK], se[LS_STATS_OLS_MAXK], z[LS_STATS_OLS_MAXK], p[LS_STATS_OLS_MAXK];
+    LsStatReason reason;
+} LsStatOls;
+LsStatOls ls_stats_ols_cluster(const double *X, const double *y, const size_t *cl, size_t n, size_t k,
+                               size_t G, double *flip_w);
 
 #endif

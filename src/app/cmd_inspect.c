@@ -13,18 +13,19 @@
 #include "ls/h5io.h"
 #include "ls/reduce.h"
 
-static const char *USAGE = "usage: logits-study inspect FILE [--model M] [--word W] [--alpha A] [--json]\n"
-                           "\n"
-                           "Prints what the output file FILE holds: the run metadata, then per model and\n"
-                           "target word the descriptives by level and correctness, the correct-vs-incorrect\n"
-                           "and level tests, the paired model comparisons, and the differences that are\n"
-                           "significant after Benjamini-Hochberg (q < A, default 0.05). Reads /summary\n"
-                           "(written by the run, or by `logits-study reduce FILE`).\n"
-                           "\n"
-                           "  --model M   only model M (repeatable)\n"
-                           "  --word W    only target word W (repeatable)\n"
-                           "  --alpha A   FDR level for the significant list (default 0.05)\n"
-                           "  --json      one JSON object on stdout instead of tables (NaN is null)\n";
+static const char *USAGE =
+    "usage: logits-study inspect FILE [--model M] [--word W] [--alpha A] [--json]\n"
+    "\n"
+    "Prints what the output file FILE holds: the run metadata, the primary tests\n"
+    "(per model pair and word: pair effect, level trend, correctness, each with its\n"
+    "n, interval, p and BH q over the file) and those significant (q < A, default\n"
+    "0.05, enough clusters), then the descriptive tables per model and word. Reads /summary\n"
+    "(written by the run, or by `logits-study reduce FILE`).\n"
+    "\n"
+    "  --model M   only model M (repeatable)\n"
+    "  --word W    only target word W (repeatable)\n"
+    "  --alpha A   FDR level for the significant list (default 0.05)\n"
+    "  --json      one JSON object on stdout instead of tables (NaN is null)\n";
 
 typedef struct {
     const char **models, **words;
@@ -119,7 +120,16 @@ static json_t *row_json(const LsSummary *s, const LsTable *t, const void *row) {
         case LS_F_I8: {
             int8_t v;
             memcpy(&v, p, 1);
-            if (ends_with(nm, "_reason"))
+            if (!strcmp(nm, "ci_method"))
+                json_object_set_new(o, nm,
+                                    json_string(v == LS_CI_BCA    ? "bca"
+                                                : v == LS_CI_WALD ? "wald"
+                                                                  : "none"));
+            else if (!strcmp(nm, "test"))
+                json_object_set_new(o, nm, json_string(ls_reduce_primary_name(v)));
+            else if (!strcmp(nm, "reason"))
+                json_object_set_new(o, nm, json_string(ls_reduce_reason_name(v)));
+            else if (ends_with(nm, "_reason"))
                 json_object_set_new(o, nm, json_string(ls_reduce_reason_name(v)));
             else if (ends_with(nm, "_method"))
                 json_object_set_new(o, nm, json_string(ls_reduce_method_name(v)));
@@ -201,49 +211,74 @@ static int cmp_sig(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+static int want_pair(const LsSummary *s, const Filter *f, int a, int b, int w) {
+    return (want_model(s, f, a) || want_model(s, f, b)) && want_word(s, f, w);
+}
+
+/* "b/a ratio 1.23 [1.10, 1.40]" or "per level ×1.05 [...]" for one primary row. */
+static void primary_text(const LsSummary *s, const LsSumPrimary *r, char *buf, size_t n) {
+    static const char *const what[LS_PRIMARY_COUNT] = {"pair effect   b/a", "level trend   per level",
+                                                       "correctness   correct/incorrect"};
+    char ab[96];
+    snprintf(ab, sizeof ab, "%s vs %s", s->models[r->model_b], s->models[r->model_a]);
+    int len = snprintf(buf, n, "%-22s %-10s %-32s", ab, s->words[r->word],
+                       r->test < LS_PRIMARY_COUNT ? what[r->test] : "?");
+    if (len < 0 || (size_t)len >= n) return;
+    if (r->reason)
+        snprintf(buf + len, n - (size_t)len, " (%s)  n = %lld (%lld clusters)",
+                 ls_reduce_reason_name(r->reason), (long long)r->n, (long long)r->n_clusters);
+    else
+        snprintf(buf + len, n - (size_t)len,
+                 " x%.4g [%.4g, %.4g] (%s)  n = %lld (%lld clusters)  p = %.3g (%s, %lld)  q = %.3g%s",
+                 r->ratio, r->ratio_lo, r->ratio_hi, r->ci_method == LS_CI_BCA ? "BCa" : "Wald",
+                 (long long)r->n, (long long)r->n_clusters, r->p, ls_reduce_method_name(r->p_method),
+                 (long long)r->p_resamples, r->q, r->eligible ? "" : "  [below min n]");
+}
+
+/* Only the primary tests enter the list (one BH family), and only those on at
+ * least min_clusters clusters (`eligible`). */
 static void collect_sig(const LsSummary *s, const Filter *f, SigList *l) {
-    for (size_t i = 0; i < s->n_correct; i++) {
-        const LsSumCorrect *r = &s->correct[i];
-        if (!want_model(s, f, r->model) || !want_word(s, f, r->word)) continue;
-        const char *v = ls_reduce_variable_name(r->variable);
-        if (r->welch_q < f->alpha)
-            sig_add(l, r->welch_q,
-                    "%s  %-10s %-15s correct vs incorrect  Welch t = %.3f (df %.1f)  p = %.3g  q = %.3g  d = "
-                    "%.3f",
-                    s->models[r->model], s->words[r->word], v, r->welch_t, r->welch_df, r->welch_p,
-                    r->welch_q, r->cohen_d);
-        if (r->mwu_q < f->alpha)
-            sig_add(
-                l, r->mwu_q,
-                "%s  %-10s %-15s correct vs incorrect  Mann-Whitney U = %.1f  p = %.3g  q = %.3g  r = %.3f",
-                s->models[r->model], s->words[r->word], v, r->mwu_u, r->mwu_p, r->mwu_q, r->rank_biserial);
-    }
-    for (size_t i = 0; i < s->n_levels; i++) {
-        const LsSumLevel *r = &s->levels[i];
-        if (!want_model(s, f, r->model) || !want_word(s, f, r->word)) continue;
-        const char *v = ls_reduce_variable_name(r->variable);
-        if (r->spearman_q < f->alpha)
-            sig_add(l, r->spearman_q,
-                    "%s  %-10s %-15s across levels  Spearman rho = %.3f  p = %.3g  q = %.3g",
-                    s->models[r->model], s->words[r->word], v, r->spearman_rho, r->spearman_p, r->spearman_q);
-        if (r->kruskal_q < f->alpha)
-            sig_add(l, r->kruskal_q,
-                    "%s  %-10s %-15s across levels  Kruskal H = %.3f (df %.0f)  p = %.3g  q = %.3g",
-                    s->models[r->model], s->words[r->word], v, r->kruskal_h, r->kruskal_df, r->kruskal_p,
-                    r->kruskal_q);
-    }
-    for (size_t i = 0; i < s->n_pairs; i++) {
-        const LsSumPair *r = &s->pairs[i];
-        if (!(want_model(s, f, r->model_a) || want_model(s, f, r->model_b)) || !want_word(s, f, r->word))
-            continue;
-        if (r->wilcoxon_q < f->alpha)
-            sig_add(l, r->wilcoxon_q,
-                    "%s vs %s  %-10s propensity  Wilcoxon W = %.1f  p = %.3g  q = %.3g  mean diff = %.4g "
-                    "[%.4g, %.4g]",
-                    s->models[r->model_a], s->models[r->model_b], s->words[r->word], r->wilcoxon_w,
-                    r->wilcoxon_p, r->wilcoxon_q, r->diff_mean, r->diff_ci_lo, r->diff_ci_hi);
+    char buf[256];
+    for (size_t i = 0; i < s->n_primary; i++) {
+        const LsSumPrimary *r = &s->primary[i];
+        if (!want_pair(s, f, r->model_a, r->model_b, r->word) || !r->eligible || !(r->q < f->alpha)) continue;
+        primary_text(s, r, buf, sizeof buf);
+        sig_add(l, r->q, "%s", buf);
     }
     if (l->n > 1) qsort(l->v, l->n, sizeof *l->v, cmp_sig);
+}
+
+/* Records run and skipped per group, with the warning when the rates differ. */
+static void print_length(const LsSummary *s) {
+    if (!s->n_length) return;
+    printf("\n== records run and skipped (too long or bad) per group\n");
+    for (size_t i = 0; i < s->n_length; i++) {
+        const LsSumLength *r = &s->length[i];
+        if (r->skipped < 0)
+            printf("  %-9s run %6lld  skipped ?  (the file does not record their group)\n",
+                   ls_reduce_group_name(r->group), (long long)r->kept);
+        else
+            printf("  %-9s run %6lld  skipped %6lld  rate %.3f\n", ls_reduce_group_name(r->group),
+                   (long long)r->kept, (long long)r->skipped, r->rate);
+    }
+    if (s->length_warning == 1)
+        printf(
+            "  WARNING: skip rates differ across levels or correctness: long answers drop out unevenly, so "
+            "the group comparisons are biased (docs/statistics.md)\n");
+}
+
+static void print_primary(const LsSummary *s, const Filter *f) {
+    char buf[256];
+    printf("\n== primary tests: d = log propensity(b) - log propensity(a) per sample; ratios = exp(effect)\n"
+           "   95%% intervals; p: sign-flip test over clusters; q: BH over all %zu primary tests;\n"
+           "   fewer than %lld clusters: never significant (docs/statistics.md)\n",
+           s->n_primary, (long long)s->min_clusters);
+    for (size_t i = 0; i < s->n_primary; i++) {
+        const LsSumPrimary *r = &s->primary[i];
+        if (!want_pair(s, f, r->model_a, r->model_b, r->word)) continue;
+        primary_text(s, r, buf, sizeof buf);
+        printf("  %s\n", buf);
+    }
 }
 
 /* ---- text ------------------------------------------------------------------ */
@@ -295,8 +330,10 @@ static void print_meta(const char *path, json_t *meta, const LsSummary *s) {
     }
     printf("  %-14s %lld (%lld left out: not done)\n", "samples", (long long)s->n_samples,
            (long long)s->samples_left_out);
-    printf("  %-14s B = %lld, seed %lld (percentile 95%% CIs)\n", "bootstrap", (long long)s->bootstrap,
-           (long long)s->seed);
+    printf("  %-14s B = %lld, seed %lld (descriptive: cluster-bootstrap BCa CIs of the groups)\n",
+           "bootstrap", (long long)s->bootstrap, (long long)s->seed);
+    printf("  %-14s B = %lld (primary: cluster-bootstrap BCa, random sign flips)\n", "resamples",
+           (long long)s->resamples);
     json_t *c = json_object_get(meta, "complete");
     if (c && json_integer_value(c) != 1)
         printf("  WARNING: the file is marked incomplete (complete = %lld): a killed or running job\n",
@@ -392,7 +429,16 @@ static int report(const char *path, const LsSummary *s, const Filter *f) {
         json_object_set_new(o, "file", json_string(path));
         json_object_set_new(o, "metadata", meta);
         json_object_set_new(o, "alpha", json_real(f->alpha));
-        json_t *tabs[4] = {json_array(), json_array(), json_array(), json_array()};
+        json_t *tabs[4] = {json_array(), json_array(), json_array(), json_array()}, *prim = json_array();
+        for (size_t i = 0; i < s->n_primary; i++)
+            if (want_pair(s, f, s->primary[i].model_a, s->primary[i].model_b, s->primary[i].word))
+                json_array_append_new(prim, row_json(s, &LS_TABLE_PRIMARY, &s->primary[i]));
+        json_object_set_new(o, "primary", prim);
+        json_t *lenj = json_array();
+        for (size_t i = 0; i < s->n_length; i++)
+            json_array_append_new(lenj, row_json(s, &LS_TABLE_LENGTH, &s->length[i]));
+        json_object_set_new(o, "length_policy", lenj);
+        json_object_set_new(o, "length_policy_warning", json_boolean(s->length_warning == 1));
         for (size_t i = 0; i < s->n_groups; i++)
             if (want_model(s, f, s->groups[i].model) && want_word(s, f, s->groups[i].word))
                 json_array_append_new(tabs[0], row_json(s, &LS_TABLE_GROUPS, &s->groups[i]));
@@ -421,14 +467,16 @@ static int report(const char *path, const LsSummary *s, const Filter *f) {
     } else {
         print_meta(path, meta, s);
         json_decref(meta);
-        for (size_t m = 0; m < s->n_models; m++)
-            if (want_model(s, f, (int)m)) print_model(s, f, (int)m);
-        print_pairs(s, f);
-        printf("\n== significant after Benjamini-Hochberg (q < %g; families: docs/hdf5-layout.md)\n",
-               f->alpha);
+        print_length(s);
+        print_primary(s, f);
+        printf("\n== primary results significant after Benjamini-Hochberg (q < %g, one family)\n", f->alpha);
         if (!sig.n) printf("  none\n");
         for (size_t i = 0; i < sig.n; i++)
             printf("  %s\n", sig.v[i].text);
+        printf("\n== descriptive tables (tests below are secondary: not corrected across the file)\n");
+        for (size_t m = 0; m < s->n_models; m++)
+            if (want_model(s, f, (int)m)) print_model(s, f, (int)m);
+        print_pairs(s, f);
     }
     free(sig.v);
     return 0;

@@ -14,7 +14,9 @@ static const char *USAGE =
     "usage: logits-study reduce FILE [--bootstrap B] [--seed S] [--allow-incomplete] [--quiet]\n"
     "\n"
     "Reads the per-model datasets of the output file FILE and (re)writes /summary:\n"
-    "descriptives per model x target word x group (level 1-5, correct, incorrect,\n"
+    "the primary tests per model pair and word (pair effect, level trend, correctness\n"
+    "on d = log propensity_b - log propensity_a; docs/statistics.md), and the\n"
+    "descriptive tables: descriptives per model x target word x group (level 1-5, correct, incorrect,\n"
     "unknown, all), correct-vs-incorrect tests (Welch t, Mann-Whitney U, Cohen's d),\n"
     "level tests (Spearman rho, Kruskal-Wallis H), paired model comparisons\n"
     "(Wilcoxon signed-rank) and Benjamini-Hochberg adjusted p-values. Layout:\n"
@@ -24,6 +26,8 @@ static const char *USAGE =
     "                       root attribute bootstrap, what the run used)\n"
     "  --seed S             base seed of the bootstrap (default: the file's root attribute\n"
     "                       seed), so reducing a finished file again gives the same /summary\n"
+    "  --resamples B        resamples of the primary tests: cluster-bootstrap BCa\n"
+    "                       intervals and random sign flips (default 10000)\n"
     "  --allow-incomplete   reduce a file of a killed run: samples not done in every\n"
     "                       model are left out (refused otherwise)\n"
     "  --quiet              no progress lines\n";
@@ -62,6 +66,13 @@ int ls_cmd_reduce(int argc, char **argv) {
             }
             opt.bootstrap = (size_t)v;
             opt.bootstrap_given = 1;
+        } else if (!strcmp(a, "--resamples") && has) {
+            if (parse_u64(argv[++i], &v) || v > 100000000u) {
+                fprintf(stderr, "logits-study reduce: --resamples '%s': expected an integer in 0..1e8\n",
+                        argv[i]);
+                return 2;
+            }
+            opt.resamples = (size_t)v;
         } else if (!strcmp(a, "--seed") && has) {
             if (parse_u64(argv[++i], &v)) {
                 fprintf(stderr, "logits-study reduce: --seed '%s': expected a non-negative integer\n",

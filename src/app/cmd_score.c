@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "app.h"
 #include "ls/backend.h"
@@ -20,7 +21,7 @@ static const char *USAGE =
     "                          --text-file FILE)\n"
     "                          [--top-k K] [--targets ID,...]\n"
     "                          [--json] [--device auto|cpu|cuda] [--threads N] [--tp N]\n"
-    "                          [--timing] [--repeat R] [--sums fixed|plain]\n"
+    "                          [--timing] [--repeat R] [--sums fixed|plain] [--precision fp32|bf16]\n"
     "\n"
     "Runs the model in DIR (a Hugging Face Qwen2, Llama, Qwen3 or Gemma 3 text checkpoint:\n"
     "config.json + safetensors) over the token ids (or the text, encoded with DIR's\n"
@@ -36,7 +37,10 @@ static const char *USAGE =
     "fastest of --repeat R runs) with tokens/s and model GFLOP/s.\n"
     "--sums plain (for benchmarks): the row-parallel layers as one GEMM and a plain\n"
     "all-reduce instead of the fixed order that makes every tp give the same bits\n"
-    "on the CPU (docs/parallelism.md); the CUDA backend always sums plainly.\n";
+    "on the CPU (docs/parallelism.md); the CUDA backend always sums plainly.\n"
+    "--precision fp32 (default; within 1e-4 of transformers fp32) or bf16: GEMMs on\n"
+    "bf16 inputs with fp32 accumulation (GPU; CPU where the processor has AVX512-BF16,\n"
+    "else it says so and computes in fp32).\n";
 
 /* Parses "1,2,3" into a heap array; the error names the bad element. */
 int ls_app_parse_ids(const char *s, const char *opt, int32_t **out, int *n, LsError *e) {
@@ -108,6 +112,7 @@ int ls_cmd_score(int argc, char **argv) {
     const char *model_dir = NULL, *ids_s = NULL, *tgt_s = NULL, *device = "auto", *text = NULL,
                *text_file = NULL, *ids_file = NULL;
     int K = 5, as_json = 0, threads = 0, tp = 1, timing = 0, repeat = 1, plain_sums = 0;
+    LsPrecision prec = LS_PREC_FP32;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
@@ -152,6 +157,12 @@ int ls_cmd_score(int argc, char **argv) {
                 return 2;
             }
             plain_sums = !strcmp(v, "plain");
+        } else if (!strcmp(a, "--precision") && has) {
+            const char *v = argv[++i];
+            if (ls_precision_parse(v, &prec)) {
+                fprintf(stderr, "logits-study score: --precision '%s': expected fp32 or bf16\n", v);
+                return 2;
+            }
         } else if (!strcmp(a, "--json")) {
             as_json = 1;
         } else {
@@ -239,7 +250,7 @@ int ls_cmd_score(int argc, char **argv) {
         char why[256];
         int ngpu = ls_cuda_device_count(why, sizeof why);
         int gpu = !comm || ngpu == 1 ? (comm ? 0 : -1) : dist.local_rank;
-        be = ls_backend_create(device, gpu, threads, LS_PREC_FP32, &e);
+        be = ls_backend_create(device, gpu, threads, prec, &e);
         if (comm) { /* every rank on the same kind; TP all-reduces on device buffers go through NCCL */
             if (ls_dist_agree(&dist, be ? LS_OK : LS_ERR, &e) == LS_OK) {
                 int is_cuda = !strcmp(be->name, "cuda"), lo, hi;
@@ -265,16 +276,19 @@ int ls_cmd_score(int argc, char **argv) {
     }
     int32_t off[2] = {0, n};
     ls_posstats_alloc(&st, (size_t)n, K, ntgt);
-    double t_load = ls_now() - t_load0, t_fwd = INFINITY, t_head = INFINITY, t_comm = 0;
+    double t_load = ls_now() - t_load0, t_fwd = INFINITY, t_head = INFINITY, t_comm = 0, t_cpu = 0;
     for (int r = 0; r < repeat; r++) {
         double c0 = comm ? comm->seconds : 0;
-        double t0 = ls_now();
+        double t0 = ls_now(), cpu0 = (double)clock() / CLOCKS_PER_SEC;
         if (ls_forward_batch(&f, ids, off, 1, &e)) goto fail;
         be->sync(be);
         double t1 = ls_now();
         if (ls_metrics_head(&f, ids, off, 1, tgt, ntgt, K, &st, &e)) goto fail;
         double t2 = ls_now();
-        if (t2 - t0 < t_fwd + t_head) t_comm = comm ? comm->seconds - c0 : 0; /* of the fastest run */
+        if (t2 - t0 < t_fwd + t_head) { /* of the fastest run: comm seconds, process CPU seconds */
+            t_comm = comm ? comm->seconds - c0 : 0;
+            t_cpu = (double)clock() / CLOCKS_PER_SEC - cpu0;
+        }
         if (t1 - t0 < t_fwd) t_fwd = t1 - t0;
         if (t2 - t1 < t_head) t_head = t2 - t1;
     }
@@ -283,9 +297,10 @@ int ls_cmd_score(int argc, char **argv) {
         fprintf(stderr,
                 "{\"tokens\": %d, \"threads\": %d, \"tp\": %d, \"load_s\": %.4f, \"forward_s\": %.4f, "
                 "\"head_s\": %.4f, \"comm_s\": %.4f, \"tokens_per_s\": %.2f, \"gflop\": %.3f, "
-                "\"gflops\": %.2f, \"sums\": \"%s\"}\n",
+                "\"gflops\": %.2f, \"cpu_s\": %.4f, \"sums\": \"%s\", \"precision\": \"%s\"}\n",
                 n, threads, tp, t_load, t_fwd, t_head, t_comm, n / (t_fwd + t_head), fl / 1e9,
-                fl / (t_fwd + t_head) / 1e9, f.ordered ? "fixed" : "plain");
+                fl / (t_fwd + t_head) / 1e9, t_cpu, f.ordered ? "fixed" : "plain",
+                ls_precision_name(be->precision));
     }
     if (comm && comm->rank != 0) {
         rc = 0;

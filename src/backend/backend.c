@@ -18,6 +18,17 @@ LsBackend *ls_backend_cuda_create(int device, LsError *e) {
 }
 #endif
 
+size_t ls_host_mem_available(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kib = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) break;
+    fclose(f);
+    return (size_t)kib * 1024u;
+}
+
 const char *ls_precision_name(LsPrecision p) {
     return p == LS_PREC_BF16 ? "bf16" : "fp32";
 }

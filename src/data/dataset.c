@@ -116,6 +116,12 @@ static int parse_line(const char *p, size_t n, LsRecord *r, size_t *col, char *w
         say(why, cap, "field 'level': expected an integer %d..%d, got %s", LS_LEVEL_MIN, LS_LEVEL_MAX, desc);
         goto out;
     }
+    json_t *pid = json_object_get(o, "problem_id");
+    if (pid && !json_is_null(pid) && (!json_is_integer(pid) || json_integer_value(pid) < 0)) {
+        json_brief(pid, desc, sizeof desc);
+        say(why, cap, "field 'problem_id': expected a non-negative integer or null, got %s", desc);
+        goto out;
+    }
     int correct = -1;
     if (ok && !json_is_null(ok)) {
         if (!json_is_boolean(ok)) {
@@ -130,6 +136,7 @@ static int parse_line(const char *p, size_t n, LsRecord *r, size_t *col, char *w
     r->answer = ls_strdup(json_string_value(a));
     r->level = (int)json_integer_value(lv);
     r->is_correct = correct;
+    r->problem_id = pid && json_is_integer(pid) ? (int64_t)json_integer_value(pid) : -1;
     rc = LS_OK;
 out:
     json_decref(o);

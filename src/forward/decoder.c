@@ -64,6 +64,67 @@ static float *load_vec(LsForward *f, const LsTensor *t, int plus_one, LsError *e
     return dev;
 }
 
+/* Bytes of the activation arena for T tokens (SIZE_MAX when that overflows). */
+static size_t arena_bytes(size_t T, size_t floats_per_token) {
+    size_t floats, bytes;
+    if (ls_mul_size(T, floats_per_token, &floats) || ls_mul_size(floats, sizeof(float), &bytes) ||
+        ls_add_size(bytes, 3 * (T + 1) * sizeof(int32_t), &bytes))
+        return SIZE_MAX;
+    return bytes;
+}
+
+/* What batches of this rank's slice of the model need of the backend. */
+static LsBatchShape batch_shape(const LsForward *f, const LsModel *m, size_t qkvw) {
+    const LsModelConfig *c = &m->cfg;
+    const size_t d = (size_t)c->hidden_size, qrows = (size_t)f->attn.H * (size_t)f->attn.hd;
+    size_t per_layer = d * (qkvw + qrows + 3 * f->f_local), k = d;
+    if (qrows > k) k = qrows;
+    if (f->f_local > k) k = f->f_local;
+    size_t vocab = (size_t)f->nv * d * (m->lm_head == m->embed ? 1 : 2);
+    return (LsBatchShape){.tokens = f->max_tokens,
+                          .weight_elems = (size_t)c->num_hidden_layers * per_layer + vocab,
+                          .gemm_k = k,
+                          .vocab = (size_t)f->nv,
+                          .heads = f->attn.H,
+                          .head_dim = f->attn.hd};
+}
+
+/* Backend memory for batches of T tokens: weights, the backend's scratch and the arena. */
+static size_t batch_bytes(LsBackend *be, LsBatchShape s, size_t T, size_t arena_per_token) {
+    s.tokens = T;
+    size_t need = be->mem_needed(be, &s), arena = arena_bytes(T, arena_per_token);
+    return ls_add_size(need, arena, &need) ? SIZE_MAX : need;
+}
+
+/* Refuses a batch_tokens whose buffers cannot fit in the backend's memory,
+ * before anything is allocated, naming the largest batch_tokens that fits. */
+static int check_batch_memory(LsForward *f, const LsBatchShape *s, size_t arena_per_token, LsError *e) {
+    LsBackend *be = f->be;
+    size_t avail = be->mem_available && be->mem_needed ? be->mem_available(be) : 0;
+    if (!avail) return LS_OK; /* unknown: allocation failures still name the size */
+    size_t need = batch_bytes(be, *s, s->tokens, arena_per_token);
+    if (need <= avail) return LS_OK;
+    const double GiB = 1073741824.0;
+    size_t lo = 0, hi = s->tokens; /* largest T with batch_bytes(T) <= avail: in [lo, hi) */
+    if (batch_bytes(be, *s, 1, arena_per_token) > avail)
+        return ls_fail(e,
+                       "the weights and buffers of one token need %.2f GiB of %s memory, %.2f GiB available: "
+                       "the model does not fit (use more tensor-parallel ranks)",
+                       (double)batch_bytes(be, *s, 1, arena_per_token) / GiB, be->name, (double)avail / GiB);
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (batch_bytes(be, *s, mid, arena_per_token) <= avail)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return ls_fail(
+        e,
+        "batch_tokens=%zu needs %.2f GiB of %s memory, %.2f GiB available: the largest batch_tokens "
+        "that fits is %zu",
+        s->tokens, need == SIZE_MAX ? INFINITY : (double)need / GiB, be->name, (double)avail / GiB, lo);
+}
+
 /* The model's operations beyond Qwen2's must be ones the backend has. */
 static int check_backend(const LsModel *m, const LsBackend *be, const LsAttnShape *a, LsError *e) {
     const LsModelConfig *c = &m->cfg;
@@ -206,6 +267,14 @@ int ls_forward_init(LsForward *f, const LsModel *m, LsBackend *be, LsComm *tp, s
 
     const size_t qrows = (size_t)a->H * hd, kvrows = (size_t)a->Hkv * hd;
     const size_t q0 = (size_t)a->q_head0 * hd, kv0 = (size_t)a->kv_head0 * hd;
+    int ntree = 0; /* log2 nslices scratch buffers [T, d] for the slices' products */
+    while ((1 << ntree) < f->nslices)
+        ntree++;
+    const size_t qkvw = qrows + 2 * kvrows, ny = c->sandwich_norms ? 1 : 0;
+    const size_t arena_per_token = /* the activation arena's floats per token */
+        (2 + ny + (size_t)ntree) * d + qkvw + qrows + 3 * f->f_local;
+    LsBatchShape bs = batch_shape(f, m, qkvw);
+    if (check_batch_memory(f, &bs, arena_per_token, e)) return ls_fail_prefix(e, "%s", m->dir);
     f->layers = ls_calloc((size_t)c->num_hidden_layers, sizeof(LsLayer));
     for (int l = 0; l < c->num_hidden_layers; l++)
         if (layer_init(f, l, q0, kv0, e)) return LS_ERR;
@@ -224,16 +293,11 @@ int ls_forward_init(LsForward *f, const LsModel *m, LsBackend *be, LsComm *tp, s
     f->head.logit_softcap = (float)c->final_logit_softcapping;
     if (!(f->final_norm = load_vec(f, m->final_norm, c->norm_plus_one, e))) return LS_ERR;
 
+    if (be->reserve && be->reserve(be, &bs, &f->head_rows, e)) return ls_fail_prefix(e, "%s", m->dir);
     /* activation arena: x, h [T, d]; qkv [T, (H+2Hkv) hd]; att [T, H hd]; gu [T, 2f]; act [T, f];
      * y [T, d] with sandwich norms */
-    int ntree = 0; /* log2 nslices scratch buffers [T, d] for the slices' products */
-    while ((1 << ntree) < f->nslices)
-        ntree++;
-    size_t T = max_tokens, qkvw = qrows + 2 * kvrows, ny = c->sandwich_norms ? 1 : 0;
-    size_t floats = T * ((2 + ny + (size_t)ntree) * d + qkvw + qrows + 3 * f->f_local), bytes;
-    if (ls_mul_size(floats, sizeof(float), &bytes) ||
-        ls_add_size(bytes, 3 * (T + 1) * sizeof(int32_t), &bytes))
-        return ls_fail(e, "batch_tokens=%zu: activation arena size overflows", T);
+    size_t T = max_tokens, bytes = arena_bytes(T, arena_per_token);
+    if (bytes == SIZE_MAX) return ls_fail(e, "batch_tokens=%zu: activation arena size overflows", T);
     f->arena = be->alloc(be, bytes, e);
     if (!f->arena)
         return ls_fail_prefix(e, "batch_tokens=%zu needs %.1f MiB of activations; lower batch_tokens", T,
@@ -354,6 +418,7 @@ int ls_forward_batch(LsForward *f, const int32_t *ids, const int32_t *seq_off, i
         if (decoder_layer(f, &f->layers[l], T, nseq, e)) return LS_ERR;
     /* hidden_states = self.norm(hidden_states) */
     be->rmsnorm(be, f->h, f->x, f->final_norm, T, d, c->rms_norm_eps);
+    if (be->check && be->check(be, e)) return ls_fail_prefix(e, "batch of %zu tokens", T);
     return LS_OK;
 }
 

@@ -69,7 +69,7 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
         for (int32_t t = seq_off[s]; t < seq_off[s + 1]; t++)
             want[t] = t + 1 < seq_off[s + 1] ? ids[t + 1] : -1;
 
-    size_t R = chunk_rows((size_t)f->nv);
+    size_t R = f->head_rows ? f->head_rows : chunk_rows((size_t)f->nv);
     /* per-rank block of one chunk: partials, wanted logit, target logits, top-k */
     size_t blk_f = R * (1 + (size_t)ntgt + (size_t)K); /* floats */
     size_t blk_bytes =
@@ -171,6 +171,7 @@ int ls_metrics_head(LsForward *f, const int32_t *ids, const int32_t *seq_off, in
             out->rank[r0 + i + 1] = (int32_t)(c + 1);
         }
     }
+    if (rc == LS_OK && be->check && be->check(be, e)) rc = ls_fail_prefix(e, "head statistics");
     free(tg);
     free(wlog);
     free(gt);

@@ -280,6 +280,7 @@ int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep,
     int64_t *line = ls_malloc((N + 1) * sizeof(int64_t)), *qb = ls_malloc((N + 1) * sizeof(int64_t)),
             *ab = ls_malloc((N + 1) * sizeof(int64_t));
     int8_t *lev = ls_malloc(N + 1), *cor = ls_malloc(N + 1);
+    int64_t *pid = ls_malloc((N + 1) * sizeof(int64_t));
     for (size_t j = 0; j < N; j++) {
         const LsRecord *rec = &records[keep[j]];
         line[j] = (int64_t)rec->line;
@@ -287,6 +288,7 @@ int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep,
         cor[j] = (int8_t)rec->is_correct;
         qb[j] = (int64_t)strlen(rec->query);
         ab[j] = (int64_t)strlen(rec->answer);
+        pid[j] = rec->problem_id;
     }
     LsRowRange all = {0, N};
     struct {
@@ -300,6 +302,8 @@ int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep,
         {"is_correct", "1 correct, 0 incorrect, -1 unknown", "flag", H5T_STD_I8LE, H5T_NATIVE_INT8, cor},
         {"query_bytes", "UTF-8 length of the query", "bytes", H5T_STD_I64LE, H5T_NATIVE_INT64, qb},
         {"answer_bytes", "UTF-8 length of the answer", "bytes", H5T_STD_I64LE, H5T_NATIVE_INT64, ab},
+        {"problem_id", "the record's problem_id (answers to one problem share it), -1 when none", "id",
+         H5T_STD_I64LE, H5T_NATIVE_INT64, pid},
     };
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) {
         hid_t x = ls_h5_dataset(h, g, cols[c].name, cols[c].ft, 1, &N, cols[c].desc, cols[c].unit, e);
@@ -342,6 +346,7 @@ int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep,
     free(line);
     free(qb);
     free(ab);
+    free(pid);
     free(lev);
     free(cor);
     free(sl);

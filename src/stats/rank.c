@@ -128,6 +128,39 @@ static int all_equal(const double *x, size_t n) {
     return 1;
 }
 
+/* Exact two-sided p of Spearman's rho for n <= LS_STATS_SPEARMAN_EXACT_N:
+ * every permutation of the y ranks (Heap's algorithm), the statistic
+ * sum (rx - m)(ry - m) (rho up to a constant factor), p as
+ * scipy.stats.permutation_test(permutation_type='pairings',
+ * n_resamples=inf): min(1, 2 min(P(T* <= T), P(T* >= T))) with tolerance
+ * 100 eps |T|. */
+static double spearman_exact_p(const double *rx, const double *ry, size_t n, double obs) {
+    double m = ((double)n + 1.0) / 2.0, dx[LS_STATS_SPEARMAN_EXACT_N], dy[LS_STATS_SPEARMAN_EXACT_N];
+    size_t c[LS_STATS_SPEARMAN_EXACT_N] = {0};
+    for (size_t i = 0; i < n; i++)
+        dx[i] = rx[i] - m, dy[i] = ry[i] - m;
+    double gam = fabs(100.0 * 2.220446049250313e-16 * obs), le = 0.0, ge = 0.0, total = 0.0;
+    for (size_t i = 0;;) {
+        double t = 0.0;
+        for (size_t j = 0; j < n; j++)
+            t += dx[j] * dy[j];
+        le += t <= obs + gam;
+        ge += t >= obs - gam;
+        total += 1.0;
+        /* next permutation of dy (Heap) */
+        while (i < n && c[i] >= i)
+            c[i++] = 0;
+        if (i >= n) break;
+        size_t j = (i % 2) ? c[i] : 0;
+        double tmp = dy[j];
+        dy[j] = dy[i], dy[i] = tmp;
+        c[i]++;
+        i = 1;
+    }
+    double p = 2.0 * (le < ge ? le : ge) / total;
+    return p > 1.0 ? 1.0 : p;
+}
+
 /* scipy.stats.spearmanr(x, y), two-sided t-distribution p (see ls/stats.h). */
 LsStatTest ls_stats_spearman(const double *x, const double *y, size_t n) {
     if (n > 0 && (!x || !y)) return ls_stats__fail(LS_STAT_BAD_ARG);
@@ -146,8 +179,6 @@ LsStatTest ls_stats_spearman(const double *x, const double *y, size_t n) {
         sxx += dx * dx;
         syy += dy * dy;
     }
-    free(rx);
-    free(ry);
     double dn = (double)(n - 1);
     double rho = (sxy / dn) / sqrt(sxx / dn) / sqrt(syy / dn);
     if (rho > 1.0) rho = 1.0;
@@ -155,8 +186,18 @@ LsStatTest ls_stats_spearman(const double *x, const double *y, size_t n) {
     LsStatTest res = ls_stats__fail(LS_STAT_OK);
     res.statistic = rho;
     res.df = (double)(n - 2);
+    if (n <= LS_STATS_SPEARMAN_EXACT_N) {
+        res.p = spearman_exact_p(rx, ry, n, sxy);
+        res.method = LS_STAT_METHOD_EXACT;
+        free(rx);
+        free(ry);
+        return res;
+    }
+    free(rx);
+    free(ry);
     if (fabs(rho) == 1.0) {
-        res.p = 0.0; /* t = ±inf */
+        /* t = ±inf: the exact p of a perfect ranking without ties, 2 / n! (never 0 for n <= 170) */
+        res.p = ls_stats__clip01(2.0 * exp(-lgamma((double)n + 1.0)));
     } else {
         double q = res.df / ((rho + 1.0) * (1.0 - rho));
         double t = rho * sqrt(q > 0.0 ? q : 0.0);

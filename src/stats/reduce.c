@@ -25,6 +25,7 @@
 
 LsReduceOptions ls_reduce_defaults(void) {
     LsReduceOptions o = {0};
+    o.resamples = LS_REDUCE_DEFAULT_RESAMPLES;
     return o;
 }
 
@@ -82,7 +83,9 @@ typedef struct {
     size_t N, n_models, W;
     char **models, **words;
     int8_t *level, *correct;
-    uint8_t *used; /* [N] done in every model */
+    int64_t *problem; /* [N] cluster id: /samples/problem_id where >= 0, else -(i + 1) (the sample) */
+    double *log_len;  /* [N] log answer length: /samples/answer_bytes, else NaN (model a's tokens are used) */
+    uint8_t *used;    /* [N] done in every model */
     size_t left_out;
     ModelIn *m;
 } Input;
@@ -109,6 +112,8 @@ static void input_free(Input *in) {
     ls_h5_strs_free(in->words, in->W);
     free(in->level);
     free(in->correct);
+    free(in->problem);
+    free(in->log_len);
     free(in->used);
 }
 
@@ -311,6 +316,35 @@ static int read_model(Input *in, size_t mi, LsError *e) {
 #undef MPATH
 }
 
+/* The optional /samples/problem_id (the cluster of each sample) and
+ * /samples/answer_bytes (the length the primary regressions adjust for). */
+static int read_sample_extras(Input *in, LsError *e) {
+    size_t N = in->N;
+    in->problem = ls_malloc((N ? N : 1) * sizeof *in->problem);
+    in->log_len = ls_malloc((N ? N : 1) * sizeof *in->log_len);
+    for (size_t i = 0; i < N; i++)
+        in->problem[i] = -(int64_t)i - 1, in->log_len[i] = NAN;
+    if (H5Lexists(in->f, "/samples/problem_id", H5P_DEFAULT) > 0) {
+        int64_t *pid = NULL;
+        if (read_1d(in->f, in->file, "/samples/problem_id", N, H5T_INTEGER, H5T_NATIVE_INT64, (void **)&pid,
+                    NULL, e))
+            return LS_ERR;
+        for (size_t i = 0; i < N; i++)
+            if (pid[i] >= 0) in->problem[i] = pid[i];
+        free(pid);
+    }
+    if (H5Lexists(in->f, "/samples/answer_bytes", H5P_DEFAULT) > 0) {
+        int64_t *ab = NULL;
+        if (read_1d(in->f, in->file, "/samples/answer_bytes", N, H5T_INTEGER, H5T_NATIVE_INT64, (void **)&ab,
+                    NULL, e))
+            return LS_ERR;
+        for (size_t i = 0; i < N; i++)
+            in->log_len[i] = ab[i] > 0 ? log((double)ab[i]) : NAN;
+        free(ab);
+    }
+    return LS_OK;
+}
+
 static int read_input(Input *in, const char *file, const LsReduceOptions *opt, LsError *e) {
     if (ls_h5_attr_get_strs(in->f, "models", &in->models, &in->n_models, e) ||
         ls_h5_attr_get_strs(in->f, "target_words", &in->words, &in->W, e))
@@ -326,6 +360,7 @@ static int read_input(Input *in, const char *file, const LsReduceOptions *opt, L
                 NULL, e))
         return LS_ERR;
     in->N = (size_t)N;
+    if (read_sample_extras(in, e)) return LS_ERR;
     in->used = ls_malloc(in->N ? in->N : 1);
     memset(in->used, 1, in->N ? in->N : 1);
     for (size_t mi = 0; mi < in->n_models; mi++)
@@ -415,9 +450,81 @@ static uint64_t ci_seed(const LsReduceOptions *opt, size_t row, int k) {
     return opt->seed + 16u * (uint64_t)row + (uint64_t)k;
 }
 
+/* The clusters of each group (problems, or samples): of[g * N + i] is sample
+ * i's dense cluster index within group g, SIZE_MAX outside it; G[g] the count. */
+typedef struct {
+    size_t *of, G[LS_GROUP_COUNT];
+} GroupClusters;
+
+static void group_clusters(const Input *in, GroupClusters *gc) {
+    size_t N = in->N;
+    gc->of = ls_malloc((N * LS_GROUP_COUNT + 1) * sizeof *gc->of);
+    int64_t *id = ls_malloc((N + 1) * sizeof *id);
+    size_t *idx = ls_malloc((N + 1) * sizeof *idx), *pos = ls_malloc((N + 1) * sizeof *pos);
+    for (int g = 0; g < LS_GROUP_COUNT; g++) {
+        size_t n = 0;
+        for (size_t i = 0; i < N; i++) {
+            gc->of[g * N + i] = SIZE_MAX;
+            if (keep_group(in, i, g)) id[n] = in->problem[i], pos[n++] = i;
+        }
+        gc->G[g] = ls_stats_cluster_index(id, n, idx);
+        for (size_t j = 0; j < n; j++)
+            gc->of[g * N + pos[j]] = idx[j];
+    }
+    free(id);
+    free(idx);
+    free(pos);
+}
+
+/* BCa interval of sum(sum) / sum(cnt) over the clusters with cnt > 0 (in-place
+ * compaction), B = opt->bootstrap resamples of those clusters. */
+static void ratio_ci(double *sum, double *cnt, size_t G, const LsReduceOptions *opt, uint64_t key, double *lo,
+                     double *hi) {
+    size_t k = 0;
+    for (size_t c = 0; c < G; c++)
+        if (cnt[c] > 0) sum[k] = sum[c], cnt[k++] = cnt[c];
+    double est;
+    LsStatInterval ci;
+    ls_stats_cluster_bca(sum, cnt, k, 1, opt->bootstrap, key, LS_STATS_CI_LEVEL, &est, &ci);
+    *lo = ci.lo, *hi = ci.hi;
+}
+
+/* The CIs of one row of /summary/groups: cluster-bootstrap BCa of the
+ * occurrence log-prob, probability and entropy means and of the mean
+ * per-sample propensity, each over the clusters holding values. */
+static void group_cis(const Input *in, const ModelIn *m, size_t w, int g, const GroupClusters *gc,
+                      const LsReduceOptions *opt, size_t r, LsSumGroup *row) {
+    size_t G = gc->G[g], N = in->N;
+    double *a = ls_calloc(8 * G + 1, sizeof *a);
+    double *s0 = a, *c0 = a + G, *s1 = a + 2 * G, *s2 = a + 3 * G, *c2 = a + 4 * G, *s3 = a + 5 * G,
+           *c3 = a + 6 * G, *c1 = a + 7 * G;
+    for (size_t k = 0; k < m->n_occ; k++) {
+        size_t c = gc->of[(size_t)g * N + (size_t)m->occ_sample[k]];
+        if ((size_t)m->occ_word[k] != w || c == SIZE_MAX) continue;
+        s3[c] += m->occ_ent[k], c3[c] += 1.0;
+        if (!isnan(m->occ_lp[k])) s0[c] += m->occ_lp[k], s1[c] += exp(m->occ_lp[k]), c0[c] += 1.0;
+    }
+    memcpy(c1, c0, G * sizeof *c1);
+    for (size_t i = 0; i < N; i++) {
+        size_t c = gc->of[(size_t)g * N + i];
+        if (c != SIZE_MAX && m->n_ans[i]) s2[c] += propensity(in, m, i, w), c2[c] += 1.0;
+    }
+    if (row->logprob_reason == LS_STAT_OK)
+        ratio_ci(s0, c0, G, opt, ci_seed(opt, r, 0), &row->logprob_ci_lo, &row->logprob_ci_hi);
+    if (row->prob_reason == LS_STAT_OK)
+        ratio_ci(s1, c1, G, opt, ci_seed(opt, r, 1), &row->prob_ci_lo, &row->prob_ci_hi);
+    if (row->propensity_reason == LS_STAT_OK)
+        ratio_ci(s2, c2, G, opt, ci_seed(opt, r, 2), &row->propensity_ci_lo, &row->propensity_ci_hi);
+    if (row->entropy_occ_reason == LS_STAT_OK)
+        ratio_ci(s3, c3, G, opt, ci_seed(opt, r, 3), &row->entropy_occ_ci_lo, &row->entropy_occ_ci_hi);
+    free(a);
+}
+
 static void fill_groups(const Input *in, const LsReduceOptions *opt, LsSumGroup *rows, double *buf,
                         double *buf2) {
     size_t W = in->W, r = 0;
+    GroupClusters gc;
+    group_clusters(in, &gc);
     for (size_t mi = 0; mi < in->n_models; mi++) {
         const ModelIn *m = &in->m[mi];
         for (size_t w = 0; w < W; w++) {
@@ -451,16 +558,16 @@ static void fill_groups(const Input *in, const LsReduceOptions *opt, LsSumGroup 
                     if (!isnan(m->occ_lp[k])) buf[no++] = m->occ_lp[k];
                 }
                 row->occurrences_aligned = (int64_t)no;
-                LsStatDesc d = ls_stats_describe(buf, no, opt->bootstrap, ci_seed(opt, r, 0));
+                LsStatDesc d = ls_stats_describe(buf, no, 0, 0);
                 row->logprob_mean = d.mean, row->logprob_median = d.median, row->logprob_sd = d.sd;
                 row->logprob_ci_lo = d.ci_lo, row->logprob_ci_hi = d.ci_hi,
                 row->logprob_reason = (int8_t)d.reason;
                 for (size_t k = 0; k < no; k++)
                     buf[k] = exp(buf[k]);
-                d = ls_stats_describe(buf, no, opt->bootstrap, ci_seed(opt, r, 1));
+                d = ls_stats_describe(buf, no, 0, 0);
                 row->prob_mean = d.mean, row->prob_median = d.median, row->prob_sd = d.sd;
                 row->prob_ci_lo = d.ci_lo, row->prob_ci_hi = d.ci_hi, row->prob_reason = (int8_t)d.reason;
-                d = ls_stats_describe(buf2, ne, opt->bootstrap, ci_seed(opt, r, 3));
+                d = ls_stats_describe(buf2, ne, 0, 0);
                 row->entropy_occ_mean = d.mean, row->entropy_occ_ci_lo = d.ci_lo,
                 row->entropy_occ_ci_hi = d.ci_hi;
                 row->entropy_occ_reason = (int8_t)d.reason;
@@ -474,15 +581,17 @@ static void fill_groups(const Input *in, const LsReduceOptions *opt, LsSumGroup 
                     row->propensity_reason = LS_REDUCE_NO_FORMS;
                 } else {
                     row->propensity_mean = row->answer_tokens ? prop_pool / (double)row->answer_tokens : NAN;
-                    d = ls_stats_describe(buf, np, opt->bootstrap, ci_seed(opt, r, 2));
+                    d = ls_stats_describe(buf, np, 0, 0);
                     row->propensity_sample_mean = d.mean, row->propensity_sample_median = d.median;
                     row->propensity_sample_sd = d.sd, row->propensity_ci_lo = d.ci_lo,
                     row->propensity_ci_hi = d.ci_hi;
                     row->propensity_reason = (int8_t)d.reason;
                 }
+                if (opt->bootstrap) group_cis(in, m, w, g, &gc, opt, r, row);
             }
         }
     }
+    free(gc.of);
 }
 
 static void fill_correct(const Input *in, LsSumCorrect *rows, double *a, double *b) {
@@ -589,6 +698,216 @@ static void fill_pairs(const Input *in, const LsReduceOptions *opt, LsSumPair *r
             }
 }
 
+static void bh_family(const void *base_p, void *base_q, size_t stride, size_t n);
+
+/* ---- primary tests (docs/statistics.md) ---------------------------------- */
+
+/* Key of the counter-based random stream of model pair k, use t (0 BCa, 1
+ * sign flips of the pair effect, 2 of the level slope, 3 of the correctness
+ * difference). */
+static uint64_t primary_key(const LsReduceOptions *opt, size_t k, int t) {
+    return opt->seed + 16u * (uint64_t)k + (uint64_t)t;
+}
+
+/* The samples of one model pair and their d = log propensity_b - log propensity_a per word. */
+typedef struct {
+    size_t n, G, W;
+    size_t *sample;   /* [n] sample index */
+    size_t *cl;       /* [n] dense cluster index */
+    double *d;        /* [n * W] */
+    double *la, *lb;  /* [n * W] log propensities */
+    int *word_reason; /* [W] LS_STAT_OK, NO_FORMS or NAN_INPUT (a propensity of 0) */
+} PairData;
+
+static void pair_data_free(PairData *pd) {
+    free(pd->sample);
+    free(pd->cl);
+    free(pd->d);
+    free(pd->la);
+    free(pd->lb);
+    free(pd->word_reason);
+}
+
+/* Samples kept by keep (NULL: every sample with answer positions in both models). */
+static void pair_data(const Input *in, size_t a, size_t b, int regression, PairData *pd) {
+    const ModelIn *ma = &in->m[a], *mb = &in->m[b];
+    size_t N = in->N, W = in->W;
+    pd->W = W;
+    pd->sample = ls_malloc((N ? N : 1) * sizeof *pd->sample);
+    pd->n = 0;
+    for (size_t i = 0; i < N; i++) {
+        if (!in->used[i] || !ma->n_ans[i] || !mb->n_ans[i]) continue;
+        if (regression &&
+            (in->level[i] < 1 || in->level[i] > 5 || (in->correct[i] != 0 && in->correct[i] != 1)))
+            continue;
+        pd->sample[pd->n++] = i;
+    }
+    size_t n = pd->n;
+    int64_t *id = ls_malloc((n ? n : 1) * sizeof *id);
+    pd->cl = ls_malloc((n ? n : 1) * sizeof *pd->cl);
+    for (size_t j = 0; j < n; j++)
+        id[j] = in->problem[pd->sample[j]];
+    pd->G = ls_stats_cluster_index(id, n, pd->cl);
+    free(id);
+    pd->d = ls_malloc((n * W + 1) * sizeof *pd->d);
+    pd->la = ls_malloc((n * W + 1) * sizeof *pd->la);
+    pd->lb = ls_malloc((n * W + 1) * sizeof *pd->lb);
+    pd->word_reason = ls_calloc(W ? W : 1, sizeof *pd->word_reason);
+    for (size_t w = 0; w < W; w++) {
+        if (!ma->has_forms[w] || !mb->has_forms[w]) pd->word_reason[w] = LS_REDUCE_NO_FORMS;
+        for (size_t j = 0; j < n; j++) {
+            size_t i = pd->sample[j];
+            double x = log(propensity(in, ma, i, w)), y = log(propensity(in, mb, i, w));
+            pd->la[j * W + w] = x, pd->lb[j * W + w] = y, pd->d[j * W + w] = y - x;
+            if (!pd->word_reason[w] && !isfinite(y - x)) pd->word_reason[w] = LS_STAT_NAN_INPUT;
+        }
+    }
+}
+
+static void primary_init(LsSumPrimary *row, size_t a, size_t b, size_t w, int test, const PairData *pd) {
+    memset(row, 0, sizeof *row);
+    row->model_a = (int16_t)a, row->model_b = (int16_t)b, row->word = (int16_t)w, row->test = (int8_t)test;
+    row->n = (int64_t)pd->n, row->n_clusters = (int64_t)pd->G;
+    row->estimate = row->se = row->ci_lo = row->ci_hi = row->ratio = row->ratio_lo = row->ratio_hi = NAN;
+    row->geomean_a = row->geomean_b = row->z = row->p_wald = row->p = row->q = NAN;
+    row->reason = (int8_t)pd->word_reason[w];
+    if (!pd->word_reason[w] && pd->n) {
+        double sa = 0.0, sb = 0.0;
+        for (size_t j = 0; j < pd->n; j++)
+            sa += pd->la[j * pd->W + w], sb += pd->lb[j * pd->W + w];
+        row->geomean_a = exp(sa / (double)pd->n), row->geomean_b = exp(sb / (double)pd->n);
+    }
+}
+
+static void primary_finish(LsSumPrimary *row, const LsStatTest *flip) {
+    if (row->reason) {
+        row->estimate = row->se = row->ci_lo = row->ci_hi = row->z = row->p_wald = NAN;
+        row->geomean_a = row->geomean_b = NAN;
+        row->ci_method = LS_CI_NONE;
+        return;
+    }
+    row->ratio = exp(row->estimate), row->ratio_lo = exp(row->ci_lo), row->ratio_hi = exp(row->ci_hi);
+    row->p = flip->p, row->p_method = (int8_t)flip->method;
+    row->p_resamples = isnan(flip->df) ? 0 : (int64_t)flip->df;
+    if (flip->reason && !row->reason) row->reason = (int8_t)flip->reason;
+    if (row->reason) row->p = NAN;
+    row->eligible = row->reason == LS_STAT_OK && row->n_clusters >= LS_REDUCE_MIN_CLUSTERS;
+}
+
+/* (a) the pair effect: mean d, cluster-bootstrap BCa, sign flips of cluster sums. */
+static void primary_pair_effect(const PairData *pd, const LsReduceOptions *opt, size_t k, size_t a, size_t b,
+                                LsSumPrimary *rows /* [W], stride LS_PRIMARY_COUNT */) {
+    size_t G = pd->G, W = pd->W, n = pd->n;
+    double *sum = ls_calloc(G * W + 1, sizeof *sum), *cnt = ls_calloc(G + 1, sizeof *cnt);
+    for (size_t j = 0; j < n; j++) {
+        cnt[pd->cl[j]] += 1.0;
+        for (size_t w = 0; w < W; w++)
+            if (!pd->word_reason[w]) sum[pd->cl[j] * W + w] += pd->d[j * W + w];
+    }
+    double *est = ls_malloc((W + 1) * sizeof *est), *y = ls_malloc((n + 1) * sizeof *y), one[1] = {1.0};
+    double *X = ls_malloc((n + 1) * sizeof *X);
+    for (size_t j = 0; j < n; j++)
+        X[j] = one[0];
+    LsStatInterval *ci = ls_malloc((W + 1) * sizeof *ci);
+    LsStatTest *flip = ls_malloc((W + 1) * sizeof *flip);
+    ls_stats_cluster_bca(sum, cnt, G, W, opt->resamples, primary_key(opt, k, 0), LS_STATS_CI_LEVEL, est, ci);
+    ls_stats_signflip(sum, G, W, opt->resamples, primary_key(opt, k, 1), flip);
+    for (size_t w = 0; w < W; w++) {
+        LsSumPrimary *row = &rows[w * LS_PRIMARY_COUNT];
+        primary_init(row, a, b, w, LS_PRIMARY_PAIR_EFFECT, pd);
+        if (!row->reason) {
+            for (size_t j = 0; j < n; j++)
+                y[j] = pd->d[j * W + w];
+            LsStatOls o = ls_stats_ols_cluster(X, y, pd->cl, n, 1, G, NULL);
+            row->estimate = est[w], row->se = o.se[0], row->z = o.z[0], row->p_wald = o.p[0];
+            row->ci_lo = ci[w].lo, row->ci_hi = ci[w].hi, row->ci_method = LS_CI_BCA;
+            if (o.reason)
+                row->reason = (int8_t)o.reason;
+            else if (ci[w].reason)
+                row->reason = (int8_t)ci[w].reason;
+        }
+        primary_finish(row, &flip[w]);
+    }
+    free(sum);
+    free(cnt);
+    free(est);
+    free(y);
+    free(X);
+    free(ci);
+    free(flip);
+}
+
+/* (b), (c): OLS of d on [1, level, correct, log length] with cluster-robust
+ * SEs; the wild cluster sign-flip test of the level and correctness coefficients. */
+static void primary_regression(const Input *in, const PairData *pd, const LsReduceOptions *opt, size_t k,
+                               size_t a, size_t b, LsSumPrimary *rows) {
+    enum { K = 4 };
+    size_t G = pd->G, W = pd->W, n = pd->n;
+    double *X = ls_malloc((n * K + 1) * sizeof *X), *y = ls_malloc((n + 1) * sizeof *y);
+    for (size_t j = 0; j < n; j++) {
+        size_t i = pd->sample[j];
+        double ll = isnan(in->log_len[i]) ? log((double)in->m[a].n_ans[i]) : in->log_len[i];
+        X[j * K] = 1.0, X[j * K + 1] = in->level[i], X[j * K + 2] = in->correct[i], X[j * K + 3] = ll;
+    }
+    double *fw = ls_malloc((G * K + 1) * sizeof *fw);
+    double *wl = ls_calloc(G * W + 1, sizeof *wl), *wc = ls_calloc(G * W + 1, sizeof *wc);
+    LsStatOls *fit = ls_malloc((W + 1) * sizeof *fit);
+    for (size_t w = 0; w < W; w++) {
+        fit[w].reason = (LsStatReason)pd->word_reason[w];
+        if (pd->word_reason[w]) continue;
+        for (size_t j = 0; j < n; j++)
+            y[j] = pd->d[j * W + w];
+        fit[w] = ls_stats_ols_cluster(X, y, pd->cl, n, K, G, fw);
+        if (fit[w].reason) continue;
+        for (size_t c = 0; c < G; c++)
+            wl[c * W + w] = fw[c * K + 1], wc[c * W + w] = fw[c * K + 2];
+    }
+    LsStatTest *fl = ls_malloc((W + 1) * sizeof *fl), *fc = ls_malloc((W + 1) * sizeof *fc);
+    ls_stats_signflip(wl, G, W, opt->resamples, primary_key(opt, k, 2), fl);
+    ls_stats_signflip(wc, G, W, opt->resamples, primary_key(opt, k, 3), fc);
+    double zc = 1.959963984540054; /* ndtri(0.975) */
+    for (size_t w = 0; w < W; w++)
+        for (int t = LS_PRIMARY_LEVEL_TREND; t <= LS_PRIMARY_CORRECTNESS; t++) {
+            LsSumPrimary *row = &rows[w * LS_PRIMARY_COUNT + t];
+            size_t j = t == LS_PRIMARY_LEVEL_TREND ? 1 : 2;
+            primary_init(row, a, b, w, t, pd);
+            if (!row->reason) row->reason = (int8_t)fit[w].reason;
+            if (!row->reason) {
+                row->estimate = fit[w].beta[j], row->se = fit[w].se[j];
+                row->z = fit[w].z[j], row->p_wald = fit[w].p[j];
+                row->ci_lo = row->estimate - zc * row->se, row->ci_hi = row->estimate + zc * row->se;
+                row->ci_method = LS_CI_WALD;
+            }
+            primary_finish(row, t == LS_PRIMARY_LEVEL_TREND ? &fl[w] : &fc[w]);
+        }
+    free(X);
+    free(y);
+    free(fw);
+    free(wl);
+    free(wc);
+    free(fit);
+    free(fl);
+    free(fc);
+}
+
+/* Rows ordered by model pair (a < b), word, test. */
+static void fill_primary(const Input *in, const LsReduceOptions *opt, LsSumPrimary *rows) {
+    size_t k = 0, W = in->W;
+    for (size_t a = 0; a < in->n_models; a++)
+        for (size_t b = a + 1; b < in->n_models; b++, k++) {
+            LsSumPrimary *r = rows + k * W * LS_PRIMARY_COUNT;
+            PairData pd = {0}, pr = {0};
+            pair_data(in, a, b, 0, &pd);
+            primary_pair_effect(&pd, opt, k, a, b, r);
+            pair_data(in, a, b, 1, &pr);
+            primary_regression(in, &pr, opt, k, a, b, r);
+            pair_data_free(&pd);
+            pair_data_free(&pr);
+        }
+    size_t n = k * W * LS_PRIMARY_COUNT;
+    bh_family(&rows[0].p, &rows[0].q, sizeof *rows, n);
+}
+
 /* Benjamini–Hochberg over one family: the p-values at p[k * stride] for k in
  * [0, n) (stride in bytes), q-values written at the same offsets of q. */
 static void bh_family(const void *base_p, void *base_q, size_t stride, size_t n) {
@@ -661,9 +980,73 @@ static const char *method_name_i(int m) {
     return ls_reduce_method_name(m);
 }
 
+/* Skip rates per group from /samples/skipped_line and, where the file has
+ * them, /samples/skipped_level and /samples/skipped_is_correct (without them
+ * only the `all` row knows its skipped count). Returns the warning flag: the
+ * rates of the levels (or of correct vs incorrect) differ by more than
+ * LS_REDUCE_RATE_GAP (absolute) or a factor 2. */
+#define LS_REDUCE_RATE_GAP 0.05
+static int fill_length(const Input *in, LsSumLength *rows, LsError *e) {
+    uint64_t S = 0;
+    int8_t *sl = NULL, *sc = NULL;
+    int have = H5Lexists(in->f, "/samples/skipped_level", H5P_DEFAULT) > 0 &&
+               H5Lexists(in->f, "/samples/skipped_is_correct", H5P_DEFAULT) > 0;
+    if (H5Lexists(in->f, "/samples/skipped_line", H5P_DEFAULT) > 0) {
+        hid_t ds = ls_h5_dataset_open_shape(in->f, "/samples/skipped_line", 1, NULL, &S, e);
+        if (ds < 0) return -1;
+        H5Dclose(ds);
+    }
+    if (have && (read_1d(in->f, in->file, "/samples/skipped_level", S, H5T_INTEGER, H5T_NATIVE_INT8,
+                         (void **)&sl, NULL, e) ||
+                 read_1d(in->f, in->file, "/samples/skipped_is_correct", S, H5T_INTEGER, H5T_NATIVE_INT8,
+                         (void **)&sc, NULL, e))) {
+        free(sl);
+        return -1;
+    }
+    Input tmp = *in; /* in_group over the skipped records */
+    for (int g = 0; g < LS_GROUP_COUNT; g++) {
+        LsSumLength *r = &rows[g];
+        r->group = (int8_t)g, r->kept = 0, r->skipped = have || g == LS_GROUP_ALL ? 0 : -1;
+        for (size_t i = 0; i < in->N; i++)
+            r->kept += in_group(in, i, g);
+        if (g == LS_GROUP_ALL)
+            r->skipped = (int64_t)S;
+        else if (have) {
+            tmp.level = sl, tmp.correct = sc;
+            for (size_t j = 0; j < S; j++)
+                r->skipped += in_group(&tmp, j, g);
+        }
+        r->rate = r->skipped >= 0 && r->kept + r->skipped > 0
+                      ? (double)r->skipped / (double)(r->kept + r->skipped)
+                      : NAN;
+    }
+    free(sl);
+    free(sc);
+    int warn = 0;
+    int sets[2][2] = {{LS_GROUP_LEVEL1, LS_GROUP_LEVEL1 + 4}, {LS_GROUP_CORRECT, LS_GROUP_INCORRECT}};
+    for (int k = 0; k < 2; k++) {
+        double lo = INFINITY, hi = -INFINITY;
+        for (int g = sets[k][0]; g <= sets[k][1]; g++)
+            if (!isnan(rows[g].rate) && rows[g].kept + rows[g].skipped > 0) {
+                lo = rows[g].rate < lo ? rows[g].rate : lo;
+                hi = rows[g].rate > hi ? rows[g].rate : hi;
+            }
+        if (hi > lo && (hi - lo > LS_REDUCE_RATE_GAP || hi > 2.0 * lo)) warn = 1;
+    }
+    return warn;
+}
+
+/* 1 when some sample has a problem_id (its cluster is not itself). */
+static int by_problem(const Input *in) {
+    for (size_t i = 0; i < in->N; i++)
+        if (in->problem[i] >= 0) return 1;
+    return 0;
+}
+
 static int write_summary(const Input *in, const LsReduceOptions *opt, const LsSumGroup *gr, size_t ng,
                          const LsSumCorrect *c, size_t nc, const LsSumLevel *l, size_t nl, const LsSumPair *p,
-                         size_t np, LsError *e) {
+                         size_t np, const LsSumPrimary *pm, size_t npm, const LsSumLength *len, int len_warn,
+                         LsError *e) {
     LsH5 h = {.file = in->f, .dxpl = H5I_INVALID_HID, .rank = 0, .path = (char *)in->file};
     htri_t has = -1;
     hid_t g = H5I_INVALID_HID;
@@ -674,11 +1057,16 @@ static int write_summary(const Input *in, const LsReduceOptions *opt, const LsSu
         return LS_ERR;
     int rc =
         ls_h5_attr_str(g, "description",
-                       "reducer tables: descriptives per model x word x group, correct-vs-incorrect, "
-                       "level and model-pair tests with BH-adjusted p-values (docs/hdf5-layout.md)",
+                       "reducer tables: the primary tests (/summary/primary, one BH family over the file); "
+                       "descriptive tables per model x word x group, correct-vs-incorrect, levels and "
+                       "model pairs (docs/statistics.md, docs/hdf5-layout.md)",
                        e) ||
         ls_h5_attr_i64(g, "bootstrap", (int64_t)opt->bootstrap, e) ||
         ls_h5_attr_i64(g, "seed", (int64_t)opt->seed, e) ||
+        ls_h5_attr_i64(g, "resamples", (int64_t)opt->resamples, e) ||
+        ls_h5_attr_i64(g, "min_clusters", LS_REDUCE_MIN_CLUSTERS, e) ||
+        ls_h5_attr_i64(g, "exact_clusters", LS_STATS_EXACT_CLUSTERS, e) ||
+        ls_h5_attr_i64(g, "clustered_by_problem", (int64_t)by_problem(in), e) ||
         ls_h5_attr_i64(g, "n_samples", (int64_t)in->N, e) ||
         ls_h5_attr_i64(g, "samples_left_out", (int64_t)in->left_out, e) ||
         ls_h5_attr_str(g, "tool_version", LS_VERSION, e) ||
@@ -691,6 +1079,15 @@ static int write_summary(const Input *in, const LsReduceOptions *opt, const LsSu
                     "across levels 1-5: Spearman rho, Kruskal-Wallis H per model x word x variable", e) ||
         write_table(&h, g, &LS_TABLE_PAIRS, p, np,
                     "paired model comparison on per-sample propensity: Wilcoxon, mean difference", e) ||
+        write_table(&h, g, &LS_TABLE_PRIMARY, pm, npm,
+                    "primary tests per model pair x word x test (pair effect, level trend, correctness) on "
+                    "d = log propensity_b - log propensity_a; one BH family (docs/statistics.md)",
+                    e) ||
+        write_table(&h, g, &LS_TABLE_LENGTH, len, LS_GROUP_COUNT,
+                    "records run and skipped (too long, bad) per group, and the skip rate", e) ||
+        ls_h5_attr_i64(g, "length_policy_warning", len_warn, e) ||
+        write_names(&h, g, "primary_names", ls_reduce_primary_name, LS_PRIMARY_COUNT,
+                    "name of each `test` code of /summary/primary", e) ||
         write_names(&h, g, "reason_names", ls_reduce_reason_name, LS_REDUCE_REASON_COUNT,
                     "name of each *_reason code (index = code)", e) ||
         write_names(&h, g, "group_names", ls_reduce_group_name, LS_GROUP_COUNT,
@@ -748,9 +1145,10 @@ int ls_reduce_file(const char *path, const LsReduceOptions *opt_in, LsError *e) 
     LsSumCorrect *c = NULL;
     LsSumLevel *l = NULL;
     LsSumPair *p = NULL;
+    LsSumPrimary *pm = NULL;
     size_t n_pairs_m = in.n_models * (in.n_models ? in.n_models - 1 : 0) / 2;
     size_t ng = in.n_models * in.W * LS_GROUP_COUNT, nc = in.n_models * in.W * LS_VAR_COUNT, nl = nc;
-    size_t np = n_pairs_m * in.W;
+    size_t np = n_pairs_m * in.W, npm = np * LS_PRIMARY_COUNT;
     if (!rc) {
         size_t cap = in.N;
         for (size_t mi = 0; mi < in.n_models; mi++)
@@ -762,18 +1160,26 @@ int ls_reduce_file(const char *path, const LsReduceOptions *opt_in, LsError *e) 
         c = ls_calloc(nc ? nc : 1, sizeof *c);
         l = ls_calloc(nl ? nl : 1, sizeof *l);
         p = ls_calloc(np ? np : 1, sizeof *p);
+        pm = ls_calloc(npm ? npm : 1, sizeof *pm);
         if (opt.verbose) ls_log0("reduce: computing %zu group rows, %zu tests", ng, 4 * nc + np);
         fill_groups(&in, &opt, gr, b1, b2);
         fill_correct(&in, c, b1, b2);
         fill_levels(&in, l, b1, b2, b3);
         fill_pairs(&in, &opt, p, b1, b2);
         apply_bh(&in, c, l, p, n_pairs_m);
+        if (opt.verbose) ls_log0("reduce: primary tests, %zu rows, %zu resamples", npm, opt.resamples);
+        fill_primary(&in, &opt, pm);
         free(b1);
         free(b2);
         free(b3);
         /* while /summary is rewritten the file says it is incomplete */
         if (complete0 && ls_h5_attr_i64(in.f, "complete", 0, e)) rc = LS_ERR;
-        if (!rc) rc = write_summary(&in, &opt, gr, ng, c, nc, l, nl, p, np, e);
+        if (!rc) {
+            LsSumLength len[LS_GROUP_COUNT];
+            int warn = fill_length(&in, len, e);
+            rc = warn < 0 ? LS_ERR
+                          : write_summary(&in, &opt, gr, ng, c, nc, l, nl, p, np, pm, npm, len, warn, e);
+        }
         if (!rc) rc = LS_H5_CHECK(H5Fflush(in.f, H5F_SCOPE_GLOBAL), in.f, NULL, e);
         if (!rc && complete0 && ls_h5_attr_i64(in.f, "complete", complete0, e)) rc = LS_ERR;
     }
@@ -781,6 +1187,7 @@ int ls_reduce_file(const char *path, const LsReduceOptions *opt_in, LsError *e) 
     free(c);
     free(l);
     free(p);
+    free(pm);
     input_free(&in);
     if (H5Fclose(in.f) < 0 && !rc) rc = ls_fail(e, "%s: H5Fclose failed", path);
     return rc ? LS_ERR : LS_OK;

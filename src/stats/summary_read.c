@@ -42,6 +42,13 @@ static int read_summary_attrs(hid_t f, LsSummary *s, LsError *e) {
              ls_h5_attr_get_i64(g, "seed", &s->seed, e) ||
              ls_h5_attr_get_i64(g, "n_samples", &s->n_samples, e) ||
              ls_h5_attr_get_i64(g, "samples_left_out", &s->samples_left_out, e);
+    /* the primary tests' attributes (-1 in files reduced before them) */
+    static const char *const opt_names[] = {"resamples", "min_clusters", "length_policy_warning"};
+    int64_t *dst[] = {&s->resamples, &s->min_clusters, &s->length_warning};
+    for (size_t i = 0; i < 3 && !rc; i++) {
+        *dst[i] = -1;
+        if (H5Aexists(g, opt_names[i]) > 0 && ls_h5_attr_get_i64(g, opt_names[i], dst[i], e)) rc = LS_ERR;
+    }
     H5Gclose(g);
     return rc ? LS_ERR : LS_OK;
 }
@@ -57,6 +64,11 @@ int ls_summary_read(const char *path, LsSummary *s, LsError *e) {
              read_table(f, path, &LS_TABLE_CORRECT, (void **)&s->correct, &s->n_correct, e) ||
              read_table(f, path, &LS_TABLE_LEVELS, (void **)&s->levels, &s->n_levels, e) ||
              read_table(f, path, &LS_TABLE_PAIRS, (void **)&s->pairs, &s->n_pairs, e);
+    /* /summary/primary, length_policy: files reduced before they existed have none */
+    if (!rc && H5Lexists(f, "/summary/primary", H5P_DEFAULT) > 0)
+        rc = read_table(f, path, &LS_TABLE_PRIMARY, (void **)&s->primary, &s->n_primary, e);
+    if (!rc && H5Lexists(f, "/summary/length_policy", H5P_DEFAULT) > 0)
+        rc = read_table(f, path, &LS_TABLE_LENGTH, (void **)&s->length, &s->n_length, e);
     if (!rc) rc = read_summary_attrs(f, s, e);
     if (!rc) {
         /* every index must point into the name lists */
@@ -76,6 +88,10 @@ int ls_summary_read(const char *path, LsSummary *s, LsError *e) {
             if ((size_t)s->pairs[i].model_a >= s->n_models || (size_t)s->pairs[i].model_b >= s->n_models ||
                 (size_t)s->pairs[i].word >= s->n_words)
                 rc = ls_fail(e, "%s: /summary/model_pairs[%zu]: model or word index out of range", path, i);
+        for (size_t i = 0; i < s->n_primary && !rc; i++)
+            if ((size_t)s->primary[i].model_a >= s->n_models ||
+                (size_t)s->primary[i].model_b >= s->n_models || (size_t)s->primary[i].word >= s->n_words)
+                rc = ls_fail(e, "%s: /summary/primary[%zu]: model or word index out of range", path, i);
     }
     H5Fclose(f);
     if (rc) {
@@ -92,5 +108,7 @@ void ls_summary_free(LsSummary *s) {
     free(s->correct);
     free(s->levels);
     free(s->pairs);
+    free(s->primary);
+    free(s->length);
     memset(s, 0, sizeof *s);
 }

@@ -78,11 +78,35 @@ static const LsField PAIR_FIELDS[] = {
     FLD(LsSumPair, wilcoxon_reason, LS_F_I8), FLD(LsSumPair, wilcoxon_r, LS_F_F64),
 };
 
+static const LsField PRIMARY_FIELDS[] = {
+    FLD(LsSumPrimary, model_a, LS_F_I16),     FLD(LsSumPrimary, model_b, LS_F_I16),
+    FLD(LsSumPrimary, word, LS_F_I16),        FLD(LsSumPrimary, test, LS_F_I8),
+    FLD(LsSumPrimary, n, LS_F_I64),           FLD(LsSumPrimary, n_clusters, LS_F_I64),
+    FLD(LsSumPrimary, estimate, LS_F_F64),    FLD(LsSumPrimary, se, LS_F_F64),
+    FLD(LsSumPrimary, ci_lo, LS_F_F64),       FLD(LsSumPrimary, ci_hi, LS_F_F64),
+    FLD(LsSumPrimary, ci_method, LS_F_I8),    FLD(LsSumPrimary, ratio, LS_F_F64),
+    FLD(LsSumPrimary, ratio_lo, LS_F_F64),    FLD(LsSumPrimary, ratio_hi, LS_F_F64),
+    FLD(LsSumPrimary, geomean_a, LS_F_F64),   FLD(LsSumPrimary, geomean_b, LS_F_F64),
+    FLD(LsSumPrimary, z, LS_F_F64),           FLD(LsSumPrimary, p_wald, LS_F_F64),
+    FLD(LsSumPrimary, p, LS_F_F64),           FLD(LsSumPrimary, p_method, LS_F_I8),
+    FLD(LsSumPrimary, p_resamples, LS_F_I64), FLD(LsSumPrimary, q, LS_F_F64),
+    FLD(LsSumPrimary, reason, LS_F_I8),       FLD(LsSumPrimary, eligible, LS_F_I8),
+};
+
+static const LsField LENGTH_FIELDS[] = {
+    FLD(LsSumLength, group, LS_F_I8),
+    FLD(LsSumLength, kept, LS_F_I64),
+    FLD(LsSumLength, skipped, LS_F_I64),
+    FLD(LsSumLength, rate, LS_F_F64),
+};
+
 #define TABLE(var, nm, T, F) const LsTable var = {nm, F, sizeof F / sizeof F[0], sizeof(T)}
 TABLE(LS_TABLE_GROUPS, "groups", LsSumGroup, GROUP_FIELDS);
 TABLE(LS_TABLE_CORRECT, "correctness", LsSumCorrect, CORRECT_FIELDS);
 TABLE(LS_TABLE_LEVELS, "levels", LsSumLevel, LEVEL_FIELDS);
 TABLE(LS_TABLE_PAIRS, "model_pairs", LsSumPair, PAIR_FIELDS);
+TABLE(LS_TABLE_PRIMARY, "primary", LsSumPrimary, PRIMARY_FIELDS);
+TABLE(LS_TABLE_LENGTH, "length_policy", LsSumLength, LENGTH_FIELDS);
 
 static hid_t field_type(LsFieldKind k, int packed) {
     hsize_t five = 5;
@@ -133,4 +157,9 @@ const char *ls_reduce_variable_name(int variable) {
 
 const char *ls_reduce_method_name(int method) {
     return ls_stats_method_name((LsStatMethod)method);
+}
+
+const char *ls_reduce_primary_name(int test) {
+    static const char *const names[LS_PRIMARY_COUNT] = {"pair_effect", "level_trend", "correctness"};
+    return test >= 0 && test < LS_PRIMARY_COUNT ? names[test] : "unknown";
 }

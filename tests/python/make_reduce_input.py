@@ -7,7 +7,7 @@ equal, a word with no single-token form in one model, samples with no answer
 tokens). They are test INPUT only: every number the reducer writes is
 recomputed from these datasets by tests/python/test_reduce_scipy.py.
 
-usage: python make_reduce_input.py OUT.h5 [--seed S] [--samples N] [--not-done K]
+usage: python make_reduce_input.py OUT.h5 [--seed S] [--samples N] [--not-done K] [--problem-size P]
 """
 import argparse
 
@@ -27,7 +27,8 @@ FORMS = {
 }
 
 
-def make(path, seed=1, n_samples=48, not_done=0):
+def make(path, seed=1, n_samples=48, not_done=0, problem_size=0, skipped_groups=False):
+    """problem_size > 0: /samples/problem_id groups consecutive samples in problems of that size."""
     rng = np.random.default_rng(seed)
     N, W = n_samples, len(WORDS)
     # levels: level 5 has exactly one sample; the rest spread over 1..4
@@ -50,6 +51,16 @@ def make(path, seed=1, n_samples=48, not_done=0):
         s["source_line"] = np.arange(1, N + 1, dtype=np.int64)
         s["level"] = level
         s["is_correct"] = is_correct
+        s["query_bytes"] = np.full(N, 40, dtype=np.int64)
+        s["answer_bytes"] = np.random.default_rng(seed + 1000).integers(50, 5000, N).astype(np.int64)
+        if problem_size > 0:
+            s["problem_id"] = (np.arange(N) // problem_size).astype(np.int64)
+        # skipped records (too long): mostly level 5 and incorrect, as long answers are
+        s["skipped_line"] = np.arange(N + 1, N + 7, dtype=np.int64)
+        s["skipped_reason"] = np.array([b"too long"] * 6, dtype="S16")
+        if skipped_groups:
+            s["skipped_level"] = np.array([5, 5, 5, 4, 5, 1], dtype=np.int8)
+            s["skipped_is_correct"] = np.array([0, 0, 0, 0, 1, -1], dtype=np.int8)
         for mi, m in enumerate(MODELS):
             g = f.create_group(f"models/{m}")
             lens = rng.integers(4, 30, size=N)
@@ -123,5 +134,6 @@ if __name__ == "__main__":
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--samples", type=int, default=48)
     ap.add_argument("--not-done", type=int, default=0)
+    ap.add_argument("--problem-size", type=int, default=0)
     a = ap.parse_args()
-    make(a.out, a.seed, a.samples, a.not_done)
+    make(a.out, a.seed, a.samples, a.not_done, a.problem_size)

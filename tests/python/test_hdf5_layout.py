@@ -38,6 +38,8 @@ def sizes(f, model):
         v["F"] = g["forms"].shape[0] // v["W"]
     if "summary/reason_names" in f:
         v["R"] = f["summary/reason_names"].shape[0]
+    if "summary/primary_names" in f:
+        v["Q"] = f["summary/primary_names"].shape[0]
     return v
 
 

@@ -28,6 +28,7 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_reduce_input  # noqa: E402
+from clusterboot import bca  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("LS_BINARY", str(ROOT / "build" / "logits-study"))
@@ -88,6 +89,15 @@ def boot_ci(x, seed):
     return lo, hi
 
 
+def cluster_ci(cluster_id, values, key):
+    """BCa CI of the mean of values, resampling the clusters (ids) that hold them (as reduce.c)."""
+    ids, inv = np.unique(cluster_id, return_inverse=True)
+    sums = np.zeros(ids.size)
+    for j, v in zip(inv, values):  # sequential, as the C loop
+        sums[j] += v
+    return bca(sums, np.bincount(inv, minlength=ids.size).astype(float), key, B)
+
+
 def describe(x, seed):
     x = np.asarray(x, dtype=np.float64)
     n = x.size
@@ -97,7 +107,7 @@ def describe(x, seed):
         return dict(mean=np.nan, median=np.nan, sd=np.nan, lo=np.nan, hi=np.nan, reason=R["nan_input"])
     d = dict(mean=np.mean(x), median=np.median(x), sd=np.std(x, ddof=1) if n > 1 else np.nan, lo=np.nan,
              hi=np.nan, reason=R["ok"] if n > 1 else R["too_few"])
-    if n > 1:
+    if n > 1 and seed is not None:
         d["lo"], d["hi"] = boot_ci(x, seed)
     return d
 
@@ -259,17 +269,23 @@ def test_groups(reduced):
         lp = lp[~np.isnan(lp)]
         assert row["occurrences_aligned"] == lp.size, tag
         seed = SEED + 16 * r
+        # CIs: cluster-bootstrap BCa over the group's samples holding values (clusters in id order:
+        # sample i is id -(i + 1), so the last sample comes first)
+        cl_occ = -(m["occ_s"][osel] + 1)
+        aligned = ~np.isnan(m["occ_lp"][osel])
         for k, (col, x) in enumerate([("logprob", lp), ("prob", np.exp(lp))]):
-            d = describe(x, seed + k)
+            d = describe(x, None)
             for f in ("mean", "median", "sd"):
                 check(f"{tag} {col}_{f}", row[f"{col}_{f}"], d[f])
-            check(f"{tag} {col}_ci_lo", row[f"{col}_ci_lo"], d["lo"])
-            check(f"{tag} {col}_ci_hi", row[f"{col}_ci_hi"], d["hi"])
             assert row[f"{col}_reason"] == d["reason"], tag
-        d = describe(m["occ_ent"][osel], seed + 3)
+            lo, hi = cluster_ci(cl_occ[aligned], x, seed + k) if d["reason"] == 0 else (np.nan, np.nan)
+            check(f"{tag} {col}_ci_lo", row[f"{col}_ci_lo"], lo)
+            check(f"{tag} {col}_ci_hi", row[f"{col}_ci_hi"], hi)
+        d = describe(m["occ_ent"][osel], None)
         check(f"{tag} entropy_occ_mean", row["entropy_occ_mean"], d["mean"])
-        check(f"{tag} entropy_occ_ci_lo", row["entropy_occ_ci_lo"], d["lo"])
-        check(f"{tag} entropy_occ_ci_hi", row["entropy_occ_ci_hi"], d["hi"])
+        lo, hi = cluster_ci(cl_occ, m["occ_ent"][osel], seed + 3) if d["reason"] == 0 else (np.nan, np.nan)
+        check(f"{tag} entropy_occ_ci_lo", row["entropy_occ_ci_lo"], lo)
+        check(f"{tag} entropy_occ_ci_hi", row["entropy_occ_ci_hi"], hi)
         assert row["entropy_occ_reason"] == d["reason"], tag
         pv, _ = ref.values(mi, w, 0, mask)
         assert row["propensity_n"] == pv.size, tag
@@ -278,10 +294,13 @@ def test_groups(reduced):
             assert np.isnan(row["propensity_mean"]) and np.isnan(row["propensity_sample_mean"]), tag
             continue
         check(f"{tag} propensity_mean", row["propensity_mean"], m["prop_sum"][mask, w].sum() / toks if toks else np.nan)
-        d = describe(pv, seed + 2)
-        for f, c in (("mean", "sample_mean"), ("median", "sample_median"), ("sd", "sample_sd"), ("lo", "ci_lo"),
-                     ("hi", "ci_hi")):
+        d = describe(pv, None)
+        for f, c in (("mean", "sample_mean"), ("median", "sample_median"), ("sd", "sample_sd")):
             check(f"{tag} propensity_{c}", row[f"propensity_{c}"], d[f])
+        psel = np.flatnonzero(mask & (m["n_ans"] > 0))
+        lo, hi = cluster_ci(-(psel + 1), m["prop"][psel, w], seed + 2) if d["reason"] == 0 else (np.nan, np.nan)
+        check(f"{tag} propensity_ci_lo", row["propensity_ci_lo"], lo)
+        check(f"{tag} propensity_ci_hi", row["propensity_ci_hi"], hi)
         assert row["propensity_reason"] == d["reason"], tag
 
 
@@ -367,6 +386,13 @@ def test_correctness(reduced):
     bh_check(rows, "mwu_p", "mwu_q", fams)
 
 
+def spearman_stat(x, y, axis=-1):
+    rx, ry = stats.rankdata(x, axis=axis), stats.rankdata(y, axis=axis)
+    rx = rx - rx.mean(axis=axis, keepdims=True)
+    ry = ry - ry.mean(axis=axis, keepdims=True)
+    return (rx * ry).sum(axis=axis) / np.sqrt((rx * rx).sum(axis=axis) * (ry * ry).sum(axis=axis))
+
+
 def test_levels(reduced):
     _, ref, s = reduced
     rows = s["levels"]
@@ -389,6 +415,11 @@ def test_levels(reduced):
             want = (np.nan, np.nan, R["too_few"])
         elif np.all(v == v[0]) or np.all(lev == lev[0]):
             want = (np.nan, np.nan, R["all_tied"])
+        elif v.size <= 9:  # exact: every pairing (LS_STATS_SPEARMAN_EXACT_N)
+            sp = stats.spearmanr(lev, v)
+            pt = stats.permutation_test((v,), lambda y, axis=-1: spearman_stat(np.broadcast_to(lev, y.shape), y, axis),
+                                        permutation_type="pairings", n_resamples=np.inf, vectorized=True)
+            want = (sp.statistic, pt.pvalue, R["ok"])
         else:
             sp = stats.spearmanr(lev, v)
             want = (sp.statistic, sp.pvalue, R["ok"])
@@ -528,15 +559,18 @@ def test_inspect(reduced):
     out = p.stdout
     assert "== model sft" in out and "== model base" not in out
     assert '-- sft / "so"' in out and '"wait"' not in out
-    assert "significant after Benjamini-Hochberg" in out
+    assert "primary results significant after Benjamini-Hochberg" in out
     import json
     j = json.loads(run("inspect", path, "--json").stdout)
     assert len(j["groups"]) == len(ref.models) * len(ref.words) * 9
     assert j["groups"][0]["model"] == "base" and j["groups"][0]["group"] == "level1"
     assert j["metadata"]["models"] == ["base", "sft", "rl"]
     with h5py.File(path, "r") as f:
-        q = f["summary/model_pairs"]["wilcoxon_q"]
-        assert sum(1 for s in j["significant"] if "Wilcoxon" in s) == int(np.sum(q < 0.05))
+        pr = f["summary/primary"][:]
+        # only eligible primary results enter the list (one BH family)
+        assert len(j["significant"]) == int(np.sum((pr["q"] < 0.05) & (pr["eligible"] == 1)))
+        assert len(j["primary"]) == pr.size and j["primary"][0]["test"] == "pair_effect"
+    assert out.index("== primary tests") < out.index("== model sft")
     assert run("inspect", path, "--word", "nope", ok=False).returncode == 2
 
 
@@ -548,7 +582,7 @@ def test_layout_doc_lists_every_summary_path(reduced):
     rows = re.findall(r"^\| `(/summary/[^`]+)` \| \[([^\]]*)\] \| ([^|]+?) \|", doc, flags=re.M)
     assert rows, "no /summary rows in docs/hdf5-layout.md"
     L, W = len(ref.models), len(ref.words)
-    env = dict(L=L, W=W, P=L * (L - 1) // 2, R=len(REASONS))
+    env = dict(L=L, W=W, P=L * (L - 1) // 2, R=len(REASONS), Q=3)
     documented = {p: (eval(shape.replace("·", "*"), {}, env), dtype.strip()) for p, shape, dtype in rows}
     found = {}
     with h5py.File(path, "r") as f:

@@ -181,3 +181,19 @@ def test_report_help_lists_the_options():
     assert r.returncode == 0
     for arg in ("--outdir", "--sample", "--max-positions", "--allow-incomplete"):
         assert arg in r.stdout, arg
+
+
+def test_dashboard_leads_with_primary_results(report_dir, demo_h5):
+    """The primary tests come first, each p with its n; the word-form coverage is shown per model."""
+    with open(os.path.join(report_dir, "dashboard.html"), encoding="utf-8") as fh:
+        text = fh.read()
+    assert text.index("id='primary'") < text.index("id='run'") < text.index("id='tests'")
+    with h5py.File(demo_h5, "r") as f:
+        n_primary = f["summary/primary"].shape[0]
+        a = f.attrs["models"]  # a list (schema 2) or, in older files, one comma-separated string
+        models = a.split(",") if isinstance(a, str) else [x.decode() if isinstance(x, bytes) else str(x) for x in a]
+    prim = text[text.index("id='primary'"):text.index("id='run'")]
+    assert prim.count("<tr>") == n_primary + 1  # header + one row per primary test
+    assert "clusters" in prim and "p (method, resamples)" in prim
+    cov = text[text.index("id='coverage'"):]
+    assert all(f"<td>{m}</td>" in cov for m in models)

@@ -2,7 +2,7 @@
 """Writes tests/stats/fixtures.json: synthetic inputs and the scipy.stats /
 numpy results that src/stats/ must reproduce (tests/unit/test_stats.c).
 
-    /work/main/.venv/bin/python tests/stats/make_stats_fixtures.py
+    .venv-oracle/bin/python tests/stats/make_stats_fixtures.py   (needs statsmodels)
 
 Layout:
   meta     : scipy / numpy / python versions and the seed
@@ -222,13 +222,37 @@ SPEAR = [
     ("constant", "const5", "seq5", "all_tied"),
     ("nan", "nan5", "seq5", "nan_input"),
 ]
+add("ties7_x", [1.0, 2.0, 2.0, 3.0, 4.0, 5.0, 5.0])
+add("ties7_y", [0.3, 0.1, 0.9, 0.4, 0.4, 0.8, 1.2])
+add("u9_y", unique_normals(9))
+SPEAR += [("perfect_4", "seq4", "seq4", "ok"), ("ties_7", "ties7_x", "ties7_y", "ok"),
+          ("exact_9", "u9", "u9_y", "ok"), ("exact_5", "seq5", "u5", "ok")]
+SPEARMAN_EXACT_N = 9  # LS_STATS_SPEARMAN_EXACT_N
+
+
+def spearman_stat(x, y, axis=-1):
+    rx, ry = st.rankdata(x, axis=axis), st.rankdata(y, axis=axis)
+    rx = rx - rx.mean(axis=axis, keepdims=True)
+    ry = ry - ry.mean(axis=axis, keepdims=True)
+    return (rx * ry).sum(axis=axis) / np.sqrt((rx * rx).sum(axis=axis) * (ry * ry).sum(axis=axis))
+
+
 spearman = []
 for name, xn, yn, reason in SPEAR:
     x, y = np.asarray(data[xn], float), np.asarray(data[yn], float)
     r = st.spearmanr(x, y)
     case = dict(name=name, x=xn, y=yn, reason=reason)
-    if reason == "ok":
-        case.update(statistic=float(r.statistic), p=float(r.pvalue), df=len(x) - 2)
+    if reason == "ok" and len(x) <= SPEARMAN_EXACT_N:
+        # exact: every pairing (scipy.stats.permutation_test enumerates the n! permutations)
+        # one sample: 'pairings' permutes its order (n! arrangements; with two samples scipy takes (n!)^2)
+        pt = st.permutation_test((y,), lambda yy, axis=-1, x=x: spearman_stat(np.broadcast_to(x, yy.shape), yy,
+                                                                               axis=axis),
+                                 permutation_type="pairings", n_resamples=np.inf, vectorized=True)
+        assert abs(pt.statistic - r.statistic) < 1e-12
+        case.update(statistic=float(r.statistic), p=float(pt.pvalue), df=len(x) - 2, method="exact",
+                    scipy=dict(statistic=num(r.statistic), p=num(r.pvalue)))
+    elif reason == "ok":
+        case.update(statistic=float(r.statistic), p=float(r.pvalue), df=len(x) - 2, method="asymptotic")
     else:
         case.update(statistic=None, p=None, df=None)
         if not (math.isnan(r.statistic) and math.isnan(r.pvalue)):
@@ -354,11 +378,166 @@ finite = np.array([v for v in with_nan if v is not None])
 qf = iter(st.false_discovery_control(finite, method="bh"))
 bh.append(dict(name="nan_left_out", p=with_nan, q=[None if v is None else float(next(qf)) for v in with_nan]))
 
+# ------------------------------------------------- clusters: RNG, BCa, sign flips, OLS
+M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def rng64(key, ctr):
+    """ls_stats_rng: SplitMix64's output function of key + (ctr + 1) * golden (mod 2^64), vectorised."""
+    with np.errstate(over="ignore"):
+        z = np.uint64(key) + (np.asarray(ctr, np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def below(r, n):
+    """floor(r * n / 2^64) for n < 2^32, in 64-bit pieces."""
+    n = np.uint64(n)
+    hi, lo = r >> np.uint64(32), r & np.uint64(0xFFFFFFFF)
+    return ((hi * n + ((lo * n) >> np.uint64(32))) >> np.uint64(32)).astype(np.int64)
+
+
+from scipy.stats._resampling import _bca_interval  # noqa: E402  (the internals stats.bootstrap uses)
+
+
+def bca_ref(stat, G, theta_b, level=0.95):
+    """scipy.stats.bootstrap's BCa: its _bca_interval (jackknife over the G clusters) + stats.quantile.
+    Resample estimates within 1e-12 relative of the estimate are set to it first, as ls_stats_bca does
+    (the same resample summed in another order is a tie, not a value below or above)."""
+    theta = float(np.squeeze(stat(np.arange(G))))
+    theta_b = np.where(np.abs(theta_b - theta) <= 1e-12 * abs(theta), theta, theta_b)
+    a1, a2, a_hat = _bca_interval((np.arange(G),), stat, axis=-1, alpha=(1 - level) / 2,
+                                  theta_hat_b=theta_b[None, :], batch=None, xp=np)
+    ci = st.quantile(theta_b, np.array([float(np.squeeze(a1)), float(np.squeeze(a2))]))
+    return float(ci[0]), float(ci[1]), float(np.squeeze(a_hat))
+
+
+rng_cases = [dict(key=k, ctr=c, r=str(int(rng64(k, c))), n=n, below=int(below(rng64(k, c), n)))
+             for k, c, n in [(0, 0, 10), (7, 1, 3), (20240607, 123456789, 100000), (2**62 + 5, 2**40, 2**31 - 1)]]
+
+bca = []
+# (1) the formula on a fixed set of resamples (numpy's generator), statistic = mean of one sample
+for name, x in [("skewed_25", rng.lognormal(0, 1, 25)), ("normal_40", rng.normal(0, 1, 40)),
+                ("small_8", rng.exponential(1, 8))]:
+    add("bca_" + name, x)
+    Bn = 2000
+    idx = rng.integers(0, len(x), (Bn, len(x)))
+    theta_b = x[idx].mean(axis=1)
+    add("bca_" + name + "_theta_b", theta_b)
+    jack = np.array([np.delete(x, i).mean() for i in range(len(x))])
+    add("bca_" + name + "_jack", jack)
+    lo, hi, a_hat = bca_ref(lambda i, axis=-1: x[i].mean(axis=axis), len(x), theta_b)
+    bca.append(dict(name=name, theta_hat=float(x.mean()), theta_b="bca_" + name + "_theta_b",
+                    jack="bca_" + name + "_jack", lo=lo, hi=hi, accel=a_hat, reason="ok"))
+
+# (2) the cluster bootstrap of a ratio mean: resamples drawn with ls_stats_rng, BCa by scipy
+cluster_bca = []
+for name, G, key, Bn in [("clusters_30", 30, 99, 3000), ("clusters_7", 7, 5, 1000)]:
+    cnt = rng.integers(1, 5, G).astype(float)
+    sums = np.stack([cnt * rng.normal(0.5, 1.0, G), cnt * rng.lognormal(0, 1, G)], axis=1)  # K = 2
+    add(f"cb_{name}_sum", sums.ravel())
+    add(f"cb_{name}_cnt", cnt)
+    ctr = np.arange(Bn * G, dtype=np.uint64).reshape(Bn, G)
+    idx = below(rng64(key, ctr), G)
+    res = []
+    for k in range(2):
+        s_k = sums[:, k]
+        theta_b = np.array([sum(s_k[r].tolist()) / sum(cnt[r].tolist()) for r in idx])
+        # sequential sums (cumsum), as the C loop
+        lo, hi, a_hat = bca_ref(lambda i, axis=-1, s_k=s_k: np.cumsum(s_k[i], axis=axis)[..., -1] /
+                                np.cumsum(cnt[i], axis=axis)[..., -1], G, theta_b)
+        res.append(dict(est=sum(s_k.tolist()) / sum(cnt.tolist()), lo=lo, hi=hi, accel=a_hat))
+    cluster_bca.append(dict(name=name, sum=f"cb_{name}_sum", cnt=f"cb_{name}_cnt", G=G, K=2, B=Bn, key=key,
+                            results=res))
+
+
+def mean_stat(x, axis=-1):
+    return np.mean(x, axis=axis)
+
+
+signflip = []
+for name, d in [("normal_8", rng.normal(0.3, 1, 8)), ("normal_12", rng.normal(0.8, 1, 12)),
+                ("normal_16", rng.normal(0.2, 1, 16)), ("ties_zeros_10", np.array([1.0, -1, 2, 2, 0, 0, 3, -2, 1, 1])),
+                ("all_positive_6", np.abs(rng.normal(1, 0.2, 6)) + 0.1)]:
+    add("sf_" + name, d)
+    pt = st.permutation_test((d,), mean_stat, permutation_type="samples", n_resamples=np.inf, vectorized=True)
+    signflip.append(dict(name=name, w="sf_" + name, statistic=float(d.sum()), p=float(pt.pvalue),
+                         method="exact", flips=2 ** len(d), reason="ok"))
+# Monte Carlo: G = 30 > LS_STATS_EXACT_CLUSTERS; signs from ls_stats_rng (the reference counts directly)
+d = rng.normal(0.35, 1, 30)
+add("sf_mc_30", d)
+Bn, key = 4000, 17
+nw = 1  # ceil(30 / 64): one random number gives the 64 signs of a flip (bit c: cluster c negated)
+bits = (rng64(key, np.arange(Bn * nw, dtype=np.uint64).reshape(Bn, nw))[:, np.arange(30) // 64]
+        >> (np.arange(30) % 64).astype(np.uint64)) & np.uint64(1)
+signs = np.where(bits == 1, -1.0, 1.0)
+T = np.array([sum((s * d).tolist()) for s in signs])
+obs = sum(d.tolist())
+gam = abs(100 * np.finfo(float).eps * obs)
+pl, pg = (np.sum(T <= obs + gam) + 1) / (Bn + 1), (np.sum(T >= obs - gam) + 1) / (Bn + 1)
+signflip.append(dict(name="mc_30", w="sf_mc_30", statistic=obs, p=float(min(1.0, 2 * min(pl, pg))),
+                     method="permutation", flips=Bn, key=key, reason="ok"))
+add("sf_zero4", [0.0] * 4)
+signflip.append(dict(name="all_zero", w="sf_zero4", statistic=None, p=None, reason="all_tied"))
+
+import statsmodels  # noqa: E402
+import statsmodels.api as sm  # noqa: E402
+
+ols = []
+
+
+def ols_case(name, X, y, groups, reason="ok"):
+    add(f"ols_{name}_X", X.ravel())
+    add(f"ols_{name}_y", y)
+    add(f"ols_{name}_g", groups.astype(float))
+    case = dict(name=name, X=f"ols_{name}_X", y=f"ols_{name}_y", g=f"ols_{name}_g", k=X.shape[1], reason=reason)
+    if reason != "ok":
+        ols.append(case)
+        return
+    fit = sm.OLS(y, X).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    case.update(beta=[float(v) for v in fit.params], se=[float(v) for v in fit.bse],
+                p=[float(v) for v in fit.pvalues])
+    # wild cluster sign-flip of coefficient j on the restricted residuals (exact enumeration, G small)
+    uniq, gi = np.unique(groups, return_inverse=True)
+    G = len(uniq)
+    bread = np.linalg.inv(X.T @ X)
+    flip_p = []
+    for j in range(X.shape[1]):
+        Xr = np.delete(X, j, axis=1)
+        e = y - Xr @ np.linalg.lstsq(Xr, y, rcond=None)[0]
+        h = X @ bread[:, j]
+        w = np.bincount(gi, weights=h * e, minlength=G)
+        assert abs(w.sum() - fit.params[j]) < 1e-9 * max(1, abs(fit.params[j]))
+        if G <= 20:
+            pt = st.permutation_test((w,), lambda x, axis=-1: np.sum(x, axis=axis), permutation_type="samples",
+                                     n_resamples=np.inf, vectorized=True)
+            flip_p.append(float(pt.pvalue))
+    if flip_p:
+        case["flip_p"] = flip_p
+    ols.append(case)
+
+
+for name, n, G in [("samples_60", 60, 60), ("problems_16x4", 64, 16), ("problems_12_uneven", 50, 12)]:
+    groups = np.sort(rng.integers(0, G, n)) if name.endswith("uneven") else np.repeat(np.arange(G), n // G)
+    if name == "samples_60":
+        groups = np.arange(n)
+    lvl = rng.integers(1, 6, G)[np.unique(groups, return_inverse=True)[1]].astype(float)
+    cor = rng.integers(0, 2, n).astype(float)
+    loglen = np.log(rng.integers(50, 4000, n).astype(float))
+    X = np.column_stack([np.ones(n), lvl, cor, loglen])
+    y = 0.3 + 0.1 * lvl - 0.4 * cor + 0.05 * loglen + rng.standard_t(4, n)
+    ols_case(name, X, y, groups)
+n = 20
+X = np.column_stack([np.ones(n), rng.integers(1, 6, n), np.ones(n), rng.normal(6, 1, n)])
+ols_case("collinear", X, rng.normal(0, 1, n), np.arange(n), reason="zero_variance")
+
 out = dict(
     meta=dict(scipy=scipy.__version__, numpy=np.__version__, python=platform.python_version(),
-              seed=SEED, generator="tests/stats/make_stats_fixtures.py"),
+              statsmodels=statsmodels.__version__, seed=SEED, generator="tests/stats/make_stats_fixtures.py"),
     data=data, describe=describe, welch=welch, cohen_d=cohen, mannwhitneyu=mwu, spearman=spearman,
-    kruskal=kruskal, wilcoxon=wilcoxon, bh=bh)
+    kruskal=kruskal, wilcoxon=wilcoxon, bh=bh, rng=rng_cases, bca=bca, cluster_bca=cluster_bca,
+    signflip=signflip, ols_cluster=ols)
 
 path = Path(__file__).resolve().parent / "fixtures.json"
 text = json.dumps(out, indent=None, separators=(",", ":"), allow_nan=False)

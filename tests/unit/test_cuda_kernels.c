@@ -33,17 +33,32 @@ static void fill(float *x, size_t n, float scale) {
         x[i] = frand() * scale;
 }
 
-/* Returns the CUDA backend, or skips the test when no GPU is visible. */
-static LsBackend *cuda_or_skip(void) {
+/* The CUDA backend in precision prec, with scratch reserved for the shapes
+ * below (unless reserve is 0: the end-to-end tests reserve through
+ * ls_forward_init), or skips the test when no GPU is visible. */
+static LsBackend *cuda_prec_or_skip(LsPrecision prec, int reserve) {
     char why[256] = "";
     if (ls_cuda_device_count(why, sizeof why) <= 0) {
         cr_skip_test("no CUDA GPU visible: %s", why);
         return NULL;
     }
     LsError e = {{0}};
-    LsBackend *be = ls_backend_cuda_create(0, &e);
+    LsBackend *be = ls_backend_create("cuda", 0, 1, prec, &e);
     cr_assert(be, "a CUDA GPU is visible but the CUDA backend failed: %s", e.msg);
+    size_t rows = 0;
+    LsBatchShape bs = {
+        .tokens = 4096, .weight_elems = 0, .gemm_k = 1024, .vocab = 70000, .heads = 8, .head_dim = 640};
+    if (reserve) cr_assert_eq(be->reserve(be, &bs, &rows, &e), LS_OK, "%s", e.msg);
     return be;
+}
+static LsBackend *cuda_or_skip(void) {
+    return cuda_prec_or_skip(LS_PREC_BF16, 1);
+}
+
+/* After a test's operations: no sticky error recorded. */
+static void expect_no_error(LsBackend *be) {
+    LsError e = {{0}};
+    cr_expect_eq(be->check(be, &e), LS_OK, "%s", e.msg);
 }
 
 static void *up(LsBackend *be, const void *h, size_t bytes) {
@@ -143,8 +158,8 @@ Test(cuda_backend, device_selection) {
 
 /* y = x W^T + b for a fused q/k/v-like weight of three slices (bf16 stored,
  * with bias) and for a column slice of an F32 / F16 weight (row-parallel). */
-static void check_linear(LsDType dt, int col_slice) {
-    LsBackend *g = cuda_or_skip();
+static void check_linear_prec(LsDType dt, int col_slice, LsPrecision prec) {
+    LsBackend *g = cuda_prec_or_skip(prec, 1);
     if (!g) return;
     LsBackend *c = ls_backend_cpu_create(1);
     const size_t T = 37, k = 200, rows[3] = {48, 16, 16}, full_k = col_slice ? 333 : k,
@@ -180,15 +195,18 @@ static void check_linear(LsDType dt, int col_slice) {
         down(c, yc, dc, T * n * 4);
         down(g, yg, dg, T * n * 4);
         char what[128];
-        snprintf(what, sizeof what, "linear %s%s%s [%zu x %zu] . [%zu x %zu]^T", ls_dtype_name(dt),
-                 col_slice ? " col-slice" : " fused+bias", acc ? " +=" : "", T, k, n, k);
-        /* bf16 rounding of x (and of W unless stored bf16): relative to the output scale */
-        double tol = (dt == LS_DT_BF16 ? 1e-2 : 2e-2) * (max_abs(yc, T * n) + 1.0);
+        snprintf(what, sizeof what, "linear %s %s%s%s [%zu x %zu] . [%zu x %zu]^T", ls_precision_name(prec),
+                 ls_dtype_name(dt), col_slice ? " col-slice" : " fused+bias", acc ? " +=" : "", T, k, n, k);
+        /* bf16: rounding of x (and of W unless stored bf16), relative to the output scale; fp32: summation
+         * order alone */
+        double tol = prec == LS_PREC_FP32 ? 1e-5 * (max_abs(yc, T * n) + 1.0)
+                                          : (dt == LS_DT_BF16 ? 1e-2 : 2e-2) * (max_abs(yc, T * n) + 1.0);
         report(what, yc, yg, T * n, tol);
         c->free(c, xc), c->free(c, dc), g->free(g, xg), g->free(g, dg);
     }
     c->weight_free(c, &wc);
     g->weight_free(g, &wg);
+    expect_no_error(g);
     for (int i = 0; i < 3; i++)
         free(w[i].buf), free(b[i].buf);
     free(x), free(y0), free(yc), free(yg);
@@ -196,6 +214,16 @@ static void check_linear(LsDType dt, int col_slice) {
     g->destroy(g);
 }
 
+static void check_linear(LsDType dt, int col_slice) {
+    check_linear_prec(dt, col_slice, LS_PREC_BF16);
+}
+
+Test(cuda_kernels, linear_fp32_precision_f32_fused_bias) {
+    check_linear_prec(LS_DT_F32, 0, LS_PREC_FP32);
+}
+Test(cuda_kernels, linear_fp32_precision_bf16_column_slice) {
+    check_linear_prec(LS_DT_BF16, 1, LS_PREC_FP32);
+}
 Test(cuda_kernels, linear_bf16_fused_bias) {
     check_linear(LS_DT_BF16, 0);
 }
@@ -365,9 +393,57 @@ Test(cuda_kernels, embed_vocab_slice) {
 
 /* ---- attention ----------------------------------------------------------- */
 
+/* The bf16 tensor-core attention of the CUDA backend (precision bf16), emulated
+ * on the CPU: q, k, v rounded to bf16, fp32 scores and softmax, P rounded to
+ * bf16, fp32 accumulation of P V (the roundings of cuda_backend.cu's
+ * attention_tc; cuBLAS's summation order aside). Naive loops: small tests only. */
+static float bf(float x) {
+    return ls_bf16_to_f32(ls_f32_to_bf16(x));
+}
+static void emu_attention_bf16(float *out, const float *qkv, size_t ld, const int32_t *off, int nseq,
+                               const LsAttnShape *s) {
+    const int hd = s->hd;
+    const float scale = s->scale > 0 ? s->scale : 1.0f / sqrtf((float)hd);
+    float *sc = malloc(((size_t)off[nseq] + 1) * sizeof(float));
+    for (int q = 0; q < nseq; q++)
+        for (int t = off[q]; t < off[q + 1]; t++)
+            for (int h = 0; h < s->H; h++) {
+                const int kvh = (s->q_head0 + h) / s->group - s->kv_head0;
+                const float *qv = qkv + (size_t)t * ld + (size_t)h * hd;
+                float m = -INFINITY, l = 0.0f;
+                const int j0 = s->window > 0 && t - s->window + 1 > off[q] ? t - s->window + 1 : off[q];
+                for (int j = j0; j <= t; j++) {
+                    const float *kv = qkv + (size_t)j * ld + (size_t)(s->H + kvh) * hd;
+                    float d = 0.0f;
+                    for (int c = 0; c < hd; c++)
+                        d += bf(qv[c]) * bf(kv[c]);
+                    sc[j] = d * scale;
+                    if (sc[j] > m) m = sc[j];
+                }
+                for (int j = j0; j <= t; j++)
+                    l += expf(sc[j] - m);
+                float *o = out + (size_t)t * s->H * hd + (size_t)h * hd;
+                for (int c = 0; c < hd; c++)
+                    o[c] = 0.0f;
+                for (int j = j0; j <= t; j++) {
+                    const float p = bf(expf(sc[j] - m) / l);
+                    const float *vv = qkv + (size_t)j * ld + (size_t)(s->H + s->Hkv + kvh) * hd;
+                    for (int c = 0; c < hd; c++)
+                        o[c] += p * bf(vv[c]);
+                }
+            }
+    free(sc);
+}
+
+/* bf16 attention vs the fp32 reference: max |diff| on inputs in [-2, 2),
+ * measured by the emulation (attention_bf16_emulated) at <= ~1e-2 */
+#define ATT_BF16_TOL 3e-2
+
+/* Runs the CPU fp32 attention (the reference) and, on the GPU, the CUDA
+ * backend's in precision fp32 (the fp32 kernel, 1e-4) and bf16 (the
+ * tensor-core path, ATT_BF16_TOL); without a GPU, the bf16 emulation against
+ * the reference (the tolerance is known to fit bf16 before a GPU runs it). */
 static void check_attention(const char *what, const int *lens, int nseq, LsAttnShape s) {
-    LsBackend *g = cuda_or_skip();
-    if (!g) return;
     LsBackend *c = ls_backend_cpu_create(2);
     int32_t off[16] = {0};
     for (int i = 0; i < nseq; i++)
@@ -375,18 +451,33 @@ static void check_attention(const char *what, const int *lens, int nseq, LsAttnS
     const size_t T = (size_t)off[nseq], ld = (size_t)(s.H + 2 * s.Hkv) * s.hd, od = (size_t)s.H * s.hd;
     float *x = malloc(T * ld * 4), *yc = malloc(T * od * 4), *yg = malloc(T * od * 4);
     fill(x, T * ld, 2.0f);
-    float *xc = up(c, x, T * ld * 4), *xg = up(g, x, T * ld * 4);
-    int32_t *sc = up(c, off, (size_t)(nseq + 1) * 4), *sg = up(g, off, (size_t)(nseq + 1) * 4);
-    float *oc = up(c, NULL, T * od * 4), *og = up(g, NULL, T * od * 4);
+    float *xc = up(c, x, T * ld * 4), *oc = up(c, NULL, T * od * 4);
+    int32_t *sc = up(c, off, (size_t)(nseq + 1) * 4);
     c->attention(c, oc, xc, ld, sc, nseq, &s);
-    g->attention(g, og, xg, ld, sg, nseq, &s);
     down(c, yc, oc, T * od * 4);
-    down(g, yg, og, T * od * 4);
-    report(what, yc, yg, T * od, 1e-4);
-    c->free(c, xc), c->free(c, sc), c->free(c, oc), g->free(g, xg), g->free(g, sg), g->free(g, og);
+    char buf[160];
+    emu_attention_bf16(yg, x, ld, off, nseq, &s);
+    snprintf(buf, sizeof buf, "%s bf16 emulated", what);
+    report(buf, yc, yg, T * od, ATT_BF16_TOL);
+    char why[256] = "";
+    if (ls_cuda_device_count(why, sizeof why) <= 0) /* the emulation's verdict stands (no skip) */
+        printf("%s: no CUDA GPU visible (%s): the bf16 emulation only\n", what, why);
+    for (int prec = LS_PREC_FP32; prec <= LS_PREC_BF16 && why[0] == 0; prec++) {
+        LsBackend *g = cuda_prec_or_skip((LsPrecision)prec, 1);
+        if (!g) break;
+        float *xg = up(g, x, T * ld * 4), *og = up(g, NULL, T * od * 4);
+        int32_t *sg = up(g, off, (size_t)(nseq + 1) * 4);
+        g->attention(g, og, xg, ld, sg, nseq, &s);
+        down(g, yg, og, T * od * 4);
+        snprintf(buf, sizeof buf, "%s cuda %s", what, ls_precision_name(g->precision));
+        report(buf, yc, yg, T * od, prec == LS_PREC_FP32 ? 1e-4 : ATT_BF16_TOL);
+        expect_no_error(g);
+        g->free(g, xg), g->free(g, sg), g->free(g, og);
+        g->destroy(g);
+    }
+    c->free(c, xc), c->free(c, sc), c->free(c, oc);
     free(x), free(yc), free(yg);
     c->destroy(c);
-    g->destroy(g);
 }
 
 /* sequence lengths around the 32-row tiles, an empty one, one of length 1 */
@@ -406,6 +497,12 @@ Test(cuda_kernels, attention_varlen_mha_hd128_long) {
     static const int lens[] = {300, 129, 1};
     check_attention("attention varlen H2/Hkv2 hd128 (300 tokens)", lens, 3,
                     (LsAttnShape){2, 2, 128, 0, 0, 1, 0, 0});
+}
+Test(cuda_kernels, attention_gqa_stacked_tp_hd64) {
+    /* rank 1 of 2 of an 8-head / 2-KV-head model: whole groups of 4 (one GEMM per KV head) */
+    static const int lens[] = {600, 3, 515};
+    check_attention("attention H4/Hkv1 of 8/2 (stacked) hd64", lens, 3,
+                    (LsAttnShape){4, 1, 64, 4, 1, 4, 0, 0});
 }
 Test(cuda_kernels, attention_fallback_hd640) {
     check_attention("attention varlen hd640 (fallback kernel)", LENS, 7,
@@ -527,9 +624,15 @@ Test(cuda_kernels, head_K0) {
 
 /* ---- end to end: the oracle fixtures -------------------------------------- */
 
+/* The test data folder: $LS_TEST_DIR (the GPU bundle sets it: bench/gpu/check.sh), else the source tree's. */
+static const char *test_dir(void) {
+    const char *d = getenv("LS_TEST_DIR");
+    return d && *d ? d : LS_TEST_DIR;
+}
+
 static void e2e_run(LsBackend *g, const char *name) {
     char dir[1024], path[1100];
-    snprintf(dir, sizeof dir, "%s/fixtures/%s", LS_TEST_DIR, name);
+    snprintf(dir, sizeof dir, "%s/fixtures/%s", test_dir(), name);
     snprintf(path, sizeof path, "%s/reference.json", dir);
     json_error_t je;
     json_t *ref = json_load_file(path, 0, &je);
@@ -598,6 +701,13 @@ static void e2e_run(LsBackend *g, const char *name) {
          * 0.06), then by rounding F32/F16-stored weights to bf16; the head's bf16 input alone gives max 0.06.
          */
         cr_expect(n > 0);
+        if (g->precision == LS_PREC_FP32 && strcmp(g->name, "cpu-bf16-emulated")) {
+            /* fp32: the CPU path's contract */
+            cr_expect(mx_lp <= 1e-4, "%s: max |d logprob| %.3e > 1e-4 (fp32)", name, mx_lp);
+            cr_expect(mx_ent <= 1e-4, "%s: max |d entropy| %.3e > 1e-4 (fp32)", name, mx_ent);
+            cr_expect(mx_tgt <= 1e-4, "%s: max |d target log-prob| %.3e > 1e-4 (fp32)", name, mx_tgt);
+            continue;
+        }
         cr_expect(sum_lp / n <= 0.15, "%s: mean |d logprob| %.3e > 0.15 (bf16 path)", name, sum_lp / n);
         cr_expect(mx_lp <= 1.0, "%s: max |d logprob| %.3e > 1.0 (bf16 path)", name, mx_lp);
         cr_expect(mx_ent <= 0.4, "%s: max |d entropy| %.3e > 0.4 (bf16 path)", name, mx_ent);
@@ -605,13 +715,19 @@ static void e2e_run(LsBackend *g, const char *name) {
         cr_expect(top1_same >= n * 95 / 100, "%s: top-1 agrees at %d of %d positions", name, top1_same, n);
     }
     ls_forward_free(&f);
+    expect_no_error(g);
     g->destroy(g);
     ls_model_close(&m);
     json_decref(ref);
 }
 
 static void e2e(const char *name) {
-    LsBackend *g = cuda_or_skip();
+    LsBackend *g = cuda_prec_or_skip(LS_PREC_BF16, 0);
+    if (!g) return;
+    e2e_run(g, name);
+}
+static void e2e_fp32(const char *name) {
+    LsBackend *g = cuda_prec_or_skip(LS_PREC_FP32, 0);
     if (!g) return;
     e2e_run(g, name);
 }
@@ -625,10 +741,28 @@ static void round_bf16(float *x, size_t n) {
     for (size_t i = 0; i < n; i++)
         x[i] = ls_bf16_to_f32(ls_f32_to_bf16(x[i]));
 }
+/* loads the slices from fp32 copies of their tensors rounded to bf16 (the CPU
+ * backend copies weights stored fp32 at load, so the copies can go after) */
 static int em_weight_load(LsBackend *be, LsWeight *out, const LsWeightSlice *sl, int ns, LsError *e) {
-    if (cpu_ops.weight_load(be, out, sl, ns, e)) return LS_ERR;
-    round_bf16(out->w, out->n * out->k);
-    return LS_OK;
+    LsWeightSlice rs[4];
+    LsTensor rt[4];
+    cr_assert(ns <= 4);
+    for (int i = 0; i < ns; i++) {
+        size_t cnt = (size_t)sl[i].w->shape[0] * (size_t)sl[i].w->shape[1];
+        float *d = malloc(cnt * sizeof(float));
+        ls_tensor_to_f32(sl[i].w, 0, cnt, d);
+        round_bf16(d, cnt);
+        rt[i] = *sl[i].w;
+        rt[i].dtype = LS_DT_F32;
+        rt[i].data = d;
+        rt[i].nbytes = cnt * sizeof(float);
+        rs[i] = sl[i];
+        rs[i].w = &rt[i];
+    }
+    int rc = cpu_ops.weight_load(be, out, rs, ns, e);
+    for (int i = 0; i < ns; i++)
+        free((void *)rt[i].data);
+    return rc;
 }
 static void em_linear(LsBackend *be, float *y, const float *x, const LsWeight *w, size_t T, int acc) {
     float *xb = malloc(T * w->k * sizeof(float) + 1);
@@ -648,12 +782,18 @@ static void em_head_partials(LsBackend *be, const float *h, size_t R, const LsWe
                           topi);
     free(hb);
 }
+static void em_attention(LsBackend *be, float *out, const float *qkv, size_t ld, const int32_t *seq_off,
+                         int nseq, const LsAttnShape *s) {
+    (void)be;
+    emu_attention_bf16(out, qkv, ld, seq_off, nseq, s);
+}
 static void bf16_emulated(const char *name) {
     LsBackend *c = ls_backend_cpu_create(2);
     cpu_ops = *c;
     c->name = "cpu-bf16-emulated";
     c->weight_load = em_weight_load;
     c->linear = em_linear;
+    c->attention = em_attention;
     c->linear_cols = NULL; /* as the CUDA backend: one GEMM per row-parallel layer (ls/forward.h) */
     c->head_partials = em_head_partials;
     e2e_run(c, name);
@@ -690,8 +830,8 @@ Test(cuda_forward, untied_gqa2_fp32) {
 Test(cuda_forward, gqa7_headdim12_bf16) {
     e2e("qwen2-tiny-gqa7-bf16");
 }
-/* Llama (yarn RoPE, biases) and Qwen3 (q/k norms) on the GPU; Gemma 3 waits for the attention kernel's
- * window and scale (LS_FEAT_ATTN_*) and is refused until then (test_forward.c) */
+/* Llama (yarn RoPE, biases), Qwen3 (q/k norms) and Gemma 3 (sliding window, attention scale, soft-capping)
+ * on the GPU */
 Test(cuda_forward, llama_linear_rope_biases) {
     e2e("llama-tiny-linear-bias");
 }
@@ -703,4 +843,195 @@ Test(cuda_forward, qwen3_qk_norm_head_dim) {
 }
 Test(cuda_forward, sharded_f16) {
     e2e("qwen2-tiny-sharded-f16");
+}
+
+/* precision fp32 on the GPU: within 1e-4 of transformers fp32, as the CPU */
+Test(cuda_forward_fp32, tied_fp32) {
+    e2e_fp32("qwen2-tiny-tied");
+}
+Test(cuda_forward_fp32, untied_gqa2_fp32) {
+    e2e_fp32("qwen2-tiny-untied");
+}
+Test(cuda_forward_fp32, gqa7_headdim12_bf16) {
+    e2e_fp32("qwen2-tiny-gqa7-bf16");
+}
+Test(cuda_forward_fp32, sharded_f16) {
+    e2e_fp32("qwen2-tiny-sharded-f16");
+}
+
+/* Errors never abort: an operation past the reserved scratch is recorded as
+ * the sticky error (file:line and what), later operations are skipped, and
+ * check() returns it. */
+Test(cuda_backend, sticky_error_not_abort) {
+    LsBackend *g = cuda_prec_or_skip(LS_PREC_BF16, 0);
+    if (!g) return;
+    LsError e = {{0}};
+    size_t rows = 0;
+    LsBatchShape bs = {.tokens = 8, .weight_elems = 0, .gemm_k = 64, .vocab = 100};
+    cr_assert_eq(g->reserve(g, &bs, &rows, &e), LS_OK, "%s", e.msg);
+    cr_expect_eq(rows, 8);
+    float *x = up(g, NULL, 64 * 128 * 4), *y = up(g, NULL, 64 * 128 * 4);
+    float *w = calloc(128 * 128, 4);
+    Tens tw;
+    tens_make(&tw, "w", LS_DT_F32, 128, 128, w);
+    LsWeightSlice sl = {&tw.t, NULL, 0, 128, 0, 128};
+    LsWeight wg;
+    cr_assert_eq(g->weight_load(g, &wg, &sl, 1, &e), LS_OK, "%s", e.msg);
+    cr_expect_eq(g->check(g, &e), LS_OK, "%s", e.msg);
+    g->linear(g, y, x, &wg, 64, 0); /* 64 tokens x 128 columns: past the reserved 8 x 64 */
+    g->add(g, y, x, 64);
+    cr_expect_eq(g->check(g, &e), LS_ERR);
+    printf("sticky error: %s\n", e.msg);
+    cr_expect(strstr(e.msg, "reserved for batch_tokens=8") != NULL, "%s", e.msg);
+    cr_expect_eq(g->check(g, &e), LS_ERR, "the error stays");
+    g->weight_free(g, &wg);
+    g->free(g, x), g->free(g, y);
+    free(w), free(tw.buf);
+    g->destroy(g);
+}
+
+/* Two models on one backend (compare): a second reserve grows the shared scratch. */
+Test(cuda_backend, reserve_twice_grows) {
+    LsBackend *g = cuda_prec_or_skip(LS_PREC_BF16, 0);
+    if (!g) return;
+    LsError e = {{0}};
+    size_t rows = 0;
+    LsBatchShape small = {.tokens = 8, .gemm_k = 64, .vocab = 100, .heads = 2, .head_dim = 32};
+    LsBatchShape big = {.tokens = 64, .gemm_k = 128, .vocab = 100, .heads = 2, .head_dim = 32};
+    cr_assert_eq(g->reserve(g, &small, &rows, &e), LS_OK, "%s", e.msg);
+    cr_assert_eq(g->reserve(g, &big, &rows, &e), LS_OK, "%s", e.msg);
+    cr_expect_eq(rows, 64);
+    float *x = up(g, NULL, 64 * 128 * 4), *y = up(g, NULL, 64 * 128 * 4);
+    float *w = calloc(128 * 128, 4);
+    Tens tw;
+    tens_make(&tw, "w", LS_DT_F32, 128, 128, w);
+    LsWeightSlice sl = {&tw.t, NULL, 0, 128, 0, 128};
+    LsWeight wg;
+    cr_assert_eq(g->weight_load(g, &wg, &sl, 1, &e), LS_OK, "%s", e.msg);
+    g->linear(g, y, x, &wg, 64, 0); /* fits the grown scratch */
+    expect_no_error(g);
+    g->weight_free(g, &wg);
+    g->free(g, x), g->free(g, y);
+    free(w), free(tw.buf);
+    g->destroy(g);
+}
+
+/* The CUDA top-k's algorithm (topk_chunk_kernel rounds), emulated on the CPU:
+ * chunks of 2048 values, K selections per chunk (largest value, ties to the
+ * lower id), the chunks' winners selected again until one chunk is left;
+ * against a plain full sort of the row. */
+#define EMU_TOPK_CHUNK 2048
+static int before(float av, int32_t ai, float bv, int32_t bi) {
+    return av > bv || (av == bv && ai < bi);
+}
+static void emu_topk_round(const float *v, const int32_t *id, size_t n, int K, float *ov, int32_t *oi) {
+    for (size_t c = 0; c * EMU_TOPK_CHUNK < n; c++) {
+        float sv[EMU_TOPK_CHUNK];
+        int32_t si[EMU_TOPK_CHUNK];
+        for (size_t i = 0; i < EMU_TOPK_CHUNK; i++) {
+            size_t g = c * EMU_TOPK_CHUNK + i;
+            sv[i] = g < n ? v[g] : -INFINITY;
+            si[i] = g < n ? id[g] : INT32_MAX;
+        }
+        for (int k = 0; k < K; k++) {
+            size_t best = 0;
+            for (size_t i = 1; i < EMU_TOPK_CHUNK; i++)
+                if (before(sv[i], si[i], sv[best], si[best])) best = i;
+            ov[c * K + k] = sv[best], oi[c * K + k] = si[best];
+            sv[best] = -INFINITY, si[best] = INT32_MAX;
+        }
+    }
+}
+static int cmp_desc(const void *a, const void *b) {
+    const float *x = a, *y = b; /* pairs (value, id as float bits) */
+    int32_t xi, yi;
+    memcpy(&xi, x + 1, 4), memcpy(&yi, y + 1, 4);
+    return before(x[0], xi, y[0], yi) ? -1 : before(y[0], yi, x[0], xi) ? 1 : 0;
+}
+Test(cuda_kernels, topk_selection_emulated) {
+    const size_t V = 70000;
+    const int K = 20;
+    float *v = malloc(V * 4), *pairs = malloc(V * 8);
+    int32_t *id = malloc(V * 4);
+    fill(v, V, 4.0f);
+    for (size_t i = 0; i < V; i++) {
+        if (i % 97 == 0) v[i] = 3.9990234f; /* many exact ties near the top */
+        id[i] = (int32_t)(1000 + i);
+        pairs[2 * i] = v[i];
+        memcpy(&pairs[2 * i + 1], &id[i], 4);
+    }
+    qsort(pairs, V, 8, cmp_desc);
+    size_t n = V, nch;
+    float *iv = v;
+    int32_t *ii = id;
+    for (;;) {
+        nch = (n + EMU_TOPK_CHUNK - 1) / EMU_TOPK_CHUNK;
+        float *ov = malloc(nch * K * 4);
+        int32_t *oi = malloc(nch * K * 4);
+        emu_topk_round(iv, ii, n, K, ov, oi);
+        if (iv != v) free(iv), free(ii);
+        iv = ov, ii = oi, n = nch * (size_t)K;
+        if (nch == 1) break;
+    }
+    int same = 0;
+    for (int k = 0; k < K; k++) {
+        int32_t want;
+        memcpy(&want, &pairs[2 * k + 1], 4);
+        same += ii[k] == want && iv[k] == pairs[2 * k];
+    }
+    printf("top-%d by chunked selection (V %zu, ties): %d of %d match a full sort\n", K, V, same, K);
+    cr_expect_eq(same, K);
+    free(iv), free(ii), free(v), free(pairs), free(id);
+}
+
+Test(cuda_forward, gemma3_tiny_kv1_window) {
+    e2e("gemma3-tiny-kv1-window");
+}
+Test(cuda_forward_fp32, gemma3_tiny_kv1_window) {
+    e2e_fp32("gemma3-tiny-kv1-window");
+}
+Test(cpu_bf16_emulated_forward, gemma3_tiny_kv1_window) {
+    bf16_emulated("gemma3-tiny-kv1-window");
+}
+Test(cuda_forward, gemma3_tiny_softcap_bf16) {
+    e2e("gemma3-tiny-softcap-bf16");
+}
+Test(cuda_forward_fp32, gemma3_tiny_softcap_bf16) {
+    e2e_fp32("gemma3-tiny-softcap-bf16");
+}
+Test(cpu_bf16_emulated_forward, gemma3_tiny_softcap_bf16) {
+    bf16_emulated("gemma3-tiny-softcap-bf16");
+}
+Test(cuda_forward_fp32, llama_tiny_linear_bias) {
+    e2e_fp32("llama-tiny-linear-bias");
+}
+Test(cuda_forward_fp32, llama_tiny_yarn) {
+    e2e_fp32("llama-tiny-yarn");
+}
+Test(cuda_forward_fp32, qwen3_tiny_tied) {
+    e2e_fp32("qwen3-tiny-tied");
+}
+
+Test(cuda_kernels, attention_sliding_window_scale) {
+    static const int lens[] = {1, 37, 600, 0, 70};
+    LsAttnShape s = {4, 2, 64, 0, 0, 2, 16, 0.1f}; /* window 16, scale 0.1 (Gemma 3's local layers) */
+    check_attention("attention window 16, scale 0.1, H4/Hkv2 hd64", lens, 5, s);
+}
+Test(cuda_forward, llama_tiny_kv1_tied) {
+    e2e("llama-tiny-kv1-tied");
+}
+Test(cuda_forward_fp32, llama_tiny_kv1_tied) {
+    e2e_fp32("llama-tiny-kv1-tied");
+}
+Test(cuda_forward, llama_tiny_llama3_bf16) {
+    e2e("llama-tiny-llama3-bf16");
+}
+Test(cuda_forward_fp32, llama_tiny_llama3_bf16) {
+    e2e_fp32("llama-tiny-llama3-bf16");
+}
+Test(cuda_forward, qwen3_tiny_kv1_yarn) {
+    e2e("qwen3-tiny-kv1-yarn");
+}
+Test(cuda_forward_fp32, qwen3_tiny_kv1_yarn) {
+    e2e_fp32("qwen3-tiny-kv1-yarn");
 }

@@ -38,7 +38,8 @@ Test(dataset, good_records) {
     const char *s =
         "{\"query\": \"What is 2+2?\", \"answer\": \"4. So 4.\", \"level\": 1, \"is_correct\": true}\n"
         "{\"level\": 5, \"answer\": \"x\\u00e9\\n\", \"query\": \"\", \"is_correct\": false}\n"
-        "{\"query\": \"q\", \"answer\": \"a\", \"level\": 2, \"is_correct\": null, \"extra\": [1]}\n"
+        "{\"query\": \"q\", \"answer\": \"a\", \"level\": 2, \"is_correct\": null, \"extra\": [1], "
+        "\"problem_id\": 17}\n"
         "{\"query\": \"q\", \"answer\": \"a\", \"level\": 4}"; /* no final newline: fine */
     cr_assert_eq(parse(&ds, s), LS_OK, "%s", err.msg);
     cr_assert_eq(ds.n_records, 4);
@@ -54,6 +55,8 @@ Test(dataset, good_records) {
     cr_expect_eq(ds.records[2].is_correct, -1);
     cr_expect_eq(ds.records[3].is_correct, -1);
     cr_expect_eq(ds.records[3].level, 4);
+    cr_expect_eq(ds.records[2].problem_id, 17);
+    cr_expect_eq(ds.records[3].problem_id, -1);
     cr_expect_eq(ds.n_bad, 0);
     ls_dataset_free(&ds);
 }
@@ -161,6 +164,10 @@ Test(dataset, duplicate_keys) {
 
 Test(dataset, missing_fields) {
     expect_bad("{\"answer\": \"a\", \"level\": 3}", "d.jsonl:2: missing field 'query'");
+    expect_bad("{\"query\": \"q\", \"answer\": \"a\", \"level\": 3, \"problem_id\": -2}",
+               "d.jsonl:2: field 'problem_id': expected a non-negative integer or null");
+    expect_bad("{\"query\": \"q\", \"answer\": \"a\", \"level\": 3, \"problem_id\": \"p1\"}",
+               "field 'problem_id'");
     expect_bad("{\"query\": \"q\", \"level\": 3}", "d.jsonl:2: missing field 'answer'");
     expect_bad("{\"query\": \"q\", \"answer\": \"a\"}", "d.jsonl:2: missing field 'level'");
     expect_bad("{}", "missing field 'query'");

@@ -398,7 +398,12 @@ Test(metrics, cpu_head_subslices_merge_to_whole) {
         for (int j = 0; j < D; j++)
             h[r * D + j] = r == 0 ? (j == 0 ? 1.0f : 0.0f) : (float)((r * 7 + j * 3) % 5) + 0.5f;
     LsBackend *be = ls_backend_cpu_create(1);
-    LsWeight W = {V, D, w, NULL, 0};                        /* the CPU backend's format: fp32 [V, D] */
+    LsTensor wt = {
+        .name = "w", .dtype = LS_DT_F32, .ndim = 2, .shape = {V, D}, .data = w, .nbytes = sizeof w};
+    LsWeightSlice ws = {&wt, NULL, 0, V, 0, D};
+    LsWeight W;
+    LsError e = {{0}};
+    cr_assert_eq(be->weight_load(be, &W, &ws, 1, &e), LS_OK, "%s", e.msg);
     const size_t cut[5] = {0, 7, 7, 20, V};                 /* [7, 7) empty; [20, 26) all -inf for row 0 */
     int32_t want[R] = {103, 110, 125}, tgt[2] = {100, 119}; /* 125: -inf (rows 20..25) */
     LsSoftmaxPartial one[R], sub[R * 4];
@@ -421,5 +426,6 @@ Test(metrics, cpu_head_subslices_merge_to_whole) {
     cr_assert(wl1[0] > -INFINITY && wl1[1] > -INFINITY && wl1[2] == -INFINITY, "wanted logits");
     cr_assert(!memcmp(wl1, wl4, sizeof wl1) && !memcmp(t1, t4, sizeof t1), "wanted / target logits differ");
     cr_assert(!memcmp(v1, v4, sizeof v1) && !memcmp(i1, i4, sizeof i1), "top-k differs");
+    be->weight_free(be, &W);
     be->destroy(be);
 }

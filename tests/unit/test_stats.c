@@ -418,3 +418,159 @@ Test(stats, large_inputs) {
     free(c);
     free(y);
 }
+
+/* ---- clusters: RNG, BCa, sign flips, cluster-robust OLS (issue 15) --------- */
+
+Test(stats, rng_matches_reference) {
+    json_t *a = cases("rng"), *c;
+    size_t i;
+    json_array_foreach(a, i, c) {
+        uint64_t key = (uint64_t)json_integer_value(json_object_get(c, "key"));
+        json_t *kj = json_object_get(c, "key");
+        if (json_is_real(kj)) key = (uint64_t)json_real_value(kj);
+        uint64_t ctr = (uint64_t)json_integer_value(json_object_get(c, "ctr"));
+        uint64_t want = strtoull(json_string_value(json_object_get(c, "r")), NULL, 10);
+        uint64_t r = ls_stats_rng(key, ctr);
+        cr_expect_eq(r, want, "rng case %zu: %llu vs %llu", i, (unsigned long long)r,
+                     (unsigned long long)want);
+        size_t n = (size_t)json_integer_value(json_object_get(c, "n"));
+        cr_expect_eq(ls_stats_rng_below(r, n), (size_t)json_integer_value(json_object_get(c, "below")));
+    }
+}
+
+Test(stats, bca_matches_scipy_formula) {
+    json_t *a = cases("bca"), *c;
+    size_t i;
+    json_array_foreach(a, i, c) {
+        size_t B, nj;
+        double *tb = dataset(c, "theta_b", &B), *jk = dataset(c, "jack", &nj);
+        double th = json_number_value(json_object_get(c, "theta_hat"));
+        LsStatInterval r = ls_stats_bca(th, tb, B, jk, nj, 0.95);
+        expect_field("bca", c, "lo", r.lo);
+        expect_field("bca", c, "hi", r.hi);
+        expect_field("bca", c, "accel", r.accel);
+        expect_reason("bca", c, r.reason);
+        free(tb);
+        free(jk);
+    }
+    double tb[3] = {1, 1, 1}, jk[3] = {1, 1, 1};
+    cr_expect_eq(ls_stats_bca(1.0, tb, 3, jk, 3, 0.95).reason, LS_STAT_ALL_TIED);
+    cr_expect_eq(ls_stats_bca(1.0, tb, 0, jk, 3, 0.95).reason, LS_STAT_TOO_FEW);
+}
+
+Test(stats, cluster_bca_matches_scipy) {
+    json_t *a = cases("cluster_bca"), *c;
+    size_t i;
+    json_array_foreach(a, i, c) {
+        size_t ns, nc;
+        double *sum = dataset(c, "sum", &ns), *cnt = dataset(c, "cnt", &nc);
+        size_t G = (size_t)json_integer_value(json_object_get(c, "G"));
+        size_t K = (size_t)json_integer_value(json_object_get(c, "K"));
+        size_t B = (size_t)json_integer_value(json_object_get(c, "B"));
+        uint64_t key = (uint64_t)json_integer_value(json_object_get(c, "key"));
+        cr_assert_eq(ns, G * K);
+        cr_assert_eq(nc, G);
+        double est[8];
+        LsStatInterval ci[8];
+        ls_stats_cluster_bca(sum, cnt, G, K, B, key, 0.95, est, ci);
+        for (size_t k = 0; k < K; k++) {
+            json_t *res = json_array_get(json_object_get(c, "results"), k);
+            json_object_set_new(res, "name", json_string(case_name(c)));
+            expect_field("cluster_bca", res, "est", est[k]);
+            expect_field("cluster_bca", res, "lo", ci[k].lo);
+            expect_field("cluster_bca", res, "hi", ci[k].hi);
+            expect_field("cluster_bca", res, "accel", ci[k].accel);
+        }
+        free(sum);
+        free(cnt);
+    }
+}
+
+Test(stats, signflip_matches_scipy_permutation_test) {
+    json_t *a = cases("signflip"), *c;
+    size_t i;
+    json_array_foreach(a, i, c) {
+        size_t G;
+        double *w = dataset(c, "w", &G);
+        json_t *kj = json_object_get(c, "key"), *fj = json_object_get(c, "flips");
+        uint64_t key = kj ? (uint64_t)json_integer_value(kj) : 0;
+        size_t B = fj ? (size_t)json_integer_value(fj) : 100;
+        LsStatTest r;
+        ls_stats_signflip(w, G, 1, B, key, &r);
+        expect_field("signflip", c, "statistic", r.statistic);
+        expect_field("signflip", c, "p", r.p);
+        expect_reason("signflip", c, r.reason);
+        expect_method("signflip", c, r.method);
+        if (r.reason == LS_STAT_OK) cr_expect(r.p > 0, "%s: p = 0", case_name(c));
+        free(w);
+    }
+}
+
+Test(stats, signflip_threads_and_several_columns_agree) {
+    /* K columns at once give the K single-column results; p never 0 */
+    size_t G = 40, K = 3;
+    double *w = ls_malloc(G * K * sizeof *w), col[40];
+    for (size_t c = 0; c < G; c++)
+        for (size_t k = 0; k < K; k++)
+            w[c * K + k] = sin((double)(c * 7 + k * 3)) + 0.5 * (double)k;
+    LsStatTest all[3], one;
+    ls_stats_signflip(w, G, K, 999, 5, all);
+    for (size_t k = 0; k < K; k++) {
+        for (size_t c = 0; c < G; c++)
+            col[c] = w[c * K + k];
+        ls_stats_signflip(col, G, 1, 999, 5, &one);
+        cr_expect_eq(one.p, all[k].p);
+        cr_expect(all[k].p >= 1.0 / 1000.0 && all[k].method == LS_STAT_METHOD_PERMUTATION);
+    }
+    cr_expect_eq(all[2].p, 2.0 / 1000.0, "every flip below a large shift: p = 2/(B+1), got %g", all[2].p);
+    free(w);
+}
+
+Test(stats, ols_cluster_matches_statsmodels) {
+    json_t *a = cases("ols_cluster"), *c;
+    size_t i;
+    json_array_foreach(a, i, c) {
+        size_t nx, n, ng;
+        double *X = dataset(c, "X", &nx), *y = dataset(c, "y", &n), *g = dataset(c, "g", &ng);
+        size_t k = (size_t)json_integer_value(json_object_get(c, "k"));
+        int64_t *id = ls_malloc(n * sizeof *id);
+        size_t *cl = ls_malloc(n * sizeof *cl);
+        for (size_t j = 0; j < n; j++)
+            id[j] = (int64_t)g[j];
+        size_t G = ls_stats_cluster_index(id, n, cl);
+        double *fw = ls_malloc(G * k * sizeof *fw);
+        LsStatOls r = ls_stats_ols_cluster(X, y, cl, n, k, G, fw);
+        expect_reason("ols_cluster", c, r.reason);
+        if (r.reason == LS_STAT_OK) {
+            for (size_t j = 0; j < k; j++) {
+                json_t *d = json_object();
+                json_object_set_new(d, "name", json_string(case_name(c)));
+                json_object_set(d, "beta", json_array_get(json_object_get(c, "beta"), j));
+                json_object_set(d, "se", json_array_get(json_object_get(c, "se"), j));
+                json_object_set(d, "p", json_array_get(json_object_get(c, "p"), j));
+                expect_field("ols_cluster", d, "beta", r.beta[j]);
+                expect_field("ols_cluster", d, "se", r.se[j]);
+                expect_field("ols_cluster", d, "p", r.p[j]);
+                json_t *fp = json_object_get(c, "flip_p");
+                if (fp) { /* the wild cluster sign-flip of beta_j, exact enumeration */
+                    double *col = ls_malloc(G * sizeof *col), sum = 0;
+                    for (size_t q = 0; q < G; q++)
+                        sum += col[q] = fw[q * k + j];
+                    cr_expect(fabs(sum - r.beta[j]) <= 1e-9 * fmax(1.0, fabs(r.beta[j])));
+                    LsStatTest t;
+                    ls_stats_signflip(col, G, 1, 0, 0, &t);
+                    json_object_set(d, "flip_p", json_array_get(fp, j));
+                    expect_field("ols_cluster", d, "flip_p", t.p);
+                    free(col);
+                }
+                json_decref(d);
+            }
+        }
+        free(X);
+        free(y);
+        free(g);
+        free(id);
+        free(cl);
+        free(fw);
+    }
+}

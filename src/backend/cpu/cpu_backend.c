@@ -1,11 +1,12 @@
-/* cpu_backend.c — the CPU backend: fp32 weights and activations in host
- * memory, GEMMs through BLAS, the rest as OpenMP loops.
+/* cpu_backend.c — the CPU backend: fp32 activations in host memory, weights
+ * kept in their stored form (cpu_weight.c), GEMMs through OpenBLAS sgemm
+ * (fp32) or the AVX512-BF16 kernel (bf16, cpu_bf16.c), the rest as OpenMP loops.
  *
  * BLAS choice: OpenBLAS (Debian's pthreads build). On the 2-core dev machine
- * its sgemm reaches the rate recorded in bench/results/ (cpu_prefill);
- * weights are converted from bf16/f16 to fp32 once at load so every GEMM is a
- * plain sgemm (converting per call would cost ~1 op per weight against 2T
- * flops per weight, but would re-read the mmapped file every batch).
+ * its sgemm reaches the rate recorded in bench/results/ (cpu_prefill).
+ * Weights stored bf16/f16 are expanded to fp32 per panel of rows at each GEMM
+ * (~1 op per weight against 2T flops per weight) rather than copied whole, so
+ * a rank holds its model at the stored size.
  */
 #include <cblas.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "cpu_arch.h"
+#include "cpu_gemm.h"
 #include "ls/backend.h"
 #include "vexp.h"
 
@@ -24,6 +26,8 @@ typedef struct {
     size_t last_R, last_V;
     float *att; /* attention scores scratch [ATT_BQ, longest sequence] */
     size_t att_cap;
+    CpuScratch gemm;    /* weight panels and bf16 activations of the GEMMs */
+    char bf16_why[128]; /* why bf16 was refused ("" when it was not asked for or is in force) */
 } CpuCtx;
 
 static void *cpu_alloc(LsBackend *be, size_t bytes, LsError *e) {
@@ -55,25 +59,15 @@ static int cpu_weight_load(LsBackend *be, LsWeight *out, const LsWeightSlice *sl
     size_t n, k;
     int has_bias;
     if (ls_weight_slices_check(sl, ns, "cpu", &n, &k, &has_bias, e)) return LS_ERR;
-    size_t bytes;
-    if (ls_mul_size(n, k, &bytes) || ls_mul_size(bytes, sizeof(float), &bytes))
-        return ls_fail(e, "cpu backend: weight %s too large", sl[0].w->name);
-    float *w = cpu_alloc(be, bytes, e);
-    if (!w) return LS_ERR;
+    CpuWeight *w;
+    if (cpu_weight_create(&w, sl, ns, n, k, be->precision, e)) return LS_ERR;
     float *b = has_bias ? cpu_alloc(be, n * sizeof(float), e) : NULL;
     if (has_bias && !b) {
-        free(w);
+        cpu_weight_destroy(w);
         return LS_ERR;
     }
-    size_t r = 0;
-    for (int i = 0; i < ns; i++) {
-        const LsTensor *t = sl[i].w;
-        size_t cols = (size_t)t->shape[1];
-        for (size_t j = 0; j < sl[i].nrows; j++)
-            ls_tensor_to_f32(t, (sl[i].row0 + j) * cols + sl[i].col0, k, w + (r + j) * k);
-        if (has_bias) ls_tensor_to_f32(sl[i].b, sl[i].row0, sl[i].nrows, b + r);
-        r += sl[i].nrows;
-    }
+    for (int i = 0; has_bias && i < ns; i++)
+        ls_tensor_to_f32(sl[i].b, sl[i].row0, sl[i].nrows, b + w->row0[i]);
     out->n = n;
     out->k = k;
     out->w = w;
@@ -83,49 +77,15 @@ static int cpu_weight_load(LsBackend *be, LsWeight *out, const LsWeightSlice *sl
 
 static void cpu_weight_free(LsBackend *be, LsWeight *w) {
     (void)be;
-    free(w->w);
+    cpu_weight_destroy(w->w);
     free(w->b);
     memset(w, 0, sizeof *w);
 }
 
-/* C [M, N] = alpha A [M, K] . B [N, K]^T + beta C, every element the same bits
- * whatever M and N are, so that a column-parallel layer (N = width / tp) and
- * a batch of any composition give the same numbers. OpenBLAS's AVX-512 builds
- * (SkylakeX, Cooperlake, Sapphire Rapids cores) take products with
- * M N K <= 1e6 through "small matrix" kernels whose per-element rounding
- * depends on M and N (measured on Zen 4, Cooperlake core: 554 of 672 elements
- * differed between N = 384 and a 96-column slice of it at M = 7, K = 64),
- * while larger products go through the blocked kernels, whose elements do not
- * depend on M or N (checked over M 1..1000, N 1..1000, K 64 and 896). Small
- * products are therefore padded with zero rows of A to just past that
- * threshold: at most ~2 MFLOP more, on products that small. */
-#define SGEMM_SMALL_MNK 1e6
-static void sgemm_nt(size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda, const float *B,
-                     size_t ldb, float beta, float *C, size_t ldc) {
-    if (M == 0 || N == 0) return;
-    if ((double)M * (double)N * (double)K > SGEMM_SMALL_MNK || K == 0) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, alpha, A, (int)lda, B,
-                    (int)ldb, beta, C, (int)ldc);
-        return;
-    }
-    size_t Mp = (size_t)(SGEMM_SMALL_MNK / ((double)N * (double)K)) + 1; /* Mp N K > 1e6, Mp > M */
-    float *Ap = ls_calloc(Mp * K, sizeof(float)), *Cp = ls_calloc(Mp * N, sizeof(float));
-    for (size_t i = 0; i < M; i++) {
-        memcpy(Ap + i * K, A + i * lda, K * sizeof(float));
-        if (beta != 0.0f) memcpy(Cp + i * N, C + i * ldc, N * sizeof(float));
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Mp, (int)N, (int)K, alpha, Ap, (int)K, B,
-                (int)ldb, beta, Cp, (int)N);
-    for (size_t i = 0; i < M; i++)
-        memcpy(C + i * ldc, Cp + i * N, N * sizeof(float));
-    free(Ap);
-    free(Cp);
-}
-
 static void cpu_linear(LsBackend *be, float *y, const float *x, const LsWeight *w, size_t T, int acc) {
-    (void)be;
+    CpuCtx *cx = be->ctx;
     /* y [T, n] (+)= x [T, k] . W[n, k]^T */
-    sgemm_nt(T, w->n, w->k, 1.0f, x, w->k, (const float *)w->w, w->k, acc ? 1.0f : 0.0f, y, w->n);
+    cpu_gemm(&cx->gemm, y, x, w->k, w->w, T, 0, w->k, acc);
     if (w->b) {
         const float *b = w->b;
         size_t n = w->n;
@@ -138,13 +98,9 @@ static void cpu_linear(LsBackend *be, float *y, const float *x, const LsWeight *
 
 static void cpu_linear_cols(LsBackend *be, float *y, const float *x, const LsWeight *w, size_t T, size_t c0,
                             size_t c1) {
-    (void)be;
-    if (c1 <= c0) {
-        memset(y, 0, T * w->n * sizeof(float));
-        return;
-    }
-    /* y [T, n] = x[:, c0:c1] . W[:, c0:c1]^T (strided column blocks of both) */
-    sgemm_nt(T, w->n, c1 - c0, 1.0f, x + c0, w->k, (const float *)w->w + c0, w->k, 0.0f, y, w->n);
+    CpuCtx *cx = be->ctx;
+    /* y [T, n] = x[:, c0:c1] . W[:, c0:c1]^T (zeros when c0 == c1) */
+    cpu_gemm(&cx->gemm, y, x, w->k, w->w, T, c0, c1, 0);
 }
 
 static void cpu_rmsnorm(LsBackend *be, float *y, const float *x, const float *g, size_t T, size_t d,
@@ -241,14 +197,22 @@ static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld
     }
 }
 
+/* silu(g) u; fp32 with libm's expf (the fp32 results' bits), bf16 precision
+ * with the vectorised exp (relative error < 2e-7, far below bf16's rounding). */
 static void cpu_swiglu(LsBackend *be, float *out, const float *gu, size_t T, size_t f) {
-    (void)be;
+    const int fast = be->precision == LS_PREC_BF16;
 #pragma omp parallel for schedule(static)
     for (size_t t = 0; t < T; t++) {
         const float *g = gu + t * 2 * f, *u = g + f;
         float *o = out + t * f;
-        for (size_t i = 0; i < f; i++)
-            o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+        if (fast) {
+#pragma omp simd
+            for (size_t i = 0; i < f; i++)
+                o[i] = g[i] / (1.0f + ls_vexpf(-g[i])) * u[i];
+        } else {
+            for (size_t i = 0; i < f; i++)
+                o[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+        }
     }
 }
 
@@ -256,11 +220,10 @@ static void cpu_embed(LsBackend *be, float *x, const int32_t *ids, size_t T, con
                       int64_t v0) {
     (void)be;
     size_t d = emb->k;
-    const float *w = emb->w;
     for (size_t t = 0; t < T; t++) {
         int64_t r = (int64_t)ids[t] - v0;
         if (r >= 0 && r < (int64_t)emb->n)
-            memcpy(x + t * d, w + (size_t)r * d, d * sizeof(float));
+            cpu_weight_row(emb->w, (size_t)r, 0, d, x + t * d); /* the stored values, in any precision */
         else
             memset(x + t * d, 0, d * sizeof(float));
     }
@@ -320,7 +283,7 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
     cx->last_R = R;
     cx->last_V = V;
     /* L [R, V] = h [R, d] . W[V, d]^T */
-    sgemm_nt(R, V, W->k, 1.0f, h, W->k, (const float *)W->w, W->k, 0.0f, L, V);
+    cpu_gemm(&cx->gemm, L, h, W->k, W->w, R, 0, W->k, 0);
     if (W->logit_softcap > 0) ls_cpu_softcap(L, R * V, W->logit_softcap);
 #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < R; r++) {
@@ -382,10 +345,17 @@ static void cpu_head_count_greater(LsBackend *be, size_t R, const float *thr, in
     }
 }
 
+/* bf16 needs AVX512-BF16 (also present on AMX processors); without it the
+ * backend says why and computes in fp32, the precision describe records. */
 static int cpu_set_precision(LsBackend *be, LsPrecision p, LsError *e) {
-    if (p != LS_PREC_FP32)
-        return ls_fail(e, "precision %s is not implemented on the CPU yet", ls_precision_name(p));
-    be->precision = p;
+    CpuCtx *cx = be->ctx;
+    (void)e;
+    be->precision = LS_PREC_FP32;
+    cx->bf16_why[0] = 0;
+    if (p == LS_PREC_BF16 && !cpu_bf16_available(cx->bf16_why, sizeof cx->bf16_why))
+        ls_warn("precision bf16: %s; the CPU backend computes in fp32", cx->bf16_why);
+    else
+        be->precision = p;
     return LS_OK;
 }
 
@@ -411,14 +381,37 @@ static void cpu_describe(LsBackend *be, LsDeviceInfo *out) {
     snprintf(out->device, sizeof out->device, "cpu");
     snprintf(out->precision, sizeof out->precision, "%s", ls_precision_name(be->precision));
     cpu_model_name(out->processor, sizeof out->processor);
-    snprintf(out->runtime, sizeof out->runtime, "OpenBLAS %s", openblas_get_config());
+    snprintf(out->runtime, sizeof out->runtime, "OpenBLAS %s%s", openblas_get_config(),
+             be->precision == LS_PREC_BF16 ? "; bf16 GEMMs: AVX512-BF16 kernel" : "");
     out->threads = omp_get_max_threads();
+}
+
+/* Host memory: fp32 weights, the attention scores (ATT_BQ rows of at most
+ * batch_tokens keys) and the head logits (at most 64 MiB, src/metrics). */
+static size_t cpu_mem_available(LsBackend *be) {
+    (void)be;
+    return ls_host_mem_available();
+}
+static size_t cpu_mem_needed(LsBackend *be, const LsBatchShape *s) {
+    (void)be;
+    return (s->weight_elems + (size_t)ATT_BQ * s->tokens) * sizeof(float) + ((size_t)64 << 20);
+}
+static int cpu_reserve(LsBackend *be, const LsBatchShape *s, size_t *head_rows, LsError *e) {
+    (void)be, (void)s, (void)e;
+    *head_rows = 0;
+    return LS_OK;
+}
+static int cpu_check(LsBackend *be, LsError *e) {
+    (void)be, (void)e;
+    return LS_OK;
 }
 
 static void cpu_destroy(LsBackend *be) {
     CpuCtx *cx = be->ctx;
     free(cx->logits);
     free(cx->att);
+    free(cx->gemm.panel);
+    free(cx->gemm.a16);
     free(cx);
     free(be);
 }
@@ -435,6 +428,10 @@ LsBackend *ls_backend_cpu_create(int nthreads) {
     be->ctx = cx;
     be->set_precision = cpu_set_precision;
     be->describe = cpu_describe;
+    be->mem_available = cpu_mem_available;
+    be->mem_needed = cpu_mem_needed;
+    be->reserve = cpu_reserve;
+    be->check = cpu_check;
     be->alloc = cpu_alloc;
     be->free = cpu_free;
     be->to_device = cpu_copy;

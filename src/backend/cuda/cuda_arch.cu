@@ -14,7 +14,7 @@ static inline unsigned int arch_grid(size_t n, unsigned int block) {
     return (unsigned int)(g < 65535u * 16u ? (g ? g : 1) : 65535u * 16u);
 }
 
-#define ARCH_LAUNCH_CHECK() cudaCheckFatal(cudaGetLastError())
+#define ARCH_LAUNCH_CHECK() cudaSticky(ls_cuda_sticky(be), cudaGetLastError()) // the backend's sticky error
 
 __global__ void arch_scale_kernel(float *x, size_t n, float s) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)

@@ -1,0 +1,71 @@
+"""The reducer's cluster resampling, reproduced in numpy (docs/statistics.md):
+counter-based SplitMix64 draws, cluster-bootstrap BCa through scipy's own
+`_bca_interval` + `stats.quantile` (what `scipy.stats.bootstrap(method='BCa')`
+runs), and the sign-flip p (scipy's `permutation_test` when exact)."""
+import numpy as np
+from scipy import stats
+from scipy.stats._resampling import _bca_interval
+
+EXACT_G = 20  # LS_STATS_EXACT_CLUSTERS
+
+
+def rng64(key, ctr):
+    with np.errstate(over="ignore"):
+        z = np.uint64(key) + (np.asarray(ctr, np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def below(r, n):
+    n = np.uint64(n)
+    hi, lo = r >> np.uint64(32), r & np.uint64(0xFFFFFFFF)
+    return ((hi * n + ((lo * n) >> np.uint64(32))) >> np.uint64(32)).astype(np.int64)
+
+
+def sign_vectors(key, B, G):
+    """[B, G] signs: cluster c of flip b is negated when bit c % 64 of rng64(key, b ceil(G/64) + c // 64) is 1."""
+    nw = (G + 63) // 64
+    r = rng64(key, np.arange(B * nw, dtype=np.uint64).reshape(B, nw))
+    c = np.arange(G)
+    bits = (r[:, c // 64] >> (c % 64).astype(np.uint64)) & np.uint64(1)
+    return np.where(bits == 1, -1.0, 1.0)
+
+
+def bca(sums, cnt, key, B):
+    """BCa 95% interval of sum(sums)/sum(cnt) from B resamples of the G clusters (NaN where the C code
+    reports a degenerate interval: a jackknife constant up to rounding, or the estimate outside every resample)."""
+    sums, cnt = np.asarray(sums, float), np.asarray(cnt, float)
+    G = sums.size
+    if G < 2 or B == 0:
+        return np.nan, np.nan
+    idx = below(rng64(key, np.arange(B * G, dtype=np.uint64).reshape(B, G)), G)
+    theta_b = np.array([sum(sums[r].tolist()) / sum(cnt[r].tolist()) for r in idx])
+    theta = sum(sums.tolist()) / sum(cnt.tolist())
+    theta_b[np.abs(theta_b - theta) <= 1e-12 * abs(theta)] = theta  # ties up to the summation order (as the C code)
+    jack = (sums.sum() - sums) / (cnt.sum() - cnt)
+    frac = (np.sum(theta_b < theta) + np.sum(theta_b <= theta)) / (2 * B)
+    if np.sqrt(np.mean((jack.mean() - jack) ** 2)) <= 1e-12 * abs(jack.mean()) or frac in (0.0, 1.0):
+        return np.nan, np.nan
+    def stat(i, axis=-1):  # sequential sums (cumsum), as the C loop: the estimate is bit-identical to theta
+        return np.cumsum(sums[i], axis=axis)[..., -1] / np.cumsum(cnt[i], axis=axis)[..., -1]
+
+    a1, a2, _ = _bca_interval((np.arange(G),), stat, axis=-1, alpha=0.025, theta_hat_b=theta_b[None, :],
+                              batch=None, xp=np)
+    ci = stats.quantile(theta_b, np.array([float(np.squeeze(a1)), float(np.squeeze(a2))]))
+    return float(ci[0]), float(ci[1])
+
+
+def signflip(w, key, B):
+    """Two-sided sign-flip p of sum(w): (p, method, sign vectors counted)."""
+    G = w.size
+    if G <= EXACT_G:
+        pt = stats.permutation_test((w,), lambda x, axis=-1: np.sum(x, axis=axis), permutation_type="samples",
+                                    n_resamples=np.inf, vectorized=True)
+        return pt.pvalue, "exact", 2 ** G
+    signs = sign_vectors(key, B, G)
+    T = np.array([sum((s * w).tolist()) for s in signs])
+    obs = sum(w.tolist())
+    gam = abs(100 * np.finfo(float).eps * obs)
+    pl, pg = (np.sum(T <= obs + gam) + 1) / (B + 1), (np.sum(T >= obs - gam) + 1) / (B + 1)
+    return min(1.0, 2 * min(pl, pg)), "permutation", B
