@@ -18,6 +18,7 @@
  *   on_long_record: skip               # skip | truncate
  *   on_bad_record: fail                # fail | skip
  *   device: auto                       # auto | cpu | cuda
+ *   precision: fp32                    # fp32 | bf16 (recorded per model; --resume must match)
  *   tp: 1                              # tensor-parallel size, >= 1
  *   seed: 0
  *   bootstrap: 1000                    # bootstrap resamples, 0 = none
@@ -25,6 +26,7 @@
  * Relative paths (data, output, models[].path) are resolved against the
  * folder of the config file; paths given on the command line are used as
  * given (relative to the working directory). Errors name file:line:column.
+ * The keys, their defaults and ranges come from one table (ls_runcfg_keys).
  */
 #ifndef LS_CONFIG_H
 #define LS_CONFIG_H
@@ -33,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ls/backend.h"
 #include "ls/common.h"
 
 typedef enum { LS_DEVICE_AUTO = 0, LS_DEVICE_CPU, LS_DEVICE_CUDA } LsDevice;
@@ -75,6 +78,7 @@ typedef struct {
     LsOnLong on_long_record;
     LsOnBad on_bad_record;
     LsDevice device;
+    LsPrecision precision;
     int tp;
     uint64_t seed;
     int bootstrap;
@@ -96,12 +100,46 @@ int ls_runcfg_parse(LsRunConfig *cfg, const char *text, size_t len, const char *
 
 void ls_runcfg_free(LsRunConfig *cfg);
 
+/* ---- the key table ------------------------------------------------------------
+ * Every key of the run config, once: its YAML key, command-line flag, type,
+ * range or choices, default, help and whether it is part of the resume
+ * identity. Parsing, command-line overrides, `run --help`, the stored
+ * effective config and the --resume comparison are all derived from it. */
+typedef enum {
+    LS_CFG_PATH,     /* char *: a file path (YAML: resolved against the config's folder) */
+    LS_CFG_TEMPLATE, /* char *: the prompt template (ls_template_check) */
+    LS_CFG_INT,      /* int in [lo, hi] */
+    LS_CFG_SIZE,     /* size_t in [lo, hi] */
+    LS_CFG_U64,      /* uint64_t, any */
+    LS_CFG_ENUM,     /* int: index into choices */
+    LS_CFG_FLAG,     /* bool; on the command line without a value */
+    LS_CFG_MODELS,   /* the models list (command line: a subset by name) */
+    LS_CFG_TARGETS,  /* list of target words (command line: comma-separated) */
+    LS_CFG_FORMS,    /* surface_forms: {case: [...], leading_space: [...]} */
+} LsRunCfgType;
+
+typedef struct {
+    const char *key;  /* YAML key, also the name in run_config_effective; NULL: command line only */
+    const char *flag; /* command-line option without "--"; NULL: YAML only */
+    LsRunCfgType type;
+    int64_t lo, hi;             /* LS_CFG_INT / LS_CFG_SIZE range */
+    const char *const *choices; /* LS_CFG_ENUM names (NULL-terminated), index = value */
+    const char *def;            /* default as the text a user would write; NULL: none */
+    const char *help;           /* one line for `run --help` */
+    bool identity;              /* part of the resume identity (a --resume must match it) */
+    size_t offset;              /* the field of LsRunConfig */
+} LsRunCfgKey;
+
+/* The table, in `--help` order. */
+const LsRunCfgKey *ls_runcfg_keys(size_t *n);
+/* "a, b, c": an enum key's choices. */
+void ls_runcfg_choices(const LsRunCfgKey *k, char *buf, size_t cap);
+
 /* Applies one command-line override. key is the option name with or without
- * the leading "--", '-' and '_' interchangeable: data, out|output, template,
- * models (comma list selecting a subset by name, in the order given), targets
- * (comma list), limit, resume, quiet, device, tp, top-k, batch-tokens,
- * max-tokens, on-long-record, on-bad-record, seed, bootstrap. value is NULL
- * for the flags resume and quiet (or "true"/"false"). */
+ * the leading "--", '-' and '_' interchangeable (a key's flag or its YAML
+ * name). models selects a subset by name, in the order given; targets is a
+ * comma list; value is NULL for the flags resume and quiet (or
+ * "true"/"false"). */
 int ls_runcfg_override(LsRunConfig *cfg, const char *key, const char *value, LsError *e);
 
 /* Final check after the overrides: data, output and at least one model set. */
@@ -110,12 +148,10 @@ int ls_runcfg_validate(const LsRunConfig *cfg, LsError *e);
 /* Whether the option key takes no value (resume, quiet); -1 if unknown. */
 int ls_runcfg_option_is_flag(const char *key);
 
-/* Option table for usage texts: name (CLI spelling) and one-line help. */
-typedef struct {
-    const char *name;
-    const char *help;
-} LsRunCfgOption;
-const LsRunCfgOption *ls_runcfg_options(size_t *n);
+/* The settings that decide the file's content (not where it goes, nor how
+ * many threads), as JSON (heap): stored in the file as
+ * run_config_effective and compared by --resume. */
+char *ls_runcfg_effective_json(const LsRunConfig *cfg);
 
 /* Names for messages and the output file. */
 const char *ls_device_name(LsDevice d);

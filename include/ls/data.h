@@ -41,6 +41,9 @@ typedef struct {
     size_t n_bad;
 } LsDataset;
 
+/* The largest JSONL file accepted: far above any study, still a sanity bound. */
+#define LS_DATASET_MAX_BYTES ((size_t)16 << 30)
+
 #define LS_LEVEL_MIN 1
 #define LS_LEVEL_MAX 5
 

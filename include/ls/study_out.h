@@ -15,7 +15,7 @@
 /* What the file needs of one model of the run. */
 typedef struct {
     const char *name, *path;      /* model name and checkpoint folder */
-    const LsEncoded *enc;         /* every sample's ids */
+    const LsEncoded *enc;         /* every sample's rows; ids NULL: the caller writes `tokens` */
     const LsTargetSet *ts;        /* its target forms */
     const char *tokenizer_sha256; /* hex */
 } LsStudyModel;

@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DATASET_MAX_BYTES ((size_t)16 << 30) /* 16 GiB: far above any study, still a sanity bound */
-
 typedef struct {
     LsDataset *ds;
     size_t cap_records, cap_bad;
@@ -212,7 +210,7 @@ int ls_dataset_load(LsDataset *ds, const char *path, bool skip_bad, size_t limit
     memset(ds, 0, sizeof *ds);
     char *buf;
     size_t len;
-    if (ls_read_file(path, DATASET_MAX_BYTES, &buf, &len, e)) return LS_ERR;
+    if (ls_read_file(path, LS_DATASET_MAX_BYTES, &buf, &len, e)) return LS_ERR;
     int rc = ls_dataset_parse(ds, buf, len, path, skip_bad, limit, e);
     free(buf);
     return rc;

@@ -89,7 +89,9 @@ int ls_study_create_model(LsH5 *h, const LsStudyModel *sm, const LsModel *m, int
     H5Dclose(ds);
     s->tokens = ls_h5_dataset(h, s->g, "tokens", H5T_STD_I32LE, 1, dT,
                               "token ids of prompt + answer of every sample, concatenated", "token id", e);
-    if (s->tokens < 0 || ls_h5_write_rows(h, s->tokens, H5T_NATIVE_INT32, &allT, root, enc->ids, e))
+    /* ids NULL: the caller writes the tokens (each rank those of the samples it holds) */
+    if (s->tokens < 0 ||
+        ls_h5_write_rows(h, s->tokens, H5T_NATIVE_INT32, &allT, root && enc->ids, enc->ids, e))
         return LS_ERR;
     s->logprob = ls_h5_dataset_raw(
         h, s->g, "logprob", H5T_IEEE_F32LE, 1, dT,

@@ -1,6 +1,8 @@
 /* test_runcfg.c — the YAML run config: defaults, every key, every kind of
  * bad input (with its line number), command-line overrides. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ls/config.h"
@@ -52,6 +54,7 @@ Test(runcfg, defaults) {
     cr_expect_eq(c.on_long_record, LS_LONG_SKIP);
     cr_expect_eq(c.on_bad_record, LS_BAD_FAIL);
     cr_expect_eq(c.device, LS_DEVICE_AUTO);
+    cr_expect_eq(c.precision, LS_PREC_FP32);
     cr_expect_eq(c.tp, 1);
     cr_expect_eq(c.seed, 0);
     cr_expect_eq(c.bootstrap, 1000);
@@ -234,8 +237,7 @@ Test(runcfg, int_ranges) {
 }
 
 Test(runcfg, bad_enum_value) {
-    expect_fail(MODELS "device: gpu\n", "t.yaml:3:9: device: Invalid ENUM value: gpu",
-                "(expected one of auto, cpu, cuda)");
+    expect_fail(MODELS "device: gpu\n", "t.yaml:3:9: device: 'gpu' is not one of auto, cpu, cuda", NULL);
     expect_fail(MODELS "on_bad_record: ignore\n", "t.yaml:3:16: on_bad_record", "fail, skip");
     expect_fail(MODELS "on_long_record: 1\n", "on_long_record", "skip, truncate");
     expect_fail(MODELS "device: [cpu]\n", "t.yaml:3:9: device must be a single value", NULL);
@@ -385,13 +387,63 @@ Test(runcfg, override_errors) {
 
 Test(runcfg, option_table) {
     size_t n;
-    const LsRunCfgOption *o = ls_runcfg_options(&n);
+    const LsRunCfgKey *k = ls_runcfg_keys(&n);
     cr_assert_gt(n, 10);
-    for (size_t i = 0; i < n; i++)
-        cr_expect_geq(ls_runcfg_option_is_flag(o[i].name), 0, "%s", o[i].name);
+    for (size_t i = 0; i < n; i++) {
+        if (k[i].flag) cr_expect_geq(ls_runcfg_option_is_flag(k[i].flag), 0, "%s", k[i].flag);
+        cr_expect(k[i].help && *k[i].help, "key %s has no help", k[i].key ? k[i].key : k[i].flag);
+    }
     cr_expect_eq(ls_runcfg_option_is_flag("--resume"), 1);
     cr_expect_eq(ls_runcfg_option_is_flag("--top-k"), 0);
+    cr_expect_eq(ls_runcfg_option_is_flag("--output"), 0);
     cr_expect_eq(ls_runcfg_option_is_flag("--nope"), -1);
+    cr_expect_eq(ls_runcfg_option_is_flag("--surface-forms"), -1); /* YAML only */
     cr_expect_str_eq(ls_device_name(LS_DEVICE_CUDA), "cuda");
     cr_expect_str_eq(ls_case_name(LS_CASE_CAPITALIZED), "capitalized");
+}
+
+/* Every default of the table is what a config without the key gives, and
+ * every identity key is in the effective config and changes it. */
+Test(runcfg, table_defaults_and_identity) {
+    LsRunConfig c;
+    cr_assert_eq(parse(&c, MODELS), LS_OK, "%s", err.msg);
+    char *eff = ls_runcfg_effective_json(&c);
+    size_t n;
+    const LsRunCfgKey *k = ls_runcfg_keys(&n);
+    for (size_t i = 0; i < n; i++) {
+        const char *name = k[i].key ? k[i].key : k[i].flag;
+        char quoted[64];
+        snprintf(quoted, sizeof quoted, "\"%s\"", name);
+        if (k[i].identity)
+            cr_expect(strstr(eff, quoted), "identity key %s missing from %s", name, eff);
+        else
+            cr_expect_not(strstr(eff, quoted), "non-identity key %s in %s", name, eff);
+    }
+    cr_expect(strstr(eff, "\"precision\": \"fp32\""), "%s", eff);
+    cr_assert_eq(ls_runcfg_override(&c, "--precision", "bf16", &err), LS_OK, "%s", err.msg);
+    cr_expect_eq(c.precision, LS_PREC_BF16);
+    char *eff2 = ls_runcfg_effective_json(&c);
+    cr_expect_str_neq(eff, eff2);
+    /* output, quiet, resume are not part of the identity */
+    cr_assert_eq(ls_runcfg_override(&c, "--precision", "fp32", &err), LS_OK, "%s", err.msg);
+    cr_assert_eq(ls_runcfg_override(&c, "--out", "elsewhere.h5", &err), LS_OK, "%s", err.msg);
+    cr_assert_eq(ls_runcfg_override(&c, "--quiet", NULL, &err), LS_OK, "%s", err.msg);
+    char *eff3 = ls_runcfg_effective_json(&c);
+    cr_expect_str_eq(eff, eff3);
+    free(eff);
+    free(eff2);
+    free(eff3);
+    ls_runcfg_free(&c);
+}
+
+Test(runcfg, precision_key) {
+    LsRunConfig c;
+    cr_assert_eq(parse(&c, MODELS "precision: bf16\n"), LS_OK, "%s", err.msg);
+    cr_expect_eq(c.precision, LS_PREC_BF16);
+    ls_runcfg_free(&c);
+    expect_fail(MODELS "precision: fp16\n", "t.yaml:3:12: precision: 'fp16' is not one of fp32, bf16", NULL);
+    load_three(&c);
+    cr_expect_eq(ls_runcfg_override(&c, "--precision", "half", &err), LS_ERR);
+    cr_expect(strstr(err.msg, "--precision: 'half' is not one of fp32, bf16"), "%s", err.msg);
+    ls_runcfg_free(&c);
 }
