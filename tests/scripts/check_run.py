@@ -25,6 +25,56 @@ import h5py
 import numpy as np
 from tokenizers import Tokenizer
 
+
+
+class CliTokenizer:
+    """A GGUF file's tokenizer (no tokenizer.json to hand HF tokenizers) through `logits-study
+    tokenize`, whose ids tests/realmodel/test_real_score.sh checks against transformers'.
+    prepare() answers many texts / id lists in one call each (loading a 262k vocabulary takes
+    seconds); encode and decode read those answers, or ask the binary once more."""
+
+    class Encoding:
+        def __init__(self, ids):
+            self.ids = ids
+
+    def __init__(self, binary, path):
+        self.binary, self.path, self.cache = binary, path, {}
+
+    def _run(self, flags, items):
+        lines = "".join(json.dumps(x) + "\n" for x in items)
+        out = subprocess.run([self.binary, "tokenize", "--tokenizer", self.path, *flags], input=lines,
+                             capture_output=True, text=True, check=True)
+        got = [json.loads(line) for line in out.stdout.splitlines()]
+        assert len(got) == len(items), (len(got), len(items))
+        return got
+
+    def prepare(self, special=(), plain=(), decode=()):
+        for flags, key, items in (([], "s", special), (["--no-special"], "p", plain), (["--decode"], "d", decode)):
+            items = [x for x in dict.fromkeys(items) if (key, x) not in self.cache]
+            if items:
+                arg = [list(x) for x in items] if key == "d" else items
+                self.cache.update({(key, x): y for x, y in zip(items, self._run(flags, arg))})
+
+    def encode(self, text, add_special_tokens=True):
+        key = ("s" if add_special_tokens else "p", text)
+        if key not in self.cache:
+            self.prepare(**{"special" if add_special_tokens else "plain": [text]})
+        return self.Encoding(self.cache[key])
+
+    def decode(self, ids, skip_special_tokens=False):
+        assert not skip_special_tokens
+        key = tuple(int(i) for i in ids)
+        if ("d", key) not in self.cache:
+            self.prepare(decode=[key])
+        return self.cache[("d", key)]
+
+
+def tokenizer_of(path):
+    if path.endswith(".gguf"):
+        return CliTokenizer(binary, path)
+    return Tokenizer.from_file(os.path.join(path, "tokenizer.json"))
+
+
 TOL = 1e-4
 # between two runs of ours (another world size, data or tensor parallel): 1e-5, relative for
 # values above 1 in magnitude (fp32 sums in another order: a log-prob of -40 has ulps of 4e-6)
@@ -86,12 +136,16 @@ for name in models:
     assert np.isfinite(lp[rest]).all() and (lp[rest] <= 0).all() and (rank[rest] >= 1).all()
     assert (ent[rest] >= -1e-5).all()
 
-    tok = Tokenizer.from_file(os.path.join(g.attrs["path"], "tokenizer.json"))
+    tok = tokenizer_of(g.attrs["path"])
+    texts = []
     for i in range(N):
         r = by_line[int(lines[i])]
         prompt = tmpl[: tmpl.index("{answer}")].replace("{query}", r["query"])
         stripped = prompt.rstrip()
-        answer = prompt[len(stripped):] + r["answer"]
+        texts.append((stripped, prompt[len(stripped):] + r["answer"]))
+    if isinstance(tok, CliTokenizer):
+        tok.prepare(special=[t[0] for t in texts], plain=[t[1] for t in texts])
+    for i, (stripped, answer) in enumerate(texts):
         p_ids = tok.encode(stripped, add_special_tokens=True).ids
         a_ids = tok.encode(answer, add_special_tokens=False).ids
         got = toks[off[i]:off[i + 1]].tolist()
@@ -125,6 +179,9 @@ for name in models:
     occ = g["occurrences"][:]
     forms = g["forms"][:]
     assert (np.diff(occ["sample"]) >= 0).all(), "occurrences not ordered by sample"
+    if isinstance(tok, CliTokenizer):
+        starts = off[occ["sample"]] + occ["position"]
+        tok.prepare(decode=[tuple(toks[a:a + n].tolist()) for a, n in zip(starts, occ["n_tokens"])])
     for o in occ:
         if not o["aligned"]:
             assert math.isnan(o["logprob"])
