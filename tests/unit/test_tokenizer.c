@@ -510,8 +510,8 @@ static json_t *tiny_sp(void) {
         json_object_set_new(vocab, k, json_integer(id++));
     }
     const char *pieces[] = {"a", "b", "ab", "\xe2\x96\x81",
-                            "\xe2\x96\x81"
-                            "a"};
+                            ("\xe2\x96\x81"
+                             "a")};
     for (int i = 0; i < 5; i++)
         json_object_set_new(vocab, pieces[i], json_integer(id++));
     json_t *root =
