@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 bin=${1:-build/logits-study}
 mb=${2:-4}
 py=${PYTHON:-.venv/bin/python}
-[ -x "$py" ] || py=/work/main/.venv/bin/python
+[ -x "$py" ] || py=python3
 export RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false OMP_NUM_THREADS=1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
