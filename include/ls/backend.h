@@ -87,8 +87,10 @@ typedef struct {
 typedef struct {
     size_t tokens;       /* batch_tokens: rows of every activation */
     size_t weight_elems; /* weight elements this rank holds (all linear layers, embedding, head) */
-    size_t gemm_k;       /* widest GEMM input (columns of x in linear / head_partials) */
-    size_t vocab;        /* vocab rows of the head slice */
+    size_t
+        weight_bytes; /* the same weights at their stored size (bf16 2, Q4_K 4.5 / 8 bytes per element ...) */
+    size_t gemm_k;    /* widest GEMM input (columns of x in linear / head_partials) */
+    size_t vocab;     /* vocab rows of the head slice */
     int heads, head_dim; /* this rank's query heads and their dim (attention scratch) */
 } LsBatchShape;
 

@@ -74,16 +74,34 @@ static size_t arena_bytes(size_t T, size_t floats_per_token) {
     return bytes;
 }
 
+/* Stored bytes per element of a weight (quantized types: block bytes / block elements). */
+static double stored_bytes_per_elem(const LsTensor *t) {
+    double n = 1.0;
+    for (int i = 0; i < t->ndim; i++)
+        n *= (double)t->shape[i];
+    return n > 0 ? (double)t->nbytes / n : 4.0;
+}
+
 /* What batches of this rank's slice of the model need of the backend. */
 static LsBatchShape batch_shape(const LsForward *f, const LsModel *m, size_t qkvw) {
     const LsModelConfig *c = &m->cfg;
+    const LsLayerWeights *w = &m->layers[0];
     const size_t d = (size_t)c->hidden_size, qrows = (size_t)f->attn.H * (size_t)f->attn.hd;
     size_t per_layer = d * (qkvw + qrows + 3 * f->f_local), k = d;
     if (qrows > k) k = qrows;
     if (f->f_local > k) k = f->f_local;
-    size_t vocab = (size_t)f->nv * d * (m->lm_head == m->embed ? 1 : 2);
+    int tied = m->lm_head == m->embed;
+    size_t vocab = (size_t)f->nv * d * (tied ? 1 : 2);
+    /* layer 0's storage types stand for every layer's (a GGUF may mix them) */
+    double layer_bytes =
+        (double)d *
+        ((double)qkvw * stored_bytes_per_elem(w->q_w) + (double)qrows * stored_bytes_per_elem(w->o_w) +
+         (double)f->f_local * (2.0 * stored_bytes_per_elem(w->gate_w) + stored_bytes_per_elem(w->down_w)));
+    double vocab_bytes = (double)f->nv * (double)d *
+                         (stored_bytes_per_elem(m->embed) + (tied ? 0.0 : stored_bytes_per_elem(m->lm_head)));
     return (LsBatchShape){.tokens = f->max_tokens,
                           .weight_elems = (size_t)c->num_hidden_layers * per_layer + vocab,
+                          .weight_bytes = (size_t)((double)c->num_hidden_layers * layer_bytes + vocab_bytes),
                           .gemm_k = k,
                           .vocab = (size_t)f->nv,
                           .heads = f->attn.H,

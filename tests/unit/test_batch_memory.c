@@ -31,6 +31,11 @@ static int counting_weight_load(LsBackend *be, LsWeight *w, const LsWeightSlice 
     n_weights++;
     return cpu_ops.weight_load(be, w, s, ns, e);
 }
+static LsBatchShape seen_shape; /* the last shape mem_needed was asked about */
+static size_t recording_mem_needed(LsBackend *be, const LsBatchShape *s) {
+    seen_shape = *s;
+    return cpu_ops.mem_needed(be, s);
+}
 static int fake_check(LsBackend *be, LsError *e) {
     (void)be;
     return fail_check
@@ -45,6 +50,7 @@ static LsBackend *backend(void) {
     be->alloc = counting_alloc;
     be->weight_load = counting_weight_load;
     be->check = fake_check;
+    be->mem_needed = recording_mem_needed;
     n_allocs = n_weights = 0;
     fail_check = 0;
     return be;
@@ -106,6 +112,28 @@ Test(batch_memory, largest_fitting_is_exact) {
     cr_expect(strstr(e.msg, "does not fit"), "%s", e.msg);
     ls_forward_free(&f);
     fake_avail = 0;
+    be->destroy(be);
+    ls_model_close(&model);
+}
+
+/* The weights are counted at their stored size (the CPU keeps bf16, f16 and
+ * quantized weights as stored): on one rank, the bytes of every matrix. */
+Test(batch_memory, weights_counted_at_stored_size) {
+    open_model();
+    LsBackend *be = backend();
+    LsForward f;
+    LsError e = {{0}};
+    memset(&seen_shape, 0, sizeof seen_shape);
+    cr_assert_eq(ls_forward_init(&f, &model, be, NULL, 8, &e), LS_OK, "%s", e.msg);
+    size_t bytes = model.embed->nbytes + (model.lm_head != model.embed ? model.lm_head->nbytes : 0);
+    for (int l = 0; l < model.cfg.num_hidden_layers; l++) {
+        const LsLayerWeights *w = &model.layers[l];
+        bytes += w->q_w->nbytes + w->k_w->nbytes + w->v_w->nbytes + w->o_w->nbytes + w->gate_w->nbytes +
+                 w->up_w->nbytes + w->down_w->nbytes;
+    }
+    cr_expect_eq(seen_shape.weight_bytes, bytes, "weight_bytes %zu, stored %zu", seen_shape.weight_bytes,
+                 bytes);
+    ls_forward_free(&f);
     be->destroy(be);
     ls_model_close(&model);
 }

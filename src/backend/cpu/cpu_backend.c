@@ -393,8 +393,9 @@ static size_t cpu_mem_available(LsBackend *be) {
     return ls_host_mem_available();
 }
 static size_t cpu_mem_needed(LsBackend *be, const LsBatchShape *s) {
-    (void)be;
-    return (s->weight_elems + (size_t)ATT_BQ * s->tokens) * sizeof(float) + ((size_t)64 << 20);
+    (void)be; /* weights stay at their stored size (fp32 ones are copied once), docs/cpu-backend.md */
+    size_t w = s->weight_bytes ? s->weight_bytes : s->weight_elems * sizeof(float);
+    return w + (size_t)ATT_BQ * s->tokens * sizeof(float) + ((size_t)64 << 20);
 }
 static int cpu_reserve(LsBackend *be, const LsBatchShape *s, size_t *head_rows, LsError *e) {
     (void)be, (void)s, (void)e;
