@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "ls/common.h"
+#include "ls/parallel.h"
 
 typedef struct {
     const char *name;
@@ -30,5 +31,18 @@ int ls_app_encode_text(const char *dir, const char *text, const char *file, int3
                        LsError *e);
 /* --ids-file: the ids of path (ls_token_ids_read), at least one. */
 int ls_app_read_ids_file(const char *path, int32_t **ids, int *n, LsError *e);
+
+/* One-sequence commands (score, compare) with --tp tp > 1: starts MPI, makes
+ * the grid of exactly tp ranks (one tensor-parallel group) and checks that
+ * every model of dirs (its config.json or GGUF metadata, before any weight
+ * is read) splits over them. LS_OK: *comm is the TP group's communicator and
+ * log lines carry the rank. Otherwise the message was printed once (rank 0,
+ * prefixed "logits-study cmd: "), MPI finalised, and the command exits 2. */
+int ls_app_tp_start(const char *cmd, int tp, const char *const *dirs, int ndirs, LsDist *dist, LsComm **comm);
+/* The end of such a command: rc != 0 aborts every rank (none is left waiting
+ * in a collective), after stdout is flushed; call before freeing anything. */
+void ls_app_tp_abort_if_failed(const LsComm *comm, int rc);
+/* Frees the grid and finalises MPI (comm NULL: nothing to do). */
+void ls_app_tp_finish(LsDist *dist, const LsComm *comm);
 
 #endif

@@ -149,19 +149,9 @@ int ls_cmd_compare(int argc, char **argv) {
 
     LsDist dist;
     LsComm *comm = NULL;
-    if (tp > 1) {
-        MPI_Init(NULL, NULL);
-        if (ls_dist_init(&dist, MPI_COMM_WORLD, tp, &e) == LS_OK && dist.dp != 1)
-            ls_fail(&e, "compare runs one sequence: launch exactly --tp %d ranks, not %d", tp,
-                    dist.world_size);
-        if (e.msg[0]) {
-            if (dist.world_rank == 0) fprintf(stderr, "logits-study compare: %s\n", e.msg);
-            MPI_Finalize();
-            free(ids);
-            return 2;
-        }
-        ls_log_set_rank(dist.world_rank);
-        comm = &dist.comm;
+    if (tp > 1 && ls_app_tp_start("compare", tp, dir, 2, &dist, &comm)) {
+        free(ids);
+        return 2;
     }
 
     LsModel m[2];
@@ -180,11 +170,6 @@ int ls_cmd_compare(int argc, char **argv) {
                         m[k].cfg.vocab_size, dir[k]);
                 goto fail;
             }
-    if (comm && (ls_dist_check_model(&dist, &m[0].cfg, &e) || ls_dist_check_model(&dist, &m[1].cfg, &e))) {
-        rc = 2; /* the same on every rank: said once */
-        if (dist.world_rank == 0) fprintf(stderr, "logits-study compare: %s\n", e.msg);
-        goto done;
-    }
     be = ls_backend_create(device, -1, threads, LS_PREC_FP32, &e);
     if (!be) goto fail;
     if (comm && strcmp(be->name, "cpu")) {
@@ -213,10 +198,7 @@ fail:
     else
         fprintf(stderr, "logits-study compare: %s\n", e.msg);
 done:
-    if (comm && rc != 0) {
-        fflush(stdout);
-        MPI_Abort(MPI_COMM_WORLD, rc); /* no rank is left waiting in a collective */
-    }
+    ls_app_tp_abort_if_failed(comm, rc);
     ls_pairstats_free(&st);
     for (int k = 0; k < 2; k++)
         ls_forward_free(&f[k]);
@@ -224,9 +206,6 @@ done:
     for (int k = 0; k < opened; k++)
         ls_model_close(&m[k]);
     free(ids);
-    if (comm) {
-        ls_dist_free(&dist);
-        MPI_Finalize();
-    }
+    ls_app_tp_finish(&dist, comm);
     return rc;
 }

@@ -99,6 +99,43 @@ int ls_app_encode_text(const char *dir, const char *text, const char *file, int3
     return rc;
 }
 
+int ls_app_tp_start(const char *cmd, int tp, const char *const *dirs, int ndirs, LsDist *dist,
+                    LsComm **comm) {
+    LsError e = {{0}};
+    MPI_Init(NULL, NULL);
+    if (ls_dist_init(dist, MPI_COMM_WORLD, tp, &e) == LS_OK && dist->dp != 1)
+        ls_fail(&e, "%s runs one sequence: launch exactly --tp %d ranks, not %d", cmd, tp, dist->world_size);
+    for (int i = 0; i < ndirs && !e.msg[0]; i++) { /* before any weight: config.json or GGUF metadata */
+        LsModelConfig cfg;
+        if (ls_model_config_load(&cfg, dirs[i], &e) == LS_OK) {
+            ls_dist_check_model(dist, &cfg, &e);
+            ls_config_free(&cfg);
+        }
+    }
+    if (e.msg[0]) {
+        int rank = 0;
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        if (rank == 0) fprintf(stderr, "logits-study %s: %s\n", cmd, e.msg);
+        MPI_Finalize();
+        return LS_ERR;
+    }
+    ls_log_set_rank(dist->world_rank);
+    *comm = &dist->comm;
+    return LS_OK;
+}
+
+void ls_app_tp_abort_if_failed(const LsComm *comm, int rc) {
+    if (!comm || rc == 0) return;
+    fflush(stdout);
+    MPI_Abort(MPI_COMM_WORLD, rc); /* no rank is left waiting in a collective */
+}
+
+void ls_app_tp_finish(LsDist *dist, const LsComm *comm) {
+    if (!comm) return;
+    ls_dist_free(dist);
+    MPI_Finalize();
+}
+
 int ls_app_read_ids_file(const char *path, int32_t **ids, int *n, LsError *e) {
     size_t cnt;
     if (ls_token_ids_read(path, ids, &cnt, e)) return LS_ERR;
@@ -262,24 +299,11 @@ int ls_cmd_score(int argc, char **argv) {
     }
     LsDist dist;
     LsComm *comm = NULL;
-    if (tp > 1) {
-        MPI_Init(NULL, NULL);
-        if (ls_dist_init(&dist, MPI_COMM_WORLD, tp, &e) == LS_OK && dist.dp != 1)
-            ls_fail(&e, "score runs one sequence: launch exactly --tp %d ranks, not %d", tp, dist.world_size);
-        if (!e.msg[0]) { /* the model must split over tp ranks: checked from config.json, before any weight */
-            LsModelConfig cfg;
-            if (ls_model_config_load(&cfg, model_dir, &e) == LS_OK) {
-                ls_dist_check_model(&dist, &cfg, &e);
-                ls_config_free(&cfg);
-            }
-        }
-        if (e.msg[0]) {
-            if (dist.world_rank == 0) fprintf(stderr, "logits-study score: %s\n", e.msg);
-            MPI_Finalize();
-            return 2;
-        }
-        ls_log_set_rank(dist.world_rank);
-        comm = &dist.comm;
+    if (tp > 1 && ls_app_tp_start("score", tp, &model_dir, 1, &dist, &comm)) {
+        free(ids);
+        free(tgt);
+        free(lens_p);
+        return 2;
     }
     double t_load0 = ls_now();
     LsModel m;
@@ -457,10 +481,7 @@ int ls_cmd_score(int argc, char **argv) {
 fail:
     fprintf(stderr, "logits-study score: %s\n", e.msg);
 done:
-    if (comm && rc != 0) {
-        fflush(stdout);
-        MPI_Abort(MPI_COMM_WORLD, rc); /* no rank is left waiting in a collective */
-    }
+    ls_app_tp_abort_if_failed(comm, rc);
     ls_posstats_free(&st);
     ls_lens_tap_free(&f, &tap);
     free(lens_p);
@@ -471,9 +492,6 @@ done:
     ls_model_close(&m);
     free(ids);
     free(tgt);
-    if (comm) {
-        ls_dist_free(&dist);
-        MPI_Finalize();
-    }
+    ls_app_tp_finish(&dist, comm);
     return rc;
 }
