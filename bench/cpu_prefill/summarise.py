@@ -26,7 +26,13 @@ for th in sorted({k[2] for k in best}):
                             "ours_over_hf": round(ours["tokens_per_s"] / hf["tokens_per_s"], 3),
                             "ours_over_hf_cpu_time": round(hf["cpu_s"] / ours["cpu_s"], 3),
                             "ours_head_share": round(ours["head_s"] / (ours["forward_s"] + ours["head_s"]), 3)})
+            lc = best.get(("llama.cpp", prec, th))
+            if lc:  # the second peer: eval alone timed, on the same weights as a GGUF
+                summary[-1].update({"llama_cpp_tok_s": lc["tokens_per_s"],
+                                    "ours_over_llama_cpp": round(ours["tokens_per_s"] / lc["tokens_per_s"], 3),
+                                    "ours_over_llama_cpp_cpu_time": round(lc["cpu_s"] / ours["cpu_s"], 3)})
 print(json.dumps({"machine": sys.argv[1],
                   "model": "random Qwen2 of Qwen2.5-0.5B shape (fp32 checkpoint), 512 tokens; "
-                           "bf16: ours rounds weights and GEMM inputs, transformers runs dtype=bfloat16",
+                           "bf16: ours rounds weights and GEMM inputs, transformers runs dtype=bfloat16; "
+                           "llama.cpp (when present): the same weights as F32 / BF16 GGUF, F32 KV cache, eval timed",
                   "summary": summary, "runs": runs}, indent=1))
