@@ -156,7 +156,8 @@ class ModelData:
         return {w: np.nonzero(words == w)[0] for w in range(len(self.target_words))}
 
     def tokenizer(self, base_dirs: list[str]):
-        """The HF `tokenizers` Tokenizer at the model's recorded path, or None."""
+        """The HF `tokenizers` Tokenizer at the model's recorded path (for a GGUF
+        file, its own vocabulary: analysis.gguf_vocab), or None."""
         if self._tokenizer_tried:
             return self._tokenizer
         self._tokenizer_tried = True
@@ -165,6 +166,12 @@ class ModelData:
             return None
         candidates = [path] if os.path.isabs(path) else [os.path.join(b, path) for b in base_dirs]
         for c in candidates:
+            if os.path.isfile(c) and c.endswith(".gguf"):  # a GGUF model: its own vocabulary
+                from .gguf_vocab import read_gguf_vocab
+
+                self._tokenizer = read_gguf_vocab(c)
+                self._tokenizer_path = c if self._tokenizer is not None else None
+                break
             tj = os.path.join(c, "tokenizer.json")
             if os.path.isfile(tj):
                 try:
