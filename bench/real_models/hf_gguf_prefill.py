@@ -4,7 +4,8 @@ attention), same ids, computing the same statistics as `logits-study score`
 (log-prob of each next token, entropy, top-5, target log-probs) in one forward
 then log_softmax. Prints one JSON line (the fastest of REPEAT runs; cpu_s: the
 process CPU seconds of that run, as `score --timing` reports it).
-usage: hf_gguf_prefill.py GGUF_FILE IDS_FILE THREADS REPEAT"""
+bf16: the dequantized weights cast to bfloat16 (dtype=torch.bfloat16).
+usage: hf_gguf_prefill.py GGUF_FILE IDS_FILE THREADS REPEAT [fp32|bf16]"""
 import json
 import os
 import sys
@@ -14,11 +15,13 @@ import torch
 from transformers import AutoModelForCausalLM
 
 path, ids_file, threads, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+prec = sys.argv[5] if len(sys.argv) > 5 else "fp32"
 torch.set_num_threads(threads)
 ids = json.load(open(ids_file))
 t0 = time.perf_counter()
 model = AutoModelForCausalLM.from_pretrained(os.path.dirname(path), gguf_file=os.path.basename(path),
-                                             dtype=torch.float32, attn_implementation="sdpa").eval()
+                                             dtype={"fp32": torch.float32, "bf16": torch.bfloat16}[prec],
+                                             attn_implementation="sdpa").eval()
 load = time.perf_counter() - t0
 x = torch.tensor([ids])
 targets = torch.tensor([100, 200, 300, 400])
@@ -37,4 +40,4 @@ with torch.inference_mode():
             best, cpu = dt, dc
 print(json.dumps({"tokens": len(ids), "threads": threads, "load_s": round(load, 3), "seconds": round(best, 4),
                   "cpu_s": round(cpu, 4),
-                  "tokens_per_s": round(len(ids) / best, 2), "torch": torch.__version__}))
+                  "tokens_per_s": round(len(ids) / best, 2), "precision": prec, "torch": torch.__version__}))
