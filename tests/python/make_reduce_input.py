@@ -34,7 +34,8 @@ FORMS = {
 }
 
 
-def make(path, seed=1, n_samples=48, not_done=0, problem_size=0, skipped_groups=False, pairs=False):
+def make(path, seed=1, n_samples=48, not_done=0, problem_size=0, skipped_groups=False, pairs=False, vocab=0):
+    """vocab > 0 (with pairs): token ids uniform over that many ids, else a Zipf law over 60."""
     """problem_size > 0: /samples/problem_id groups consecutive samples in problems of that size."""
     rng = np.random.default_rng(seed)
     N, W = n_samples, len(WORDS)
@@ -102,7 +103,8 @@ def make(path, seed=1, n_samples=48, not_done=0, problem_size=0, skipped_groups=
             g["answer_start"] = start.astype(np.int32)
             toks = rng.integers(0, 1000, size=T).astype(np.int32)
             if pairs:  # a small vocabulary (token shift rows need >= 10 positions)
-                toks = np.minimum(np.random.default_rng(seed + 77).zipf(1.3, T) - 1, 59).astype(np.int32)
+                trng = np.random.default_rng(seed + 77)
+                toks = (trng.integers(0, vocab, T) if vocab else np.minimum(trng.zipf(1.3, T) - 1, 59)).astype(np.int32)
             g["tokens"] = toks
             g["logprob"] = lp
             g["entropy"] = ent
@@ -145,7 +147,7 @@ def make(path, seed=1, n_samples=48, not_done=0, problem_size=0, skipped_groups=
             if pairs and m in ("base", "sft"):
                 write_lens(g, np.random.default_rng(seed + 500 + mi), g["occurrences"][:], depths=5)
         if pairs:
-            write_pairs(f, np.random.default_rng(seed + 900), N)
+            write_pairs(f, np.random.default_rng(seed + 900), N, max(vocab, 60))
     return path
 
 
@@ -165,7 +167,7 @@ def write_lens(g, rng, occ, depths):
         ds.attrs["unit"] = "nats"
 
 
-def write_pairs(f, rng, N):
+def write_pairs(f, rng, N, vocab):
     """/pairs/<a>__<b> at model a's offsets (shared by every model here)."""
     m0 = f[f"models/{MODELS[0]}"]
     off, toks = m0["token_offset"][:], m0["tokens"][:]
@@ -175,7 +177,7 @@ def write_pairs(f, rng, N):
     for a, b, complete in (("base", "sft", 1), ("sft", "rl", 1), ("base", "rl", 0)):
         g = f.create_group(f"pairs/{a}__{b}")
         g.attrs["model_a"], g.attrs["model_b"], g.attrs["complete"] = a, b, np.int64(complete)
-        shift = rng.normal(0, 1, 60)
+        shift = rng.normal(0, 1, vocab)
         dlp = shift[toks] + rng.normal(0, 0.5, T) + rng.normal(0, 0.3, N).repeat(np.diff(off))
         kl_ab = rng.gamma(1.0, 0.2, T)
         kl_ab[rng.random(T) < 0.1] = 0.0  # identical distributions at some positions
