@@ -29,7 +29,7 @@ sys.path.insert(0, str(HERE.parent / "stats"))
 import make_reduce_input  # noqa: E402
 from clusterboot import bca  # noqa: E402
 from make_pair_reduce_fixtures import token_shift as token_shift_ref  # noqa: E402
-from test_reduce_scipy import BIN, METHODS, R, check, describe, run  # noqa: E402
+from test_reduce_scipy import BIN, METHODS, R, check, check_layout_doc, describe, run  # noqa: E402
 
 B, SEED = 200, 7  # the bootstrap of test_reduce_scipy.describe
 MIN_COUNT, TOP, BEFORE = 10, 100, 3
@@ -122,6 +122,13 @@ def check_token_shift(f, name, k, n_boot=B):
     assert np.all(got["mean"][:-1] >= got["mean"][1:])
     assert np.all(got["count"] >= MIN_COUNT)
     return got
+
+
+def test_layout_doc_lists_pair_and_lens_tables(pairfile):
+    """docs/hdf5-layout.md's /summary rows and column sections cover /summary/pairs and /summary/lens."""
+    with h5py.File(pairfile, "r") as f:
+        L, W = len(f.attrs["models"]), len(f.attrs["target_words"])
+    check_layout_doc(pairfile, L, W)
 
 
 def test_token_shift(pairfile):
