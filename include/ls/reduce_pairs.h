@@ -102,6 +102,16 @@ typedef struct {
  * written when there is none. Errors name the file and the dataset. */
 int ls_reduce_pairs(const LsPairsInput *in, const LsReduceOptions *opt, LsError *e);
 
+/* Within this many nats of the last depth's mean lens log-prob, a word counts as "decided". */
+#define LS_LENS_SETTLE_NATS 1.0
+/* The first depth of `word` among rows [n] (any order) whose logprob_mean is within
+ * LS_LENS_SETTLE_NATS of the mean at the deepest depth with a mean; -1 when the word has none. */
+int ls_lens_settle_depth(const LsSumLens *rows, size_t n, int word);
+
+/* A token's decoded text s [n bytes] into out: at most LS_TOKEN_TEXT_LEN - 1 bytes, cut before a UTF-8
+ * continuation byte so that no character is split, NUL-padded. */
+void ls_token_text_fit(const char *s, size_t n, char out[LS_TOKEN_TEXT_LEN]);
+
 /* Read back for inspect. */
 typedef struct {
     char *name; /* "<a>__<b>" */

@@ -10,7 +10,6 @@
 #include <string.h>
 
 /* Within this many nats of the final depth's mean lens log-prob, a word is "decided". */
-#define LENS_SETTLE_NATS 1.0
 #define SHOW_TOKENS 20
 
 static int in_list(const char *name, const char *const *list, int n) {
@@ -119,22 +118,6 @@ static void print_pair(const LsSummary *s, const LsPairSummary *p, const char *c
     }
 }
 
-/* The first depth whose mean lens log-prob is within LENS_SETTLE_NATS of the last depth's; -1 if none. */
-int ls_lens_settle_depth(const LsSumLens *rows, size_t n, int word) {
-    int last = -1;
-    double final = NAN;
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].word == word && rows[i].depth > last && !isnan(rows[i].logprob_mean))
-            last = rows[i].depth, final = rows[i].logprob_mean;
-    if (last < 0) return -1;
-    int best = -1;
-    for (size_t i = 0; i < n; i++)
-        if (rows[i].word == word && !isnan(rows[i].logprob_mean) &&
-            fabs(rows[i].logprob_mean - final) <= LENS_SETTLE_NATS && (best < 0 || rows[i].depth < best))
-            best = rows[i].depth;
-    return best;
-}
-
 void ls_inspect_pairs_text(const LsSummary *s, const LsPairsSummary *ps, const char *const *models, int nm,
                            const char *const *words, int nw) {
     if (!ps->n_pairs && !ps->n_lens) return;
@@ -150,7 +133,7 @@ void ls_inspect_pairs_text(const LsSummary *s, const LsPairsSummary *ps, const c
         printf(
             "\n-- logit lens of %s (%lld depths: 0 = embeddings, %lld = the model's prediction): the first "
             "depth whose mean log-prob of the word's first token is within %.0f nat of the final\n",
-            s->models[l->model], (long long)l->depths, (long long)l->depths - 1, LENS_SETTLE_NATS);
+            s->models[l->model], (long long)l->depths, (long long)l->depths - 1, LS_LENS_SETTLE_NATS);
         for (size_t w = 0; w < s->n_words; w++) {
             if (!in_list(s->words[w], words, nw)) continue;
             int d = ls_lens_settle_depth(l->rows, l->n, (int)w);

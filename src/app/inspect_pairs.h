@@ -9,7 +9,5 @@
  * --word filters (n = 0: all). */
 void ls_inspect_pairs_text(const LsSummary *s, const LsPairsSummary *ps, const char *const *models, int nm,
                            const char *const *words, int nw);
-/* The first depth of `word` whose mean lens log-prob is within 1 nat of the last depth's; -1 if none. */
-int ls_lens_settle_depth(const LsSumLens *rows, size_t n, int word);
 
 #endif

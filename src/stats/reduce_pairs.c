@@ -152,19 +152,23 @@ static void pair_free(Pair *p) {
     free(p->occ);
 }
 
-/* The text of a token: its decoded UTF-8, cut at a character boundary to fit. */
-static void token_text(const LsTokenizer *tok, int32_t id, char *out) {
+void ls_token_text_fit(const char *s, size_t n, char out[LS_TOKEN_TEXT_LEN]) {
     memset(out, 0, LS_TOKEN_TEXT_LEN);
-    if (!tok) return;
-    char *s = NULL;
-    size_t n = 0;
-    if (ls_tokenizer_decode(tok, &id, 1, &s, &n) || !s) return;
     if (n > LS_TOKEN_TEXT_LEN - 1) {
         n = LS_TOKEN_TEXT_LEN - 1;
         while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
             n--;
     }
     memcpy(out, s, n);
+}
+
+/* The text of a token: its decoded UTF-8 (empty without a tokenizer). */
+static void token_text(const LsTokenizer *tok, int32_t id, char *out) {
+    memset(out, 0, LS_TOKEN_TEXT_LEN);
+    char *s = NULL;
+    size_t n = 0;
+    if (!tok || ls_tokenizer_decode(tok, &id, 1, &s, &n) || !s) return;
+    ls_token_text_fit(s, n, out);
     free(s);
 }
 
@@ -653,6 +657,21 @@ int ls_reduce_pairs(const LsPairsInput *in, const LsReduceOptions *opt, LsError 
     }
     if (lg >= 0) H5Gclose(lg);
     return rc ? LS_ERR : LS_OK;
+}
+
+int ls_lens_settle_depth(const LsSumLens *rows, size_t n, int word) {
+    int last = -1;
+    double final = NAN;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].word == word && rows[i].depth > last && !isnan(rows[i].logprob_mean))
+            last = rows[i].depth, final = rows[i].logprob_mean;
+    if (last < 0) return -1;
+    int best = -1;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].word == word && !isnan(rows[i].logprob_mean) &&
+            fabs(rows[i].logprob_mean - final) <= LS_LENS_SETTLE_NATS && (best < 0 || rows[i].depth < best))
+            best = rows[i].depth;
+    return best;
 }
 
 /* ---- reading back --------------------------------------------------------------------- */

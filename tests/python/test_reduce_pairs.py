@@ -348,3 +348,41 @@ def test_inspect_pairs_section(pairfile):
     only = json.loads(run("inspect", pairfile, "--json", "--model", "rl", "--word", "wait").stdout)
     assert set(only["pairs"]) == {"sft__rl"} and not only["lens"]
     assert [r["word"] for r in only["pairs"]["sft__rl"]["word_shift"]] == ["wait"]
+
+
+def test_token_text_decoded_with_model_a_tokenizer(demo_h5, tmp_path):
+    """A pair added to the real demo output (its models' paths are readable from the repository root): the
+    reducer loads model a's tokenizer and stores each token's text (the decoded text of one id)."""
+    import shutil
+    import subprocess
+
+    path = str(tmp_path / "demo_pairs.h5")
+    shutil.copy(demo_h5, path)
+    with h5py.File(path, "r+") as f:
+        a, b = list(f.attrs["models"])[:2]
+        off = f[f"models/{a}/token_offset"][:]
+        T = int(off[-1])
+        rng = np.random.default_rng(0)
+        g = f.create_group(f"pairs/{a}__{b}")
+        g.attrs["model_a"], g.attrs["model_b"], g.attrs["complete"] = a, b, np.int64(1)
+        for k in ("kl_ab", "kl_ba", "js", "dlogprob"):
+            v = (rng.normal(0, 1, T) if k == "dlogprob" else rng.gamma(1, 0.2, T)).astype(np.float32)
+            v[off[:-1]] = np.nan
+            g[k] = v
+        g["top1_agree"] = np.ones(T, np.int8)
+        g["done"] = np.ones(off.size - 1, np.uint8)
+        mpath = f[f"models/{a}"].attrs["path"]
+    p = subprocess.run([BIN, "reduce", path, "--bootstrap", "10", "--quiet"], capture_output=True, text=True,
+                       cwd=str(HERE.parents[1]))
+    assert p.returncode == 0, p.stderr
+    with h5py.File(path, "r") as f:
+        g = f[f"summary/pairs/{a}__{b}"]
+        ts = g["token_shift"][()]
+        decoded = int(g.attrs["token_text_decoded"])
+    if not (HERE.parents[1] / mpath).exists() and not Path(mpath).exists():
+        assert decoded == 0 and np.all(ts["text"] == b"")
+        return
+    assert decoded == 1 and ts.size > 0
+    texts = [t.decode("utf-8") for t in ts["text"]]  # valid UTF-8, never cut inside a character
+    assert all(texts), "a kept token without text"
+    assert len(set(texts)) > ts.size // 2  # distinct ids decode to (mostly) distinct text
