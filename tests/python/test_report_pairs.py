@@ -75,6 +75,20 @@ def test_dashboard_pairs_section(pair_report):
     assert rep["errors"] == [], rep["errors"]
 
 
+def test_analysis_results_json_holds_the_pair_tables(pair_report):
+    import json
+
+    path, out = pair_report
+    doc = json.load(open(os.path.join(out, "analysis_results.json"), encoding="utf-8"))
+    names = set(doc["figures"]["png"])
+    assert {"pair_token_shift_base__sft.png", "lens_wait.png"} <= names
+    text = json.dumps(doc["summary"])
+    with h5py.File(path, "r") as f:
+        n_shift = f["summary/pairs/sft__rl/token_shift"].shape[0]
+    assert "token_shift" in text and "occurrence_divergence" in text and "lens" in text
+    assert n_shift > 0
+
+
 def test_no_pairs_section_without_pairs(report_dir):
     assert not any(n.startswith(("pair_", "lens_")) for n in os.listdir(report_dir))
     text = open(os.path.join(report_dir, "dashboard.html"), encoding="utf-8").read()
