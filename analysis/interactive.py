@@ -307,7 +307,9 @@ pre{background:#f6f6f6;padding:8px;overflow:auto;max-height:300px;font-size:12px
 
 
 def write_dashboard(res: Results, s: Summary | None, outdir: str, pngs: list[str], heat_info: dict | None,
-                    max_positions: int, notes: list[str]) -> str:
+                    max_positions: int, notes: list[str], sections: list | None = None) -> str:
+    """sections: extra (id, title, html) sections shown before the tests (e.g. the model pairs)."""
+    sections = sections or []
     plots = []  # (section id, title, html)
     if s is not None:
         plots.append(("models", "Model comparison", model_comparison_figure(s)))
@@ -362,6 +364,7 @@ def write_dashboard(res: Results, s: Summary | None, outdir: str, pngs: list[str
         f"{len(res.level)} samples &middot; created {_esc(a.get('created', '?'))}</p></header>",
         "<nav><a href='#primary'>Primary results</a><a href='#run'>Run</a><a href='#coverage'>Word forms</a>"
         + "".join(f"<a href='#{sid}'>{_esc(t)}</a>" for sid, t, _ in plots)
+        + "".join(f"<a href='#{sid}'>{_esc(t)}</a>" for sid, t, _ in sections)
         + "<a href='#tests'>Tests</a><a href='#figures'>Figures</a></nav><main>",
     ]
     if not res.complete:
@@ -415,6 +418,8 @@ def write_dashboard(res: Results, s: Summary | None, outdir: str, pngs: list[str
         parts.append(fig.to_html(full_html=False, include_plotlyjs=False, config=PLOT_CONFIG,
                                  div_id=f"plot-{sid}"))
         parts.append("</section>")
+    for sid, title, body in sections:
+        parts.append(f"<section id='{sid}'><h2>{_esc(title)}</h2>{body}</section>")
     parts.append("<section id='tests'><h2>Descriptive tests (secondary, from /summary)</h2>")
     if test_tables:
         parts.append("<p class='muted'>Descriptive: these tests pool levels, do not adjust for answer length, "

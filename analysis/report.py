@@ -14,6 +14,11 @@ already holds. Writes into OUTDIR:
                                        each model minus the first
   distributions_occurrence_prob.png    violin + box of occurrence probabilities
   model_pairs_propensity.png           paired model differences per word, Wilcoxon q
+  pair_divergence_<a>__<b>.png         (files with pairs) JS divergence along the heatmap's sample,
+                                       target words marked
+  pair_occurrence_contrast_<a>__<b>.png  divergence near target words vs elsewhere, by level
+  pair_token_shift_<a>__<b>.png        the tokens each training stage shifted most
+  lens_<word>.png                      (files with lens) logit-lens curves per model, with intervals
   target_token_probabilities.html      interactive per-position probabilities (plotly)
   dashboard.html                       self-contained page tying everything together
   analysis_results.json                the /summary tables as stored, plus the run's metadata
@@ -58,7 +63,7 @@ def write_json(res: Results, outdir: str, figures: dict, notes: list[str]) -> st
 
 def run(path: str, outdir: str, sample: int | None = None, max_positions: int = 96,
         allow_incomplete: bool = False, n_interactive: int = 8, log=print) -> dict:
-    from . import figures, interactive
+    from . import figures, interactive, pairs
 
     os.makedirs(outdir, exist_ok=True)
     written: dict[str, list[str]] = {}
@@ -91,13 +96,17 @@ def run(path: str, outdir: str, sample: int | None = None, max_positions: int = 
         heat, heat_info = figures.logits_heatmap(res, outdir, sample, max_positions)
         pngs += heat
         pngs += figures.distributions(res, outdir)
+        pair_pngs, pair_html = pairs.report_pairs(res, outdir, sample, max_positions)
+        pngs += pair_pngs
         samples = [sample] + [i for i in top_samples(res, n_interactive) if i != sample][: n_interactive - 1]
         html_tp = interactive.write_target_probabilities(res, outdir, samples, max_positions)
         written["png"] = [os.path.basename(p) for p in pngs]
         written["html"] = [os.path.basename(html_tp), "dashboard.html"]
         written["heatmap"] = heat_info
         js = write_json(res, outdir, written, notes)
-        dash = interactive.write_dashboard(res, s, outdir, pngs, heat_info, max_positions, notes)
+        dash = interactive.write_dashboard(res, s, outdir, pngs, heat_info, max_positions, notes,
+                                           sections=[("pairs", "Model pairs and the logit lens", pair_html)]
+                                           if pair_html else None)
         for p in pngs + [html_tp, dash, js]:
             log(f"wrote {p}")
         for nt in notes:

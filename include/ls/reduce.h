@@ -199,7 +199,8 @@ typedef struct {
 
 /* The column list of each table (the writer, the reader and inspect --json
  * share it): name, offset in the row struct, kind. */
-typedef enum { LS_F_I8, LS_F_I16, LS_F_I64, LS_F_F64, LS_F_I64x5, LS_F_F64x5 } LsFieldKind;
+/* LS_F_S32: a NUL-padded UTF-8 string of 32 bytes (char[32]). */
+typedef enum { LS_F_I8, LS_F_I16, LS_F_I64, LS_F_F64, LS_F_I64x5, LS_F_F64x5, LS_F_S32 } LsFieldKind;
 
 typedef struct {
     const char *name;

@@ -10,8 +10,10 @@
 #include <string.h>
 
 #include "app.h"
+#include "inspect_pairs.h"
 #include "ls/h5io.h"
 #include "ls/reduce.h"
+#include "ls/reduce_pairs.h"
 
 static const char *USAGE =
     "usage: logits-study inspect FILE [--model M] [--word W] [--alpha A] [--json]\n"
@@ -137,6 +139,8 @@ static json_t *row_json(const LsSummary *s, const LsTable *t, const void *row) {
                 json_object_set_new(o, nm, json_string(ls_reduce_group_name(v)));
             else if (!strcmp(nm, "variable"))
                 json_object_set_new(o, nm, json_string(ls_reduce_variable_name(v)));
+            else if (!strcmp(nm, "metric"))
+                json_object_set_new(o, nm, json_string(ls_pairs_metric_name(v)));
             else
                 json_object_set_new(o, nm, json_integer(v));
             break;
@@ -146,6 +150,8 @@ static json_t *row_json(const LsSummary *s, const LsTable *t, const void *row) {
             memcpy(&v, p, 2);
             if (!strcmp(nm, "word"))
                 json_object_set_new(o, nm, json_string(s->words[v]));
+            else if (!strcmp(nm, "depth"))
+                json_object_set_new(o, nm, json_integer(v));
             else
                 json_object_set_new(o, nm, json_string(s->models[v]));
             break;
@@ -179,7 +185,64 @@ static json_t *row_json(const LsSummary *s, const LsTable *t, const void *row) {
             json_object_set_new(o, nm, a);
             break;
         }
+        case LS_F_S32: {
+            char t[33];
+            memcpy(t, p, 32);
+            t[32] = 0;
+            json_t *v = json_string(t);
+            json_object_set_new(o, nm, v ? v : json_null());
+            break;
         }
+        }
+    }
+    return o;
+}
+
+/* /summary/pairs as {"<a>__<b>": {"model_a", "model_b", "token_shift": [...], ...}} (filtered by model,
+ * word). */
+static json_t *pairs_json(const LsSummary *s, const LsPairsSummary *ps, const Filter *f) {
+    json_t *o = json_object();
+    for (size_t i = 0; i < ps->n_pairs; i++) {
+        const LsPairSummary *p = &ps->pairs[i];
+        if (!want_model(s, f, p->a) && !want_model(s, f, p->b)) continue;
+        json_t *g = json_object(), *ts = json_array(), *od = json_array(), *ws = json_array();
+        json_object_set_new(g, "model_a", json_string(s->models[p->a]));
+        json_object_set_new(g, "model_b", json_string(s->models[p->b]));
+        json_object_set_new(g, "before", json_integer((json_int_t)p->before));
+        for (size_t r = 0; r < p->n_shift; r++)
+            json_array_append_new(ts, row_json(s, &LS_TABLE_TOKEN_SHIFT, &p->shift[r]));
+        for (size_t r = 0; r < p->n_occ; r++)
+            json_array_append_new(od, row_json(s, &LS_TABLE_OCC_DIV, &p->occ[r]));
+        for (size_t r = 0; r < p->n_word; r++)
+            if (want_word(s, f, p->word[r].word))
+                json_array_append_new(ws, row_json(s, &LS_TABLE_WORD_SHIFT, &p->word[r]));
+        json_object_set_new(g, "token_shift", ts);
+        json_object_set_new(g, "occurrence_divergence", od);
+        json_object_set_new(g, "word_shift", ws);
+        json_object_set_new(o, p->name, g);
+    }
+    return o;
+}
+
+/* /summary/lens as {"<m>": {"depths", "settle_depth": {word: d}, "rows": [...]}}. */
+static json_t *lens_json(const LsSummary *s, const LsPairsSummary *ps, const Filter *f) {
+    json_t *o = json_object();
+    for (size_t i = 0; i < ps->n_lens; i++) {
+        const LsLensSummary *l = &ps->lens[i];
+        if (!want_model(s, f, l->model)) continue;
+        json_t *g = json_object(), *rows = json_array(), *settle = json_object();
+        json_object_set_new(g, "depths", json_integer((json_int_t)l->depths));
+        for (size_t r = 0; r < l->n; r++)
+            if (want_word(s, f, l->rows[r].word))
+                json_array_append_new(rows, row_json(s, &LS_TABLE_LENS, &l->rows[r]));
+        for (size_t w = 0; w < s->n_words; w++)
+            if (want_word(s, f, (int)w)) {
+                int d = ls_lens_settle_depth(l->rows, l->n, (int)w);
+                json_object_set_new(settle, s->words[w], d < 0 ? json_null() : json_integer(d));
+            }
+        json_object_set_new(g, "settle_depth", settle);
+        json_object_set_new(g, "rows", rows);
+        json_object_set_new(o, s->models[l->model], g);
     }
     return o;
 }
@@ -420,7 +483,7 @@ static void print_pairs(const LsSummary *s, const Filter *f) {
     }
 }
 
-static int report(const char *path, const LsSummary *s, const Filter *f) {
+static int report(const char *path, const LsSummary *s, const LsPairsSummary *ps, const Filter *f) {
     LsError e;
     json_t *meta = read_meta(path, &e);
     if (!meta) {
@@ -465,6 +528,8 @@ static int report(const char *path, const LsSummary *s, const Filter *f) {
         for (size_t i = 0; i < sig.n; i++)
             json_array_append_new(sj, json_string(sig.v[i].text));
         json_object_set_new(o, "significant", sj);
+        json_object_set_new(o, "pairs", pairs_json(s, ps, f));
+        json_object_set_new(o, "lens", lens_json(s, ps, f));
         char *txt = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
         puts(txt ? txt : "{}");
         free(txt);
@@ -478,6 +543,7 @@ static int report(const char *path, const LsSummary *s, const Filter *f) {
         if (!sig.n) printf("  none\n");
         for (size_t i = 0; i < sig.n; i++)
             printf("  %s\n", sig.v[i].text);
+        ls_inspect_pairs_text(s, ps, f->models, f->n_models, f->words, f->n_words);
         printf("\n== descriptive tables (tests below are secondary: not corrected across the file)\n");
         for (size_t m = 0; m < s->n_models; m++)
             if (want_model(s, f, (int)m)) print_model(s, f, (int)m);
@@ -547,7 +613,15 @@ int ls_cmd_inspect(int argc, char **argv) {
                         words[i]);
                 rc = 2;
             }
-        if (!rc) rc = report(path, &s, &f);
+        LsPairsSummary ps = {0};
+        hid_t h = rc ? H5I_INVALID_HID : ls_h5_file_open(path, 0, &e);
+        if (!rc && (h < 0 || ls_pairs_summary_read(h, path, s.models, s.n_models, &ps, &e))) {
+            fprintf(stderr, "logits-study inspect: %s\n", e.msg);
+            rc = 1;
+        }
+        if (h >= 0) H5Fclose(h);
+        if (!rc) rc = report(path, &s, &ps, &f);
+        ls_pairs_summary_free(&ps);
         ls_summary_free(&s);
     }
     free(models);

@@ -16,6 +16,7 @@
 #include "ls/common.h"
 #include "ls/h5out.h"
 #include "ls/reduce.h"
+#include "ls/reduce_pairs.h"
 #include "ls/stats.h"
 #include "ls/targets.h"
 #include "ls/version.h"
@@ -941,19 +942,7 @@ static void apply_bh(const Input *in, LsSumCorrect *c, LsSumLevel *l, LsSumPair 
 
 static int write_table(LsH5 *h, hid_t g, const LsTable *t, const void *rows, size_t n, const char *desc,
                        LsError *e) {
-    hid_t ft = ls_table_type(t, 1), mt = ls_table_type(t, 0);
-    uint64_t dims[1] = {n};
-    hid_t ds = ls_h5_dataset(h, g, t->name, ft, 1, dims, desc, "see docs/hdf5-layout.md", e);
-    int rc = LS_OK;
-    if (ds < 0) {
-        rc = LS_ERR;
-    } else {
-        if (n) rc = LS_H5_CHECK(H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows), ds, NULL, e);
-        H5Dclose(ds);
-    }
-    H5Tclose(ft);
-    H5Tclose(mt);
-    return rc ? LS_ERR : LS_OK;
+    return ls_table_write(h, g, t, rows, n, desc, e);
 }
 
 static int write_names(LsH5 *h, hid_t g, const char *name, const char *(*fn)(int), int n, const char *desc,
@@ -1214,6 +1203,10 @@ int ls_reduce_file(const char *path, const LsReduceOptions *opt_in, LsError *e) 
             rc = warn < 0 ? LS_ERR
                           : write_summary(&in, &opt, gr, ng, c, nc, l, nl, p, np, pm, npm, len, warn, e);
         }
+        if (!rc) /* /summary/pairs, /summary/lens (reduce_pairs.c) */
+            rc = ls_reduce_pairs(&(LsPairsInput){in.f, path, in.N, in.n_models, in.W, in.models, in.level,
+                                                 in.correct, in.problem, in.used, pm, npm},
+                                 &opt, e);
         if (!rc) rc = LS_H5_CHECK(H5Fflush(in.f, H5F_SCOPE_GLOBAL), in.f, NULL, e);
         if (!rc && complete0 && ls_h5_attr_i64(in.f, "complete", complete0, e)) rc = LS_ERR;
     }

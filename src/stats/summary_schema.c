@@ -2,6 +2,9 @@
  * (docs/hdf5-layout.md, ## /summary). */
 #include "summary_schema.h"
 
+#include "ls/h5io.h"
+#include "ls/h5out.h"
+
 #define FLD(T, f, k)                                                                                         \
     { #f, offsetof(T, f), k }
 
@@ -123,6 +126,8 @@ static hid_t field_type(LsFieldKind k, int packed) {
         return H5Tarray_create2(packed ? H5T_STD_I64LE : H5T_NATIVE_INT64, 1, &five);
     case LS_F_F64x5:
         return H5Tarray_create2(packed ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE, 1, &five);
+    case LS_F_S32:
+        return ls_h5_str_type(32);
     }
     return H5I_INVALID_HID;
 }
@@ -162,4 +167,21 @@ const char *ls_reduce_method_name(int method) {
 const char *ls_reduce_primary_name(int test) {
     static const char *const names[LS_PRIMARY_COUNT] = {"pair_effect", "level_trend", "correctness"};
     return test >= 0 && test < LS_PRIMARY_COUNT ? names[test] : "unknown";
+}
+
+int ls_table_write(LsH5 *h, hid_t g, const LsTable *t, const void *rows, size_t n, const char *desc,
+                   LsError *e) {
+    hid_t ft = ls_table_type(t, 1), mt = ls_table_type(t, 0);
+    uint64_t dims[1] = {n};
+    hid_t ds = ls_h5_dataset(h, g, t->name, ft, 1, dims, desc, "see docs/hdf5-layout.md", e);
+    int rc = LS_OK;
+    if (ds < 0) {
+        rc = LS_ERR;
+    } else {
+        if (n) rc = LS_H5_CHECK(H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows), ds, NULL, e);
+        H5Dclose(ds);
+    }
+    H5Tclose(ft);
+    H5Tclose(mt);
+    return rc ? LS_ERR : LS_OK;
 }

@@ -7,7 +7,14 @@ equal, a word with no single-token form in one model, samples with no answer
 tokens). They are test INPUT only: every number the reducer writes is
 recomputed from these datasets by tests/python/test_reduce_scipy.py.
 
-usage: python make_reduce_input.py OUT.h5 [--seed S] [--samples N] [--not-done K] [--problem-size P]
+With pairs=True (--pairs) every model shares model 0's tokenisation (offsets,
+answer starts, token ids from a small vocabulary) and the file gets the issue-19
+outputs as `run` writes them (docs/pairs.md): /pairs/base__sft and
+/pairs/sft__rl (complete; one sample not done in sft__rl), /pairs/base__rl
+(complete = 0: left out by the reducer), and lens_logprob / lens_entropy
+[O, 5] for base and sft (NaN rows for unaligned occurrences), none for rl.
+
+usage: python make_reduce_input.py OUT.h5 [--seed S] [--samples N] [--not-done K] [--problem-size P] [--pairs]
 """
 import argparse
 
@@ -27,7 +34,8 @@ FORMS = {
 }
 
 
-def make(path, seed=1, n_samples=48, not_done=0, problem_size=0, skipped_groups=False):
+def make(path, seed=1, n_samples=48, not_done=0, problem_size=0, skipped_groups=False, pairs=False, vocab=0):
+    """vocab > 0 (with pairs): token ids uniform over that many ids, else a Zipf law over 60."""
     """problem_size > 0: /samples/problem_id groups consecutive samples in problems of that size."""
     rng = np.random.default_rng(seed)
     N, W = n_samples, len(WORDS)
@@ -63,6 +71,7 @@ def make(path, seed=1, n_samples=48, not_done=0, problem_size=0, skipped_groups=
             s["skipped_is_correct"] = np.array([0, 0, 0, 0, 1, -1], dtype=np.int8)
             # and the samples kept but truncated (1) or scored in windows (2): the long ones
             s["length_policy"] = np.where(level >= 4, np.arange(N) % 3, 0).astype(np.int8)
+        shared = None
         for mi, m in enumerate(MODELS):
             g = f.create_group(f"models/{m}")
             lens = rng.integers(4, 30, size=N)
@@ -70,6 +79,10 @@ def make(path, seed=1, n_samples=48, not_done=0, problem_size=0, skipped_groups=
             start[3] = lens[3]  # sample 3: no answer tokens
             lens[1] = lens[2] = lens[0]  # samples 1, 2: same rows as sample 0 (tied propensities)
             start[1] = start[2] = start[0]
+            if pairs:  # one tokenisation for every model (pairs need it): model 0's
+                if shared is None:
+                    shared = (lens.copy(), start.copy())
+                lens, start = shared[0].copy(), shared[1].copy()
             off = np.zeros(N + 1, dtype=np.int64)
             off[1:] = np.cumsum(lens)
             T = int(off[-1])
@@ -88,7 +101,11 @@ def make(path, seed=1, n_samples=48, not_done=0, problem_size=0, skipped_groups=
             lp[off[:-1]] = np.nan
             g["token_offset"] = off
             g["answer_start"] = start.astype(np.int32)
-            g["tokens"] = rng.integers(0, 1000, size=T).astype(np.int32)
+            toks = rng.integers(0, 1000, size=T).astype(np.int32)
+            if pairs:  # a small vocabulary (token shift rows need >= 10 positions)
+                trng = np.random.default_rng(seed + 77)
+                toks = (trng.integers(0, vocab, T) if vocab else np.minimum(trng.zipf(1.3, T) - 1, 59)).astype(np.int32)
+            g["tokens"] = toks
             g["logprob"] = lp
             g["entropy"] = ent
             g["target_logprob"] = tlp
@@ -127,7 +144,56 @@ def make(path, seed=1, n_samples=48, not_done=0, problem_size=0, skipped_groups=
             if not_done and mi == len(MODELS) - 1:
                 done[-not_done:] = 0
             g["done"] = done
+            if pairs and m in ("base", "sft"):
+                write_lens(g, np.random.default_rng(seed + 500 + mi), g["occurrences"][:], depths=5)
+        if pairs:
+            write_pairs(f, np.random.default_rng(seed + 900), N, max(vocab, 60))
     return path
+
+
+def write_lens(g, rng, occ, depths):
+    """/models/<m>/lens_logprob, lens_entropy [O, depths]: log-probs that rise with depth, NaN where unaligned."""
+    O = occ.shape[0]
+    base = np.log(rng.uniform(0.001, 0.05, size=(O, 1)))
+    lp = base * np.linspace(1.0, 0.1, depths)[None, :] + rng.normal(0, 0.3, size=(O, depths))
+    lp = np.minimum(lp, 0.0)
+    ent = rng.uniform(0.5, 6.0, size=(O, depths))
+    lp[occ["aligned"] == 0] = np.nan
+    ent[occ["aligned"] == 0] = np.nan
+    for name, v in (("lens_logprob", lp), ("lens_entropy", ent)):
+        ds = g.create_dataset(name, data=v.astype(np.float32))
+        ds.attrs["depths"] = depths
+        ds.attrs["description"] = "synthetic lens values"
+        ds.attrs["unit"] = "nats"
+
+
+def write_pairs(f, rng, N, vocab):
+    """/pairs/<a>__<b> at model a's offsets (shared by every model here)."""
+    m0 = f[f"models/{MODELS[0]}"]
+    off, toks = m0["token_offset"][:], m0["tokens"][:]
+    T = int(off[-1])
+    first = np.zeros(T, bool)
+    first[off[:-1]] = True
+    for a, b, complete in (("base", "sft", 1), ("sft", "rl", 1), ("base", "rl", 0)):
+        g = f.create_group(f"pairs/{a}__{b}")
+        g.attrs["model_a"], g.attrs["model_b"], g.attrs["complete"] = a, b, np.int64(complete)
+        shift = rng.normal(0, 1, vocab)
+        dlp = shift[toks] + rng.normal(0, 0.5, T) + rng.normal(0, 0.3, N).repeat(np.diff(off))
+        kl_ab = rng.gamma(1.0, 0.2, T)
+        kl_ab[rng.random(T) < 0.1] = 0.0  # identical distributions at some positions
+        kl_ba = kl_ab * rng.uniform(0.5, 1.5, T)
+        js = np.minimum(0.5 * (kl_ab + kl_ba) * 0.25, np.log(2))
+        agree = (rng.random(T) < 0.8).astype(np.int8)
+        for v in (dlp, kl_ab, kl_ba, js):
+            v[first] = np.nan
+        agree[first] = -1
+        for name, v in (("kl_ab", kl_ab), ("kl_ba", kl_ba), ("js", js), ("dlogprob", dlp)):
+            g[name] = v.astype(np.float32)
+        g["top1_agree"] = agree
+        done = np.ones(N, np.uint8)
+        if (a, b) == ("sft", "rl"):
+            done[5] = 0
+        g["done"] = done
 
 
 if __name__ == "__main__":
@@ -137,5 +203,6 @@ if __name__ == "__main__":
     ap.add_argument("--samples", type=int, default=48)
     ap.add_argument("--not-done", type=int, default=0)
     ap.add_argument("--problem-size", type=int, default=0)
+    ap.add_argument("--pairs", action="store_true")
     a = ap.parse_args()
-    make(a.out, a.seed, a.samples, a.not_done, a.problem_size)
+    make(a.out, a.seed, a.samples, a.not_done, a.problem_size, pairs=a.pairs)

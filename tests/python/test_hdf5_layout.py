@@ -40,6 +40,8 @@ def sizes(f, model):
         v["R"] = f["summary/reason_names"].shape[0]
     if "summary/primary_names" in f:
         v["Q"] = f["summary/primary_names"].shape[0]
+    if model and f"summary/lens/{model}" in f:
+        v["D"] = int(f[f"summary/lens/{model}"].attrs["depths"])
     return v
 
 
@@ -55,7 +57,14 @@ def test_layout_document_matches_demo_file(demo_h5):
     models = list(f.attrs["models"])
     documented = {}
     for path, shape, dtype in rows:
-        if "<m>" in path:
+        if "<a>__<b>" in path:  # one per pair group the file holds (none in a file without pairs)
+            grp = path.split("/<a>__<b>")[0].lstrip("/")
+            for pair in (f[grp].keys() if grp in f else []):
+                documented[path.replace("<a>__<b>", pair)] = (shape, dtype, pair.split("__")[0])
+        elif path.startswith("/summary/lens/"):  # one per model with lens datasets
+            for m in (f["summary/lens"].keys() if "summary/lens" in f else []):
+                documented[path.replace("<m>", m)] = (shape, dtype, m)
+        elif "<m>" in path:
             for m in models:
                 documented[path.replace("<m>", m)] = (shape, dtype, m)
         else:
@@ -68,6 +77,9 @@ def test_layout_document_matches_demo_file(demo_h5):
     assert not missing_in_file, f"paths in docs/hdf5-layout.md but not in the file: {missing_in_file}"
     for path, (shape, dtype, m) in documented.items():
         ds = f[path]
+        if shape == "[n]":  # a length the data decides (e.g. the token-shift rows)
+            assert ds.ndim == 1, f"{path}: shape {ds.shape}, the document says {shape}"
+            continue
         want = expected_shape(shape, sizes(f, m))
         assert ds.shape == want, f"{path}: shape {ds.shape}, the document says {shape} = {want}"
         if dtype == "compound":

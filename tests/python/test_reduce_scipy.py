@@ -576,27 +576,42 @@ def test_inspect(reduced):
 
 def test_layout_doc_lists_every_summary_path(reduced):
     """Every path under /summary is in docs/hdf5-layout.md's table with its shape and dtype, and back."""
-    import re
     path, ref, _ = reduced
+    check_layout_doc(path, len(ref.models), len(ref.words))
+
+
+def check_layout_doc(path, L, W):
+    import re
     doc = (ROOT / "docs/hdf5-layout.md").read_text()
     rows = re.findall(r"^\| `(/summary/[^`]+)` \| \[([^\]]*)\] \| ([^|]+?) \|", doc, flags=re.M)
     assert rows, "no /summary rows in docs/hdf5-layout.md"
-    L, W = len(ref.models), len(ref.words)
     env = dict(L=L, W=W, P=L * (L - 1) // 2, R=len(REASONS), Q=3)
-    documented = {p: (eval(shape.replace("·", "*"), {}, env), dtype.strip()) for p, shape, dtype in rows}
-    found = {}
+    found, section = {}, {}
     with h5py.File(path, "r") as f:
         f["summary"].visititems(lambda name, obj: found.__setitem__("/summary/" + name, obj)
                                 if isinstance(obj, h5py.Dataset) else None)
+        documented = {}
+        for p, shape, dtype in rows:  # pairs and lens: one per group the file holds (docs/pairs.md)
+            if "<" not in p:
+                documented[p] = (eval(shape.replace("·", "*"), {}, env), dtype.strip())
+                section[p] = p
+                continue
+            pat = re.escape(p).replace(re.escape("<a>__<b>"), "[^/]+__[^/]+").replace(re.escape("<m>"), "[^/]+")
+            for q in found:
+                if re.fullmatch(pat, q):
+                    D = int(f[q].attrs["depths"]) if "depths" in f[q].attrs else 0
+                    documented[q] = (None if shape == "n" else eval(shape.replace("·", "*"), {}, dict(env, D=D)),
+                                     dtype.strip())
+                    section[q] = p
         assert set(found) == set(documented), (set(found) ^ set(documented))
         for p, ds in found.items():
             n, dtype = documented[p]
-            assert ds.shape == (n,), f"{p}: shape {ds.shape}, documented [{n}]"
+            assert ds.shape == (n,) or (n is None and ds.ndim == 1), f"{p}: shape {ds.shape}, documented [{n}]"
             want = "compound" if ds.dtype.names else "string (fixed)" if ds.dtype.kind == "S" else str(ds.dtype)
             assert dtype == want, f"{p}: dtype {want}, documented {dtype}"
             assert "description" in ds.attrs and "unit" in ds.attrs, p
             if ds.dtype.names:  # every column is described in the table's "Columns of" section
-                sec = doc.split(f"### Columns of `{p}`", 1)
+                sec = doc.split(f"### Columns of `{section[p]}`", 1)
                 assert len(sec) == 2, f"{p}: no column section"
                 cols = set()
                 for cell in re.findall(r"^\| ([a-z_0-9, ]+) \|", sec[1].split("\n### ", 1)[0], flags=re.M):

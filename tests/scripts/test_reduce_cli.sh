@@ -53,6 +53,22 @@ assert all(r["propensity_reason"] == "no_single_token_form" and r["propensity_me
 assert len(j["groups"]) == 9 and len(j["correctness"]) == 2 and len(j["levels"]) == 2
 PY
 expect_rc 2 "not a model of this file" "$bin" inspect "$tmp/s.h5" --model nope
+grep -qF "== model pairs" "$tmp/report.txt" && fail "inspect shows a pairs section for a file without pairs"
+
+# model pairs and the logit lens (issue 19): the section follows the primary results
+"$py" "$src/tests/python/make_reduce_input.py" "$tmp/p.h5" --samples 30 --pairs
+"$bin" reduce "$tmp/p.h5" --bootstrap 20 --quiet
+"$bin" inspect "$tmp/p.h5" > "$tmp/pairs.txt"
+for s in "== model pairs and the logit lens" "-- base -> sft" "-- sft -> rl" "most up" "most down" \
+         "divergence near occurrences" "-- logit lens of base"; do
+  grep -qF -- "$s" "$tmp/pairs.txt" || fail "inspect report lacks '$s'"
+done
+grep -qF -- "-- base -> rl" "$tmp/pairs.txt" && fail "inspect shows the incomplete pair base__rl"
+"$py" - "$tmp/pairs.txt" <<'PY'
+import sys
+t = open(sys.argv[1]).read()
+assert t.index("== primary results significant") < t.index("== model pairs") < t.index("== descriptive tables")
+PY
 
 # a file of another schema version is refused by reduce and inspect, saying which version this build reads
 cp "$tmp/s.h5" "$tmp/old.h5"
