@@ -39,9 +39,11 @@
 #define MR_MAX 12 /* the largest micro-kernel's rows and columns (the tail tile) */
 #define NR_MAX 32
 
-/* kernel(kc, a, lda, b, c, ldc, m, acc): C[0:m, 0:NR] (+)= A[0:m, 0:kc] . panel b [kc][NR] */
-typedef void (*Ukr)(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc, int m,
-                    int acc);
+/* kernel(kc, a, lda, b, c, ldc, acc): C[0:MR, 0:NR] (+)= A[0:MR, 0:kc] . panel b [kc][NR].
+ * Always the whole register block (the driver routes tails through small
+ * buffers), written with one named variable per accumulator register: arrays
+ * indexed by a loop variable were kept in memory by gcc. */
+typedef void (*Ukr)(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc, int acc);
 
 typedef struct {
     const char *name;
@@ -51,19 +53,19 @@ typedef struct {
 
 /* ---- portable: fmaf() ---------------------------------------------------- */
 
-static void ukr_portable(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc, int m,
+static void ukr_portable(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
                          int acc) {
     float t[4][16];
-    for (int i = 0; i < m; i++)
+    for (int i = 0; i < 4; i++)
         for (int j = 0; j < 16; j++)
             t[i][j] = acc ? c[(size_t)i * ldc + (size_t)j] : 0.0f;
     for (size_t k = 0; k < kc; k++)
-        for (int i = 0; i < m; i++) {
+        for (int i = 0; i < 4; i++) {
             const float av = a[(size_t)i * lda + k];
             for (int j = 0; j < 16; j++)
                 t[i][j] = fmaf(av, b[k * 16 + (size_t)j], t[i][j]);
         }
-    for (int i = 0; i < m; i++)
+    for (int i = 0; i < 4; i++)
         memcpy(c + (size_t)i * ldc, t[i], sizeof t[i]);
 }
 
@@ -71,128 +73,125 @@ static void ukr_portable(size_t kc, const float *a, size_t lda, const float *b, 
 
 #define AVX2_TARGET __attribute__((target("avx2,fma")))
 
-AVX2_TARGET static inline __attribute__((always_inline)) void
-avx2_body(const int m, size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc, int acc) {
-    __m256 c0[6], c1[6];
-    for (int i = 0; i < m; i++) {
-        if (acc) {
-            c0[i] = _mm256_loadu_ps(c + (size_t)i * ldc);
-            c1[i] = _mm256_loadu_ps(c + (size_t)i * ldc + 8);
-        } else {
-            c0[i] = _mm256_setzero_ps();
-            c1[i] = _mm256_setzero_ps();
-        }
-    }
-    for (size_t k = 0; k < kc; k++) {
-        const __m256 b0 = _mm256_loadu_ps(b + k * 16), b1 = _mm256_loadu_ps(b + k * 16 + 8);
-        for (int i = 0; i < m; i++) {
-            const __m256 av = _mm256_broadcast_ss(a + (size_t)i * lda + k);
-            c0[i] = _mm256_fmadd_ps(av, b0, c0[i]);
-            c1[i] = _mm256_fmadd_ps(av, b1, c1[i]);
-        }
-    }
-    for (int i = 0; i < m; i++) {
-        _mm256_storeu_ps(c + (size_t)i * ldc, c0[i]);
-        _mm256_storeu_ps(c + (size_t)i * ldc + 8, c1[i]);
-    }
-}
+/* row i of the block: accumulators c<i>_0, c<i>_1 (columns 0-7, 8-15) */
+#define Y_DECL(i) __m256 c##i##_0, c##i##_1
+#define Y_INIT(i)                                                                                            \
+    const float *a##i = a + (size_t)(i)*lda;                                                                 \
+    c##i##_0 = acc ? _mm256_loadu_ps(c + (size_t)(i)*ldc) : _mm256_setzero_ps();                             \
+    c##i##_1 = acc ? _mm256_loadu_ps(c + (size_t)(i)*ldc + 8) : _mm256_setzero_ps()
+#define Y_STEP(i)                                                                                            \
+    do {                                                                                                     \
+        const __m256 av = _mm256_broadcast_ss(a##i + k);                                                     \
+        c##i##_0 = _mm256_fmadd_ps(av, b0, c##i##_0);                                                        \
+        c##i##_1 = _mm256_fmadd_ps(av, b1, c##i##_1);                                                        \
+    } while (0)
+#define Y_STORE(i)                                                                                           \
+    _mm256_storeu_ps(c + (size_t)(i)*ldc, c##i##_0);                                                         \
+    _mm256_storeu_ps(c + (size_t)(i)*ldc + 8, c##i##_1)
 
 AVX2_TARGET static void ukr_avx2(size_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
-                                 int m, int acc) {
-    switch (m) {
-    case 6:
-        avx2_body(6, kc, a, lda, b, c, ldc, acc);
-        break;
-    case 5:
-        avx2_body(5, kc, a, lda, b, c, ldc, acc);
-        break;
-    case 4:
-        avx2_body(4, kc, a, lda, b, c, ldc, acc);
-        break;
-    case 3:
-        avx2_body(3, kc, a, lda, b, c, ldc, acc);
-        break;
-    case 2:
-        avx2_body(2, kc, a, lda, b, c, ldc, acc);
-        break;
-    default:
-        avx2_body(1, kc, a, lda, b, c, ldc, acc);
-        break;
+                                 int acc) {
+    Y_DECL(0);
+    Y_DECL(1);
+    Y_DECL(2);
+    Y_DECL(3);
+    Y_DECL(4);
+    Y_DECL(5);
+    Y_INIT(0);
+    Y_INIT(1);
+    Y_INIT(2);
+    Y_INIT(3);
+    Y_INIT(4);
+    Y_INIT(5);
+    for (size_t k = 0; k < kc; k++) {
+        const __m256 b0 = _mm256_loadu_ps(b + k * 16), b1 = _mm256_loadu_ps(b + k * 16 + 8);
+        Y_STEP(0);
+        Y_STEP(1);
+        Y_STEP(2);
+        Y_STEP(3);
+        Y_STEP(4);
+        Y_STEP(5);
     }
+    Y_STORE(0);
+    Y_STORE(1);
+    Y_STORE(2);
+    Y_STORE(3);
+    Y_STORE(4);
+    Y_STORE(5);
 }
 
 /* ---- AVX-512F: 12 x 32 (24 zmm accumulators) ----------------------------- */
 
 #define AVX512_TARGET __attribute__((target("avx512f")))
 
-AVX512_TARGET static inline __attribute__((always_inline)) void avx512_body(const int m, size_t kc,
-                                                                            const float *a, size_t lda,
-                                                                            const float *b, float *c,
-                                                                            size_t ldc, int acc) {
-    __m512 c0[12], c1[12];
-    for (int i = 0; i < m; i++) {
-        if (acc) {
-            c0[i] = _mm512_loadu_ps(c + (size_t)i * ldc);
-            c1[i] = _mm512_loadu_ps(c + (size_t)i * ldc + 16);
-        } else {
-            c0[i] = _mm512_setzero_ps();
-            c1[i] = _mm512_setzero_ps();
-        }
-    }
-    for (size_t k = 0; k < kc; k++) {
-        const __m512 b0 = _mm512_loadu_ps(b + k * 32), b1 = _mm512_loadu_ps(b + k * 32 + 16);
-        for (int i = 0; i < m; i++) {
-            const __m512 av = _mm512_set1_ps(a[(size_t)i * lda + k]);
-            c0[i] = _mm512_fmadd_ps(av, b0, c0[i]);
-            c1[i] = _mm512_fmadd_ps(av, b1, c1[i]);
-        }
-    }
-    for (int i = 0; i < m; i++) {
-        _mm512_storeu_ps(c + (size_t)i * ldc, c0[i]);
-        _mm512_storeu_ps(c + (size_t)i * ldc + 16, c1[i]);
-    }
-}
+#define Z_DECL(i) __m512 c##i##_0, c##i##_1
+#define Z_INIT(i)                                                                                            \
+    const float *a##i = a + (size_t)(i)*lda;                                                                 \
+    c##i##_0 = acc ? _mm512_loadu_ps(c + (size_t)(i)*ldc) : _mm512_setzero_ps();                             \
+    c##i##_1 = acc ? _mm512_loadu_ps(c + (size_t)(i)*ldc + 16) : _mm512_setzero_ps()
+#define Z_STEP(i)                                                                                            \
+    do {                                                                                                     \
+        const __m512 av = _mm512_set1_ps(a##i[k]);                                                           \
+        c##i##_0 = _mm512_fmadd_ps(av, b0, c##i##_0);                                                        \
+        c##i##_1 = _mm512_fmadd_ps(av, b1, c##i##_1);                                                        \
+    } while (0)
+#define Z_STORE(i)                                                                                           \
+    _mm512_storeu_ps(c + (size_t)(i)*ldc, c##i##_0);                                                         \
+    _mm512_storeu_ps(c + (size_t)(i)*ldc + 16, c##i##_1)
 
 AVX512_TARGET static void ukr_avx512(size_t kc, const float *a, size_t lda, const float *b, float *c,
-                                     size_t ldc, int m, int acc) {
-    switch (m) {
-    case 12:
-        avx512_body(12, kc, a, lda, b, c, ldc, acc);
-        break;
-    case 11:
-        avx512_body(11, kc, a, lda, b, c, ldc, acc);
-        break;
-    case 10:
-        avx512_body(10, kc, a, lda, b, c, ldc, acc);
-        break;
-    case 9:
-        avx512_body(9, kc, a, lda, b, c, ldc, acc);
-        break;
-    case 8:
-        avx512_body(8, kc, a, lda, b, c, ldc, acc);
-        break;
-    case 7:
-        avx512_body(7, kc, a, lda, b, c, ldc, acc);
-        break;
-    case 6:
-        avx512_body(6, kc, a, lda, b, c, ldc, acc);
-        break;
-    case 5:
-        avx512_body(5, kc, a, lda, b, c, ldc, acc);
-        break;
-    case 4:
-        avx512_body(4, kc, a, lda, b, c, ldc, acc);
-        break;
-    case 3:
-        avx512_body(3, kc, a, lda, b, c, ldc, acc);
-        break;
-    case 2:
-        avx512_body(2, kc, a, lda, b, c, ldc, acc);
-        break;
-    default:
-        avx512_body(1, kc, a, lda, b, c, ldc, acc);
-        break;
+                                     size_t ldc, int acc) {
+    Z_DECL(0);
+    Z_DECL(1);
+    Z_DECL(2);
+    Z_DECL(3);
+    Z_DECL(4);
+    Z_DECL(5);
+    Z_DECL(6);
+    Z_DECL(7);
+    Z_DECL(8);
+    Z_DECL(9);
+    Z_DECL(10);
+    Z_DECL(11);
+    Z_INIT(0);
+    Z_INIT(1);
+    Z_INIT(2);
+    Z_INIT(3);
+    Z_INIT(4);
+    Z_INIT(5);
+    Z_INIT(6);
+    Z_INIT(7);
+    Z_INIT(8);
+    Z_INIT(9);
+    Z_INIT(10);
+    Z_INIT(11);
+    for (size_t k = 0; k < kc; k++) {
+        const __m512 b0 = _mm512_loadu_ps(b + k * 32), b1 = _mm512_loadu_ps(b + k * 32 + 16);
+        Z_STEP(0);
+        Z_STEP(1);
+        Z_STEP(2);
+        Z_STEP(3);
+        Z_STEP(4);
+        Z_STEP(5);
+        Z_STEP(6);
+        Z_STEP(7);
+        Z_STEP(8);
+        Z_STEP(9);
+        Z_STEP(10);
+        Z_STEP(11);
     }
+    Z_STORE(0);
+    Z_STORE(1);
+    Z_STORE(2);
+    Z_STORE(3);
+    Z_STORE(4);
+    Z_STORE(5);
+    Z_STORE(6);
+    Z_STORE(7);
+    Z_STORE(8);
+    Z_STORE(9);
+    Z_STORE(10);
+    Z_STORE(11);
 }
 
 /* ---- variant selection ---------------------------------------------------- */
@@ -249,17 +248,63 @@ static void zero_cols(float *dst, size_t kc, size_t nn, int nr) {
         memset(dst + k * (size_t)nr + nn, 0, ((size_t)nr - nn) * sizeof(float));
 }
 
-/* one row of an NT B (k contiguous) into column j of the panel */
-static void scatter_row(float *dst, const float *src, size_t kc, int nr) {
-    for (size_t k = 0; k < kc; k++)
-        dst[k * (size_t)nr] = src[k];
+/* dst [k][nr] (columns 0 .. nn) = src [nn rows, ld][k] transposed, kc columns */
+static void transpose_scalar(float *dst, const float *src, size_t ld, size_t nn, size_t kc, int nr) {
+    for (size_t j = 0; j < nn; j++)
+        for (size_t k = 0; k < kc; k++)
+            dst[k * (size_t)nr + j] = src[j * ld + k];
+}
+
+/* the same, 8 x 8 blocks through ymm registers */
+AVX2_TARGET static void transpose_avx2(float *dst, const float *src, size_t ld, size_t nn, size_t kc,
+                                       int nr) {
+    size_t j = 0;
+    for (; j + 8 <= nn; j += 8) {
+        const float *s = src + j * ld;
+        size_t k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            __m256 r0 = _mm256_loadu_ps(s + k), r1 = _mm256_loadu_ps(s + ld + k);
+            __m256 r2 = _mm256_loadu_ps(s + 2 * ld + k), r3 = _mm256_loadu_ps(s + 3 * ld + k);
+            __m256 r4 = _mm256_loadu_ps(s + 4 * ld + k), r5 = _mm256_loadu_ps(s + 5 * ld + k);
+            __m256 r6 = _mm256_loadu_ps(s + 6 * ld + k), r7 = _mm256_loadu_ps(s + 7 * ld + k);
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+            __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+            float *d = dst + k * (size_t)nr + j;
+            _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(d + (size_t)nr, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(d + 2 * (size_t)nr, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(d + 3 * (size_t)nr, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(d + 4 * (size_t)nr, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(d + 5 * (size_t)nr, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(d + 6 * (size_t)nr, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(d + 7 * (size_t)nr, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+        if (k < kc) transpose_scalar(dst + k * (size_t)nr + j, s + k, ld, 8, kc - k, nr);
+    }
+    if (j < nn) transpose_scalar(dst + j, src + j * ld, ld, nn - j, kc, nr);
+}
+
+static void transpose(float *dst, const float *src, size_t ld, size_t nn, size_t kc, int nr) {
+    if (cpu_sgemm_variant() != CPU_SGEMM_PORTABLE)
+        transpose_avx2(dst, src, ld, nn, kc, nr);
+    else
+        transpose_scalar(dst, src, ld, nn, kc, nr);
 }
 
 static void pack_nt(const CpuGemmB *b, size_t n0, size_t nn, size_t k0, size_t kc, int nr, float *dst,
                     float *row) {
     (void)row;
-    for (size_t j = 0; j < nn; j++)
-        scatter_row(dst + j, b->p + (n0 + j) * b->ld + k0, kc, nr);
+    transpose(dst, b->p + n0 * b->ld + k0, b->ld, nn, kc, nr);
     zero_cols(dst, kc, nn, nr);
 }
 
@@ -271,13 +316,15 @@ static void pack_nn(const CpuGemmB *b, size_t n0, size_t nn, size_t k0, size_t k
     zero_cols(dst, kc, nn, nr);
 }
 
-/* a compact weight: each row expanded to fp32 (exact for bf16 / f16; the
- * dequantized values for quantized formats) straight into the panel */
+/* a compact weight: rows expanded to fp32 (exact for bf16 / f16; the
+ * dequantized values for quantized formats) 8 at a time, then transposed into the panel */
 static void pack_weight(const CpuGemmB *b, size_t n0, size_t nn, size_t k0, size_t kc, int nr, float *dst,
                         float *row) {
-    for (size_t j = 0; j < nn; j++) {
-        cpu_weight_row(b->w, n0 + j, b->c0 + k0, kc, row);
-        scatter_row(dst + j, row, kc, nr);
+    for (size_t j0 = 0; j0 < nn; j0 += 8) {
+        const size_t jn = nn - j0 < 8 ? nn - j0 : 8;
+        for (size_t j = 0; j < jn; j++)
+            cpu_weight_row(b->w, n0 + j0 + j, b->c0 + k0, kc, row + j * kc);
+        transpose(dst + j0, row, kc, jn, kc, nr);
     }
     zero_cols(dst, kc, nn, nr);
 }
@@ -295,14 +342,15 @@ CpuGemmB cpu_gemm_b_weight(const CpuWeight *w, size_t c0) {
 
 /* ---- the driver ----------------------------------------------------------- */
 
-/* per-thread scratch: the packed block and one expanded weight row, 64-byte aligned */
-#define THREAD_FLOATS ((size_t)KC * NC + KC + 16)
+/* per-thread scratch: the packed block, 8 expanded weight rows, the rows of
+ * A of a partial register block, 64-byte aligned */
+#define THREAD_FLOATS ((size_t)KC * NC + 8 * KC + (size_t)MR_MAX * KC + 16)
 
 /* rows [m0, m1) x panels [p0, p1) of the product, K in blocks */
 static void tile(const Variant *v, size_t m0, size_t m1, size_t p0, size_t p1, size_t N, size_t K,
                  const float *A, size_t lda, const CpuGemmB *B, float *C, size_t ldc, int acc, float *buf) {
     const size_t nr = (size_t)v->nr, mr = (size_t)v->mr, ncp = NC / nr; /* panels per packed block */
-    float *pk = buf, *row = buf + (size_t)KC * NC;
+    float *pk = buf, *row = buf + (size_t)KC * NC, *atail = row + 8 * KC;
     float tail[MR_MAX * NR_MAX] = {0};
     for (size_t q0 = p0; q0 < p1; q0 += ncp) {
         const size_t q1 = q0 + ncp < p1 ? q0 + ncp : p1;
@@ -315,23 +363,33 @@ static void tile(const Variant *v, size_t m0, size_t m1, size_t p0, size_t p1, s
                 B->pack(B, c0, nn, k0, kc, v->nr, pk + (q - q0) * kc * nr, row);
             }
             for (size_t i = m0; i < m1; i += mr) {
-                const int m = (int)(m1 - i < mr ? m1 - i : mr);
+                const size_t m = m1 - i < mr ? m1 - i : mr;
                 const float *Ai = A + i * lda + k0;
+                size_t la = lda;
+                if (m < mr) { /* a partial block: its rows, then zero rows (their results are dropped) */
+                    for (size_t r = 0; r < mr; r++)
+                        if (r < m)
+                            memcpy(atail + r * kc, Ai + r * lda, kc * sizeof(float));
+                        else
+                            memset(atail + r * kc, 0, kc * sizeof(float));
+                    Ai = atail;
+                    la = kc;
+                }
                 for (size_t q = q0; q < q1; q++) {
                     const size_t c0 = q * nr;
                     const float *bp = pk + (q - q0) * kc * nr;
                     float *Ci = C + i * ldc + c0;
-                    if (c0 + nr <= n1) {
-                        v->ukr(kc, Ai, lda, bp, Ci, ldc, m, a);
+                    if (m == mr && c0 + nr <= n1) {
+                        v->ukr(kc, Ai, la, bp, Ci, ldc, a);
                         continue;
                     }
-                    /* the last, partial panel: through a full-width tile */
-                    const size_t nv = n1 - c0;
-                    for (int r = 0; r < m && a; r++)
-                        memcpy(tail + (size_t)r * nr, Ci + (size_t)r * ldc, nv * sizeof(float));
-                    v->ukr(kc, Ai, lda, bp, tail, nr, m, a);
-                    for (int r = 0; r < m; r++)
-                        memcpy(Ci + (size_t)r * ldc, tail + (size_t)r * nr, nv * sizeof(float));
+                    /* a partial block of C: through a whole one */
+                    const size_t nv = c0 + nr <= n1 ? nr : n1 - c0;
+                    for (size_t r = 0; r < m && a; r++)
+                        memcpy(tail + r * nr, Ci + r * ldc, nv * sizeof(float));
+                    v->ukr(kc, Ai, la, bp, tail, nr, a);
+                    for (size_t r = 0; r < m; r++)
+                        memcpy(Ci + r * ldc, tail + r * nr, nv * sizeof(float));
                 }
             }
         }
