@@ -42,7 +42,7 @@ typedef struct {
  * set either (AVX-512F, AVX2+FMA and fmaf() give the same bits). */
 typedef struct CpuGemmB CpuGemmB;
 struct CpuGemmB {
-    /* dst [kc][nr] = B(k0 + k, n0 + j) for j < nn, zeros for nn <= j < nr; row: kc floats of scratch */
+    /* dst [kc][nr] = B(k0 + k, n0 + j) for j < nn, zeros for nn <= j < nr; row: 8 kc floats of scratch */
     void (*pack)(const CpuGemmB *b, size_t n0, size_t nn, size_t k0, size_t kc, int nr, float *dst,
                  float *row);
     const float *p; /* fp32 operand and its leading dimension */
