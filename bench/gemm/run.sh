@@ -5,7 +5,7 @@
 # threads; both in one process, interleaved round by round (ls-gemm-bench),
 # best and median of ROUNDS. Writes bench/results/gemm_${TAG}.json with the
 # machine's lscpu and load average.
-# usage: bench/gemm/run.sh [BUILD_DIR] [TAG] [ROUNDS]
+# usage: [NOTE="what lscpu does not say, e.g. Zen 3"] bench/gemm/run.sh [BUILD_DIR] [TAG] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 build=${1:-build}
@@ -36,6 +36,7 @@ machine = {
     "model_name": info.get("Model name"), "cpu_family": info.get("CPU family"), "model": info.get("Model"),
     "cpus": info.get("CPU(s)"), "avx2": "avx2" in flags, "avx512f": "avx512f" in flags,
     "avx512_bf16": "avx512_bf16" in flags, "l2": info.get("L2 cache"), "l3": info.get("L3 cache"),
+    "note": os.environ.get("NOTE", ""),
 }
 json.dump({"what": "own fp32 GEMM (src/backend/cpu/cpu_sgemm.c) vs OpenBLAS sgemm, NT, interleaved in one process",
            "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), "machine": machine,
