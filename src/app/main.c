@@ -30,9 +30,10 @@ static void usage(FILE *f) {
     fprintf(f, "\n'logits-study COMMAND --help' describes each command.\n");
 }
 
-/* OpenBLAS's threads and OpenMP's threads take turns on the same cores: with
- * OpenMP's default (spinning) wait policy, threads spinning between parallel
- * loops starve the GEMMs (measured: 2 threads ran slower than 1). libgomp
+/* With OpenMP's default (spinning) wait policy, threads spinning between
+ * parallel loops starve whatever else shares the cores (measured when the
+ * GEMMs ran on OpenBLAS's own threads: 2 threads ran slower than 1; now MPI
+ * ranks or other processes on the same cores). libgomp
  * reads OMP_WAIT_POLICY once, at load, so the binary re-executes itself with
  * it set to passive unless the user chose a policy. */
 static void ensure_passive_omp(char **argv) {

@@ -1,16 +1,17 @@
 /* cpu_backend.c — the CPU backend: fp32 activations in host memory, weights
- * kept in their stored form (cpu_weight.c), GEMMs through OpenBLAS sgemm
- * (fp32) or the AVX512-BF16 kernel (bf16, cpu_bf16.c), the rest as OpenMP loops.
- *
- * BLAS choice: OpenBLAS (Debian's pthreads build). On the 2-core dev machine
- * its sgemm reaches the rate recorded in bench/results/ (cpu_prefill).
- * Weights stored bf16/f16 are expanded to fp32 per panel of rows at each GEMM
+ * kept in their stored form (cpu_weight.c), GEMMs through our own fp32 GEMM
+ * (cpu_sgemm.c: every element one fma chain in k order, the same bits
+ * whatever the shape, threads or processor) or the AVX512-BF16 kernel (bf16,
+ * cpu_bf16.c), the rest as OpenMP loops. No BLAS: OpenBLAS's elements change
+ * with M, N and the threads on some processors (its Haswell / Zen kernels),
+ * which the tensor- and data-parallel bit-identity rests on.
+ * Weights stored bf16/f16 are expanded to fp32 into the GEMM's packed blocks
  * (~1 op per weight against 2T flops per weight) rather than copied whole, so
  * a rank holds its model at the stored size.
  */
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -134,9 +135,10 @@ static void cpu_rope(LsBackend *be, float *qk, size_t ld, const int32_t *pos, si
 }
 
 /* Causal attention of each sequence and head as two GEMMs per block of up to
- * ATT_BQ queries: S = Q K^T over the keys up to the block's last query, masked
- * softmax in place (fp32, exps vectorised), O = P V. The BLAS threads work
- * inside each GEMM; the softmax rows are split over OpenMP threads. */
+ * ATT_BQ queries: S = Q K^T over the keys up to the block's last query (one fma
+ * chain over the head dimension, then times the scale), masked softmax in
+ * place (fp32, exps vectorised), O = P V (NN: V read in place). The GEMMs and
+ * the softmax rows are split over OpenMP threads. */
 #define ATT_BQ 256
 static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld, const int32_t *seq_off,
                           int nseq, const LsAttnShape *sh) {
@@ -164,17 +166,19 @@ static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld
             const float *V = qkv + base * ld + vcol + (size_t)kvh * hd;
             for (int i0 = 0; i0 < len; i0 += ATT_BQ) {
                 const int nq = len - i0 < ATT_BQ ? len - i0 : ATT_BQ, nk = i0 + nq;
-                /* S [nq, nk] = scale * Q[i0:i0+nq] K[0:nk]^T */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, hd, scale, Q + (size_t)i0 * ld,
-                            (int)ld, K, (int)ld, 0.0f, S, nk);
+                /* S [nq, nk] = Q[i0:i0+nq] K[0:nk]^T, scaled below */
+                cpu_sgemm_nt(&cx->gemm, (size_t)nq, (size_t)nk, (size_t)hd, Q + (size_t)i0 * ld, ld, K, ld, S,
+                             (size_t)nk, 0);
 #pragma omp parallel for schedule(static)
                 for (int r = 0; r < nq; r++) {
                     float *row = S + (size_t)r * nk;
                     const int last = i0 + r; /* keys first..last are visible */
                     const int first = ls_cpu_attn_first_key(last, sh);
                     float m = -INFINITY;
-                    for (int j = first; j <= last; j++)
+                    for (int j = first; j <= last; j++) {
+                        row[j] *= scale;
                         m = row[j] > m ? row[j] : m;
+                    }
                     float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
                     for (int j = first; j <= last; j++) {
@@ -190,8 +194,8 @@ static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld
                         row[j] = 0.0f;
                 }
                 /* O[i0:i0+nq, head h] = P [nq, nk] V[0:nk] */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hd, nk, 1.0f, S, nk, V, (int)ld,
-                            0.0f, out + (base + (size_t)i0) * od + (size_t)h * hd, (int)od);
+                cpu_sgemm_nn(&cx->gemm, (size_t)nq, (size_t)hd, (size_t)nk, S, (size_t)nk, V, ld,
+                             out + (base + (size_t)i0) * od + (size_t)h * hd, od, 0);
             }
         }
     }
@@ -381,7 +385,8 @@ static void cpu_describe(LsBackend *be, LsDeviceInfo *out) {
     snprintf(out->device, sizeof out->device, "cpu");
     snprintf(out->precision, sizeof out->precision, "%s", ls_precision_name(be->precision));
     cpu_model_name(out->processor, sizeof out->processor);
-    snprintf(out->runtime, sizeof out->runtime, "%s%s", openblas_get_config(),
+    snprintf(out->runtime, sizeof out->runtime, "fp32 GEMMs: own %s kernel%s",
+             cpu_sgemm_name(cpu_sgemm_variant()),
              be->precision == LS_PREC_BF16 ? "; bf16 GEMMs: AVX512-BF16 kernel" : "");
     out->threads = omp_get_max_threads();
 }
@@ -411,7 +416,7 @@ static void cpu_destroy(LsBackend *be) {
     CpuCtx *cx = be->ctx;
     free(cx->logits);
     free(cx->att);
-    free(cx->gemm.panel);
+    free(cx->gemm.pack);
     free(cx->gemm.a16);
     free(cx);
     free(be);
@@ -420,10 +425,7 @@ static void cpu_destroy(LsBackend *be) {
 LsBackend *ls_backend_cpu_create(int nthreads) {
     LsBackend *be = ls_calloc(1, sizeof *be);
     CpuCtx *cx = ls_calloc(1, sizeof *cx);
-    if (nthreads > 0) {
-        omp_set_num_threads(nthreads);
-        openblas_set_num_threads(nthreads);
-    }
+    if (nthreads > 0) omp_set_num_threads(nthreads);
     cx->nthreads = nthreads;
     be->name = "cpu";
     be->ctx = cx;

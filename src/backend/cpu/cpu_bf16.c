@@ -13,10 +13,16 @@
  * adds both products of a pair to 16 fp32 accumulators, so a 6 x 64 block of
  * y sits in 24 zmm registers while p runs over the columns.
  *
- * Summation order: each y element is summed over the pairs in order, the same
- * for any thread count and any T, so results do not depend on threads; the
- * fixed-order column slices (linear_cols) start at even columns (multiples of
- * head_dim or of intermediate / 4), so every tp pairs the same columns.
+ * Summation order: each y element is one chain of VDPBF16PS steps over the
+ * pairs in order, from 0 (from y when accumulating, as the fp32 GEMM's chain
+ * continues from C), in the lane of its own row of W: its bits depend on its
+ * row of x, its row of W and the columns only, not on T, n, the panel or
+ * register block it falls in, or the threads (panels are split over threads,
+ * each lane's chain is whole in one thread). The pairing is fixed by the
+ * absolute column (pair p = columns 2p, 2p + 1, zero outside [c0, c1)), and
+ * the fixed-order column slices (linear_cols) start at even columns
+ * (multiples of head_dim or of intermediate / 4), so every tp pairs the same
+ * columns. Tested where the processor has AVX512-BF16 (test_cpu_gemm).
  */
 #include <cpuid.h>
 #include <immintrin.h>
@@ -121,10 +127,15 @@ int cpu_bf16_pack(CpuWeight *w, LsError *e) {
 /* y[0:m, 0:nv] (+)= A[0:m] . panel B over pn pairs; m <= MR, nv <= NR. */
 BF16_TARGET static inline __attribute__((always_inline)) void
 kernel(int m, const uint32_t *A, size_t pn, const uint16_t *B, float *y, size_t ldy, size_t nv, int acc) {
-    __m512 c[MR][4];
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < 4; j++)
-            c[i][j] = _mm512_setzero_ps();
+    __m512 c[MR][4]; /* accumulating: the chain starts from y (masked past nv), as the fp32 GEMM's */
+    for (int j = 0; j < 4; j++) {
+        const size_t j0 = (size_t)j * 16;
+        const __mmask16 mk = !acc || j0 >= nv ? 0
+                             : nv - j0 >= 16  ? (__mmask16)0xffff
+                                              : (__mmask16)((1u << (nv - j0)) - 1);
+        for (int i = 0; i < m; i++)
+            c[i][j] = _mm512_maskz_loadu_ps(mk, y + (size_t)i * ldy + j0);
+    }
     for (size_t p = 0; p < pn; p++) {
         const uint16_t *b = B + p * NR * 2;
         __m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 32);
@@ -142,10 +153,7 @@ kernel(int m, const uint32_t *A, size_t pn, const uint16_t *B, float *y, size_t 
         if (j0 >= nv) break;
         __mmask16 mk = nv - j0 >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (nv - j0)) - 1);
         for (int i = 0; i < m; i++) {
-            float *yp = y + (size_t)i * ldy + j0;
-            __m512 v = c[i][j];
-            if (acc) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mk, yp));
-            _mm512_mask_storeu_ps(yp, mk, v);
+            _mm512_mask_storeu_ps(y + (size_t)i * ldy + j0, mk, c[i][j]);
         }
     }
 }

@@ -2,8 +2,8 @@
  *
  * Weights stay compact: a CpuWeight refers to the stored tensors (mmapped
  * bf16 / f16, or whatever ls_tensor_to_f32 expands) and is expanded to fp32
- * per GEMM panel of output rows into a small buffer; only weights stored as
- * fp32 are copied (once, as today). In bf16 precision the weight is rounded
+ * into the fp32 GEMM's packed blocks (per thread, a few hundred KiB); only
+ * weights stored as fp32 are copied (once). In bf16 precision the weight is rounded
  * to bf16 once at load, packed for the AVX512-BF16 kernel (cpu_bf16.c):
  * 2 bytes per weight whatever the stored dtype.
  */
@@ -26,16 +26,48 @@ typedef struct {
 
 /* Scratch memory of one backend (grown on demand, reused across calls). */
 typedef struct {
-    float *panel; /* fp32 expansion of a panel of weight rows */
-    size_t panel_cap;
+    float *pack; /* the GEMM threads' packed blocks of B (cpu_sgemm.c) */
+    size_t pack_cap;
     uint32_t *a16; /* bf16 pairs of the activations */
     size_t a16_cap;
 } CpuScratch;
 
-/* C [M, N] = alpha A [M, K] . B [N, K]^T + beta C (row-major, leading
- * dimensions lda, ldb, ldc), every element the same bits whatever M and N. */
-void cpu_sgemm_nt(size_t M, size_t N, size_t K, float alpha, const float *A, size_t lda, const float *B,
-                  size_t ldb, float beta, float *C, size_t ldc);
+/* ---- fp32 GEMM (cpu_sgemm.c) ----------------------------------------------
+ * C [M, N] = A [M, K] . B, row-major with leading dimensions lda, ldb, ldc.
+ * Every element C[i, j] is one chain of fused multiply-adds over k = 0 .. K-1
+ * in order, from 0, or from C[i, j] when acc is set:
+ *     c = acc ? C[i, j] : 0;  for k: c = fma(A[i, k], B(k, j), c)
+ * so its bits depend on row i of A, column j of B and K only: not on M, N,
+ * the column offset, the tiling or the threads; and not on the instruction
+ * set either (AVX-512F, AVX2+FMA and fmaf() give the same bits). */
+typedef struct CpuGemmB CpuGemmB;
+struct CpuGemmB {
+    /* dst [kc][nr] = B(k0 + k, n0 + j) for j < nn, zeros for nn <= j < nr; row: 8 kc floats of scratch */
+    void (*pack)(const CpuGemmB *b, size_t n0, size_t nn, size_t k0, size_t kc, int nr, float *dst,
+                 float *row);
+    const float *p; /* fp32 operand and its leading dimension */
+    size_t ld;
+    const CpuWeight *w; /* or a compact weight, its columns from c0 */
+    size_t c0;
+};
+/* B given [N, K] (NT: C = A B^T), [K, N] (NN), or as a weight's rows [N, k] from column c0 (NT). */
+CpuGemmB cpu_gemm_b_nt(const float *B, size_t ldb);
+CpuGemmB cpu_gemm_b_nn(const float *B, size_t ldb);
+CpuGemmB cpu_gemm_b_weight(const CpuWeight *w, size_t c0);
+/* C (+)= A . B; s: scratch for the packed blocks (NULL: allocated per call). */
+void cpu_gemm_run(CpuScratch *s, size_t M, size_t N, size_t K, const float *A, size_t lda, const CpuGemmB *B,
+                  float *C, size_t ldc, int acc);
+void cpu_sgemm_nt(CpuScratch *s, size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                  size_t ldb, float *C, size_t ldc, int acc);
+void cpu_sgemm_nn(CpuScratch *s, size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
+                  size_t ldb, float *C, size_t ldc, int acc);
+
+/* The micro-kernel variants; the best the processor has is used unless one is forced (tests, bench). */
+enum { CPU_SGEMM_PORTABLE, CPU_SGEMM_AVX2, CPU_SGEMM_AVX512, CPU_SGEMM_NVARIANTS };
+int cpu_sgemm_has(int variant);   /* 1 when the processor (and OS) can run it */
+int cpu_sgemm_force(int variant); /* -1: back to the best; returns -1 when not available */
+int cpu_sgemm_variant(void);      /* the one in use */
+const char *cpu_sgemm_name(int variant);
 
 /* Refers to the slices (checked by ls_weight_slices_check; n rows of width k);
  * copies them to fp32 when all are stored fp32 (fp32 precision), packs them
@@ -50,9 +82,10 @@ void *cpu_scratch_grow(void *p, size_t *cap, size_t need);
 void cpu_weight_row(const CpuWeight *w, size_t r, size_t c0, size_t n, float *out);
 
 /* y [T, n] (+)= x[:, c0:c1] . W[:, c0:c1]^T with x [T, ldx], y [T, n]; bias not added.
- * fp32: OpenBLAS sgemm on the fp32 copy or panel by panel on expanded rows,
- * each product summed exactly as one sgemm over the whole weight would (see
- * cpu_weight.c); bf16: the AVX512-BF16 kernel on the packed weight. */
+ * fp32: cpu_gemm_run on the fp32 copy, or on the stored rows expanded straight
+ * into its packed blocks (the same values, so the same bits); bf16: the
+ * AVX512-BF16 kernel on the packed weight. Accumulating, both continue the
+ * element's chain from y. */
 void cpu_gemm(CpuScratch *s, float *y, const float *x, size_t ldx, const CpuWeight *w, size_t T, size_t c0,
               size_t c1, int acc);
 
