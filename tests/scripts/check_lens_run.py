@@ -10,7 +10,8 @@ usage: check_lens_run.py FILE.h5 BINARY [--tol X] [--samples K]
          samples (those with the most occurrences, plus any scored in windows)
          equal `logits-study score --lens` on the ids the run put through the
          model for that position (the sample, or the window that scored it:
-         `context` gives its start), within --tol.
+         `context` gives its start; two samples with occurrences in a later
+         window), within --tol.
        check_lens_run.py FILE.h5 --same OTHER.h5 [--tol X]
          the lens datasets and occurrence tables of the two files agree: NaN in
          the same places, values within --tol (0: bit-identical).
@@ -132,7 +133,8 @@ for m in models:
     # against `score --lens` on the ids the run scored each position with
     window = min(eff["max_tokens"], cfg.get("max_position_embeddings", 1 << 30))
     samples = sorted(set(occ["sample"][v].tolist()), key=lambda s: -int(np.sum(occ["sample"][v] == s)))[:K]
-    samples += sorted({int(s) for s, p in zip(occ["sample"][v], at[v]) if ctx[p] != p - off[s]} - set(samples))
+    # and two samples with an occurrence in a later window (ctx: not the whole sample before it)
+    samples += sorted({int(s) for s, p in zip(occ["sample"][v], at[v]) if ctx[p] != p - off[s]} - set(samples))[:2]
     for s in samples:
         rows = np.nonzero(v & (occ["sample"] == s))[0]
         spans = {}  # window start -> rows scored there
