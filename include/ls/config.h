@@ -85,6 +85,7 @@ typedef struct {
     int tp;
     uint64_t seed;
     int bootstrap;
+    bool lens; /* the logit lens at the occurrences (/models/<m>/lens_logprob, lens_entropy) */
 
     /* Command line only. */
     size_t limit; /* use the first `limit` valid records; 0 = all */
@@ -115,7 +116,7 @@ typedef enum {
     LS_CFG_SIZE,     /* size_t in [lo, hi] */
     LS_CFG_U64,      /* uint64_t, any */
     LS_CFG_ENUM,     /* int: index into choices */
-    LS_CFG_FLAG,     /* bool; on the command line without a value */
+    LS_CFG_FLAG,     /* bool; on the command line without a value: --KEY true, --no-KEY false */
     LS_CFG_MODELS,   /* the models list (command line: a subset by name) */
     LS_CFG_TARGETS,  /* list of target words (command line: comma-separated) */
     LS_CFG_FORMS,    /* surface_forms: {case: [...], leading_space: [...]} */

@@ -49,6 +49,10 @@ hid_t ls_h5_dataset(LsH5 *h, hid_t loc, const char *name, hid_t type, int ndims,
 hid_t ls_h5_dataset_raw(LsH5 *h, hid_t loc, const char *name, hid_t type, int ndims, const uint64_t *dims,
                         const char *description, const char *unit, LsError *e);
 
+/* A raw float32 dataset whose every element is NaN until written. */
+hid_t ls_h5_dataset_raw_nan(LsH5 *h, hid_t loc, const char *name, int ndims, const uint64_t *dims,
+                            const char *description, const char *unit, LsError *e);
+
 /* Opens an existing dataset of loc and checks its dims (ndims, dims; ls_h5_dataset_open_shape). */
 hid_t ls_h5_dataset_open(LsH5 *h, hid_t loc, const char *name, int ndims, const uint64_t *dims, LsError *e);
 

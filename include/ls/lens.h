@@ -40,6 +40,12 @@ void ls_lens_tap_free(LsForward *f, LsLensTap *tap);
  * rank calls it; all get the result. */
 int ls_lens_eval(LsForward *f, const LsLensTap *tap, const int32_t *tok, float *lp, float *ent, LsError *e);
 
+/* Whether occurrence o has a lens value: aligned, at sample position p >= 1
+ * (row p - 1 predicts its first token). Others get NaN rows in a run's file. */
+static inline int ls_lens_has_value(const LsOccurrence *o) {
+    return o->aligned && o->position >= 1;
+}
+
 /* The lens rows of a packed batch at the aligned occurrences of the target
  * words (found from the token ids alone, before the forward pass): sample s
  * of the batch has tokens [seq_off[s], seq_off[s+1]), its answer from sample

@@ -37,6 +37,7 @@ int ls_study_write_samples(LsH5 *h, const LsRecord *records, const size_t *keep,
 /* The open group and its per-position datasets. */
 typedef struct {
     hid_t g, tokens, logprob, entropy, rank, topk_ids, topk_lp, target_lp, context, done;
+    hid_t lens_lp, lens_ent; /* the logit lens (`lens: true`; ls_study_lens_sets) */
 } LsModelSets;
 
 /* Creates the group: attributes, the static tables (written by the rank with
@@ -46,6 +47,11 @@ int ls_study_create_model(LsH5 *h, const LsStudyModel *sm, const LsModel *m, int
 /* Opens an existing group's datasets, checking their shapes (resume). */
 int ls_study_open_model(LsH5 *h, const LsStudyModel *sm, int K, LsModelSets *s, LsError *e);
 void ls_study_close_model(LsModelSets *s);
+
+/* The logit lens of group s->g: lens_logprob and lens_entropy, float32
+ * [n_occ, depths], one row per row of the occurrence table, NaN until
+ * written; created (create) or opened with that shape (resume). */
+int ls_study_lens_sets(LsH5 *h, LsModelSets *s, uint64_t n_occ, int depths, int create, LsError *e);
 
 /* Writes the rows of nsel samples (indices sel, ascending) of one
  * per-position dataset: sample i occupies rows [off[i], off[i+1]) of the file;

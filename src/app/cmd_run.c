@@ -38,8 +38,11 @@ static void usage(FILE *f) {
         if (k[i].def && k[i].type != LS_CFG_FLAG && k[i].type != LS_CFG_TEMPLATE &&
             k[i].type != LS_CFG_TARGETS)
             snprintf(def, sizeof def, "; default %s", k[i].def);
-        fprintf(f, "  --%-17s%s %s%s%s%s%s\n", k[i].flag, k[i].identity ? "*" : " ", k[i].help,
-                *what ? " (" : "", what, *what ? ")" : "", def);
+        char name[64]; /* a flag on by default is turned off with --no-KEY */
+        snprintf(name, sizeof name, "%s%s",
+                 k[i].type == LS_CFG_FLAG && k[i].def && !strcmp(k[i].def, "true") ? "[no-]" : "", k[i].flag);
+        fprintf(f, "  --%-17s%s %s%s%s%s%s\n", name, k[i].identity ? "*" : " ", k[i].help, *what ? " (" : "",
+                what, *what ? ")" : "", def);
     }
 }
 

@@ -376,7 +376,16 @@ void ls_runcfg_free(LsRunConfig *cfg) {
 
 /* ---- command-line overrides ------------------------------------------------- */
 
+/* --no-KEY: a flag key set to false (NULL when key is not that). */
+static const LsRunCfgKey *negated_flag(const char *key) {
+    const char *opt = key + strspn(key, "-");
+    if (strncmp(opt, "no-", 3) != 0 && strncmp(opt, "no_", 3) != 0) return NULL;
+    const LsRunCfgKey *k = cfg_key_by_flag(opt + 3);
+    return k && k->flag && k->type == LS_CFG_FLAG ? k : NULL;
+}
+
 int ls_runcfg_option_is_flag(const char *key) {
+    if (!cfg_key_by_flag(key) && negated_flag(key)) return 1;
     const LsRunCfgKey *k = cfg_key_by_flag(key);
     if (!k || (!k->flag && k->type == LS_CFG_FORMS)) return -1;
     return k->type == LS_CFG_FLAG;
@@ -440,7 +449,12 @@ static int override_targets(LsRunConfig *cfg, const char *value, LsError *e) {
 
 int ls_runcfg_override(LsRunConfig *cfg, const char *key, const char *value, LsError *e) {
     const char *opt = key + strspn(key, "-");
-    const LsRunCfgKey *k = cfg_key_by_flag(key);
+    const LsRunCfgKey *k = cfg_key_by_flag(key), *no = k ? NULL : negated_flag(key);
+    if (no) {
+        if (value) return ls_fail(e, "--%s takes no value", opt);
+        k = no;
+        value = "false";
+    }
     if (!k || ls_runcfg_option_is_flag(key) < 0) return ls_fail(e, "unknown option '--%s'", opt);
     if (k->type == LS_CFG_FLAG && !value) value = "true";
     if (!value) return ls_fail(e, "--%s needs a value", opt);

@@ -122,7 +122,7 @@ void ls_lens_occurrence_rows(const LsTargetSet *ts, const LsTokenizer *tok, cons
     *occ = ls_malloc((nb > 0 ? nb : 1) * sizeof(LsOccurrence));
     size_t k = 0;
     for (size_t i = 0; i < nb; i++) {
-        if (!all[i].aligned || all[i].position < 1) continue;
+        if (!ls_lens_has_value(&all[i])) continue;
         (*rows)[k] = batch_start[i] + all[i].position - 1;
         (*want)[k] = ids[batch_start[i] + all[i].position];
         (*occ)[k++] = all[i];

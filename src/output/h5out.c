@@ -1,4 +1,5 @@
 /* h5out.c — parallel HDF5 writer (MPI-IO, collective transfers). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,17 +100,21 @@ hid_t ls_h5_group(LsH5 *h, const char *path, LsError *e) {
     return rc ? H5I_INVALID_HID : g;
 }
 
-/* The creation list: contiguous and allocated early (raw), or chunked + deflate. */
+/* The creation list: contiguous and allocated early (raw; float32 NaN until
+ * written with nan_fill), or chunked + deflate. */
 static hid_t dataset_dcpl(hid_t loc, const char *name, hid_t type, int ndims, const uint64_t *dims,
-                          int filtered, LsError *e) {
+                          int filtered, int nan_fill, LsError *e) {
     hid_t dcpl = H5I_INVALID_HID;
     hsize_t ch[2];
+    const float nan = NAN;
     int empty = 0, rc = LS_H5_CHECK(dcpl = H5Pcreate(H5P_DATASET_CREATE), loc, name, e);
     for (int i = 0; i < ndims; i++)
         empty |= dims[i] == 0;
+    if (!rc && nan_fill) rc = LS_H5_CHECK(H5Pset_fill_value(dcpl, H5T_NATIVE_FLOAT, &nan), loc, name, e);
     if (!rc && !empty && !filtered) {
         rc = LS_H5_CHECK(H5Pset_layout(dcpl, H5D_CONTIGUOUS), loc, name, e) ||
-             LS_H5_CHECK(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY), loc, name, e);
+             LS_H5_CHECK(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY), loc, name, e) ||
+             (nan_fill && LS_H5_CHECK(H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC), loc, name, e));
     } else if (!rc && !empty) {
         chunk_dims(ndims, dims, H5Tget_size(type), ch);
         /* parallel writes to filtered datasets need space allocated at creation */
@@ -123,10 +128,10 @@ static hid_t dataset_dcpl(hid_t loc, const char *name, hid_t type, int ndims, co
 }
 
 static hid_t make_dataset(LsH5 *h, hid_t loc, const char *name, hid_t type, int ndims, const uint64_t *dims,
-                          const char *description, const char *unit, int filtered, LsError *e) {
+                          const char *description, const char *unit, int filtered, int nan_fill, LsError *e) {
     (void)h;
     hsize_t d[2] = {dims[0], ndims > 1 ? dims[1] : 1};
-    hid_t space = H5I_INVALID_HID, dcpl = dataset_dcpl(loc, name, type, ndims, dims, filtered, e),
+    hid_t space = H5I_INVALID_HID, dcpl = dataset_dcpl(loc, name, type, ndims, dims, filtered, nan_fill, e),
           ds = H5I_INVALID_HID;
     int rc =
         dcpl < 0 || LS_H5_CHECK(space = H5Screate_simple(ndims, d, NULL), loc, name, e) ||
@@ -140,12 +145,17 @@ static hid_t make_dataset(LsH5 *h, hid_t loc, const char *name, hid_t type, int 
 
 hid_t ls_h5_dataset(LsH5 *h, hid_t loc, const char *name, hid_t type, int ndims, const uint64_t *dims,
                     const char *description, const char *unit, LsError *e) {
-    return make_dataset(h, loc, name, type, ndims, dims, description, unit, 1, e);
+    return make_dataset(h, loc, name, type, ndims, dims, description, unit, 1, 0, e);
 }
 
 hid_t ls_h5_dataset_raw(LsH5 *h, hid_t loc, const char *name, hid_t type, int ndims, const uint64_t *dims,
                         const char *description, const char *unit, LsError *e) {
-    return make_dataset(h, loc, name, type, ndims, dims, description, unit, 0, e);
+    return make_dataset(h, loc, name, type, ndims, dims, description, unit, 0, 0, e);
+}
+
+hid_t ls_h5_dataset_raw_nan(LsH5 *h, hid_t loc, const char *name, int ndims, const uint64_t *dims,
+                            const char *description, const char *unit, LsError *e) {
+    return make_dataset(h, loc, name, H5T_IEEE_F32LE, ndims, dims, description, unit, 0, 1, e);
 }
 
 hid_t ls_h5_dataset_open(LsH5 *h, hid_t loc, const char *name, int ndims, const uint64_t *dims, LsError *e) {

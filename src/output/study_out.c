@@ -32,8 +32,8 @@ int ls_study_write_rows(LsH5 *h, hid_t ds, hid_t mt, size_t esize, size_t w, con
 }
 
 void ls_study_close_model(LsModelSets *s) {
-    hid_t *all[] = {&s->tokens,  &s->logprob,   &s->entropy, &s->rank, &s->topk_ids,
-                    &s->topk_lp, &s->target_lp, &s->context, &s->done, &s->g};
+    hid_t *all[] = {&s->tokens,    &s->logprob, &s->entropy, &s->rank,    &s->topk_ids, &s->topk_lp,
+                    &s->target_lp, &s->context, &s->done,    &s->lens_lp, &s->lens_ent, &s->g};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (*all[i] > 0) {
             if (all[i] == &s->g)
@@ -219,6 +219,25 @@ int ls_study_open_model(LsH5 *h, const LsStudyModel *sm, int K, LsModelSets *s, 
     d1[1] = 0;
     if ((s->context = ls_h5_dataset_open(h, s->g, "context", 1, d1, e)) < 0) return LS_ERR;
     if ((s->done = ls_h5_dataset_open(h, s->g, "done", 1, &N, e)) < 0) return LS_ERR;
+    return LS_OK;
+}
+
+int ls_study_lens_sets(LsH5 *h, LsModelSets *s, uint64_t n_occ, int depths, int create, LsError *e) {
+    uint64_t dims[2] = {n_occ, (uint64_t)depths};
+    static const char *const name[2] = {"lens_logprob", "lens_entropy"};
+    static const char *const desc[2] = {
+        "logit lens: log P(first token of occurrence i) from model.norm + lm_head on the residual stream "
+        "after depth j (0 = the scaled embeddings, j = after layer j; the last = the model's own "
+        "log-prob); rows: the occurrence table's; NaN for unaligned occurrences and at sample position 0",
+        "logit lens: entropy of the distribution predicted for the first token of occurrence i from the "
+        "residual stream after depth j (as lens_logprob); NaN where lens_logprob has no value"};
+    hid_t *ds[2] = {&s->lens_lp, &s->lens_ent};
+    for (int k = 0; k < 2; k++) {
+        *ds[k] = create ? ls_h5_dataset_raw_nan(h, s->g, name[k], 2, dims, desc[k], "nats", e)
+                        : ls_h5_dataset_open(h, s->g, name[k], 2, dims, e);
+        if (*ds[k] < 0) return LS_ERR;
+        if (create && ls_h5_attr_i64(*ds[k], "depths", depths, e)) return LS_ERR;
+    }
     return LS_OK;
 }
 

@@ -3,7 +3,8 @@
  * tokenizer, device kind and precision computed it), the backend, the
  * batches of this rank's data-parallel group (tensor parallel within it;
  * the TP leader's rows written collectively, ordered by sample so the
- * content does not depend on the number of ranks), then the occurrences and
+ * content does not depend on the number of ranks; with `lens: true` the
+ * logit lens at the occurrences too, run_lens.c), then the occurrences and
  * `complete`. Layout: docs/hdf5-layout.md. */
 #define _POSIX_C_SOURCE 200809L
 #include <mpi.h>
@@ -36,6 +37,8 @@ typedef struct {
     uint8_t *done; /* [N] samples already written (resume) */
     LsForward f;
     int f_on;
+    int lens_on;    /* `lens: true`: the logit lens at the occurrences (run_lens.c) */
+    StudyLens lens; /* its rows' places in the file, and the batch's */
 } ModelRun;
 
 size_t study_windows(const StudyModel *sm, size_t len, StudyWindow *w) {
@@ -191,12 +194,16 @@ static int open_group(ModelRun *R, LsError *e) {
         R->s_open = rc == LS_OK;
         if (rc == LS_OK) rc = ls_h5_read_rows(&S->h, R->s.done, H5T_NATIVE_UINT8, 0, N, R->done, e);
         if (rc == LS_OK) rc = check_resumable(R, e);
+        if (rc == LS_OK && R->lens_on)
+            rc = ls_study_lens_sets(&S->h, &R->s, (uint64_t)R->lens.start[N], R->lens.depths, 0, e);
         return study_agree(S, rc, e);
     }
     rc = ls_study_create_model(&S->h, &R->sm->out, &R->m, R->K, S->root, &R->s, e);
     R->s_open = rc == LS_OK;
     if (study_agree(S, rc, e)) return LS_ERR;
-    rc = write_tokens(R, e);
+    rc = R->lens_on ? ls_study_lens_sets(&S->h, &R->s, (uint64_t)R->lens.start[N], R->lens.depths, 1, e)
+                    : LS_OK;
+    if (rc == LS_OK) rc = write_tokens(R, e);
     if (rc == LS_OK) rc = write_device_record(R, e);
     if (rc == LS_OK) rc = ls_h5_flush(&S->h, e);
     if (rc == LS_OK) rc = ls_h5_attr_i64(R->s.g, "created", 1, e);
@@ -224,6 +231,8 @@ static int write_batch(ModelRun *R, const size_t *sel, size_t ns, const size_t *
         rc =
             ls_study_write_rows(h, s->target_lp, H5T_NATIVE_FLOAT, 4, M, sel, ns, off, src, st->target_lp, e);
     if (!rc) rc = ls_study_write_rows(h, s->context, H5T_NATIVE_INT32, 4, 1, sel, ns, off, src, ctx, e);
+    /* the logit lens's rows of the samples (the TP leader's: the rank with ns > 0) */
+    if (!rc && R->lens_on) rc = study_lens_write(h, s, &R->lens, ns > 0, e);
     if (rc) return rc;
     LsRowRange *rr = ls_malloc((ns ? ns : 1) * sizeof *rr);
     uint8_t *ones = ls_malloc(ns ? ns : 1);
@@ -280,9 +289,12 @@ static int score_batch(ModelRun *R, const size_t *sel, size_t nsel, size_t *src,
     size_t n_cols = sm->ts.n_cols;
     LsPosStats ws;
     ls_posstats_alloc(&ws, T, R->K, (int)n_cols);
-    int rc = ls_forward_batch(&R->f, ids, seq_off, (int)nw, e);
+    /* the logit lens taps the rows that predict the samples' occurrences */
+    int rc = R->lens_on ? study_lens_tap(sm, &R->lens, &R->f, sel, nsel, w, seq_off, e) : LS_OK;
+    if (rc == LS_OK) rc = ls_forward_batch(&R->f, ids, seq_off, (int)nw, e);
     if (rc == LS_OK)
         rc = ls_metrics_head(&R->f, ids, seq_off, (int)nw, sm->ts.col_ids, (int)n_cols, R->K, &ws, e);
+    if (rc == LS_OK && R->lens_on) rc = study_lens_eval(&R->lens, &R->f, e);
     if (nw == nsel) { /* no sample in windows: the rows are the batch's */
         *st = ws;
     } else {
@@ -422,6 +434,8 @@ static int finish_model(ModelRun *R, LsError *e) {
     size_t n_occ = 0;
     int rc = ls_h5_flush(&S->h, e);
     if (rc == LS_OK && S->d.tp_rank == 0) rc = find_group_occurrences(R, &occ, &n_occ, e);
+    if (rc == LS_OK && S->d.tp_rank == 0 && R->lens_on) /* the lens rows were placed by these counts */
+        rc = study_lens_check(R->sm, &R->lens, &R->sm->plan.groups[S->d.dp_rank], occ, n_occ, e);
     if (study_agree(S, rc, e) == LS_OK) {
         rc = ls_study_write_occurrences(&S->h, R->s.g, occ, n_occ, R->sm->enc.n, e);
         if (rc == LS_OK) rc = ls_h5_flush(&S->h, e);
@@ -436,6 +450,7 @@ static int finish_model(ModelRun *R, LsError *e) {
 }
 
 static void close_run(ModelRun *R) {
+    if (R->lens_on) study_lens_free(R->f_on ? &R->f : NULL, &R->lens);
     if (R->s_open) ls_study_close_model(&R->s);
     if (R->f_on) ls_forward_free(&R->f);
     if (R->nccl_on) R->S->d.comm.destroy(&R->S->d.comm); /* back to the MPI collectives */
@@ -458,6 +473,8 @@ int study_run_model(Study *S, StudyModel *sm, int *stopped, LsError *e) {
     }
     int rc = study_agree(S, open_weights(&R, e), e);
     if (rc == LS_OK) rc = study_agree(S, open_backend(&R, e), e);
+    R.lens_on = rc == LS_OK && S->cfg->lens;
+    if (R.lens_on) study_lens_count(S, sm, R.m.cfg.num_hidden_layers + 1, &R.lens);
     if (rc == LS_OK) rc = open_group(&R, e);
     if (rc == LS_OK) {
         LsComm *tp = S->d.tp > 1 ? &S->d.comm : NULL;

@@ -9,7 +9,9 @@
 #include "ls/config.h"
 #include "ls/data.h"
 #include "ls/encode.h"
+#include "ls/forward.h"
 #include "ls/h5out.h"
+#include "ls/lens.h"
 #include "ls/parallel.h"
 #include "ls/shard.h"
 #include "ls/study.h"
@@ -65,6 +67,41 @@ typedef struct {
 size_t study_windows(const StudyModel *sm, size_t len, StudyWindow *w);
 /* The tokens a sample's windows put through the model. */
 size_t study_window_tokens(const StudyModel *sm, size_t len);
+
+/* The logit lens of one model's run (run_lens.c, `lens: true`): a row per
+ * row of the occurrence table, the occurrences of a sample being found from
+ * its token ids alone, so the rows' places in the file are known before the
+ * batches and do not depend on the ranks. */
+typedef struct {
+    int depths;     /* L + 1 */
+    int64_t *count; /* [N] occurrences of sample i (every rank) */
+    int64_t *start; /* [N + 1] the first row of sample i */
+    LsLensTap tap;  /* the batch's rows with a value */
+    int32_t *want;  /* [tap.n] the token each predicts */
+    size_t *dst;    /* [tap.n] its row in lp / ent */
+    /* the rows of the batch's samples for the file (NaN where no value) */
+    float *lp, *ent; /* [n_rows, depths] */
+    LsRowRange *rr;  /* one range per sample with occurrences */
+    size_t n_rr, n_rows;
+} StudyLens;
+
+/* Counts the occurrences of every sample (each TP leader its group's, summed
+ * over the ranks; collective). */
+void study_lens_count(const Study *S, const StudyModel *sm, int depths, StudyLens *L);
+/* Taps on f the rows of the samples sel[0..nsel) that have a lens value: the
+ * windows w of each sample (study_windows, in order) are the sequences of the
+ * batch at seq_off; an occurrence at position p is read from the window that
+ * scores p. Prepares the samples' rows for the file. */
+int study_lens_tap(const StudyModel *sm, StudyLens *L, LsForward *f, const size_t *sel, size_t nsel,
+                   const StudyWindow *w, const int32_t *seq_off, LsError *e);
+/* After the batch's forward pass: the tapped rows' values (collective over the TP group). */
+int study_lens_eval(StudyLens *L, LsForward *f, LsError *e);
+/* Writes the batch's rows (collective; the TP leader's, when leader), then drops them. */
+int study_lens_write(LsH5 *h, const LsModelSets *s, StudyLens *L, int leader, LsError *e);
+/* The occurrence table of this rank's samples (occ) must have the counted rows. */
+int study_lens_check(const StudyModel *sm, const StudyLens *L, const LsShardGroup *grp,
+                     const LsOccurrence *occ, size_t n_occ, LsError *e);
+void study_lens_free(LsForward *f, StudyLens *L);
 
 /* Collective: LS_OK when rc is LS_OK on every rank, else every rank gets the
  * first failing rank's message. */

@@ -3,6 +3,7 @@ dataset the file holds is in the document's tables with that shape and dtype,
 and every path the document lists is in the file. The document cannot drift
 from what `run` and `reduce` write."""
 
+import json
 import os
 import re
 
@@ -36,6 +37,9 @@ def sizes(f, model):
         v.update(T=g["tokens"].shape[0], K=g["topk_ids"].shape[1], M=g["targets"].shape[0],
                  O=g["occurrences"].shape[0])
         v["F"] = g["forms"].shape[0] // v["W"]
+        cfg = json.loads(g.attrs["config_json"])  # config.json, or a GGUF's metadata
+        layers = cfg.get("num_hidden_layers", cfg.get(f"{cfg.get('general.architecture')}.block_count"))
+        v["D"] = int(layers) + 1  # logit-lens depths
     if "summary/reason_names" in f:
         v["R"] = f["summary/reason_names"].shape[0]
     if "summary/primary_names" in f:

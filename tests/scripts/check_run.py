@@ -120,6 +120,9 @@ for name in models:
         assert ds in g, f"{name}/{ds} missing"
         if ds not in ("targets", "forms", "occurrences"):
             assert "description" in g[ds].attrs and "unit" in g[ds].attrs, f"{name}/{ds} lacks description/unit"
+    if eff.get("lens"):  # the logit lens: a row per occurrence (check_lens_run.py checks the values)
+        for ds in ("lens_logprob", "lens_entropy"):
+            assert ds in g and g[ds].shape == (len(g["occurrences"]), g[ds].attrs["depths"]), f"{name}/{ds}"
     off = g["token_offset"][:]
     T = off[-1]
     assert off[0] == 0 and (np.diff(off) > 0).all() and len(off) == N + 1

@@ -448,3 +448,33 @@ Test(runcfg, precision_key) {
     cr_expect(strstr(err.msg, "--precision: 'half' is not one of fp32, bf16"), "%s", err.msg);
     ls_runcfg_free(&c);
 }
+
+/* lens: on by default, part of the resume identity; lens: false in YAML,
+ * --no-lens / --lens on the command line (--no-KEY only for flag keys). */
+Test(runcfg, lens_key_and_no_flags) {
+    LsRunConfig c;
+    cr_assert_eq(parse(&c, MODELS), LS_OK, "%s", err.msg);
+    cr_expect(c.lens);
+    char *on = ls_runcfg_effective_json(&c);
+    cr_expect(strstr(on, "\"lens\": true"), "%s", on);
+    cr_expect_eq(ls_runcfg_option_is_flag("--no-lens"), 1);
+    cr_expect_eq(ls_runcfg_option_is_flag("--lens"), 1);
+    cr_expect_eq(ls_runcfg_option_is_flag("--no-top-k"), -1);
+    cr_expect_eq(ls_runcfg_override(&c, "--no-top-k", "3", &err), LS_ERR);
+    cr_expect(strstr(err.msg, "unknown option '--no-top-k'"), "%s", err.msg);
+    cr_expect_eq(ls_runcfg_override(&c, "--no-lens", "true", &err), LS_ERR);
+    cr_expect(strstr(err.msg, "--no-lens takes no value"), "%s", err.msg);
+    cr_assert_eq(ls_runcfg_override(&c, "--no-lens", NULL, &err), LS_OK, "%s", err.msg);
+    cr_expect_not(c.lens);
+    char *off = ls_runcfg_effective_json(&c);
+    cr_expect(strstr(off, "\"lens\": false"), "%s", off);
+    cr_assert_eq(ls_runcfg_override(&c, "--lens", NULL, &err), LS_OK, "%s", err.msg);
+    cr_expect(c.lens);
+    ls_runcfg_free(&c);
+    cr_assert_eq(parse(&c, MODELS "lens: false\n"), LS_OK, "%s", err.msg);
+    cr_expect_not(c.lens);
+    ls_runcfg_free(&c);
+    expect_fail(MODELS "lens: maybe\n", "expected true or false", NULL);
+    free(on);
+    free(off);
+}
