@@ -238,6 +238,10 @@ static int open_group(PairRun *R, LsError *e) {
                                     "1 once the sample's rows of this pair are written", "flag", e);
         if (R->done < 0) rc = LS_ERR;
     }
+    if (rc == LS_OK) { /* a raw dataset's space is not filled: it may hold bytes HDF5 freed before */
+        LsRowRange all = {0, N};
+        rc = ls_h5_write_rows(h, R->done, H5T_NATIVE_UINT8, &all, S->root && N > 0, R->done_host, e);
+    }
     if (rc == LS_OK) rc = ls_h5_flush(h, e);
     if (rc == LS_OK) rc = ls_h5_attr_i64(R->g, "created", 1, e);
     if (rc == LS_OK) rc = ls_h5_flush(h, e);
