@@ -23,7 +23,7 @@ tol=${LS_PAIRS_TOL:-5e-5}
 
 demo_study "s|^max_tokens: .*|max_tokens: 64|" "s|^on_long_record: .*|on_long_record: window\nmin_context: 16|" \
   "s|^bootstrap: .*|bootstrap: 0|" "s|^batch_tokens: .*|batch_tokens: 200|" \
-  "s|^top_k: .*|top_k: 5\npairs: [[baseline, sft], [rl, baseline]]|"
+  "s|^pairs: .*|pairs: [[baseline, sft], [rl, baseline]]|"
 common=(--threads 1 --device cpu --limit 4)
 models=(--model "baseline=$tmp/models/baseline" --model "sft=$tmp/models/sft" --model "rl=$tmp/models/rl")
 h5() { "$py" -c "import h5py, sys; f = h5py.File(sys.argv[1], 'r'); print(eval(sys.argv[2]))" "$@"; }
