@@ -63,15 +63,17 @@ mpirun -np 4 "$bin" run "$tmp/run.yaml" "${common[@]}" --quiet --tp 4 --out "$tm
 mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --quiet --out "$tmp/dp2.h5" 2> "$tmp/log_dp2"
 "$py" "$src/tests/scripts/check_pairs_run.py" "$tmp/dp2.h5" --same "$tmp/p1.h5" --tol "$tol" | sed 's/^/dp 2 vs 1 rank: /'
 
-# (c) SIGTERM in the pair stage (to the ranks, as Slurm sends it), then --resume
+# (c) SIGTERM in the pair stage (to the ranks, as Slurm sends it) once its first progress line is
+# out, then --resume; small batches, so that the stop usually lands between two of them
+cflags=(--threads 1 --device cpu --limit 8 --batch-tokens 40 --pairs baseline:sft)
+mpirun -np 2 "$bin" run "$tmp/run.yaml" "${cflags[@]}" --quiet --out "$tmp/ref.h5" 2> "$tmp/log_ref"
 out=$tmp/stop.h5
-mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$out" 2> "$tmp/logs" &
+mpirun -np 2 "$bin" run "$tmp/run.yaml" "${cflags[@]}" --out "$out" 2> "$tmp/logs" &
 pid=$!
-for _ in $(seq 1 1200); do
-  grep -q "\[baseline__sft\] comparing" "$tmp/logs" && break
-  sleep 0.1
+for _ in $(seq 1 3000); do
+  grep -q "\[baseline__sft\] group 0: " "$tmp/logs" && break
+  sleep 0.05
 done
-sleep 1.5 # into the first batches (a stop before the first one is fine too)
 pkill -TERM -P "$pid" || true
 set +e
 wait "$pid"
@@ -79,13 +81,13 @@ rc=$?
 set -e
 [ $rc -eq 75 ] || fail "SIGTERM: exit status $rc, wanted 75: $(tail -5 "$tmp/logs")"
 [ "$(h5 "$out" "int(f.attrs['complete'])")" = 0 ] || fail "a stopped run's file must not be complete"
-state=$(h5 "$out" "'pairs' in f and list(f['pairs/baseline__sft/done'][:])")
+state=$(h5 "$out" "'pairs' in f and [int(x) for x in f['pairs/baseline__sft/done'][:]]")
 echo "stopped in the pair stage; done markers of baseline__sft: $state"
-h5 "$out" "'pairs' in f and set(f['pairs/baseline__sft/done'][:]) <= {0, 1}" | grep -qx True || fail "done markers: $state"
-mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$out" --resume 2> "$tmp/logr"
+h5 "$out" "set(f['pairs/baseline__sft/done'][:].tolist()) <= {0, 1}" | grep -qx True || fail "done markers: $state"
+mpirun -np 2 "$bin" run "$tmp/run.yaml" "${cflags[@]}" --out "$out" --resume 2> "$tmp/logr"
 grep -q "\[baseline__sft\]" "$tmp/logr" || fail "resume did not run the pair: $(cat "$tmp/logr")"
 [ "$(h5 "$out" "int(f.attrs['complete'])")" = 1 ] || fail "resumed file not complete"
-"$py" "$src/tests/scripts/check_pairs_run.py" "$out" --same "$tmp/dp2.h5" --tol 0 | sed 's/^/SIGTERM + --resume vs uninterrupted (same grid, exact): /'
+"$py" "$src/tests/scripts/check_pairs_run.py" "$out" --same "$tmp/ref.h5" --tol 0 | sed 's/^/SIGTERM + --resume vs uninterrupted (same grid, exact): /'
 
 # (d) vocabularies, defaults, none, unknown names
 "$bin" make-tiny-model --out "$tmp/models/wide" --seed 9 --vocab 152000 --tokenizer "$src/tests/data/qwen3-tokenizer" 2> /dev/null
