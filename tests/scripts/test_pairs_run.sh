@@ -65,7 +65,7 @@ mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --quiet --out "$tmp/dp2.h
 
 # (c) SIGTERM in the pair stage (to the ranks, as Slurm sends it) once its first progress line is
 # out, then --resume; small batches, so that the stop usually lands between two of them
-cflags=(--threads 1 --device cpu --limit 8 --batch-tokens 40 --pairs baseline:sft)
+cflags=(--threads 1 --device cpu --limit 8 --batch-tokens 40 --models baseline,sft --pairs baseline:sft)
 mpirun -np 2 "$bin" run "$tmp/run.yaml" "${cflags[@]}" --quiet --out "$tmp/ref.h5" 2> "$tmp/log_ref"
 out=$tmp/stop.h5
 mpirun -np 2 "$bin" run "$tmp/run.yaml" "${cflags[@]}" --out "$out" 2> "$tmp/logs" &
