@@ -4,6 +4,7 @@
 # pass (forward + head statistics), same process, same batch, same machine: two models of
 # 4 layers / hidden 256 with the Qwen vocabulary (152k), 4 sequences x 256 tokens, the lens at
 # 32 rows (occurrence starts are a few per sample). Writes bench/results/pair_lens.json.
+# The whole run with and without pairs: bench/pair_lens/run_study.sh (pair_lens_run.json).
 # usage: bash bench/pair_lens/run.sh [threads]
 set -euo pipefail
 cd "$(dirname "$0")/../.."

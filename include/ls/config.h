@@ -8,6 +8,8 @@
  *   template: "Query: {query}\nAnswer: {answer}"
  *   models:                            # non-empty; names unique, [A-Za-z0-9_.-]+
  *     - {name: baseline, path: ../build/demo-models/baseline}
+ *   pairs: [[base, sft], [sft, rl]]    # model pairs compared position by position (/pairs); none or []
+ *                                      # for no pairs; default: consecutive models sharing a vocabulary
  *   targets: [wait, aha, check, think, hmm, let, actually, however, so, therefore]
  *   surface_forms:                     # the cross product case × leading_space
  *     case: [lower, capitalized, upper]
@@ -59,6 +61,12 @@ typedef struct {
     char *path; /* checkpoint folder (config.json, *.safetensors, tokenizer.json) */
 } LsModelSpec;
 
+/* One configured pair of models, compared a -> b (/pairs/<a>__<b>). */
+typedef struct {
+    char *a, *b;
+    size_t line; /* 1-based line in the config file; 0 when given on the command line */
+} LsPairSpec;
+
 typedef struct {
     char *source;    /* the config file's path as given (or the name given to ls_runcfg_parse) */
     char *yaml_text; /* the raw YAML text, NUL-terminated; stored in the output file */
@@ -69,6 +77,9 @@ typedef struct {
     char *template_text; /* prompt template: [prefix{query}...]{answer} */
     LsModelSpec *models;
     size_t n_models;
+    LsPairSpec *pairs; /* pairs_set: these (n_pairs 0 = none); else consecutive models (ls/divergence.h) */
+    size_t n_pairs;
+    bool pairs_set;
     char **targets;
     size_t n_targets;
     LsSurfaceForm forms[LS_MAX_FORMS]; /* in canonical order: case, then space before no space */
@@ -120,6 +131,7 @@ typedef enum {
     LS_CFG_MODELS,   /* the models list (command line: a subset by name) */
     LS_CFG_TARGETS,  /* list of target words (command line: comma-separated) */
     LS_CFG_FORMS,    /* surface_forms: {case: [...], leading_space: [...]} */
+    LS_CFG_PAIRS,    /* pairs: [[a, b], ...] or none (command line: a:b,c:d or none) */
 } LsRunCfgType;
 
 typedef struct {

@@ -58,10 +58,13 @@ typedef struct {
  * default, every model with the next one ((0, 1), (1, 2), ...). Each pair must
  * name two different models in [0, n) and share the vocabulary: the same
  * vocab_size and, where both have a tokenizer (toks[i] may be NULL), the same
- * token for every id (ls_tokenizer_first_difference). The message names both
- * models and the first id where they differ, and for the default pairs says
- * to configure the pairs. *out is ls_malloc'ed (never NULL). */
+ * token for every id (ls_tokenizer_first_difference). A configured pair that
+ * does not is refused: the message names both models and the first id where
+ * they differ. A default pair that does not is left out; when skipped is not
+ * NULL, skipped->msg says which and why ("; "-separated, empty when none was
+ * left out). *out is ls_malloc'ed (never NULL). */
 int ls_pairs_resolve(const char *const *names, const LsTokenizer *const *toks, const int32_t *vocab, int n,
-                     const LsModelPair *spec, int n_spec, LsModelPair **out, int *n_out, LsError *e);
+                     const LsModelPair *spec, int n_spec, LsModelPair **out, int *n_out, LsError *skipped,
+                     LsError *e);
 
 #endif

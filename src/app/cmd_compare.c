@@ -52,7 +52,7 @@ static int check_vocabularies(const char *a, const char *b, LsError *e) {
     int32_t vocab[2] = {0, 0};
     LsModelPair pair = {0, 1}, *out = NULL;
     int nout;
-    int rc = ls_pairs_resolve(names, toks, vocab, 2, &pair, 1, &out, &nout, e);
+    int rc = ls_pairs_resolve(names, toks, vocab, 2, &pair, 1, &out, &nout, NULL, e);
     free(out);
     ls_tokenizer_free(ta);
     ls_tokenizer_free(tb);

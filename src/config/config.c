@@ -240,6 +240,87 @@ static int read_forms(Reader *r, const yaml_node_t *v) {
     return LS_OK;
 }
 
+static void free_pairs(LsRunConfig *cfg) {
+    for (size_t i = 0; i < cfg->n_pairs; i++) {
+        free(cfg->pairs[i].a);
+        free(cfg->pairs[i].b);
+    }
+    free(cfg->pairs);
+    cfg->pairs = NULL;
+    cfg->n_pairs = 0;
+    cfg->pairs_set = false;
+}
+
+/* A pair's names: valid, different, and the pair not given before. */
+static int pair_check(const LsRunConfig *cfg, size_t i, const char *a, const char *b, char *msg, size_t cap) {
+    if (!cfg_model_name_ok(a) || !cfg_model_name_ok(b))
+        return snprintf(msg, cap, "pair %zu: '%.64s', '%.64s' are not two model names", i + 1, a, b), LS_ERR;
+    if (!strcmp(a, b))
+        return snprintf(msg, cap, "pair %zu compares model '%s' with itself", i + 1, a), LS_ERR;
+    for (size_t j = 0; j < i; j++)
+        if (!strcmp(cfg->pairs[j].a, a) && !strcmp(cfg->pairs[j].b, b))
+            return snprintf(msg, cap, "pair %zu: %s, %s is listed twice", i + 1, a, b), LS_ERR;
+    return LS_OK;
+}
+
+static void add_pair(LsRunConfig *cfg, const char *a, const char *b, size_t line) {
+    cfg->pairs[cfg->n_pairs++] = (LsPairSpec){ls_strdup(a), ls_strdup(b), line};
+}
+
+/* pairs: none, [] or a list of two-name lists. */
+static int read_pairs(Reader *r, const yaml_node_t *key, const yaml_node_t *v) {
+    LsRunConfig *cfg = r->cfg;
+    free_pairs(cfg);
+    cfg->pairs_set = true;
+    if (v->type == YAML_SCALAR_NODE && !strcmp(text(v), "none")) return LS_OK;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return fail_at(r, v, "pairs: must be none or a list of [model_a, model_b] lists, not %s",
+                       v->type == YAML_SCALAR_NODE ? "a single value" : node_kind(v));
+    (void)key;
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    cfg->pairs = ls_calloc(n ? n : 1, sizeof *cfg->pairs);
+    for (size_t i = 0; i < n; i++) {
+        const yaml_node_t *p = node(r, v->data.sequence.items.start[i]);
+        char path[64], msg[512], **w = NULL;
+        size_t nw = 0;
+        snprintf(path, sizeof path, "pairs[%zu]", i);
+        int rc = read_words(r, p, path, &w, &nw);
+        if (rc == LS_OK && nw != 2)
+            rc = fail_at(r, p, "%s: a pair is two model names, [model_a, model_b]; got %zu", path, nw);
+        if (rc == LS_OK && pair_check(cfg, i, w[0], w[1], msg, sizeof msg))
+            rc = fail_at(r, p, "pairs: %s", msg);
+        if (rc == LS_OK) add_pair(cfg, w[0], w[1], p->start_mark.line + 1);
+        free(w);
+        if (rc) return rc;
+    }
+    return LS_OK;
+}
+
+/* Every configured pair names models of the run. */
+static int pairs_check_models(const LsRunConfig *cfg, LsError *e) {
+    for (size_t i = 0; i < cfg->n_pairs; i++) {
+        const LsPairSpec *p = &cfg->pairs[i];
+        const char *names[2] = {p->a, p->b};
+        for (int s = 0; s < 2; s++) {
+            size_t k = 0;
+            while (k < cfg->n_models && strcmp(cfg->models[k].name, names[s]))
+                k++;
+            if (k < cfg->n_models) continue;
+            char known[512];
+            size_t m = 0;
+            known[0] = '\0';
+            for (size_t q = 0; q < cfg->n_models && m < sizeof known; q++)
+                m +=
+                    (size_t)snprintf(known + m, sizeof known - m, "%s%s", q ? ", " : "", cfg->models[q].name);
+            if (p->line)
+                return ls_fail(e, "%s:%zu: pairs: no model named '%s' among the models run (%s)", cfg->source,
+                               p->line, names[s], known);
+            return ls_fail(e, "--pairs: no model named '%s' among the models run (%s)", names[s], known);
+        }
+    }
+    return LS_OK;
+}
+
 static int read_key(Reader *r, const LsRunCfgKey *k, const yaml_node_pair_t *p) {
     const yaml_node_t *key = node(r, p->key), *v = node(r, p->value);
     switch (k->type) {
@@ -249,6 +330,8 @@ static int read_key(Reader *r, const LsRunCfgKey *k, const yaml_node_pair_t *p) 
         return read_targets(r, key, v);
     case LS_CFG_FORMS:
         return read_forms(r, v);
+    case LS_CFG_PAIRS:
+        return read_pairs(r, key, v);
     default:
         return read_scalar(r, k, key, v);
     }
@@ -276,7 +359,7 @@ static int read_document(Reader *r) {
     }
     if (!at[models])
         return ls_fail(r->e, "%s: missing required key 'models' (a list of {name, path})", r->name);
-    return LS_OK;
+    return pairs_check_models(r->cfg, r->e);
 }
 
 static int syntax_error(Reader *r, const yaml_parser_t *y) {
@@ -371,6 +454,7 @@ void ls_runcfg_free(LsRunConfig *cfg) {
     }
     free(cfg->models);
     cfg_free_strings(cfg->targets, cfg->n_targets);
+    free_pairs(cfg);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -447,6 +531,32 @@ static int override_targets(LsRunConfig *cfg, const char *value, LsError *e) {
     return LS_OK;
 }
 
+/* --pairs a:b,c:d or none. */
+static int override_pairs(LsRunConfig *cfg, const char *value, LsError *e) {
+    size_t n_items;
+    char **items = cfg_split_commas(value, &n_items), msg[512];
+    free_pairs(cfg);
+    cfg->pairs_set = true;
+    int rc = LS_OK;
+    size_t n = n_items == 1 && !strcmp(items[0], "none") ? 0 : n_items;
+    cfg->pairs = ls_calloc(n ? n : 1, sizeof *cfg->pairs);
+    for (size_t i = 0; i < n && rc == LS_OK; i++) {
+        char *colon = strchr(items[i], ':');
+        if (!colon || strchr(colon + 1, ':')) {
+            rc = ls_fail(e, "--pairs: '%.64s' is not a pair model_a:model_b (or none)", items[i]);
+            break;
+        }
+        *colon = '\0';
+        if (pair_check(cfg, i, items[i], colon + 1, msg, sizeof msg))
+            rc = ls_fail(e, "--pairs: %s", msg);
+        else
+            add_pair(cfg, items[i], colon + 1, 0);
+    }
+    cfg_free_strings(items, n_items);
+    if (rc) free_pairs(cfg);
+    return rc;
+}
+
 int ls_runcfg_override(LsRunConfig *cfg, const char *key, const char *value, LsError *e) {
     const char *opt = key + strspn(key, "-");
     const LsRunCfgKey *k = cfg_key_by_flag(key), *no = k ? NULL : negated_flag(key);
@@ -460,6 +570,7 @@ int ls_runcfg_override(LsRunConfig *cfg, const char *key, const char *value, LsE
     if (!value) return ls_fail(e, "--%s needs a value", opt);
     if (k->type == LS_CFG_MODELS) return override_models(cfg, value, e);
     if (k->type == LS_CFG_TARGETS) return override_targets(cfg, value, e);
+    if (k->type == LS_CFG_PAIRS) return override_pairs(cfg, value, e);
     char msg[512];
     if (cfg_set_scalar(k, cfg, value, msg, sizeof msg)) return ls_fail(e, "--%s: %s", opt, msg);
     return LS_OK;
@@ -471,5 +582,5 @@ int ls_runcfg_validate(const LsRunConfig *cfg, LsError *e) {
     if (!cfg->output)
         return ls_fail(e, "%s: no output file: set 'output:' in the config or pass --out", cfg->source);
     if (cfg->n_models == 0) return ls_fail(e, "%s: no models to run", cfg->source);
-    return LS_OK;
+    return pairs_check_models(cfg, e);
 }

@@ -29,6 +29,10 @@ static const LsRunCfgKey KEYS[] = {
      "prompt template with {query} and a final {answer}", true, F(template_text)},
     {"models", "models", LS_CFG_MODELS, 0, 0, NULL, NULL,
      "comma-separated model names: run only these, in this order", true, F(models)},
+    {"pairs", "pairs", LS_CFG_PAIRS, 0, 0, NULL, NULL,
+     "model pairs compared per position, a:b,c:d or none (default: consecutive models that share a "
+     "vocabulary)",
+     true, F(pairs)},
     {"targets", "targets", LS_CFG_TARGETS, 0, 0, NULL,
      "wait,aha,check,think,hmm,let,actually,however,so,therefore", "comma-separated target words", true,
      F(targets)},
@@ -294,6 +298,12 @@ static json_t *key_json(const LsRunCfgKey *k, const LsRunConfig *c) {
         for (size_t i = 0; i < c->n_models; i++)
             json_array_append_new(
                 a, json_pack("{s:s, s:s}", "name", c->models[i].name, "path", c->models[i].path));
+        return a;
+    case LS_CFG_PAIRS:
+        if (!c->pairs_set) return json_string("consecutive");
+        a = json_array();
+        for (size_t i = 0; i < c->n_pairs; i++)
+            json_array_append_new(a, json_pack("[s, s]", c->pairs[i].a, c->pairs[i].b));
         return a;
     case LS_CFG_TARGETS:
         a = json_array();

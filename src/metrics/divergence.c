@@ -4,6 +4,7 @@
  * (h W_head^T over this rank's vocabulary rows); everything after that runs on
  * the host in double precision, so the result is the same at any tp. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -281,28 +282,36 @@ static int pair_shares_vocabulary(const char *const *names, const LsTokenizer *c
 }
 
 int ls_pairs_resolve(const char *const *names, const LsTokenizer *const *toks, const int32_t *vocab, int n,
-                     const LsModelPair *spec, int n_spec, LsModelPair **out, int *n_out, LsError *e) {
-    int np = spec ? n_spec : (n > 1 ? n - 1 : 0);
+                     const LsModelPair *spec, int n_spec, LsModelPair **out, int *n_out, LsError *skipped,
+                     LsError *e) {
+    int np = spec ? n_spec : (n > 1 ? n - 1 : 0), kept = 0;
     LsModelPair *p = ls_malloc((size_t)(np > 0 ? np : 1) * sizeof *p);
     *out = NULL;
     *n_out = 0;
+    if (skipped) skipped->msg[0] = '\0';
     for (int i = 0; i < np; i++) {
-        p[i] = spec ? spec[i] : (LsModelPair){i, i + 1};
-        if (p[i].a < 0 || p[i].a >= n || p[i].b < 0 || p[i].b >= n || p[i].a == p[i].b) {
-            ls_fail(e, "pair %d: (%d, %d) does not name two different models of the %d", i + 1, p[i].a,
-                    p[i].b, n);
+        LsModelPair q = spec ? spec[i] : (LsModelPair){i, i + 1};
+        if (q.a < 0 || q.a >= n || q.b < 0 || q.b >= n || q.a == q.b) {
+            ls_fail(e, "pair %d: (%d, %d) does not name two different models of the %d", i + 1, q.a, q.b, n);
             free(p);
             return LS_ERR;
         }
-        if (pair_shares_vocabulary(names, toks, vocab, p[i], e)) {
-            if (!spec)
-                ls_fail_prefix(e, "the default pairs are consecutive models; configure the pairs to compare "
-                                  "only models that share a tokenizer");
-            free(p);
-            return LS_ERR;
+        LsError why = {{0}};
+        if (pair_shares_vocabulary(names, toks, vocab, q, &why)) {
+            if (spec) {
+                *e = why;
+                free(p);
+                return LS_ERR;
+            }
+            if (skipped) { /* a default pair: left out, said once by the caller */
+                size_t at = strlen(skipped->msg);
+                snprintf(skipped->msg + at, sizeof skipped->msg - at, "%s%s", at ? "; " : "", why.msg);
+            }
+            continue;
         }
+        p[kept++] = q;
     }
     *out = p;
-    *n_out = np;
+    *n_out = kept;
     return LS_OK;
 }

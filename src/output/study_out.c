@@ -124,6 +124,11 @@ int ls_study_create_model(LsH5 *h, const LsStudyModel *sm, const LsModel *m, int
     if (s->logprob < 0 || s->entropy < 0 || s->rank < 0 || s->topk_ids < 0 || s->topk_lp < 0 ||
         s->target_lp < 0 || s->context < 0 || s->done < 0)
         return LS_ERR;
+    /* a raw dataset's space is not filled and may hold bytes HDF5 freed before: --resume reads done */
+    uint8_t *zeros = ls_calloc(N ? N : 1, 1);
+    int zrc = ls_h5_write_rows(h, s->done, H5T_NATIVE_UINT8, &allN, root && N > 0, zeros, e);
+    free(zeros);
+    if (zrc) return LS_ERR;
 
     /* targets [M] and forms [W*F] compound tables */
     hid_t st = ls_h5_str_type(LS_FORM_MAX_BYTES);

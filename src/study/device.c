@@ -29,3 +29,15 @@ void study_backend_describe(const Study *S, LsBackend *be, LsDeviceInfo *out) {
     out->device[sizeof out->device - 1] = out->precision[sizeof out->precision - 1] = '\0';
     out->processor[sizeof out->processor - 1] = out->runtime[sizeof out->runtime - 1] = '\0';
 }
+
+int study_backend_open_tp(Study *S, LsBackend **be, int *nccl_on, LsDeviceInfo *dev, LsError *e) {
+    *nccl_on = 0;
+    if (study_backend_open(S, be, e)) return LS_ERR;
+    if (!strcmp((*be)->name, "cuda") && S->d.tp > 1) {
+        int rc = ls_dist_use_nccl(&S->d, NULL, e);
+        *nccl_on = rc == LS_OK;
+        if (study_agree(S, rc, e)) return LS_ERR;
+    }
+    study_backend_describe(S, *be, dev);
+    return LS_OK;
+}

@@ -141,3 +141,25 @@ int study_open_output(Study *S, LsStudyEnd *end, LsError *e) {
                 S->n_keep, c->n_models, S->d.world_size, S->d.dp, S->d.tp, S->opt.threads, c->output);
     return LS_OK;
 }
+
+int study_probe_group(Study *S, const char *path, int *exists, int *complete, LsError *e) {
+    LsH5 *h = &S->h;
+    *complete = 0;
+    *exists = 0;
+    if (S->resume && ls_h5_link_exists(h->file, path, exists, e)) return LS_ERR;
+    if (!*exists) return LS_OK;
+    hid_t g = H5I_INVALID_HID;
+    int64_t created = 0, done = 0;
+    int has_created = 0, has_done = 0;
+    int rc = LS_H5_CHECK(g = H5Gopen2(h->file, path, H5P_DEFAULT), h->file, path, e);
+    if (rc == LS_OK) rc = ls_h5_attr_has(g, "created", &has_created, e);
+    if (rc == LS_OK && has_created) rc = ls_h5_attr_get_i64(g, "created", &created, e);
+    if (rc == LS_OK) rc = ls_h5_attr_has(g, "complete", &has_done, e);
+    if (rc == LS_OK && has_done) rc = ls_h5_attr_get_i64(g, "complete", &done, e);
+    if (g >= 0) H5Gclose(g);
+    if (rc) return ls_fail_prefix(e, "--resume");
+    *complete = done == 1;
+    if (created) return LS_OK;
+    *exists = 0; /* killed while creating it: start it over */
+    return LS_H5_CHECK(H5Ldelete(h->file, path, H5P_DEFAULT), h->file, path, e);
+}

@@ -101,6 +101,7 @@ static int load_model(Study *S, StudyModel *sm, LsError *e) {
             sm->ctx = (size_t)mc.max_position_embeddings;
             sm->window = c->max_tokens < sm->ctx ? c->max_tokens : sm->ctx;
             sm->min_ctx = c->min_context;
+            sm->vocab = mc.vocab_size;
         }
         if (rc == LS_OK) {
             rc = ls_dist_check_model(&S->d, &mc, e);
@@ -314,5 +315,6 @@ int study_prepare(Study *S, LsError *e) {
     free(count);
     for (size_t k = 0; k < nm && rc == LS_OK; k++)
         rc = encode_group(S, &S->models[k], e);
-    return study_agree(S, rc, e);
+    if (study_agree(S, rc, e)) return LS_ERR;
+    return study_pairs_prepare(S, e);
 }

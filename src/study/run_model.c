@@ -70,25 +70,7 @@ static size_t sample_len(const StudyModel *sm, size_t i) {
  * complete. A group whose creation a kill interrupted is removed, to be made
  * again. Every rank reads the same file, so every rank gets the same answer. */
 static int probe_group(ModelRun *R, int *complete, LsError *e) {
-    LsH5 *h = &R->S->h;
-    *complete = 0;
-    R->exists = 0;
-    if (R->S->resume && ls_h5_link_exists(h->file, R->gpath, &R->exists, e)) return LS_ERR;
-    if (!R->exists) return LS_OK;
-    hid_t g = H5I_INVALID_HID;
-    int64_t created = 0, done = 0;
-    int has_created = 0, has_done = 0;
-    int rc = LS_H5_CHECK(g = H5Gopen2(h->file, R->gpath, H5P_DEFAULT), h->file, R->gpath, e);
-    if (rc == LS_OK) rc = ls_h5_attr_has(g, "created", &has_created, e);
-    if (rc == LS_OK && has_created) rc = ls_h5_attr_get_i64(g, "created", &created, e);
-    if (rc == LS_OK) rc = ls_h5_attr_has(g, "complete", &has_done, e);
-    if (rc == LS_OK && has_done) rc = ls_h5_attr_get_i64(g, "complete", &done, e);
-    if (g >= 0) H5Gclose(g);
-    if (rc) return ls_fail_prefix(e, "--resume");
-    *complete = done == 1;
-    if (created) return LS_OK;
-    R->exists = 0; /* killed while creating it: start the model over */
-    return LS_H5_CHECK(H5Ldelete(h->file, R->gpath, H5P_DEFAULT), h->file, R->gpath, e);
+    return study_probe_group(R->S, R->gpath, &R->exists, complete, e);
 }
 
 static int open_weights(ModelRun *R, LsError *e) {
@@ -110,15 +92,7 @@ static int open_weights(ModelRun *R, LsError *e) {
 /* The rank's backend (ls_study_backend_open); with tp > 1 on CUDA the TP
  * all-reduces go through NCCL. */
 static int open_backend(ModelRun *R, LsError *e) {
-    Study *S = R->S;
-    if (study_backend_open(S, &R->be, e)) return LS_ERR;
-    if (!strcmp(R->be->name, "cuda") && S->d.tp > 1) {
-        int rc = ls_dist_use_nccl(&S->d, NULL, e);
-        R->nccl_on = rc == LS_OK;
-        if (study_agree(S, rc, e)) return LS_ERR;
-    }
-    study_backend_describe(S, R->be, &R->dev);
-    return LS_OK;
+    return study_backend_open_tp(R->S, &R->be, &R->nccl_on, &R->dev, e);
 }
 
 /* What computed the model (docs/hdf5-layout.md, model group attributes). */

@@ -55,6 +55,7 @@ int ls_study_run(const LsRunConfig *cfg, const LsStudyOptions *opt, LsStudyEnd *
     if (rc == LS_OK) rc = study_open_output(&S, end, e);
     for (size_t k = 0; rc == LS_OK && *end == LS_STUDY_COMPLETE && k < cfg->n_models && !stopped; k++)
         rc = study_run_model(&S, &S.models[k], &stopped, e);
+    if (rc == LS_OK && *end == LS_STUDY_COMPLETE && !stopped) rc = study_run_pairs(&S, &stopped, e);
     if (rc == LS_OK && stopped) { /* the file stays consistent: closed by every rank */
         *end = LS_STUDY_STOPPED;
         rc = ls_h5_close(&S.h, e);
@@ -84,6 +85,7 @@ void study_free(Study *S) {
         free(sm->at);
     }
     free(S->models);
+    free(S->pairs);
     for (size_t i = 0; S->long_reason && i < S->ds.n_records; i++)
         free(S->long_reason[i]);
     free(S->long_reason);

@@ -8,6 +8,7 @@
 #include "ls/backend.h"
 #include "ls/config.h"
 #include "ls/data.h"
+#include "ls/divergence.h"
 #include "ls/encode.h"
 #include "ls/forward.h"
 #include "ls/h5out.h"
@@ -33,6 +34,7 @@ typedef struct {
     size_t ctx;       /* the model's context length (max_position_embeddings, GGUF context_length) */
     size_t window;    /* the longest sequence it scores: min(max_tokens, ctx) */
     size_t min_ctx;   /* on_long_record: window: context every windowed position has at least */
+    int32_t vocab;    /* vocab_size of its config */
     LsStudyModel out; /* what the file needs of the model */
 } StudyModel;
 
@@ -49,6 +51,8 @@ typedef struct {
     size_t n_long;
     int8_t *policy;     /* [n_keep] 0 run as is, 1 truncated, 2 windowed (for some model) */
     StudyModel *models; /* [cfg->n_models] */
+    LsModelPair *pairs; /* [n_pairs] the model pairs compared (run_pairs.c) */
+    int n_pairs;
 
     LsH5 h;
     int h_open;
@@ -107,10 +111,15 @@ void study_lens_free(LsForward *f, StudyLens *L);
  * first failing rank's message. */
 int study_agree(const Study *S, int rc, LsError *e);
 
-/* The stages (prepare.c, output.c, run_model.c, seal.c). Each returns an agreed rc. */
+/* The stages (prepare.c, output.c, run_model.c, run_pairs.c, seal.c). Each returns an agreed rc. */
 int study_prepare(Study *S, LsError *e);
 int study_open_output(Study *S, LsStudyEnd *end, LsError *e);
 int study_run_model(Study *S, StudyModel *sm, int *stopped, LsError *e);
+/* The model pairs of the config (ls_pairs_resolve), each checked to give
+ * every sample the same token ids with both models (prepare's last step). */
+int study_pairs_prepare(Study *S, LsError *e);
+/* Per pair, both models resident: the divergences into /pairs/<a>__<b>. */
+int study_run_pairs(Study *S, int *stopped, LsError *e);
 int study_seal(Study *S, LsError *e);
 void study_free(Study *S);
 
@@ -119,6 +128,16 @@ void study_free(Study *S);
 int study_backend_open(Study *S, LsBackend **be, LsError *e);
 /* What it computes on: rank 0's description, on every rank (collective). */
 void study_backend_describe(const Study *S, LsBackend *be, LsDeviceInfo *out);
+
+/* The backend (study_backend_open), NCCL for the TP all-reduces when tp > 1
+ * on CUDA (*nccl_on: destroy S->d.comm after use), and its description. */
+int study_backend_open_tp(Study *S, LsBackend **be, int *nccl_on, LsDeviceInfo *dev, LsError *e);
+
+/* Whether the file holds the group at path (resume only), and whether it is
+ * complete (attribute complete = 1). A group whose creation a kill
+ * interrupted (no attribute created) is removed, to be made again. Every
+ * rank reads the same file, so every rank gets the same answer. */
+int study_probe_group(Study *S, const char *path, int *exists, int *complete, LsError *e);
 
 /* Whether any rank was asked to stop (collective). */
 int study_stop_requested(const Study *S);

@@ -1,7 +1,8 @@
 """docs/hdf5-layout.md against a real output file (the demo run): every
 dataset the file holds is in the document's tables with that shape and dtype,
-and every path the document lists is in the file. The document cannot drift
-from what `run` and `reduce` write."""
+and every path the document lists is in the file (per model, and per pair of
+models the file compares). The document cannot drift from what `run` and
+`reduce` write."""
 
 import json
 import os
@@ -60,6 +61,7 @@ def test_layout_document_matches_demo_file(demo_h5):
     f = h5py.File(demo_h5, "r")
     models = list(f.attrs["models"])
     documented = {}
+    pairs = {p: f["pairs"][p].attrs["model_a"] for p in f["pairs"]} if "pairs" in f else {}
     for path, shape, dtype in rows:
         if "<a>__<b>" in path:  # one per pair group the file holds (none in a file without pairs)
             grp = path.split("/<a>__<b>")[0].lstrip("/")
@@ -71,6 +73,9 @@ def test_layout_document_matches_demo_file(demo_h5):
         elif "<m>" in path:
             for m in models:
                 documented[path.replace("<m>", m)] = (shape, dtype, m)
+        elif "<p>" in path:  # a pair's rows are at model a's offsets
+            for p, a in pairs.items():
+                documented[path.replace("<p>", p)] = (shape, dtype, a)
         else:
             documented[path] = (shape, dtype, models[0])
     in_file = []

@@ -26,11 +26,13 @@ expect_err() {
 }
 
 # demo_study [SED-EXPR...]: makes the demo's three tiny models in $tmp/models
-# and writes $tmp/run.yaml, the demo config pointed at them (output $tmp/out.h5)
+# and writes $tmp/run.yaml, the demo config pointed at them (output $tmp/out.h5),
+# with `pairs: none` (the pair stage costs several model passes on the Qwen
+# vocabulary; test_pairs_run.sh sets its own pairs with "s|^pairs: .*|...|")
 demo_study() {
   bash "$src/scripts/make_demo_models.sh" "$bin" "$tmp/models" >/dev/null
   local extra=()
   for x in "$@"; do extra+=(-e "$x"); done
   sed -e "s|\.\./build/demo-models|$tmp/models|" -e "s|^data: .*|data: $src/configs/demo.jsonl|" \
-      -e "s|^output: .*|output: $tmp/out.h5|" "${extra[@]}" "$src/configs/demo.yaml" > "$tmp/run.yaml"
+      -e "s|^output: .*|output: $tmp/out.h5|" -e "s|^pairs: .*|pairs: none|" "${extra[@]}" "$src/configs/demo.yaml" > "$tmp/run.yaml"
 }

@@ -1,6 +1,7 @@
 /* test_pairs.c — the model pairs of a study (ls_pairs_resolve): the default
- * consecutive pairs, configured pairs, and the refusals (different
- * tokenizers, vocabulary sizes, bad indices), each message naming the models. */
+ * consecutive pairs (those that do not share a vocabulary left out and named),
+ * configured pairs, and the refusals (different tokenizers, vocabulary sizes,
+ * bad indices), each message naming the models. */
 #include "ls/divergence.h"
 
 #include <criterion/criterion.h>
@@ -33,37 +34,46 @@ Test(pairs, default_configured_and_refused) {
     int np;
     LsError e = {{0}};
     /* the first three: (0,1), (1,2); a missing tokenizer leaves the check to the vocabulary size */
-    cr_assert_eq(ls_pairs_resolve(names, toks, vocab, 3, NULL, 0, &p, &np, &e), LS_OK, "%s", e.msg);
+    cr_assert_eq(ls_pairs_resolve(names, toks, vocab, 3, NULL, 0, &p, &np, NULL, &e), LS_OK, "%s", e.msg);
     cr_assert(np == 2 && p[0].a == 0 && p[0].b == 1 && p[1].a == 1 && p[1].b == 2);
     free(p);
     /* all four by default: sft/rl fine, rl/other fine (rl has none), but q1 vs r differ where configured */
     LsModelPair spec[2] = {{0, 2}, {0, 3}};
-    cr_assert_eq(ls_pairs_resolve(names, toks, vocab, 4, spec, 1, &p, &np, &e), LS_OK, "%s", e.msg);
+    cr_assert_eq(ls_pairs_resolve(names, toks, vocab, 4, spec, 1, &p, &np, NULL, &e), LS_OK, "%s", e.msg);
     cr_assert(np == 1 && p[0].a == 0 && p[0].b == 2);
     free(p);
-    cr_assert_eq(ls_pairs_resolve(names, toks, vocab, 4, spec, 2, &p, &np, &e), LS_ERR);
+    cr_assert_eq(ls_pairs_resolve(names, toks, vocab, 4, spec, 2, &p, &np, NULL, &e), LS_ERR);
     cr_assert(strstr(e.msg,
                      "base and other do not share a tokenizer: id 151643 is '<|endoftext|>' in one and "
                      "'<|endoftexx|>'"),
               "%s", e.msg);
     cr_assert_null(p);
-    /* default pairs over a model with another tokenizer: refused, saying to configure the pairs */
-    const LsTokenizer *toks2[3] = {q1, r, q2};
-    cr_assert_eq(ls_pairs_resolve(names, toks2, vocab, 3, NULL, 0, &p, &np, &e), LS_ERR);
-    cr_assert(strstr(e.msg, "configure the pairs") && strstr(e.msg, "base and sft do not share a tokenizer"),
-              "%s", e.msg);
+    /* default pairs over a model with another tokenizer: those pairs are left out, each named */
+    const LsTokenizer *toks2[4] = {q1, r, q2, q1};
+    LsError skipped = {{0}};
+    cr_assert_eq(ls_pairs_resolve(names, toks2, vocab, 4, NULL, 0, &p, &np, &skipped, &e), LS_OK, "%s",
+                 e.msg);
+    cr_assert(np == 1 && p[0].a == 2 && p[0].b == 3);
+    free(p);
+    cr_assert(strstr(skipped.msg, "base and sft do not share a tokenizer") &&
+                  strstr(skipped.msg, "; sft and rl do not share a tokenizer"),
+              "%s", skipped.msg);
+    cr_assert_eq(ls_pairs_resolve(names, toks, vocab, 3, NULL, 0, &p, &np, &skipped, &e), LS_OK, "%s", e.msg);
+    cr_assert_str_eq(skipped.msg, "");
+    free(p);
     /* vocabulary sizes */
     int32_t v2[2] = {151936, 151680};
-    cr_assert_eq(ls_pairs_resolve(names, toks, v2, 2, NULL, 0, &p, &np, &e), LS_ERR);
+    LsModelPair first = {0, 1};
+    cr_assert_eq(ls_pairs_resolve(names, toks, v2, 2, &first, 1, &p, &np, NULL, &e), LS_ERR);
     cr_assert(strstr(e.msg, "base (vocab_size 151936) and sft (vocab_size 151680) do not share a vocabulary"),
               "%s", e.msg);
     /* indices */
     LsModelPair bad[2] = {{1, 1}, {0, 5}};
-    cr_assert_eq(ls_pairs_resolve(names, toks, vocab, 3, bad, 1, &p, &np, &e), LS_ERR);
+    cr_assert_eq(ls_pairs_resolve(names, toks, vocab, 3, bad, 1, &p, &np, NULL, &e), LS_ERR);
     cr_assert(strstr(e.msg, "pair 1: (1, 1) does not name two different models of the 3"), "%s", e.msg);
-    cr_assert_eq(ls_pairs_resolve(names, toks, vocab, 3, bad + 1, 1, &p, &np, &e), LS_ERR);
+    cr_assert_eq(ls_pairs_resolve(names, toks, vocab, 3, bad + 1, 1, &p, &np, NULL, &e), LS_ERR);
     /* one model: no default pairs */
-    cr_assert_eq(ls_pairs_resolve(names, toks, vocab, 1, NULL, 0, &p, &np, &e), LS_OK);
+    cr_assert_eq(ls_pairs_resolve(names, toks, vocab, 1, NULL, 0, &p, &np, NULL, &e), LS_OK);
     cr_assert_eq(np, 0);
     free(p);
     ls_tokenizer_free(q1);

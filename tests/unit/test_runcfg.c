@@ -478,3 +478,62 @@ Test(runcfg, lens_key_and_no_flags) {
     free(on);
     free(off);
 }
+
+/* pairs: two-name lists or none, names checked against the models (file and
+ * line), the flag's a:b list, and the effective config. */
+Test(runcfg, pairs_key) {
+    LsRunConfig c;
+    cr_assert_eq(parse(&c, MODELS), LS_OK, "%s", err.msg);
+    cr_expect_not(c.pairs_set); /* default: consecutive models */
+    char *eff = ls_runcfg_effective_json(&c);
+    cr_expect(strstr(eff, "\"pairs\": \"consecutive\""), "%s", eff);
+    free(eff);
+    ls_runcfg_free(&c);
+#define THREE "models:\n  - {name: a, path: pa}\n  - {name: b, path: pb}\n  - {name: c, path: pc}\n"
+    cr_assert_eq(parse(&c, "pairs: [[c, a], [a, b]]\n" THREE), LS_OK, "%s", err.msg);
+    cr_assert(c.pairs_set && c.n_pairs == 2);
+    cr_expect_str_eq(c.pairs[0].a, "c");
+    cr_expect_str_eq(c.pairs[0].b, "a");
+    cr_expect_eq(c.pairs[1].line, 1);
+    eff = ls_runcfg_effective_json(&c);
+    cr_expect(strstr(eff, "\"c\",") && strstr(eff, "\"pairs\": ["), "%s", eff);
+    /* the flag replaces them; none empties them */
+    cr_assert_eq(ls_runcfg_override(&c, "--pairs", "b:c", &err), LS_OK, "%s", err.msg);
+    cr_assert(c.n_pairs == 1 && !strcmp(c.pairs[0].a, "b") && c.pairs[0].line == 0);
+    char *eff2 = ls_runcfg_effective_json(&c);
+    cr_expect_str_neq(eff, eff2);
+    free(eff);
+    free(eff2);
+    cr_assert_eq(ls_runcfg_override(&c, "--pairs", "none", &err), LS_OK, "%s", err.msg);
+    cr_expect(c.pairs_set && c.n_pairs == 0);
+    cr_expect_eq(ls_runcfg_override(&c, "--pairs", "a:b,a", &err), LS_ERR);
+    cr_expect(strstr(err.msg, "--pairs: 'a' is not a pair model_a:model_b"), "%s", err.msg);
+    cr_assert_eq(ls_runcfg_override(&c, "--pairs", "a:x", &err), LS_OK, "%s", err.msg);
+    cr_assert_eq(ls_runcfg_override(&c, "--data", "d", &err), LS_OK, "%s", err.msg);
+    cr_assert_eq(ls_runcfg_override(&c, "--out", "o", &err), LS_OK, "%s", err.msg);
+    cr_expect_eq(ls_runcfg_validate(&c, &err), LS_ERR);
+    cr_expect(strstr(err.msg, "--pairs: no model named 'x' among the models run (a, b, c)"), "%s", err.msg);
+    ls_runcfg_free(&c);
+    /* a subset of the models that leaves a configured pair's model out */
+    cr_assert_eq(parse(&c, "data: d\noutput: o\n" THREE "pairs:\n  - [a, b]\n  - [b, c]\n"), LS_OK, "%s",
+                 err.msg);
+    cr_assert_eq(ls_runcfg_override(&c, "--models", "a,b", &err), LS_OK, "%s", err.msg);
+    cr_expect_eq(ls_runcfg_validate(&c, &err), LS_ERR);
+    cr_expect(strstr(err.msg, "t.yaml:9: pairs: no model named 'c' among the models run (a, b)"), "%s",
+              err.msg);
+    ls_runcfg_free(&c);
+    cr_assert_eq(parse(&c, THREE "pairs: none\n"), LS_OK, "%s", err.msg);
+    cr_expect(c.pairs_set && c.n_pairs == 0);
+    ls_runcfg_free(&c);
+    cr_assert_eq(parse(&c, THREE "pairs: []\n"), LS_OK, "%s", err.msg);
+    cr_expect(c.pairs_set && c.n_pairs == 0);
+    ls_runcfg_free(&c);
+    expect_fail(THREE "pairs:\n  - [a, b]\n  - [a, nope]\n",
+                "t.yaml:7: pairs: no model named 'nope' among the models run (a, b, c)", NULL);
+    expect_fail(THREE "pairs: [[a, b, c]]\n", "t.yaml:5:9: pairs[0]: a pair is two model names", NULL);
+    expect_fail(THREE "pairs: [[a, a]]\n", "pair 1 compares model 'a' with itself", NULL);
+    expect_fail(THREE "pairs: [[a, b], [a, b]]\n", "pair 2: a, b is listed twice", NULL);
+    expect_fail(THREE "pairs: all\n", "t.yaml:5:8: pairs: must be none or a list", NULL);
+    expect_fail(THREE "pairs: [a, b]\n", "pairs[0] must be a list, not a single value", NULL);
+#undef THREE
+}
