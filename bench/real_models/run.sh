@@ -19,7 +19,7 @@ dir=$(bash scripts/fetch_real_models.sh)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
-cpu="$cpu (family $(lscpu | sed -n 's/^CPU family: *//p' | head -1) model $(lscpu | sed -n 's/^Model: *//p' | head -1); $(grep -o -w -E 'avx512f|avx512_bf16|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' '))"
+cpu="$cpu (family $(lscpu | sed -n 's/^CPU family: *//p' | head -1) model $(lscpu | sed -n 's/^Model: *//p' | head -1); $( (grep -o -w -E 'avx512f|avx512_bf16|amx_bf16' /proc/cpuinfo || true) | sort -u | tr '\n' ' '))"
 out=${OUT:-bench/results/real_models.json}
 sep() { [ $first -eq 1 ] || echo ","; first=0; }
 {
