@@ -245,6 +245,22 @@ LsStatInterval ls_stats_bca(double theta_hat, double *theta_b, size_t B, const d
 void ls_stats_cluster_bca(const double *sum, const double *cnt, size_t G, size_t K, size_t B, uint64_t key,
                           double level, double *est, LsStatInterval *ci);
 
+/* R ratio means over G clusters with their BCa intervals from B resamples
+ * of all G clusters (the same resamples for every ratio; resample b draws
+ * cluster ls_stats_rng_below(ls_stats_rng(key, b G + j), G) for j in [0, G)).
+ * Mx: [G * C], cluster c's column totals; ratio r is theta_r = sum_c
+ * Mx[c C + num[r]] / sum_c Mx[c C + den[r]] (denominators are counts >= 0).
+ * A resample's estimate is sum_c t_c Mx[c, num] / sum_c t_c Mx[c, den],
+ * t_c = how often c was drawn, each sum in increasing c; a resample whose
+ * denominator is 0 (it drew no cluster holding a value) has no estimate and
+ * is left out (BCa over the rest). The jackknife leaves out one of the G
+ * clusters at a time. est[r] NaN when the total denominator is 0; ci[r]
+ * TOO_FEW when fewer than 2 clusters hold values, G < 2 or B == 0.
+ * Threaded over resamples; the result does not depend on the thread count. */
+void ls_stats_cluster_bca_ratio(const double *Mx, size_t G, size_t C, const size_t *num, const size_t *den,
+                                size_t R, size_t B, uint64_t key, double level, double *est,
+                                LsStatInterval *ci);
+
 /* Sign-flip test of K sums T_k = sum_c w[c K + k] (H0: each cluster's w is
  * symmetric about 0): G <= LS_STATS_EXACT_CLUSTERS enumerates every sign
  * vector (method EXACT, p = as scipy.stats.permutation_test(n_resamples=inf)),
@@ -277,5 +293,25 @@ typedef struct {
 } LsStatOls;
 LsStatOls ls_stats_ols_cluster(const double *X, const double *y, const size_t *cl, size_t n, size_t k,
                                size_t G, double *flip_w);
+
+/* Cluster-bootstrap BCa intervals of OLS coefficients: B resamples of the
+ * G clusters (drawn as in ls_stats_cluster_bca_ratio), each refitted by least
+ * squares on the rows of the drawn clusters (a cluster drawn t times enters t
+ * times), and the leave-one-cluster-out jackknife for the acceleration.
+ * X: [n, k] row-major whose first column is the intercept (the others are
+ * centred before the cross products, which leaves the slopes unchanged and
+ * keeps the normal equations well conditioned); Y: [n, ny], ny responses
+ * sharing X (a word each; a response whose values are not finite gives
+ * NAN_INPUT); cl: dense cluster indices [n] in [0, G); coef: [nc] the
+ * coefficients wanted (< k). The fit solves the normal equations sum_c
+ * X_c'X_c b = sum_c X_c'y_c by Cholesky; a resample whose X'X is singular
+ * (a pivot <= 1e-10 of its diagonal entry: e.g. every drawn answer correct)
+ * has no estimate and is left out. est[y nc + q]: the full-data coefficient
+ * (the same solve), ci[y nc + q] its interval (TOO_FEW for G < 2, B == 0 or
+ * n <= k; ZERO_VARIANCE when the full X'X is singular). Threaded; the result
+ * does not depend on the thread count. */
+void ls_stats_ols_cluster_bca(const double *X, const double *Y, size_t ny, const size_t *cl, size_t n,
+                              size_t k, size_t G, const size_t *coef, size_t nc, size_t B, uint64_t key,
+                              double level, double *est, LsStatInterval *ci);
 
 #endif

@@ -21,8 +21,12 @@
 #include "ls/version.h"
 #include "summary_schema.h"
 
-/* Rows of target_logprob read per block (bounded memory for any T). */
-#define BLOCK_ROWS ((size_t)1 << 18)
+/* Rows of target_logprob and entropy read per block: 2^16 rows x M floats
+ * (3.9 MB at 15 forms), whatever the samples' lengths, so the reducer's
+ * memory scales with samples and occurrences, never with tokens. */
+#define BLOCK_ROWS ((size_t)1 << 16)
+/* Rows of /models/<m>/occurrences read per block. */
+#define OCC_BLOCK ((size_t)1 << 16)
 
 LsReduceOptions ls_reduce_defaults(void) {
     LsReduceOptions o = {0};
@@ -74,8 +78,9 @@ typedef struct {
     size_t n_occ;
     int64_t *occ_sample;
     int16_t *occ_word;
-    double *occ_lp;  /* NaN when not aligned */
-    double *occ_ent; /* entropy at the occurrence's first position */
+    double *occ_lp;   /* NaN when not aligned */
+    double *occ_ent;  /* entropy at the occurrence's first position */
+    int64_t *occ_row; /* while reading: the row (token_offset + position) of that position */
 } ModelIn;
 
 typedef struct {
@@ -103,6 +108,7 @@ static void model_free(ModelIn *m) {
     free(m->occ_word);
     free(m->occ_lp);
     free(m->occ_ent);
+    free(m->occ_row);
 }
 
 static void input_free(Input *in) {
@@ -129,6 +135,170 @@ static int read_done(Input *in, const char *name, LsError *e) {
         if (!done[i]) in->used[i] = 0;
     free(done);
     return LS_OK;
+}
+
+/* Reads /models/<m>/occurrences in blocks of OCC_BLOCK rows: validates each
+ * row, keeps those of used samples (occ_sample, occ_word, occ_lp, occ_row)
+ * and counts them per sample and word. */
+static int read_occurrences(Input *in, size_t mi, LsError *e) {
+    ModelIn *m = &in->m[mi];
+    const char *name = in->models[mi], *file = in->file;
+    size_t N = in->N, W = in->W;
+    char path[512];
+    snprintf(path, sizeof path, "/models/%s/occurrences", name);
+    uint64_t odims[1];
+    hid_t ds = ls_h5_dataset_open_shape(in->f, path, 1, NULL, odims, e);
+    if (ds < 0) return LS_ERR;
+    size_t O = (size_t)odims[0];
+    m->occ_sample = ls_malloc((O ? O : 1) * sizeof *m->occ_sample);
+    m->occ_word = ls_malloc((O ? O : 1) * sizeof *m->occ_word);
+    m->occ_lp = ls_malloc((O ? O : 1) * sizeof *m->occ_lp);
+    m->occ_ent = ls_malloc((O ? O : 1) * sizeof *m->occ_ent);
+    m->occ_row = ls_malloc((O ? O : 1) * sizeof *m->occ_row);
+    OccIn *occ = ls_malloc((O < OCC_BLOCK ? (O ? O : 1) : OCC_BLOCK) * sizeof *occ);
+    hid_t ot = ls_h5_occurrence_type(), fs = H5Dget_space(ds);
+    int bad = LS_H5_CHECK(ot, ds, NULL, e) || LS_H5_CHECK(fs, ds, NULL, e);
+    size_t k = 0;
+    for (size_t r0 = 0; r0 < O && !bad; r0 += OCC_BLOCK) {
+        size_t rows = O - r0 < OCC_BLOCK ? O - r0 : OCC_BLOCK;
+        hsize_t start[1] = {r0}, count[1] = {rows};
+        hid_t ms = H5I_INVALID_HID;
+        bad = LS_H5_CHECK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL), ds, NULL, e) ||
+              LS_H5_CHECK(ms = H5Screate_simple(1, count, NULL), ds, NULL, e) ||
+              LS_H5_CHECK(H5Dread(ds, ot, ms, fs, H5P_DEFAULT, occ), ds, NULL, e);
+        if (ms >= 0) H5Sclose(ms);
+        if (bad) {
+            ls_fail_prefix(
+                e,
+                "%s: %s: cannot read the compound members sample, position, word, logprob, aligned "
+                "(rows [%zu, %zu))",
+                file, path, r0, r0 + rows);
+            break;
+        }
+        for (size_t q = 0; q < rows; q++) {
+            const OccIn *o = &occ[q];
+            size_t r = r0 + q;
+            if (o->sample < 0 || (size_t)o->sample >= N || o->word < 0 || (size_t)o->word >= W) {
+                bad =
+                    ls_fail(e,
+                            "%s: /models/%s/occurrences[%zu]: sample %lld or word %d out of range (N = %zu, "
+                            "W = %zu)",
+                            file, name, r, (long long)o->sample, (int)o->word, N, W);
+                break;
+            }
+            size_t s = (size_t)o->sample;
+            if (o->position < m->start[s] || o->position >= m->off[s + 1] - m->off[s]) {
+                bad = ls_fail(
+                    e, "%s: /models/%s/occurrences[%zu]: position %d is not an answer position of sample %zu",
+                    file, name, r, (int)o->position, s);
+                break;
+            }
+            if (!in->used[s]) continue;
+            m->occ_sample[k] = o->sample;
+            m->occ_word[k] = o->word;
+            m->occ_lp[k] = o->aligned ? (double)o->logprob : NAN;
+            m->occ_row[k] = m->off[s] + o->position;
+            m->occ_n[s * W + (size_t)o->word]++;
+            k++;
+        }
+    }
+    if (fs >= 0) H5Sclose(fs);
+    if (ot >= 0) H5Tclose(ot);
+    H5Dclose(ds);
+    free(occ);
+    m->n_occ = k;
+    return bad ? LS_ERR : LS_OK;
+}
+
+/* Streams entropy [T] and target_logprob [T, M] in blocks of BLOCK_ROWS rows
+ * (a sample may span blocks): per used sample its answer positions, the sum
+ * of their entropy and, per word, of sum_j exp(target_logprob[p, j]) over
+ * the word's columns, each added in position order (the same numbers as a
+ * whole-array read); the entropy at each occurrence's position. */
+static int stream_positions(Input *in, size_t mi, const int16_t *col_word, LsError *e) {
+    ModelIn *m = &in->m[mi];
+    const char *name = in->models[mi], *file = in->file;
+    size_t N = in->N, W = in->W, M = m->M, T = m->T, O = m->n_occ;
+    char path[512];
+    uint64_t want2[2] = {T, M}, want1[1] = {T};
+    snprintf(path, sizeof path, "/models/%s/entropy", name);
+    hid_t de = ls_h5_dataset_open_shape(in->f, path, 1, want1, NULL, e);
+    if (de < 0) return LS_ERR;
+    if (ls_h5_dataset_check_class(de, H5T_FLOAT, e)) {
+        H5Dclose(de);
+        return LS_ERR;
+    }
+    snprintf(path, sizeof path, "/models/%s/target_logprob", name);
+    hid_t dl = ls_h5_dataset_open_shape(in->f, path, 2, want2, NULL, e);
+    if (dl < 0 || ls_h5_dataset_check_class(dl, H5T_FLOAT, e)) {
+        if (dl >= 0) H5Dclose(dl);
+        H5Dclose(de);
+        return LS_ERR;
+    }
+    /* occurrences by sample (counting sort), to pick their entropy as the blocks pass */
+    size_t *ord = ls_malloc((O ? O : 1) * sizeof *ord), *first = ls_calloc(N + 1, sizeof *first);
+    for (size_t k = 0; k < O; k++)
+        first[(size_t)m->occ_sample[k] + 1]++;
+    for (size_t s = 0; s < N; s++)
+        first[s + 1] += first[s];
+    for (size_t k = 0; k < O; k++)
+        ord[first[(size_t)m->occ_sample[k]]++] = k;
+    for (size_t s = N; s > 0; s--) /* back to the start of each sample's run */
+        first[s] = first[s - 1];
+    first[0] = 0;
+    size_t cap = T < BLOCK_ROWS ? (T ? T : 1) : BLOCK_ROWS;
+    float *blk = ls_malloc(cap * (M ? M : 1) * sizeof *blk), *ent = ls_malloc(cap * sizeof *ent);
+    hid_t fl = H5Dget_space(dl), fe = H5Dget_space(de);
+    int bad = LS_H5_CHECK(fl, dl, NULL, e) || LS_H5_CHECK(fe, de, NULL, e);
+    size_t i = 0; /* the first sample that may overlap the block */
+    for (size_t r0 = 0; r0 < T && !bad; r0 += BLOCK_ROWS) {
+        size_t rows = T - r0 < BLOCK_ROWS ? T - r0 : BLOCK_ROWS, r1 = r0 + rows;
+        hsize_t s2[2] = {r0, 0}, c2[2] = {rows, M}, s1[1] = {r0}, c1[1] = {rows};
+        hid_t ml = H5I_INVALID_HID, me = H5I_INVALID_HID;
+        bad = LS_H5_CHECK(H5Sselect_hyperslab(fe, H5S_SELECT_SET, s1, NULL, c1, NULL), de, NULL, e) ||
+              LS_H5_CHECK(me = H5Screate_simple(1, c1, NULL), de, NULL, e) ||
+              LS_H5_CHECK(H5Dread(de, H5T_NATIVE_FLOAT, me, fe, H5P_DEFAULT, ent), de, NULL, e);
+        if (!bad && M)
+            bad = LS_H5_CHECK(H5Sselect_hyperslab(fl, H5S_SELECT_SET, s2, NULL, c2, NULL), dl, NULL, e) ||
+                  LS_H5_CHECK(ml = H5Screate_simple(2, c2, NULL), dl, NULL, e) ||
+                  LS_H5_CHECK(H5Dread(dl, H5T_NATIVE_FLOAT, ml, fl, H5P_DEFAULT, blk), dl, NULL, e);
+        if (me >= 0) H5Sclose(me);
+        if (ml >= 0) H5Sclose(ml);
+        if (bad) {
+            ls_fail_prefix(e, "%s: /models/%s: reading rows [%zu, %zu)", file, name, r0, r1);
+            break;
+        }
+        while (i < N && (size_t)m->off[i + 1] <= r0)
+            i++;
+        for (size_t s = i; s < N && (size_t)m->off[s] < r1; s++) {
+            if (!in->used[s]) continue;
+            size_t p0 = (size_t)(m->off[s] + m->start[s]), p1 = (size_t)m->off[s + 1];
+            m->n_ans[s] = (int64_t)(p1 - p0);
+            size_t a = p0 > r0 ? p0 : r0, b = p1 < r1 ? p1 : r1;
+            double *ps = m->prop_sum + s * W;
+            for (size_t p = a; p < b; p++) {
+                m->ent_sum[s] += (double)ent[p - r0];
+                const float *row = blk + (p - r0) * M;
+                for (size_t j = 0; j < M; j++)
+                    ps[col_word[j]] += exp((double)row[j]);
+            }
+            for (size_t q = first[s]; q < first[s + 1]; q++) {
+                size_t k = ord[q], p = (size_t)m->occ_row[k];
+                if (p >= r0 && p < r1) m->occ_ent[k] = (double)ent[p - r0];
+            }
+        }
+    }
+    if (fl >= 0) H5Sclose(fl);
+    if (fe >= 0) H5Sclose(fe);
+    H5Dclose(dl);
+    H5Dclose(de);
+    free(blk);
+    free(ent);
+    free(ord);
+    free(first);
+    free(m->occ_row);
+    m->occ_row = NULL;
+    return bad ? LS_ERR : LS_OK;
 }
 
 /* Reads one model's datasets and reduces them to per-sample and per-occurrence values. */
@@ -183,136 +353,18 @@ static int read_model(Input *in, size_t mi, LsError *e) {
         m->has_forms[col_word[j]] = 1;
     }
 
-    /* entropy: whole (random access at occurrences) */
-    float *ent = NULL;
-    if (read_1d(in->f, file, MPATH("entropy"), m->T, H5T_FLOAT, H5T_NATIVE_FLOAT, (void **)&ent, NULL, e)) {
-        free(col_word);
-        return LS_ERR;
-    }
-
-    /* target_logprob [T, M]: streamed in blocks of whole samples */
-    uint64_t want[2] = {m->T, m->M};
-    ds = ls_h5_dataset_open_shape(in->f, MPATH("target_logprob"), 2, want, NULL, e);
-    if (ds < 0 || ls_h5_dataset_check_class(ds, H5T_FLOAT, e)) {
-        if (ds >= 0) H5Dclose(ds);
-        free(col_word);
-        free(ent);
-        return LS_ERR;
-    }
     m->n_ans = ls_calloc(N ? N : 1, sizeof *m->n_ans);
     m->ent_sum = ls_calloc(N ? N : 1, sizeof *m->ent_sum);
     size_t NW = 1;
     if (ls_mul_size(N, W, &NW) || NW > SIZE_MAX / sizeof(double)) {
-        H5Dclose(ds);
         free(col_word);
-        free(ent);
         return ls_fail(e, "%s: %zu samples x %zu words is too large", file, N, W);
     }
     m->prop_sum = ls_calloc(NW ? NW : 1, sizeof *m->prop_sum);
     m->occ_n = ls_calloc(NW ? NW : 1, sizeof *m->occ_n);
-    float *blk = NULL;
-    size_t blk_cap = 0;
-    hid_t fs = H5Dget_space(ds);
-    int bad = LS_H5_CHECK(fs, ds, NULL, e);
-    for (size_t i0 = 0; i0 < N && !bad;) {
-        size_t i1 = i0 + 1;
-        while (i1 < N && (size_t)(m->off[i1 + 1] - m->off[i0]) <= BLOCK_ROWS)
-            i1++;
-        size_t r0 = (size_t)m->off[i0], rows = (size_t)(m->off[i1] - m->off[i0]);
-        if (rows && m->M) {
-            if (rows * m->M > blk_cap) {
-                blk_cap = rows * m->M;
-                blk = ls_realloc(blk, blk_cap * sizeof *blk);
-            }
-            hsize_t start[2] = {r0, 0}, count[2] = {rows, m->M};
-            hid_t ms = H5I_INVALID_HID;
-            bad =
-                LS_H5_CHECK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL), ds, NULL, e) ||
-                LS_H5_CHECK(ms = H5Screate_simple(2, count, NULL), ds, NULL, e) ||
-                LS_H5_CHECK(H5Dread(ds, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, blk), ds, NULL, e);
-            if (ms >= 0) H5Sclose(ms);
-            if (bad) {
-                ls_fail_prefix(e, "reading rows [%zu, %zu)", r0, r0 + rows);
-                break;
-            }
-        }
-        for (size_t i = i0; i < i1; i++) {
-            if (!in->used[i]) continue;
-            size_t p0 = (size_t)(m->off[i] + m->start[i]), p1 = (size_t)m->off[i + 1];
-            m->n_ans[i] = (int64_t)(p1 - p0);
-            double es = 0.0;
-            for (size_t p = p0; p < p1; p++) {
-                es += (double)ent[p];
-                if (!m->M) continue;
-                const float *row = blk + (p - r0) * m->M;
-                double *ps = m->prop_sum + i * W;
-                for (size_t j = 0; j < m->M; j++)
-                    ps[col_word[j]] += exp((double)row[j]);
-            }
-            m->ent_sum[i] = es;
-        }
-        i0 = i1;
-    }
-    if (fs >= 0) H5Sclose(fs);
-    H5Dclose(ds);
-    free(blk);
+    int bad = read_occurrences(in, mi, e);
+    if (!bad) bad = stream_positions(in, mi, col_word, e);
     free(col_word);
-    if (bad) {
-        free(ent);
-        return LS_ERR;
-    }
-
-    /* occurrences */
-    uint64_t odims[1];
-    ds = ls_h5_dataset_open_shape(in->f, MPATH("occurrences"), 1, NULL, odims, e);
-    if (ds < 0) {
-        free(ent);
-        return LS_ERR;
-    }
-    size_t O = (size_t)odims[0];
-    OccIn *occ = ls_malloc((O ? O : 1) * sizeof *occ);
-    hid_t ot = ls_h5_occurrence_type();
-    st = ls_h5_dataset_read_all(ds, ot, occ, e);
-    H5Tclose(ot);
-    H5Dclose(ds);
-    if (st) {
-        free(occ);
-        free(ent);
-        return ls_fail_prefix(
-            e, "%s: %s: cannot read the compound members sample, position, word, logprob, aligned", file,
-            path);
-    }
-    m->occ_sample = ls_malloc((O ? O : 1) * sizeof *m->occ_sample);
-    m->occ_word = ls_malloc((O ? O : 1) * sizeof *m->occ_word);
-    m->occ_lp = ls_malloc((O ? O : 1) * sizeof *m->occ_lp);
-    m->occ_ent = ls_malloc((O ? O : 1) * sizeof *m->occ_ent);
-    size_t k = 0;
-    for (size_t r = 0; r < O && !bad; r++) {
-        const OccIn *o = &occ[r];
-        if (o->sample < 0 || (size_t)o->sample >= N || o->word < 0 || (size_t)o->word >= W) {
-            bad = ls_fail(
-                e, "%s: /models/%s/occurrences[%zu]: sample %lld or word %d out of range (N = %zu, W = %zu)",
-                file, name, r, (long long)o->sample, (int)o->word, N, W);
-            break;
-        }
-        size_t s = (size_t)o->sample;
-        if (o->position < m->start[s] || o->position >= m->off[s + 1] - m->off[s]) {
-            bad = ls_fail(
-                e, "%s: /models/%s/occurrences[%zu]: position %d is not an answer position of sample %zu",
-                file, name, r, (int)o->position, s);
-            break;
-        }
-        if (!in->used[s]) continue;
-        m->occ_sample[k] = o->sample;
-        m->occ_word[k] = o->word;
-        m->occ_lp[k] = o->aligned ? (double)o->logprob : NAN;
-        m->occ_ent[k] = (double)ent[m->off[s] + o->position];
-        m->occ_n[s * W + (size_t)o->word]++;
-        k++;
-    }
-    m->n_occ = k;
-    free(occ);
-    free(ent);
     return bad ? LS_ERR : LS_OK;
 #undef MPATH
 }
