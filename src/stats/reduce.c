@@ -499,10 +499,6 @@ static double mean_or_nan(const double *x, size_t n) {
     return ls_stats_describe(x, n, 0, 0).mean;
 }
 
-static uint64_t ci_seed(const LsReduceOptions *opt, size_t row, int k) {
-    return opt->seed + 16u * (uint64_t)row + (uint64_t)k;
-}
-
 /* The clusters of each group (problems, or samples): of[g * N + i] is sample
  * i's dense cluster index within group g, SIZE_MAX outside it; G[g] the count. */
 typedef struct {
@@ -529,48 +525,67 @@ static void group_clusters(const Input *in, GroupClusters *gc) {
     free(pos);
 }
 
-/* BCa interval of sum(sum) / sum(cnt) over the clusters with cnt > 0 (in-place
- * compaction), B = opt->bootstrap resamples of those clusters. */
-static void ratio_ci(double *sum, double *cnt, size_t G, const LsReduceOptions *opt, uint64_t key, double *lo,
-                     double *hi) {
-    size_t k = 0;
-    for (size_t c = 0; c < G; c++)
-        if (cnt[c] > 0) sum[k] = sum[c], cnt[k++] = cnt[c];
-    double est;
-    LsStatInterval ci;
-    ls_stats_cluster_bca(sum, cnt, k, 1, opt->bootstrap, key, LS_STATS_CI_LEVEL, &est, &ci);
-    *lo = ci.lo, *hi = ci.hi;
+/* Key of the counter-based stream of the CIs of group g (every model, word
+ * and variable of the group shares its resamples). */
+static uint64_t group_key(const LsReduceOptions *opt, int g) {
+    return opt->seed + 16u * (uint64_t)g + 5u;
 }
 
-/* The CIs of one row of /summary/groups: cluster-bootstrap BCa of the
- * occurrence log-prob, probability and entropy means and of the mean
- * per-sample propensity, each over the clusters holding values. */
-static void group_cis(const Input *in, const ModelIn *m, size_t w, int g, const GroupClusters *gc,
-                      const LsReduceOptions *opt, size_t r, LsSumGroup *row) {
-    size_t G = gc->G[g], N = in->N;
-    double *a = ls_calloc(8 * G + 1, sizeof *a);
-    double *s0 = a, *c0 = a + G, *s1 = a + 2 * G, *s2 = a + 3 * G, *c2 = a + 4 * G, *s3 = a + 5 * G,
-           *c3 = a + 6 * G, *c1 = a + 7 * G;
+/* Columns per word of the group CI table, then one shared column. */
+enum { GC_LP, GC_LPN, GC_PROB, GC_ENT, GC_ENTN, GC_PROP, GC_PER_WORD };
+
+/* The CIs of the rows of model m in group g: cluster-bootstrap BCa (B =
+ * opt->bootstrap resamples of the group's G clusters, shared by every word
+ * and variable) of the occurrence log-prob, probability and entropy means
+ * and of the mean per-sample propensity. rows: the model's rows, stride
+ * LS_GROUP_COUNT per word. */
+static void group_cis(const Input *in, const ModelIn *m, int g, const GroupClusters *gc,
+                      const LsReduceOptions *opt, LsSumGroup *rows) {
+    size_t G = gc->G[g], N = in->N, W = in->W, C = GC_PER_WORD * W + 1;
+    if (G < 2) return;
+    double *Mx = ls_calloc(G * C, sizeof *Mx);
     for (size_t k = 0; k < m->n_occ; k++) {
         size_t c = gc->of[(size_t)g * N + (size_t)m->occ_sample[k]];
-        if ((size_t)m->occ_word[k] != w || c == SIZE_MAX) continue;
-        s3[c] += m->occ_ent[k], c3[c] += 1.0;
-        if (!isnan(m->occ_lp[k])) s0[c] += m->occ_lp[k], s1[c] += exp(m->occ_lp[k]), c0[c] += 1.0;
+        if (c == SIZE_MAX) continue;
+        double *r = Mx + c * C + GC_PER_WORD * (size_t)m->occ_word[k];
+        r[GC_ENT] += m->occ_ent[k], r[GC_ENTN] += 1.0;
+        if (!isnan(m->occ_lp[k])) r[GC_LP] += m->occ_lp[k], r[GC_PROB] += exp(m->occ_lp[k]), r[GC_LPN] += 1.0;
     }
-    memcpy(c1, c0, G * sizeof *c1);
     for (size_t i = 0; i < N; i++) {
         size_t c = gc->of[(size_t)g * N + i];
-        if (c != SIZE_MAX && m->n_ans[i]) s2[c] += propensity(in, m, i, w), c2[c] += 1.0;
+        if (c == SIZE_MAX || !m->n_ans[i]) continue;
+        for (size_t w = 0; w < W; w++)
+            Mx[c * C + GC_PER_WORD * w + GC_PROP] += propensity(in, m, i, w);
+        Mx[c * C + C - 1] += 1.0;
     }
-    if (row->logprob_reason == LS_STAT_OK)
-        ratio_ci(s0, c0, G, opt, ci_seed(opt, r, 0), &row->logprob_ci_lo, &row->logprob_ci_hi);
-    if (row->prob_reason == LS_STAT_OK)
-        ratio_ci(s1, c1, G, opt, ci_seed(opt, r, 1), &row->prob_ci_lo, &row->prob_ci_hi);
-    if (row->propensity_reason == LS_STAT_OK)
-        ratio_ci(s2, c2, G, opt, ci_seed(opt, r, 2), &row->propensity_ci_lo, &row->propensity_ci_hi);
-    if (row->entropy_occ_reason == LS_STAT_OK)
-        ratio_ci(s3, c3, G, opt, ci_seed(opt, r, 3), &row->entropy_occ_ci_lo, &row->entropy_occ_ci_hi);
-    free(a);
+    enum { V = 4 }; /* logprob, prob, propensity, entropy */
+    size_t *num = ls_malloc(V * W * sizeof *num), *den = ls_malloc(V * W * sizeof *den);
+    for (size_t w = 0; w < W; w++) {
+        size_t o = GC_PER_WORD * w;
+        num[V * w] = o + GC_LP, den[V * w] = o + GC_LPN;
+        num[V * w + 1] = o + GC_PROB, den[V * w + 1] = o + GC_LPN;
+        num[V * w + 2] = o + GC_PROP, den[V * w + 2] = C - 1;
+        num[V * w + 3] = o + GC_ENT, den[V * w + 3] = o + GC_ENTN;
+    }
+    double *est = ls_malloc(V * W * sizeof *est);
+    LsStatInterval *ci = ls_malloc(V * W * sizeof *ci);
+    ls_stats_cluster_bca_ratio(Mx, G, C, num, den, V * W, opt->bootstrap, group_key(opt, g),
+                               LS_STATS_CI_LEVEL, est, ci);
+    for (size_t w = 0; w < W; w++) {
+        LsSumGroup *row = &rows[w * LS_GROUP_COUNT + (size_t)g];
+        const LsStatInterval *c = ci + V * w;
+        if (row->logprob_reason == LS_STAT_OK) row->logprob_ci_lo = c[0].lo, row->logprob_ci_hi = c[0].hi;
+        if (row->prob_reason == LS_STAT_OK) row->prob_ci_lo = c[1].lo, row->prob_ci_hi = c[1].hi;
+        if (row->propensity_reason == LS_STAT_OK)
+            row->propensity_ci_lo = c[2].lo, row->propensity_ci_hi = c[2].hi;
+        if (row->entropy_occ_reason == LS_STAT_OK)
+            row->entropy_occ_ci_lo = c[3].lo, row->entropy_occ_ci_hi = c[3].hi;
+    }
+    free(Mx);
+    free(num);
+    free(den);
+    free(est);
+    free(ci);
 }
 
 static void fill_groups(const Input *in, const LsReduceOptions *opt, LsSumGroup *rows, double *buf,
@@ -640,9 +655,11 @@ static void fill_groups(const Input *in, const LsReduceOptions *opt, LsSumGroup 
                     row->propensity_ci_hi = d.ci_hi;
                     row->propensity_reason = (int8_t)d.reason;
                 }
-                if (opt->bootstrap) group_cis(in, m, w, g, &gc, opt, r, row);
             }
         }
+        if (opt->bootstrap)
+            for (int g = 0; g < LS_GROUP_COUNT; g++)
+                group_cis(in, m, g, &gc, opt, rows + mi * W * LS_GROUP_COUNT);
     }
     free(gc.of);
 }
@@ -719,10 +736,42 @@ static void fill_levels(const Input *in, LsSumLevel *rows, double *v, double *le
             }
 }
 
+/* Cluster-bootstrap BCa intervals of the mean raw propensity difference
+ * a - b of every word of model pair k (B = opt->bootstrap resamples of the
+ * pair's clusters, shared by its words; key seed + 16 k + 4). ci: [W]. */
+static void pair_diff_cis(const Input *in, size_t a, size_t b, size_t k, const LsReduceOptions *opt,
+                          LsStatInterval *ci) {
+    const ModelIn *ma = &in->m[a], *mb = &in->m[b];
+    size_t N = in->N, W = in->W, n = 0;
+    int64_t *id = ls_malloc((N ? N : 1) * sizeof *id);
+    size_t *pos = ls_malloc((N ? N : 1) * sizeof *pos), *cl = ls_malloc((N ? N : 1) * sizeof *cl);
+    for (size_t i = 0; i < N; i++)
+        if (in->used[i] && ma->n_ans[i] && mb->n_ans[i]) id[n] = in->problem[i], pos[n++] = i;
+    size_t G = ls_stats_cluster_index(id, n, cl);
+    double *sum = ls_calloc(G * W + 1, sizeof *sum), *cnt = ls_calloc(G + 1, sizeof *cnt),
+           *est = ls_malloc((W ? W : 1) * sizeof *est);
+    for (size_t j = 0; j < n; j++) {
+        size_t i = pos[j];
+        cnt[cl[j]] += 1.0;
+        for (size_t w = 0; w < W; w++)
+            sum[cl[j] * W + w] += propensity(in, ma, i, w) - propensity(in, mb, i, w);
+    }
+    ls_stats_cluster_bca(sum, cnt, G, W, opt->bootstrap, opt->seed + 16u * (uint64_t)k + 4u,
+                         LS_STATS_CI_LEVEL, est, ci);
+    free(id);
+    free(pos);
+    free(cl);
+    free(sum);
+    free(cnt);
+    free(est);
+}
+
 static void fill_pairs(const Input *in, const LsReduceOptions *opt, LsSumPair *rows, double *x, double *y) {
-    size_t r = 0;
+    size_t r = 0, k = 0;
+    LsStatInterval *ci = ls_malloc((in->W ? in->W : 1) * sizeof *ci);
     for (size_t a = 0; a < in->n_models; a++)
-        for (size_t b = a + 1; b < in->n_models; b++)
+        for (size_t b = a + 1; b < in->n_models; b++, k++) {
+            if (opt->bootstrap) pair_diff_cis(in, a, b, k, opt, ci);
             for (size_t w = 0; w < in->W; w++, r++) {
                 LsSumPair *row = &rows[r];
                 const ModelIn *ma = &in->m[a], *mb = &in->m[b];
@@ -736,7 +785,8 @@ static void fill_pairs(const Input *in, const LsReduceOptions *opt, LsSumPair *r
                 }
                 row->n_pairs = (int64_t)n;
                 row->mean_a = mean_or_nan(x, n), row->mean_b = mean_or_nan(y, n);
-                LsStatDesc d = ls_stats_paired_diff(x, y, n, opt->bootstrap, ci_seed(opt, r, 4));
+                LsStatDesc d = ls_stats_paired_diff(x, y, n, 0, 0);
+                if (opt->bootstrap && d.reason == LS_STAT_OK) d.ci_lo = ci[w].lo, d.ci_hi = ci[w].hi;
                 LsStatTest t = ls_stats_wilcoxon(x, y, n);
                 if (!ma->has_forms[w] || !mb->has_forms[w]) {
                     d = (LsStatDesc){d.n, NAN, NAN, NAN, NAN, NAN, (LsStatReason)LS_REDUCE_NO_FORMS};
@@ -749,15 +799,19 @@ static void fill_pairs(const Input *in, const LsReduceOptions *opt, LsSumPair *r
                 row->wilcoxon_method = (int8_t)t.method, row->wilcoxon_reason = (int8_t)t.reason;
                 row->wilcoxon_r = t.effect;
             }
+        }
+    free(ci);
 }
 
 static void bh_family(const void *base_p, void *base_q, size_t stride, size_t n);
 
 /* ---- primary tests (docs/statistics.md) ---------------------------------- */
 
-/* Key of the counter-based random stream of model pair k, use t (0 BCa, 1
- * sign flips of the pair effect, 2 of the level slope, 3 of the correctness
- * difference). */
+/* Key of the counter-based random stream of model pair k, use t (0 BCa of
+ * the pair effect, 1 its sign flips, 2 sign flips of the level slope, 3 of
+ * the correctness difference, 6 the cluster bootstrap of the regression;
+ * 4 is the model_pairs CI, and seed + 16 g + 5 the CIs of group g). */
+#define LS_Z975 1.959963984540054 /* ndtri(0.975) */
 static uint64_t primary_key(const LsReduceOptions *opt, size_t k, int t) {
     return opt->seed + 16u * (uint64_t)k + (uint64_t)t;
 }
@@ -822,6 +876,7 @@ static void primary_init(LsSumPrimary *row, size_t a, size_t b, size_t w, int te
     row->model_a = (int16_t)a, row->model_b = (int16_t)b, row->word = (int16_t)w, row->test = (int8_t)test;
     row->n = (int64_t)pd->n, row->n_clusters = (int64_t)pd->G;
     row->estimate = row->se = row->ci_lo = row->ci_hi = row->ratio = row->ratio_lo = row->ratio_hi = NAN;
+    row->wald_lo = row->wald_hi = NAN;
     row->geomean_a = row->geomean_b = row->z = row->p_wald = row->p = row->q = NAN;
     row->reason = (int8_t)pd->word_reason[w];
     if (!pd->word_reason[w] && pd->n) {
@@ -835,6 +890,7 @@ static void primary_init(LsSumPrimary *row, size_t a, size_t b, size_t w, int te
 static void primary_finish(LsSumPrimary *row, const LsStatTest *flip) {
     if (row->reason) {
         row->estimate = row->se = row->ci_lo = row->ci_hi = row->z = row->p_wald = NAN;
+        row->wald_lo = row->wald_hi = NAN;
         row->geomean_a = row->geomean_b = NAN;
         row->ci_method = LS_CI_NONE;
         return;
@@ -874,6 +930,8 @@ static void primary_pair_effect(const PairData *pd, const LsReduceOptions *opt, 
             LsStatOls o = ls_stats_ols_cluster(X, y, pd->cl, n, 1, G, NULL);
             row->estimate = est[w], row->se = o.se[0], row->z = o.z[0], row->p_wald = o.p[0];
             row->ci_lo = ci[w].lo, row->ci_hi = ci[w].hi, row->ci_method = LS_CI_BCA;
+            row->wald_lo = row->estimate - LS_Z975 * row->se,
+            row->wald_hi = row->estimate + LS_Z975 * row->se;
             if (o.reason)
                 row->reason = (int8_t)o.reason;
             else if (ci[w].reason)
@@ -915,10 +973,18 @@ static void primary_regression(const Input *in, const PairData *pd, const LsRedu
         for (size_t c = 0; c < G; c++)
             wl[c * W + w] = fw[c * K + 1], wc[c * W + w] = fw[c * K + 2];
     }
+    /* cluster-bootstrap BCa of the level and correctness coefficients, every word on the same resamples */
+    double *Y = ls_malloc((n * W + 1) * sizeof *Y), *best = ls_malloc((2 * W + 1) * sizeof *best);
+    LsStatInterval *bci = ls_malloc((2 * W + 1) * sizeof *bci);
+    for (size_t j = 0; j < n * W; j++)
+        Y[j] = pd->word_reason[j % W] ? 0.0 : pd->d[j];
+    size_t coef[2] = {1, 2};
+    ls_stats_ols_cluster_bca(X, Y, W, pd->cl, n, K, G, coef, 2, opt->resamples, primary_key(opt, k, 6),
+                             LS_STATS_CI_LEVEL, best, bci);
+    free(Y);
     LsStatTest *fl = ls_malloc((W + 1) * sizeof *fl), *fc = ls_malloc((W + 1) * sizeof *fc);
     ls_stats_signflip(wl, G, W, opt->resamples, primary_key(opt, k, 2), fl);
     ls_stats_signflip(wc, G, W, opt->resamples, primary_key(opt, k, 3), fc);
-    double zc = 1.959963984540054; /* ndtri(0.975) */
     for (size_t w = 0; w < W; w++)
         for (int t = LS_PRIMARY_LEVEL_TREND; t <= LS_PRIMARY_CORRECTNESS; t++) {
             LsSumPrimary *row = &rows[w * LS_PRIMARY_COUNT + t];
@@ -928,8 +994,11 @@ static void primary_regression(const Input *in, const PairData *pd, const LsRedu
             if (!row->reason) {
                 row->estimate = fit[w].beta[j], row->se = fit[w].se[j];
                 row->z = fit[w].z[j], row->p_wald = fit[w].p[j];
-                row->ci_lo = row->estimate - zc * row->se, row->ci_hi = row->estimate + zc * row->se;
-                row->ci_method = LS_CI_WALD;
+                row->wald_lo = row->estimate - LS_Z975 * row->se,
+                row->wald_hi = row->estimate + LS_Z975 * row->se;
+                const LsStatInterval *bc = &bci[w * 2 + (size_t)(t - LS_PRIMARY_LEVEL_TREND)];
+                if (bc->reason == LS_STAT_OK)
+                    row->ci_lo = bc->lo, row->ci_hi = bc->hi, row->ci_method = LS_CI_BCA;
             }
             primary_finish(row, t == LS_PRIMARY_LEVEL_TREND ? &fl[w] : &fc[w]);
         }
@@ -941,6 +1010,8 @@ static void primary_regression(const Input *in, const PairData *pd, const LsRedu
     free(fit);
     free(fl);
     free(fc);
+    free(best);
+    free(bci);
 }
 
 /* Rows ordered by model pair (a < b), word, test. */

@@ -33,18 +33,20 @@ def sign_vectors(key, B, G):
 
 
 def bca(sums, cnt, key, B):
-    """BCa 95% interval of sum(sums)/sum(cnt) from B resamples of the G clusters (NaN where the C code
+    """BCa 95% interval of sum(sums)/sum(cnt) from B resamples of the G clusters, those whose drawn cnt sum to 0
+    left out (NaN where the C code
     reports a degenerate interval: a jackknife constant up to rounding, or the estimate outside every resample)."""
     sums, cnt = np.asarray(sums, float), np.asarray(cnt, float)
     G = sums.size
-    if G < 2 or B == 0:
+    if G < 2 or B == 0 or np.sum(cnt > 0) < 2:
         return np.nan, np.nan
     idx = below(rng64(key, np.arange(B * G, dtype=np.uint64).reshape(B, G)), G)
+    idx = idx[cnt[idx].sum(axis=1) > 0]  # a resample that drew no cluster holding a value has no estimate
     theta_b = np.array([sum(sums[r].tolist()) / sum(cnt[r].tolist()) for r in idx])
     theta = sum(sums.tolist()) / sum(cnt.tolist())
     theta_b[np.abs(theta_b - theta) <= 1e-12 * abs(theta)] = theta  # ties up to the summation order (as the C code)
     jack = (sums.sum() - sums) / (cnt.sum() - cnt)
-    frac = (np.sum(theta_b < theta) + np.sum(theta_b <= theta)) / (2 * B)
+    frac = (np.sum(theta_b < theta) + np.sum(theta_b <= theta)) / (2 * theta_b.size)
     if np.sqrt(np.mean((jack.mean() - jack) ** 2)) <= 1e-12 * abs(jack.mean()) or frac in (0.0, 1.0):
         return np.nan, np.nan
     def stat(i, axis=-1):  # sequential sums (cumsum), as the C loop: the estimate is bit-identical to theta
@@ -69,3 +71,40 @@ def signflip(w, key, B):
     gam = abs(100 * np.finfo(float).eps * obs)
     pl, pg = (np.sum(T <= obs + gam) + 1) / (B + 1), (np.sum(T >= obs - gam) + 1) / (B + 1)
     return min(1.0, 2 * min(pl, pg)), "permutation", B
+
+
+def ols_bca(X, y, g, j, key, B):
+    """BCa 95% interval of OLS coefficient j of y on X from B resamples of the clusters g (dense ids), each
+    refitted by numpy lstsq on the rows of the drawn clusters (the C code solves the normal equations); a
+    resample with a rank-deficient X has no estimate and is left out. The jackknife refits without each
+    cluster (scipy's own `_bca_interval`)."""
+    X, y, g = np.asarray(X, float), np.asarray(y, float), np.asarray(g)
+    G, k = int(g.max()) + 1, X.shape[1]
+    if G < 2 or B == 0:
+        return np.nan, np.nan
+    rows_of = [np.flatnonzero(g == c) for c in range(G)]
+
+    def fit(clusters):
+        r = np.concatenate([rows_of[c] for c in np.asarray(clusters, np.int64)])
+        Xr = X[r]
+        if np.linalg.matrix_rank(Xr) < k:
+            return np.nan
+        return np.linalg.lstsq(Xr, y[r], rcond=None)[0][j]
+
+    idx = below(rng64(key, np.arange(B * G, dtype=np.uint64).reshape(B, G)), G)
+    theta_b = np.array([fit(r) for r in idx])
+    theta_b = theta_b[~np.isnan(theta_b)]
+    theta = fit(np.arange(G))
+    theta_b[np.abs(theta_b - theta) <= 1e-12 * abs(theta)] = theta  # the tie rule of the C code
+    frac = (np.sum(theta_b < theta) + np.sum(theta_b <= theta)) / (2 * theta_b.size)
+    if frac in (0.0, 1.0):
+        return np.nan, np.nan
+
+    def stat(i, axis=-1):
+        i = np.asarray(i)
+        return np.apply_along_axis(fit, -1, i) if i.ndim > 1 else fit(i)
+
+    a1, a2, _ = _bca_interval((np.arange(G),), stat, axis=-1, alpha=0.025, theta_hat_b=theta_b[None, :],
+                              batch=None, xp=np)
+    ci = stats.quantile(theta_b, np.array([float(np.squeeze(a1)), float(np.squeeze(a2))]))
+    return float(ci[0]), float(ci[1])

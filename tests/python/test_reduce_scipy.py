@@ -89,13 +89,18 @@ def boot_ci(x, seed):
     return lo, hi
 
 
-def cluster_ci(cluster_id, values, key):
-    """BCa CI of the mean of values, resampling the clusters (ids) that hold them (as reduce.c)."""
-    ids, inv = np.unique(cluster_id, return_inverse=True)
-    sums = np.zeros(ids.size)
-    for j, v in zip(inv, values):  # sequential, as the C loop
-        sums[j] += v
-    return bca(sums, np.bincount(inv, minlength=ids.size).astype(float), key, B)
+def group_ci(members, samples, values, key):
+    """BCa CI of the mean of values (value v belongs to sample samples[v]) resampling every cluster of
+    members (the group's samples, clusters in id order: sample i is id -(i + 1), so the last comes first),
+    holding values or not, as reduce.c."""
+    order = np.asarray(members)[::-1]
+    pos = np.full(int(order.max()) + 1 if order.size else 1, -1)
+    pos[order] = np.arange(order.size)
+    sums, cnt = np.zeros(order.size), np.zeros(order.size)
+    for i, v in zip(samples, values):  # sequential, as the C loop
+        sums[pos[i]] += v
+        cnt[pos[i]] += 1.0
+    return bca(sums, cnt, key, B)
 
 
 def describe(x, seed):
@@ -215,7 +220,7 @@ def test_demo_run_summary_same_at_np1_and_np3(demo_files):
     a, b = demo_files
     with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
         assert fa.attrs["complete"] == 1 and fb.attrs["complete"] == 1
-        assert fa["summary"].attrs["bootstrap"] == 1000
+        assert fa["summary"].attrs["bootstrap"] == 10000
         for k in ("groups", "correctness", "levels", "model_pairs"):
             x, y = fa[f"summary/{k}"][:], fb[f"summary/{k}"][:]
             assert x.size > 0 and x.tobytes() == y.tobytes(), k
@@ -268,22 +273,21 @@ def test_groups(reduced):
         lp = m["occ_lp"][osel]
         lp = lp[~np.isnan(lp)]
         assert row["occurrences_aligned"] == lp.size, tag
-        seed = SEED + 16 * r
-        # CIs: cluster-bootstrap BCa over the group's samples holding values (clusters in id order:
-        # sample i is id -(i + 1), so the last sample comes first)
-        cl_occ = -(m["occ_s"][osel] + 1)
+        key = SEED + 16 * g + 5  # one stream per group, shared by models, words and variables
+        members = np.flatnonzero(mask)
+        occ_s = m["occ_s"][osel]
         aligned = ~np.isnan(m["occ_lp"][osel])
         for k, (col, x) in enumerate([("logprob", lp), ("prob", np.exp(lp))]):
             d = describe(x, None)
             for f in ("mean", "median", "sd"):
                 check(f"{tag} {col}_{f}", row[f"{col}_{f}"], d[f])
             assert row[f"{col}_reason"] == d["reason"], tag
-            lo, hi = cluster_ci(cl_occ[aligned], x, seed + k) if d["reason"] == 0 else (np.nan, np.nan)
+            lo, hi = group_ci(members, occ_s[aligned], x, key) if d["reason"] == 0 else (np.nan, np.nan)
             check(f"{tag} {col}_ci_lo", row[f"{col}_ci_lo"], lo)
             check(f"{tag} {col}_ci_hi", row[f"{col}_ci_hi"], hi)
         d = describe(m["occ_ent"][osel], None)
         check(f"{tag} entropy_occ_mean", row["entropy_occ_mean"], d["mean"])
-        lo, hi = cluster_ci(cl_occ, m["occ_ent"][osel], seed + 3) if d["reason"] == 0 else (np.nan, np.nan)
+        lo, hi = group_ci(members, occ_s, m["occ_ent"][osel], key) if d["reason"] == 0 else (np.nan, np.nan)
         check(f"{tag} entropy_occ_ci_lo", row["entropy_occ_ci_lo"], lo)
         check(f"{tag} entropy_occ_ci_hi", row["entropy_occ_ci_hi"], hi)
         assert row["entropy_occ_reason"] == d["reason"], tag
@@ -298,7 +302,7 @@ def test_groups(reduced):
         for f, c in (("mean", "sample_mean"), ("median", "sample_median"), ("sd", "sample_sd")):
             check(f"{tag} propensity_{c}", row[f"propensity_{c}"], d[f])
         psel = np.flatnonzero(mask & (m["n_ans"] > 0))
-        lo, hi = cluster_ci(-(psel + 1), m["prop"][psel, w], seed + 2) if d["reason"] == 0 else (np.nan, np.nan)
+        lo, hi = group_ci(members, psel, m["prop"][psel, w], key) if d["reason"] == 0 else (np.nan, np.nan)
         check(f"{tag} propensity_ci_lo", row["propensity_ci_lo"], lo)
         check(f"{tag} propensity_ci_hi", row["propensity_ci_hi"], hi)
         assert row["propensity_reason"] == d["reason"], tag
@@ -461,7 +465,9 @@ def test_model_pairs(reduced):
         if not (ma["has"][w] and mb["has"][w]):
             assert row["wilcoxon_reason"] == row["diff_reason"] == R["no_single_token_form"], tag
             continue
-        d = describe(x - y, SEED + 16 * r + 4)
+        d = describe(x - y, None)
+        if d["reason"] == 0:  # BCa over the pair's clusters, one stream per pair (key seed + 16 k + 4)
+            d["lo"], d["hi"] = group_ci(np.flatnonzero(sel), np.flatnonzero(sel), x - y, SEED + 16 * (r // W) + 4)
         for f, c in (("mean", "diff_mean"), ("median", "diff_median"), ("sd", "diff_sd"), ("lo", "diff_ci_lo"),
                      ("hi", "diff_ci_hi")):
             check(f"{tag} {c}", row[c], d[f])
