@@ -135,6 +135,7 @@ typedef struct {
     int8_t spearman_reason;
     double kruskal_h, kruskal_df, kruskal_p, kruskal_q;
     int8_t kruskal_reason;
+    int8_t kruskal_method; /* asymptotic (chi-square), exact or permutation (a level of <= 20 values) */
 } LsSumLevel;
 
 /* /summary/model_pairs: paired comparison of two models on the same samples

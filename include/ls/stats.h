@@ -158,6 +158,27 @@ LsStatTest ls_stats_spearman(const double *x, const double *y, size_t n);
  * -> ALL_TIED (scipy: NaN); NaN -> NAN_INPUT. */
 LsStatTest ls_stats_kruskal(const double *const *groups, const size_t *sizes, size_t k);
 
+/* Kruskal–Wallis at small n: when some group holds at most
+ * LS_STATS_KRUSKAL_SMALL values (and N <= LS_STATS_KRUSKAL_PERM_MAXN), p is a
+ * permutation p of H over assignments of the pooled values to groups of the
+ * same sizes (H* >= H - 100 eps |H|, scipy.stats.permutation_test's
+ * tolerance, alternative 'greater'): exact over every distinct assignment
+ * (method EXACT, = permutation_test(permutation_type='independent',
+ * n_resamples=inf)) when there are at most LS_STATS_KRUSKAL_EXACT_MAX of
+ * them, else B random permutations (method PERMUTATION, p = (1 + #{H* >= H})
+ * / (1 + B), never 0; permutation b: a Fisher–Yates pass over the first
+ * N - n_max value indices, draw i = i + ls_stats_rng_below(ls_stats_rng(key,
+ * b N + i), N - i); the groups other than the first largest take consecutive
+ * runs in group order). Otherwise (every group larger, a larger N, or B == 0
+ * without an exact count) it is ls_stats_kruskal (chi-square, ASYMPTOTIC).
+ * statistic = H, df = k - 1 either way. Threaded over permutations; the
+ * result does not depend on the thread count. */
+#define LS_STATS_KRUSKAL_SMALL 20
+#define LS_STATS_KRUSKAL_PERM_MAXN 5000
+#define LS_STATS_KRUSKAL_EXACT_MAX 100000
+LsStatTest ls_stats_kruskal_perm(const double *const *groups, const size_t *sizes, size_t k, size_t B,
+                                 uint64_t key);
+
 /* Paired Wilcoxon signed-rank test = scipy.stats.wilcoxon(x, y) with its
  * defaults (zero_method='wilcox', correction=False, alternative='two-sided',
  * method='auto'), scipy 1.17 rules: d = x - y, zero differences are dropped

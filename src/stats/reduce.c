@@ -694,7 +694,8 @@ static void fill_correct(const Input *in, LsSumCorrect *rows, double *a, double 
             }
 }
 
-static void fill_levels(const Input *in, LsSumLevel *rows, double *v, double *lev, double *tmp) {
+static void fill_levels(const Input *in, const LsReduceOptions *opt, LsSumLevel *rows, double *v, double *lev,
+                        double *tmp) {
     size_t r = 0;
     for (size_t mi = 0; mi < in->n_models; mi++)
         for (size_t w = 0; w < in->W; w++)
@@ -721,7 +722,9 @@ static void fill_levels(const Input *in, LsSumLevel *rows, double *v, double *le
                     pos += c;
                 }
                 LsStatTest s = ls_stats_spearman(lev, v, n);
-                LsStatTest h = k >= 2 ? ls_stats_kruskal(groups, sizes, k)
+                /* small levels: permutation p (key seed + 16 r + 7, r the row) */
+                LsStatTest h = k >= 2 ? ls_stats_kruskal_perm(groups, sizes, k, opt->resamples,
+                                                              opt->seed + 16u * (uint64_t)r + 7u)
                                       : (LsStatTest){NAN, NAN, NAN, NAN, 0, LS_STAT_TOO_FEW};
                 if (var == LS_VAR_PROPENSITY && !m->has_forms[w]) {
                     s = h = (LsStatTest){NAN, NAN, NAN, NAN, 0, (LsStatReason)LS_REDUCE_NO_FORMS};
@@ -732,7 +735,7 @@ static void fill_levels(const Input *in, LsSumLevel *rows, double *v, double *le
                 row->spearman_reason = (int8_t)s.reason;
                 row->kruskal_h = h.statistic, row->kruskal_df = h.df, row->kruskal_p = h.p,
                 row->kruskal_q = NAN;
-                row->kruskal_reason = (int8_t)h.reason;
+                row->kruskal_reason = (int8_t)h.reason, row->kruskal_method = (int8_t)h.method;
             }
 }
 
@@ -1321,7 +1324,7 @@ int ls_reduce_file(const char *path, const LsReduceOptions *opt_in, LsError *e) 
         if (opt.verbose) ls_log0("reduce: computing %zu group rows, %zu tests", ng, 4 * nc + np);
         fill_groups(&in, &opt, gr, b1, b2);
         fill_correct(&in, c, b1, b2);
-        fill_levels(&in, l, b1, b2, b3);
+        fill_levels(&in, &opt, l, b1, b2, b3);
         fill_pairs(&in, &opt, p, b1, b2);
         apply_bh(&in, c, l, p, n_pairs_m);
         if (opt.verbose) ls_log0("reduce: primary tests, %zu rows, %zu resamples", npm, opt.resamples);

@@ -63,7 +63,7 @@ static const LsField LEVEL_FIELDS[] = {
     FLD(LsSumLevel, spearman_q, LS_F_F64),    FLD(LsSumLevel, spearman_reason, LS_F_I8),
     FLD(LsSumLevel, kruskal_h, LS_F_F64),     FLD(LsSumLevel, kruskal_df, LS_F_F64),
     FLD(LsSumLevel, kruskal_p, LS_F_F64),     FLD(LsSumLevel, kruskal_q, LS_F_F64),
-    FLD(LsSumLevel, kruskal_reason, LS_F_I8),
+    FLD(LsSumLevel, kruskal_reason, LS_F_I8), FLD(LsSumLevel, kruskal_method, LS_F_I8),
 };
 
 static const LsField PAIR_FIELDS[] = {

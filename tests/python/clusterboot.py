@@ -108,3 +108,77 @@ def ols_bca(X, y, g, j, key, B):
                               batch=None, xp=np)
     ci = stats.quantile(theta_b, np.array([float(np.squeeze(a1)), float(np.squeeze(a2))]))
     return float(ci[0]), float(ci[1])
+
+
+KW_SMALL, KW_MAXN, KW_EXACT_MAX = 20, 5000, 100000  # LS_STATS_KRUSKAL_*
+
+
+def _kw_h(rs, sizes, N, ties):
+    ssbn = sum(float(r) * float(r) / n for r, n in zip(rs, sizes))
+    return (12.0 / (N * (N + 1.0)) * ssbn - 3.0 * (N + 1.0)) / ties
+
+
+def kruskal_perm(groups, key, B):
+    """(H, p, method) of the reducer's Kruskal-Wallis: chi-square (scipy.stats.kruskal) unless a group holds
+    <= 20 values (and N <= 5000): then exact over every distinct assignment (scipy.stats.permutation_test,
+    permutation_type='independent', n_resamples=inf) when there are <= 100000, else the reducer's B random
+    permutations reproduced here, p = (1 + #{H* >= H}) / (1 + B)."""
+    from math import factorial
+    groups = [np.asarray(g, float) for g in groups]
+    sizes = [g.size for g in groups]
+    N = sum(sizes)
+    kw = stats.kruskal(*groups)
+    if min(sizes) > KW_SMALL or N > KW_MAXN:
+        return kw.statistic, kw.pvalue, "asymptotic"
+    count = factorial(N)
+    for n in sizes:
+        count //= factorial(n)
+    if count <= KW_EXACT_MAX and min(sizes) < 2:  # permutation_test needs 2 values a group: enumerate here
+        from itertools import combinations
+        r = stats.rankdata(np.concatenate(groups))
+
+        def parts(idx, sz):
+            if len(sz) == 1:
+                yield [idx]
+                return
+            for comb in combinations(idx, sz[0]):
+                rest = [i for i in idx if i not in comb]
+                for tail in parts(rest, sz[1:]):
+                    yield [list(comb)] + tail
+
+        hs = np.array([stats.kruskal(*[r[p] for p in part]).statistic for part in parts(list(range(N)), sizes)])
+        return kw.statistic, np.mean(hs >= kw.statistic - abs(100 * np.finfo(float).eps * kw.statistic)), "exact"
+    if count <= KW_EXACT_MAX:
+        pt = stats.permutation_test(groups, lambda *s, axis=-1: stats.kruskal(*s, axis=axis).statistic,
+                                    permutation_type="independent", n_resamples=np.inf, alternative="greater",
+                                    vectorized=True)
+        return kw.statistic, pt.pvalue, "exact"
+    if B == 0:
+        return kw.statistic, kw.pvalue, "asymptotic"
+    r = stats.rankdata(np.concatenate(groups))
+    _, t = np.unique(r, return_counts=True)
+    ties = 1.0 - float(np.sum(t.astype(float) ** 3 - t)) / (float(N) ** 3 - N)
+    off = np.cumsum([0] + sizes)
+    h = _kw_h([r[off[g]:off[g + 1]].sum() for g in range(len(sizes))], sizes, float(N), ties)
+    thr = h - abs(100 * np.finfo(float).eps * h)
+    gmax = int(np.argmax(sizes))
+    m = N - sizes[gmax]
+    a = np.tile(np.arange(N), (B, 1))
+    rows = np.arange(B)
+    draws = rng64(key, (np.arange(B, dtype=np.uint64)[:, None] * np.uint64(N) + np.arange(m, dtype=np.uint64)))
+    for i in range(m):
+        j = i + below(draws[:, i], N - i)
+        ai, aj = a[rows, i].copy(), a[rows, j].copy()
+        a[rows, i], a[rows, j] = aj, ai
+    ge = 0
+    total = N * (N + 1.0) / 2.0
+    for b in range(B):
+        rs, pos = [0.0] * len(sizes), 0
+        for g, n in enumerate(sizes):
+            if g == gmax:
+                continue
+            rs[g] = float(r[a[b, pos:pos + n]].sum())
+            pos += n
+        rs[gmax] = total - sum(rs[g] for g in range(len(sizes)) if g != gmax)
+        ge += _kw_h(rs, sizes, float(N), ties) >= thr
+    return h, (1.0 + ge) / (1.0 + B), "permutation"

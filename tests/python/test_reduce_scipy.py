@@ -28,12 +28,12 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_reduce_input  # noqa: E402
-from clusterboot import bca  # noqa: E402
+from clusterboot import bca, kruskal_perm  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("LS_BINARY", str(ROOT / "build" / "logits-study"))
 REL, ABS = 1e-9, 1e-12
-B, SEED = 200, 7
+B, SEED, RESAMPLES = 200, 7, 2000
 
 REASONS = ["ok", "too_few", "all_tied", "zero_variance", "nan_input", "bad_arg", "no_single_token_form"]
 R = {n: i for i, n in enumerate(REASONS)}
@@ -235,7 +235,7 @@ def reduced(request, tmp_path_factory):
         src = request.getfixturevalue("demo_files")[0]
         path = str(d / "demo.h5")
         shutil.copy(src, path)
-    run("reduce", path, "--bootstrap", B, "--seed", SEED, "--quiet")
+    run("reduce", path, "--bootstrap", B, "--resamples", RESAMPLES, "--seed", SEED, "--quiet")
     with h5py.File(path, "r") as f:
         s = {k: f[f"summary/{k}"][:] for k in ("groups", "correctness", "levels", "model_pairs")}
         s["reason_names"] = [x.decode() for x in f["summary/reason_names"][:]]
@@ -435,9 +435,10 @@ def test_levels(reduced):
             want = (np.nan, np.nan, np.nan, R["too_few"])
         elif np.all(v == v[0]):
             want = (np.nan, np.nan, np.nan, R["all_tied"])
-        else:
-            k = stats.kruskal(*ne)
-            want = (k.statistic, k.pvalue, len(ne) - 1, R["ok"])
+        else:  # a level of <= 20 values: permutation p (exact or B random), key seed + 16 r + 7
+            h, p, method = kruskal_perm(ne, SEED + 16 * r + 7, RESAMPLES)
+            want = (h, p, len(ne) - 1, R["ok"])
+            assert row["kruskal_method"] == METHODS.index(method), tag
         assert row["kruskal_reason"] == want[3], tag
         check(f"{tag} H", row["kruskal_h"], want[0])
         check(f"{tag} kruskal_p", row["kruskal_p"], want[1])
@@ -516,6 +517,29 @@ def test_tiny_file_small_wilcoxon(tmp_path):
         if row["mwu_reason"] == 0:
             methods.add("mwu-" + METHODS[row["mwu_method"]])
     assert "mwu-exact" in methods
+
+
+def test_small_levels_kruskal_exact(tmp_path):
+    """8 samples: levels of 1-2 values, so Kruskal-Wallis enumerates every assignment (scipy permutation_test)."""
+    path = make_reduce_input.make(str(tmp_path / "k8.h5"), seed=4, n_samples=8)
+    run("reduce", path, "--bootstrap", 0, "--resamples", 50, "--seed", SEED, "--quiet")
+    ref = Ref(path)
+    with h5py.File(path, "r") as f:
+        rows = f["summary/levels"][:]
+    lv_mask = ref.used & (ref.level >= 1) & (ref.level <= 5)
+    n_exact = 0
+    for r, row in enumerate(rows):
+        v, lev = ref.values(int(row["model"]), int(row["word"]), int(row["variable"]), lv_mask)
+        ne = [v[lev == L] for L in range(1, 6) if (lev == L).any()]
+        if row["kruskal_reason"] != 0:
+            continue
+        h, p, method = kruskal_perm(ne, SEED + 16 * r + 7, 50)
+        assert row["kruskal_method"] == METHODS.index(method), r
+        check(f"row {r} H", row["kruskal_h"], h)
+        check(f"row {r} kruskal_p", row["kruskal_p"], p)
+        assert row["kruskal_p"] > 0
+        n_exact += method == "exact"
+    assert n_exact > 0
 
 
 def test_deterministic_and_world_size_independent(tmp_path):
