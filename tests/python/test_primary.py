@@ -187,3 +187,25 @@ def test_length_policy_rates_and_warning(tmp_path):
         out = run("inspect", path).stdout
         assert ("WARNING: skip, truncation or window rates differ" in out) == groups
         assert ("  windowed " in out) == groups  # the counts where the file has /samples/length_policy
+
+
+def test_same_summary_at_1_and_3_threads(tmp_path):
+    """Every resampled number (group and pair BCa, regression bootstrap, sign flips, Kruskal-Wallis
+    permutations) depends on (seed, resample index) only: /summary is byte-identical for any thread count."""
+    import os
+    import shutil
+    import subprocess
+    src = make_reduce_input.make(str(tmp_path / "t.h5"), seed=5, n_samples=60, problem_size=0)
+    out = {}
+    for th in (1, 3):
+        path = str(tmp_path / f"t{th}.h5")
+        shutil.copy(src, path)
+        p = subprocess.run([BIN, "reduce", path, "--bootstrap", "500", "--resamples", "700", "--seed", "11", "--quiet"],
+                           env=dict(os.environ, OMP_NUM_THREADS=str(th)), capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        with h5py.File(path, "r") as f:
+            out[th] = {k: f[f"summary/{k}"][()] for k in ("groups", "model_pairs", "levels", "primary")}
+    for k in out[1]:
+        assert out[1][k].tobytes() == out[3][k].tobytes(), k
+    assert (out[1]["levels"]["kruskal_method"] == 3).any()  # the permutation path ran
+    assert (out[1]["primary"]["p_method"] == 3).any() and (out[1]["primary"]["ci_method"] == 1).sum() > 30
