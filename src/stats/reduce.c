@@ -78,8 +78,8 @@ typedef struct {
     size_t n_occ;
     int64_t *occ_sample;
     int16_t *occ_word;
-    double *occ_lp;   /* NaN when not aligned */
-    double *occ_ent;  /* entropy at the occurrence's first position */
+    float *occ_lp;    /* NaN when not aligned (float as in the file: exact) */
+    float *occ_ent;   /* entropy at the occurrence's first position */
     int64_t *occ_row; /* while reading: the row (token_offset + position) of that position */
 } ModelIn;
 
@@ -196,7 +196,7 @@ static int read_occurrences(Input *in, size_t mi, LsError *e) {
             if (!in->used[s]) continue;
             m->occ_sample[k] = o->sample;
             m->occ_word[k] = o->word;
-            m->occ_lp[k] = o->aligned ? (double)o->logprob : NAN;
+            m->occ_lp[k] = o->aligned ? o->logprob : NAN;
             m->occ_row[k] = m->off[s] + o->position;
             m->occ_n[s * W + (size_t)o->word]++;
             k++;
@@ -284,7 +284,7 @@ static int stream_positions(Input *in, size_t mi, const int16_t *col_word, LsErr
             }
             for (size_t q = first[s]; q < first[s + 1]; q++) {
                 size_t k = ord[q], p = (size_t)m->occ_row[k];
-                if (p >= r0 && p < r1) m->occ_ent[k] = (double)ent[p - r0];
+                if (p >= r0 && p < r1) m->occ_ent[k] = ent[p - r0];
             }
         }
     }
@@ -822,19 +822,19 @@ static uint64_t primary_key(const LsReduceOptions *opt, size_t k, int t) {
 /* The samples of one model pair and their d = log propensity_b - log propensity_a per word. */
 typedef struct {
     size_t n, G, W;
-    size_t *sample;   /* [n] sample index */
-    size_t *cl;       /* [n] dense cluster index */
-    double *d;        /* [n * W] */
-    double *la, *lb;  /* [n * W] log propensities */
-    int *word_reason; /* [W] LS_STAT_OK, NO_FORMS or NAN_INPUT (a propensity of 0) */
+    size_t *sample;      /* [n] sample index */
+    size_t *cl;          /* [n] dense cluster index */
+    double *d;           /* [n * W] */
+    double *suma, *sumb; /* [W] sums over the samples of log propensity a, b (in sample order) */
+    int *word_reason;    /* [W] LS_STAT_OK, NO_FORMS or NAN_INPUT (a propensity of 0) */
 } PairData;
 
 static void pair_data_free(PairData *pd) {
     free(pd->sample);
     free(pd->cl);
     free(pd->d);
-    free(pd->la);
-    free(pd->lb);
+    free(pd->suma);
+    free(pd->sumb);
     free(pd->word_reason);
 }
 
@@ -860,15 +860,15 @@ static void pair_data(const Input *in, size_t a, size_t b, int regression, PairD
     pd->G = ls_stats_cluster_index(id, n, pd->cl);
     free(id);
     pd->d = ls_malloc((n * W + 1) * sizeof *pd->d);
-    pd->la = ls_malloc((n * W + 1) * sizeof *pd->la);
-    pd->lb = ls_malloc((n * W + 1) * sizeof *pd->lb);
+    pd->suma = ls_calloc(W + 1, sizeof *pd->suma);
+    pd->sumb = ls_calloc(W + 1, sizeof *pd->sumb);
     pd->word_reason = ls_calloc(W ? W : 1, sizeof *pd->word_reason);
     for (size_t w = 0; w < W; w++) {
         if (!ma->has_forms[w] || !mb->has_forms[w]) pd->word_reason[w] = LS_REDUCE_NO_FORMS;
         for (size_t j = 0; j < n; j++) {
             size_t i = pd->sample[j];
             double x = log(propensity(in, ma, i, w)), y = log(propensity(in, mb, i, w));
-            pd->la[j * W + w] = x, pd->lb[j * W + w] = y, pd->d[j * W + w] = y - x;
+            pd->suma[w] += x, pd->sumb[w] += y, pd->d[j * W + w] = y - x;
             if (!pd->word_reason[w] && !isfinite(y - x)) pd->word_reason[w] = LS_STAT_NAN_INPUT;
         }
     }
@@ -883,10 +883,7 @@ static void primary_init(LsSumPrimary *row, size_t a, size_t b, size_t w, int te
     row->geomean_a = row->geomean_b = row->z = row->p_wald = row->p = row->q = NAN;
     row->reason = (int8_t)pd->word_reason[w];
     if (!pd->word_reason[w] && pd->n) {
-        double sa = 0.0, sb = 0.0;
-        for (size_t j = 0; j < pd->n; j++)
-            sa += pd->la[j * pd->W + w], sb += pd->lb[j * pd->W + w];
-        row->geomean_a = exp(sa / (double)pd->n), row->geomean_b = exp(sb / (double)pd->n);
+        row->geomean_a = exp(pd->suma[w] / (double)pd->n), row->geomean_b = exp(pd->sumb[w] / (double)pd->n);
     }
 }
 
@@ -982,8 +979,11 @@ static void primary_regression(const Input *in, const PairData *pd, const LsRedu
     for (size_t j = 0; j < n * W; j++)
         Y[j] = pd->word_reason[j % W] ? 0.0 : pd->d[j];
     size_t coef[2] = {1, 2};
-    ls_stats_ols_cluster_bca(X, Y, W, pd->cl, n, K, G, coef, 2, opt->resamples, primary_key(opt, k, 6),
-                             LS_STATS_CI_LEVEL, best, bci);
+    for (size_t j = 0; j < 2 * W; j++)
+        bci[j] = (LsStatInterval){NAN, NAN, NAN, NAN, LS_STAT_TOO_FEW};
+    if (opt->resamples)
+        ls_stats_ols_cluster_bca(X, Y, W, pd->cl, n, K, G, coef, 2, opt->resamples, primary_key(opt, k, 6),
+                                 LS_STATS_CI_LEVEL, best, bci);
     free(Y);
     LsStatTest *fl = ls_malloc((W + 1) * sizeof *fl), *fc = ls_malloc((W + 1) * sizeof *fc);
     ls_stats_signflip(wl, G, W, opt->resamples, primary_key(opt, k, 2), fl);
@@ -1026,9 +1026,9 @@ static void fill_primary(const Input *in, const LsReduceOptions *opt, LsSumPrima
             PairData pd = {0}, pr = {0};
             pair_data(in, a, b, 0, &pd);
             primary_pair_effect(&pd, opt, k, a, b, r);
+            pair_data_free(&pd);
             pair_data(in, a, b, 1, &pr);
             primary_regression(in, &pr, opt, k, a, b, r);
-            pair_data_free(&pd);
             pair_data_free(&pr);
         }
     size_t n = k * W * LS_PRIMARY_COUNT;
