@@ -25,7 +25,7 @@
  *   precision: fp32                    # fp32 | bf16 (recorded per model; --resume must match)
  *   tp: 1                              # tensor-parallel size, >= 1
  *   seed: 0
- *   bootstrap: 1000                    # bootstrap resamples, 0 = none
+ *   bootstrap: 10000                   # bootstrap resamples, 0 = none
  *
  * Relative paths (data, output, models[].path) are resolved against the
  * folder of the config file; paths given on the command line are used as

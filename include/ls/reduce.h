@@ -56,7 +56,7 @@ enum {
     LS_PRIMARY_COUNT
 };
 /* How a primary interval was made (the `ci_method` column). */
-enum { LS_CI_NONE = 0, LS_CI_BCA = 1, LS_CI_WALD = 2 };
+enum { LS_CI_NONE = 0, LS_CI_BCA = 1, LS_CI_WALD = 2 /* files before the regression bootstrap */ };
 
 typedef struct {
     size_t bootstrap; /* resamples per descriptive CI of /summary/groups, model_pairs (0: none), when
@@ -135,6 +135,7 @@ typedef struct {
     int8_t spearman_reason;
     double kruskal_h, kruskal_df, kruskal_p, kruskal_q;
     int8_t kruskal_reason;
+    int8_t kruskal_method; /* asymptotic (chi-square), exact or permutation (a level of <= 20 values) */
 } LsSumLevel;
 
 /* /summary/model_pairs: paired comparison of two models on the same samples
@@ -154,12 +155,13 @@ typedef struct {
  * the log scale (nats) with its exp() ratio beside it. */
 typedef struct {
     int16_t model_a, model_b, word;
-    int8_t test;         /* LS_PRIMARY_* */
-    int64_t n;           /* samples */
-    int64_t n_clusters;  /* clusters (problems, or samples) */
-    double estimate, se; /* mean d (pair effect) or the regression coefficient; cluster-robust se */
-    double ci_lo, ci_hi; /* 95% interval of estimate */
-    int8_t ci_method;    /* LS_CI_* */
+    int8_t test;             /* LS_PRIMARY_* */
+    int64_t n;               /* samples */
+    int64_t n_clusters;      /* clusters (problems, or samples) */
+    double estimate, se;     /* mean d (pair effect) or the regression coefficient; cluster-robust se */
+    double ci_lo, ci_hi;     /* 95% interval of estimate */
+    int8_t ci_method;        /* LS_CI_*: BCa (cluster bootstrap), or none when it is degenerate */
+    double wald_lo, wald_hi; /* estimate -+ 1.96 se (cluster-robust Wald interval) */
     double ratio, ratio_lo, ratio_hi; /* exp(estimate), exp(ci_lo), exp(ci_hi) */
     double geomean_a, geomean_b;      /* geometric mean propensity of a and b over the test's samples */
     double z, p_wald;                 /* estimate / se, normal two-sided p (statsmodels' cluster default) */

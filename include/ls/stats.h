@@ -158,6 +158,27 @@ LsStatTest ls_stats_spearman(const double *x, const double *y, size_t n);
  * -> ALL_TIED (scipy: NaN); NaN -> NAN_INPUT. */
 LsStatTest ls_stats_kruskal(const double *const *groups, const size_t *sizes, size_t k);
 
+/* Kruskal–Wallis at small n: when some group holds at most
+ * LS_STATS_KRUSKAL_SMALL values (and N <= LS_STATS_KRUSKAL_PERM_MAXN), p is a
+ * permutation p of H over assignments of the pooled values to groups of the
+ * same sizes (H* >= H - 100 eps |H|, scipy.stats.permutation_test's
+ * tolerance, alternative 'greater'): exact over every distinct assignment
+ * (method EXACT, = permutation_test(permutation_type='independent',
+ * n_resamples=inf)) when there are at most LS_STATS_KRUSKAL_EXACT_MAX of
+ * them, else B random permutations (method PERMUTATION, p = (1 + #{H* >= H})
+ * / (1 + B), never 0; permutation b: a Fisher–Yates pass over the first
+ * N - n_max value indices, draw i = i + ls_stats_rng_below(ls_stats_rng(key,
+ * b N + i), N - i); the groups other than the first largest take consecutive
+ * runs in group order). Otherwise (every group larger, a larger N, or B == 0
+ * without an exact count) it is ls_stats_kruskal (chi-square, ASYMPTOTIC).
+ * statistic = H, df = k - 1 either way. Threaded over permutations; the
+ * result does not depend on the thread count. */
+#define LS_STATS_KRUSKAL_SMALL 20
+#define LS_STATS_KRUSKAL_PERM_MAXN 5000
+#define LS_STATS_KRUSKAL_EXACT_MAX 100000
+LsStatTest ls_stats_kruskal_perm(const double *const *groups, const size_t *sizes, size_t k, size_t B,
+                                 uint64_t key);
+
 /* Paired Wilcoxon signed-rank test = scipy.stats.wilcoxon(x, y) with its
  * defaults (zero_method='wilcox', correction=False, alternative='two-sided',
  * method='auto'), scipy 1.17 rules: d = x - y, zero differences are dropped
@@ -245,6 +266,22 @@ LsStatInterval ls_stats_bca(double theta_hat, double *theta_b, size_t B, const d
 void ls_stats_cluster_bca(const double *sum, const double *cnt, size_t G, size_t K, size_t B, uint64_t key,
                           double level, double *est, LsStatInterval *ci);
 
+/* R ratio means over G clusters with their BCa intervals from B resamples
+ * of all G clusters (the same resamples for every ratio; resample b draws
+ * cluster ls_stats_rng_below(ls_stats_rng(key, b G + j), G) for j in [0, G)).
+ * Mx: [G * C], cluster c's column totals; ratio r is theta_r = sum_c
+ * Mx[c C + num[r]] / sum_c Mx[c C + den[r]] (denominators are counts >= 0).
+ * A resample's estimate is sum_c t_c Mx[c, num] / sum_c t_c Mx[c, den],
+ * t_c = how often c was drawn, each sum in increasing c; a resample whose
+ * denominator is 0 (it drew no cluster holding a value) has no estimate and
+ * is left out (BCa over the rest). The jackknife leaves out one of the G
+ * clusters at a time. est[r] NaN when the total denominator is 0; ci[r]
+ * TOO_FEW when fewer than 2 clusters hold values, G < 2 or B == 0.
+ * Threaded over resamples; the result does not depend on the thread count. */
+void ls_stats_cluster_bca_ratio(const double *Mx, size_t G, size_t C, const size_t *num, const size_t *den,
+                                size_t R, size_t B, uint64_t key, double level, double *est,
+                                LsStatInterval *ci);
+
 /* Sign-flip test of K sums T_k = sum_c w[c K + k] (H0: each cluster's w is
  * symmetric about 0): G <= LS_STATS_EXACT_CLUSTERS enumerates every sign
  * vector (method EXACT, p = as scipy.stats.permutation_test(n_resamples=inf)),
@@ -277,5 +314,25 @@ typedef struct {
 } LsStatOls;
 LsStatOls ls_stats_ols_cluster(const double *X, const double *y, const size_t *cl, size_t n, size_t k,
                                size_t G, double *flip_w);
+
+/* Cluster-bootstrap BCa intervals of OLS coefficients: B resamples of the
+ * G clusters (drawn as in ls_stats_cluster_bca_ratio), each refitted by least
+ * squares on the rows of the drawn clusters (a cluster drawn t times enters t
+ * times), and the leave-one-cluster-out jackknife for the acceleration.
+ * X: [n, k] row-major whose first column is the intercept (the others are
+ * centred before the cross products, which leaves the slopes unchanged and
+ * keeps the normal equations well conditioned); Y: [n, ny], ny responses
+ * sharing X (a word each; a response whose values are not finite gives
+ * NAN_INPUT); cl: dense cluster indices [n] in [0, G); coef: [nc] the
+ * coefficients wanted (< k). The fit solves the normal equations sum_c
+ * X_c'X_c b = sum_c X_c'y_c by Cholesky; a resample whose X'X is singular
+ * (a pivot <= 1e-10 of its diagonal entry: e.g. every drawn answer correct)
+ * has no estimate and is left out. est[y nc + q]: the full-data coefficient
+ * (the same solve), ci[y nc + q] its interval (TOO_FEW for G < 2, B == 0 or
+ * n <= k; ZERO_VARIANCE when the full X'X is singular). Threaded; the result
+ * does not depend on the thread count. */
+void ls_stats_ols_cluster_bca(const double *X, const double *Y, size_t ny, const size_t *cl, size_t n,
+                              size_t k, size_t G, const size_t *coef, size_t nc, size_t B, uint64_t key,
+                              double level, double *est, LsStatInterval *ci);
 
 #endif

@@ -293,7 +293,10 @@ static void primary_text(const LsSummary *s, const LsSumPrimary *r, char *buf, s
     else
         snprintf(buf + len, n - (size_t)len,
                  " x%.4g [%.4g, %.4g] (%s)  n = %lld (%lld clusters)  p = %.3g (%s, %lld)  q = %.3g%s",
-                 r->ratio, r->ratio_lo, r->ratio_hi, r->ci_method == LS_CI_BCA ? "BCa" : "Wald",
+                 r->ratio, r->ratio_lo, r->ratio_hi,
+                 r->ci_method == LS_CI_BCA    ? "BCa"
+                 : r->ci_method == LS_CI_WALD ? "Wald"
+                                              : "no CI",
                  (long long)r->n, (long long)r->n_clusters, r->p, ls_reduce_method_name(r->p_method),
                  (long long)r->p_resamples, r->q, r->eligible ? "" : "  [below min n]");
 }

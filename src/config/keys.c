@@ -64,7 +64,7 @@ static const LsRunCfgKey KEYS[] = {
      F(on_bad_record)},
     {"seed", "seed", LS_CFG_U64, 0, 0, NULL, "0",
      "base seed of the bootstrap (stored in the file for reduce)", true, F(seed)},
-    {"bootstrap", "bootstrap", LS_CFG_INT, 0, 100000000, NULL, "1000",
+    {"bootstrap", "bootstrap", LS_CFG_INT, 0, 100000000, NULL, "10000",
      "bootstrap resamples for confidence intervals (0 = none)", true, F(bootstrap)},
     {"lens", "lens", LS_CFG_FLAG, 0, 0, NULL, "true",
      "the logit lens at every aligned occurrence (lens_logprob, lens_entropy per depth)", true, F(lens)},

@@ -173,3 +173,144 @@ LsStatOls ls_stats_ols_cluster(const double *X, const double *y, const size_t *c
     free(score);
     return r;
 }
+
+/* ---- cluster-bootstrap BCa of coefficients -------------------------------- */
+
+/* Solves A b = r for ny right-hand sides by Cholesky; A: the packed upper
+ * triangle (a <= b, row by row) of the k x k normal matrix, r: [k * ny]
+ * (X'y of response y at r[j * ny + y]), b: [ny * k]. Returns 0 and NaN in b
+ * when a pivot is <= 1e-10 of its diagonal entry (X'X singular). */
+static int chol_solve(const double *P, const double *r, size_t k, size_t ny, double *b) {
+    double L[MAXK][MAXK] = {{0}};
+    size_t q = 0;
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = i; j < k; j++)
+            L[j][i] = P[q++]; /* lower triangle of A */
+    for (size_t j = 0; j < k; j++) {
+        double d = L[j][j], diag = d;
+        for (size_t m = 0; m < j; m++)
+            d -= L[j][m] * L[j][m];
+        if (!(d > 1e-10 * diag)) {
+            for (size_t i = 0; i < ny * k; i++)
+                b[i] = NAN;
+            return 0;
+        }
+        L[j][j] = sqrt(d);
+        for (size_t i = j + 1; i < k; i++) {
+            double s = L[i][j];
+            for (size_t m = 0; m < j; m++)
+                s -= L[i][m] * L[j][m];
+            L[i][j] = s / L[j][j];
+        }
+    }
+    for (size_t y = 0; y < ny; y++) {
+        double z[MAXK];
+        for (size_t i = 0; i < k; i++) {
+            double s = r[i * ny + y];
+            for (size_t m = 0; m < i; m++)
+                s -= L[i][m] * z[m];
+            z[i] = s / L[i][i];
+        }
+        for (size_t i = k; i-- > 0;) {
+            double s = z[i];
+            for (size_t m = i + 1; m < k; m++)
+                s -= L[m][i] * b[y * k + m];
+            b[y * k + i] = s / L[i][i];
+        }
+    }
+    return 1;
+}
+
+void ls_stats_ols_cluster_bca(const double *X, const double *Y, size_t ny, const size_t *cl, size_t n,
+                              size_t k, size_t G, const size_t *coef, size_t nc, size_t B, uint64_t key,
+                              double level, double *est, LsStatInterval *ci) {
+    for (size_t i = 0; i < ny * nc; i++) {
+        est[i] = NAN;
+        ci[i] = (LsStatInterval){NAN, NAN, NAN, NAN, LS_STAT_TOO_FEW};
+    }
+    if (k == 0 || k > MAXK || n <= k || G < 2 || ny == 0) return;
+    size_t P = k * (k + 1) / 2, C = P + k * ny;
+    double mean[MAXK] = {0};
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 1; j < k; j++)
+            mean[j] += X[i * k + j];
+    for (size_t j = 1; j < k; j++)
+        mean[j] /= (double)n;
+    int *bad = ls_calloc(ny, sizeof *bad);
+    for (size_t i = 0; i < n * ny; i++)
+        if (!isfinite(Y[i])) bad[i % ny] = 1;
+    /* per cluster: X_c'X_c (packed upper) and X_c'Y_c, centred columns */
+    double *Mx = ls_calloc(G * C + 1, sizeof *Mx);
+    for (size_t i = 0; i < n; i++) {
+        double x[MAXK], *row = Mx + cl[i] * C;
+        x[0] = 1.0;
+        for (size_t j = 1; j < k; j++)
+            x[j] = X[i * k + j] - mean[j];
+        size_t q = 0;
+        for (size_t a = 0; a < k; a++)
+            for (size_t b = a; b < k; b++)
+                row[q++] += x[a] * x[b];
+        for (size_t a = 0; a < k; a++)
+            for (size_t y = 0; y < ny; y++)
+                row[P + a * ny + y] += bad[y] ? 0.0 : x[a] * Y[i * ny + y];
+    }
+    double *tot = ls_calloc(C, sizeof *tot), *beta = ls_malloc(ny * k * sizeof *beta);
+    for (size_t c = 0; c < G; c++)
+        for (size_t j = 0; j < C; j++)
+            tot[j] += Mx[c * C + j];
+    int ok = chol_solve(tot, tot + P, k, ny, beta);
+    for (size_t y = 0; y < ny; y++)
+        for (size_t q = 0; q < nc; q++) {
+            est[y * nc + q] = bad[y] ? NAN : beta[y * k + coef[q]];
+            ci[y * nc + q].reason = bad[y] ? LS_STAT_NAN_INPUT : ok ? LS_STAT_TOO_FEW : LS_STAT_ZERO_VARIANCE;
+        }
+    if (!ok || B == 0) {
+        free(bad);
+        free(Mx);
+        free(tot);
+        free(beta);
+        return;
+    }
+    double *out = ls_malloc(B * C * sizeof *out);
+    ls_stats__resample_sums(Mx, G, C, B, key, out);
+    /* each resample's and each jackknife fit: theta[(y nc + q) * B + b], jack[(y nc + q) * G + c] */
+    double *theta = ls_malloc(ny * nc * B * sizeof *theta), *jack = ls_malloc(ny * nc * G * sizeof *jack);
+#pragma omp parallel
+    {
+        double *bb = ls_malloc(ny * k * sizeof *bb), *loo = ls_malloc(C * sizeof *loo);
+#pragma omp for schedule(static)
+        for (size_t b = 0; b < B; b++) {
+            chol_solve(out + b * C, out + b * C + P, k, ny, bb);
+            for (size_t y = 0; y < ny; y++)
+                for (size_t q = 0; q < nc; q++)
+                    theta[(y * nc + q) * B + b] = bb[y * k + coef[q]];
+        }
+#pragma omp for schedule(static)
+        for (size_t c = 0; c < G; c++) {
+            for (size_t j = 0; j < C; j++)
+                loo[j] = tot[j] - Mx[c * C + j];
+            chol_solve(loo, loo + P, k, ny, bb);
+            for (size_t y = 0; y < ny; y++)
+                for (size_t q = 0; q < nc; q++)
+                    jack[(y * nc + q) * G + c] = bb[y * k + coef[q]];
+        }
+        free(bb);
+        free(loo);
+    }
+    for (size_t y = 0; y < ny; y++)
+        for (size_t q = 0; q < nc; q++) {
+            if (bad[y]) continue;
+            double *t = theta + (y * nc + q) * B;
+            size_t nb = 0; /* a resample with a singular X'X has no estimate */
+            for (size_t b = 0; b < B; b++)
+                if (!isnan(t[b])) t[nb++] = t[b];
+            ci[y * nc + q] = ls_stats_bca(est[y * nc + q], t, nb, jack + (y * nc + q) * G, G, level);
+        }
+    free(theta);
+    free(jack);
+    free(out);
+    free(bad);
+    free(Mx);
+    free(tot);
+    free(beta);
+}

@@ -4,6 +4,7 @@
 #include "ls/stats.h"
 #include "stats_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +243,149 @@ LsStatTest ls_stats_kruskal(const double *const *groups, const size_t *sizes, si
     res.df = (double)(k - 1);
     res.p = ls_stats__chisq_sf(res.statistic, res.df);
     res.method = LS_STAT_METHOD_ASYMPTOTIC;
+    return res;
+}
+
+/* ---- Kruskal–Wallis: permutation p at small n ------------------------------------------ */
+
+/* H from the groups' rank sums rs (half-integers, exact): the formula of
+ * ls_stats_kruskal, so an assignment with the same rank sums gives the same
+ * H bit for bit. */
+static double kw_h(const double *rs, const size_t *sz, size_t k, double nn, double ties) {
+    double ssbn = 0.0;
+    for (size_t g = 0; g < k; g++)
+        ssbn += rs[g] * rs[g] / (double)sz[g];
+    return (12.0 / (nn * (nn + 1.0)) * ssbn - 3.0 * (nn + 1.0)) / ties;
+}
+
+typedef struct {
+    const double *r;
+    const size_t *sz;
+    size_t k;
+    double nn, ties, thr, *rs;
+    uint64_t ge, total;
+} KwEnum;
+
+/* Every distinct assignment of the values avail[0..na) to groups g..k-1. */
+static void kw_enum(KwEnum *s, size_t g, const size_t *avail, size_t na) {
+    if (g == s->k - 1) {
+        double t = 0.0;
+        for (size_t i = 0; i < na; i++)
+            t += s->r[avail[i]];
+        s->rs[g] = t;
+        s->total++;
+        s->ge += kw_h(s->rs, s->sz, s->k, s->nn, s->ties) >= s->thr;
+        return;
+    }
+    size_t m = s->sz[g], *idx = ls_malloc((m ? m : 1) * sizeof *idx);
+    size_t *rest = ls_malloc((na ? na : 1) * sizeof *rest);
+    for (size_t j = 0; j < m; j++)
+        idx[j] = j;
+    for (;;) {
+        double t = 0.0;
+        size_t nr = 0, q = 0;
+        for (size_t i = 0; i < na; i++) {
+            if (q < m && idx[q] == i) {
+                t += s->r[avail[i]];
+                q++;
+            } else {
+                rest[nr++] = avail[i];
+            }
+        }
+        s->rs[g] = t;
+        kw_enum(s, g + 1, rest, nr);
+        size_t j = m; /* next combination in lexicographic order */
+        while (j > 0 && idx[j - 1] == na - m + j - 1)
+            j--;
+        if (j == 0) break;
+        idx[j - 1]++;
+        for (size_t i = j; i < m; i++)
+            idx[i] = idx[i - 1] + 1;
+    }
+    free(idx);
+    free(rest);
+}
+
+LsStatTest ls_stats_kruskal_perm(const double *const *groups, const size_t *sizes, size_t k, size_t B,
+                                 uint64_t key) {
+    LsStatTest res = ls_stats_kruskal(groups, sizes, k);
+    if (res.reason != LS_STAT_OK) return res;
+    size_t N = 0, small = 0, gmax = 0;
+    for (size_t g = 0; g < k; g++) {
+        N += sizes[g];
+        small |= sizes[g] <= LS_STATS_KRUSKAL_SMALL;
+        if (sizes[g] > sizes[gmax]) gmax = g;
+    }
+    if (!small || N > LS_STATS_KRUSKAL_PERM_MAXN) return res;
+    double lm = lgamma((double)N + 1.0); /* log of the number of distinct assignments */
+    for (size_t g = 0; g < k; g++)
+        lm -= lgamma((double)sizes[g] + 1.0);
+    int exact = lm <= log((double)LS_STATS_KRUSKAL_EXACT_MAX) + 1e-9;
+    if (!exact && B == 0) return res;
+    double *all = ls_malloc(N * sizeof *all), *r = ls_malloc(N * sizeof *r), *rs = ls_malloc(k * sizeof *rs);
+    for (size_t g = 0, off = 0; g < k; off += sizes[g], g++)
+        memcpy(all + off, groups[g], sizes[g] * sizeof *all);
+    double tie, nn = (double)N;
+    ls_stats_rankdata(all, N, r, &tie);
+    double ties = 1.0 - tie / (nn * nn * nn - nn);
+    for (size_t g = 0, off = 0; g < k; off += sizes[g], g++) {
+        rs[g] = 0.0;
+        for (size_t i = 0; i < sizes[g]; i++)
+            rs[g] += r[off + i];
+    }
+    double h = kw_h(rs, sizes, k, nn, ties);
+    double thr = h - fabs(100.0 * DBL_EPSILON * h); /* scipy's permutation_test tolerance */
+    res.statistic = h;
+    if (exact) {
+        size_t *avail = ls_malloc(N * sizeof *avail);
+        for (size_t i = 0; i < N; i++)
+            avail[i] = i;
+        KwEnum s = {r, sizes, k, nn, ties, thr, rs, 0, 0};
+        kw_enum(&s, 0, avail, N);
+        free(avail);
+        res.p = (double)s.ge / (double)s.total;
+        res.method = LS_STAT_METHOD_EXACT;
+    } else {
+        /* Monte Carlo: permutation b shuffles the value indices by a Fisher-Yates pass over the first
+         * N - n_max places (draw i: i + below(rng(key, b N + i), N - i)); the groups other than the first
+         * largest take consecutive runs of them in group order, the largest the rest. */
+        size_t m = N - sizes[gmax];
+        double total = nn * (nn + 1.0) / 2.0;
+        uint64_t ge = 0;
+#pragma omp parallel reduction(+ : ge)
+        {
+            size_t *a = ls_malloc(N * sizeof *a);
+            double *ps = ls_malloc(k * sizeof *ps);
+#pragma omp for schedule(static)
+            for (size_t b = 0; b < B; b++) {
+                for (size_t i = 0; i < N; i++)
+                    a[i] = i;
+                for (size_t i = 0; i < m; i++) {
+                    size_t j = i + ls_stats_rng_below(ls_stats_rng(key, (uint64_t)(b * N + i)), N - i),
+                           t = a[i];
+                    a[i] = a[j], a[j] = t;
+                }
+                double other = 0.0;
+                for (size_t g = 0, pos = 0; g < k; g++) {
+                    if (g == gmax) continue;
+                    double t = 0.0;
+                    for (size_t q = 0; q < sizes[g]; q++)
+                        t += r[a[pos++]];
+                    ps[g] = t;
+                    other += t;
+                }
+                ps[gmax] = total - other;
+                ge += kw_h(ps, sizes, k, nn, ties) >= thr;
+            }
+            free(a);
+            free(ps);
+        }
+        res.p = (1.0 + (double)ge) / (1.0 + (double)B);
+        res.method = LS_STAT_METHOD_PERMUTATION;
+    }
+    free(all);
+    free(r);
+    free(rs);
     return res;
 }
 

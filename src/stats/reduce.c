@@ -22,8 +22,12 @@
 #include "ls/version.h"
 #include "summary_schema.h"
 
-/* Rows of target_logprob read per block (bounded memory for any T). */
-#define BLOCK_ROWS ((size_t)1 << 18)
+/* Rows of target_logprob and entropy read per block: 2^16 rows x M floats
+ * (3.9 MB at 15 forms), whatever the samples' lengths, so the reducer's
+ * memory scales with samples and occurrences, never with tokens. */
+#define BLOCK_ROWS ((size_t)1 << 16)
+/* Rows of /models/<m>/occurrences read per block. */
+#define OCC_BLOCK ((size_t)1 << 16)
 
 LsReduceOptions ls_reduce_defaults(void) {
     LsReduceOptions o = {0};
@@ -75,8 +79,9 @@ typedef struct {
     size_t n_occ;
     int64_t *occ_sample;
     int16_t *occ_word;
-    double *occ_lp;  /* NaN when not aligned */
-    double *occ_ent; /* entropy at the occurrence's first position */
+    float *occ_lp;    /* NaN when not aligned (float as in the file: exact) */
+    float *occ_ent;   /* entropy at the occurrence's first position */
+    int64_t *occ_row; /* while reading: the row (token_offset + position) of that position */
 } ModelIn;
 
 typedef struct {
@@ -104,6 +109,7 @@ static void model_free(ModelIn *m) {
     free(m->occ_word);
     free(m->occ_lp);
     free(m->occ_ent);
+    free(m->occ_row);
 }
 
 static void input_free(Input *in) {
@@ -130,6 +136,170 @@ static int read_done(Input *in, const char *name, LsError *e) {
         if (!done[i]) in->used[i] = 0;
     free(done);
     return LS_OK;
+}
+
+/* Reads /models/<m>/occurrences in blocks of OCC_BLOCK rows: validates each
+ * row, keeps those of used samples (occ_sample, occ_word, occ_lp, occ_row)
+ * and counts them per sample and word. */
+static int read_occurrences(Input *in, size_t mi, LsError *e) {
+    ModelIn *m = &in->m[mi];
+    const char *name = in->models[mi], *file = in->file;
+    size_t N = in->N, W = in->W;
+    char path[512];
+    snprintf(path, sizeof path, "/models/%s/occurrences", name);
+    uint64_t odims[1];
+    hid_t ds = ls_h5_dataset_open_shape(in->f, path, 1, NULL, odims, e);
+    if (ds < 0) return LS_ERR;
+    size_t O = (size_t)odims[0];
+    m->occ_sample = ls_malloc((O ? O : 1) * sizeof *m->occ_sample);
+    m->occ_word = ls_malloc((O ? O : 1) * sizeof *m->occ_word);
+    m->occ_lp = ls_malloc((O ? O : 1) * sizeof *m->occ_lp);
+    m->occ_ent = ls_malloc((O ? O : 1) * sizeof *m->occ_ent);
+    m->occ_row = ls_malloc((O ? O : 1) * sizeof *m->occ_row);
+    OccIn *occ = ls_malloc((O < OCC_BLOCK ? (O ? O : 1) : OCC_BLOCK) * sizeof *occ);
+    hid_t ot = ls_h5_occurrence_type(), fs = H5Dget_space(ds);
+    int bad = LS_H5_CHECK(ot, ds, NULL, e) || LS_H5_CHECK(fs, ds, NULL, e);
+    size_t k = 0;
+    for (size_t r0 = 0; r0 < O && !bad; r0 += OCC_BLOCK) {
+        size_t rows = O - r0 < OCC_BLOCK ? O - r0 : OCC_BLOCK;
+        hsize_t start[1] = {r0}, count[1] = {rows};
+        hid_t ms = H5I_INVALID_HID;
+        bad = LS_H5_CHECK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL), ds, NULL, e) ||
+              LS_H5_CHECK(ms = H5Screate_simple(1, count, NULL), ds, NULL, e) ||
+              LS_H5_CHECK(H5Dread(ds, ot, ms, fs, H5P_DEFAULT, occ), ds, NULL, e);
+        if (ms >= 0) H5Sclose(ms);
+        if (bad) {
+            ls_fail_prefix(
+                e,
+                "%s: %s: cannot read the compound members sample, position, word, logprob, aligned "
+                "(rows [%zu, %zu))",
+                file, path, r0, r0 + rows);
+            break;
+        }
+        for (size_t q = 0; q < rows; q++) {
+            const OccIn *o = &occ[q];
+            size_t r = r0 + q;
+            if (o->sample < 0 || (size_t)o->sample >= N || o->word < 0 || (size_t)o->word >= W) {
+                bad =
+                    ls_fail(e,
+                            "%s: /models/%s/occurrences[%zu]: sample %lld or word %d out of range (N = %zu, "
+                            "W = %zu)",
+                            file, name, r, (long long)o->sample, (int)o->word, N, W);
+                break;
+            }
+            size_t s = (size_t)o->sample;
+            if (o->position < m->start[s] || o->position >= m->off[s + 1] - m->off[s]) {
+                bad = ls_fail(
+                    e, "%s: /models/%s/occurrences[%zu]: position %d is not an answer position of sample %zu",
+                    file, name, r, (int)o->position, s);
+                break;
+            }
+            if (!in->used[s]) continue;
+            m->occ_sample[k] = o->sample;
+            m->occ_word[k] = o->word;
+            m->occ_lp[k] = o->aligned ? o->logprob : NAN;
+            m->occ_row[k] = m->off[s] + o->position;
+            m->occ_n[s * W + (size_t)o->word]++;
+            k++;
+        }
+    }
+    if (fs >= 0) H5Sclose(fs);
+    if (ot >= 0) H5Tclose(ot);
+    H5Dclose(ds);
+    free(occ);
+    m->n_occ = k;
+    return bad ? LS_ERR : LS_OK;
+}
+
+/* Streams entropy [T] and target_logprob [T, M] in blocks of BLOCK_ROWS rows
+ * (a sample may span blocks): per used sample its answer positions, the sum
+ * of their entropy and, per word, of sum_j exp(target_logprob[p, j]) over
+ * the word's columns, each added in position order (the same numbers as a
+ * whole-array read); the entropy at each occurrence's position. */
+static int stream_positions(Input *in, size_t mi, const int16_t *col_word, LsError *e) {
+    ModelIn *m = &in->m[mi];
+    const char *name = in->models[mi], *file = in->file;
+    size_t N = in->N, W = in->W, M = m->M, T = m->T, O = m->n_occ;
+    char path[512];
+    uint64_t want2[2] = {T, M}, want1[1] = {T};
+    snprintf(path, sizeof path, "/models/%s/entropy", name);
+    hid_t de = ls_h5_dataset_open_shape(in->f, path, 1, want1, NULL, e);
+    if (de < 0) return LS_ERR;
+    if (ls_h5_dataset_check_class(de, H5T_FLOAT, e)) {
+        H5Dclose(de);
+        return LS_ERR;
+    }
+    snprintf(path, sizeof path, "/models/%s/target_logprob", name);
+    hid_t dl = ls_h5_dataset_open_shape(in->f, path, 2, want2, NULL, e);
+    if (dl < 0 || ls_h5_dataset_check_class(dl, H5T_FLOAT, e)) {
+        if (dl >= 0) H5Dclose(dl);
+        H5Dclose(de);
+        return LS_ERR;
+    }
+    /* occurrences by sample (counting sort), to pick their entropy as the blocks pass */
+    size_t *ord = ls_malloc((O ? O : 1) * sizeof *ord), *first = ls_calloc(N + 1, sizeof *first);
+    for (size_t k = 0; k < O; k++)
+        first[(size_t)m->occ_sample[k] + 1]++;
+    for (size_t s = 0; s < N; s++)
+        first[s + 1] += first[s];
+    for (size_t k = 0; k < O; k++)
+        ord[first[(size_t)m->occ_sample[k]]++] = k;
+    for (size_t s = N; s > 0; s--) /* back to the start of each sample's run */
+        first[s] = first[s - 1];
+    first[0] = 0;
+    size_t cap = T < BLOCK_ROWS ? (T ? T : 1) : BLOCK_ROWS;
+    float *blk = ls_malloc(cap * (M ? M : 1) * sizeof *blk), *ent = ls_malloc(cap * sizeof *ent);
+    hid_t fl = H5Dget_space(dl), fe = H5Dget_space(de);
+    int bad = LS_H5_CHECK(fl, dl, NULL, e) || LS_H5_CHECK(fe, de, NULL, e);
+    size_t i = 0; /* the first sample that may overlap the block */
+    for (size_t r0 = 0; r0 < T && !bad; r0 += BLOCK_ROWS) {
+        size_t rows = T - r0 < BLOCK_ROWS ? T - r0 : BLOCK_ROWS, r1 = r0 + rows;
+        hsize_t s2[2] = {r0, 0}, c2[2] = {rows, M}, s1[1] = {r0}, c1[1] = {rows};
+        hid_t ml = H5I_INVALID_HID, me = H5I_INVALID_HID;
+        bad = LS_H5_CHECK(H5Sselect_hyperslab(fe, H5S_SELECT_SET, s1, NULL, c1, NULL), de, NULL, e) ||
+              LS_H5_CHECK(me = H5Screate_simple(1, c1, NULL), de, NULL, e) ||
+              LS_H5_CHECK(H5Dread(de, H5T_NATIVE_FLOAT, me, fe, H5P_DEFAULT, ent), de, NULL, e);
+        if (!bad && M)
+            bad = LS_H5_CHECK(H5Sselect_hyperslab(fl, H5S_SELECT_SET, s2, NULL, c2, NULL), dl, NULL, e) ||
+                  LS_H5_CHECK(ml = H5Screate_simple(2, c2, NULL), dl, NULL, e) ||
+                  LS_H5_CHECK(H5Dread(dl, H5T_NATIVE_FLOAT, ml, fl, H5P_DEFAULT, blk), dl, NULL, e);
+        if (me >= 0) H5Sclose(me);
+        if (ml >= 0) H5Sclose(ml);
+        if (bad) {
+            ls_fail_prefix(e, "%s: /models/%s: reading rows [%zu, %zu)", file, name, r0, r1);
+            break;
+        }
+        while (i < N && (size_t)m->off[i + 1] <= r0)
+            i++;
+        for (size_t s = i; s < N && (size_t)m->off[s] < r1; s++) {
+            if (!in->used[s]) continue;
+            size_t p0 = (size_t)(m->off[s] + m->start[s]), p1 = (size_t)m->off[s + 1];
+            m->n_ans[s] = (int64_t)(p1 - p0);
+            size_t a = p0 > r0 ? p0 : r0, b = p1 < r1 ? p1 : r1;
+            double *ps = m->prop_sum + s * W;
+            for (size_t p = a; p < b; p++) {
+                m->ent_sum[s] += (double)ent[p - r0];
+                const float *row = blk + (p - r0) * M;
+                for (size_t j = 0; j < M; j++)
+                    ps[col_word[j]] += exp((double)row[j]);
+            }
+            for (size_t q = first[s]; q < first[s + 1]; q++) {
+                size_t k = ord[q], p = (size_t)m->occ_row[k];
+                if (p >= r0 && p < r1) m->occ_ent[k] = ent[p - r0];
+            }
+        }
+    }
+    if (fl >= 0) H5Sclose(fl);
+    if (fe >= 0) H5Sclose(fe);
+    H5Dclose(dl);
+    H5Dclose(de);
+    free(blk);
+    free(ent);
+    free(ord);
+    free(first);
+    free(m->occ_row);
+    m->occ_row = NULL;
+    return bad ? LS_ERR : LS_OK;
 }
 
 /* Reads one model's datasets and reduces them to per-sample and per-occurrence values. */
@@ -184,136 +354,18 @@ static int read_model(Input *in, size_t mi, LsError *e) {
         m->has_forms[col_word[j]] = 1;
     }
 
-    /* entropy: whole (random access at occurrences) */
-    float *ent = NULL;
-    if (read_1d(in->f, file, MPATH("entropy"), m->T, H5T_FLOAT, H5T_NATIVE_FLOAT, (void **)&ent, NULL, e)) {
-        free(col_word);
-        return LS_ERR;
-    }
-
-    /* target_logprob [T, M]: streamed in blocks of whole samples */
-    uint64_t want[2] = {m->T, m->M};
-    ds = ls_h5_dataset_open_shape(in->f, MPATH("target_logprob"), 2, want, NULL, e);
-    if (ds < 0 || ls_h5_dataset_check_class(ds, H5T_FLOAT, e)) {
-        if (ds >= 0) H5Dclose(ds);
-        free(col_word);
-        free(ent);
-        return LS_ERR;
-    }
     m->n_ans = ls_calloc(N ? N : 1, sizeof *m->n_ans);
     m->ent_sum = ls_calloc(N ? N : 1, sizeof *m->ent_sum);
     size_t NW = 1;
     if (ls_mul_size(N, W, &NW) || NW > SIZE_MAX / sizeof(double)) {
-        H5Dclose(ds);
         free(col_word);
-        free(ent);
         return ls_fail(e, "%s: %zu samples x %zu words is too large", file, N, W);
     }
     m->prop_sum = ls_calloc(NW ? NW : 1, sizeof *m->prop_sum);
     m->occ_n = ls_calloc(NW ? NW : 1, sizeof *m->occ_n);
-    float *blk = NULL;
-    size_t blk_cap = 0;
-    hid_t fs = H5Dget_space(ds);
-    int bad = LS_H5_CHECK(fs, ds, NULL, e);
-    for (size_t i0 = 0; i0 < N && !bad;) {
-        size_t i1 = i0 + 1;
-        while (i1 < N && (size_t)(m->off[i1 + 1] - m->off[i0]) <= BLOCK_ROWS)
-            i1++;
-        size_t r0 = (size_t)m->off[i0], rows = (size_t)(m->off[i1] - m->off[i0]);
-        if (rows && m->M) {
-            if (rows * m->M > blk_cap) {
-                blk_cap = rows * m->M;
-                blk = ls_realloc(blk, blk_cap * sizeof *blk);
-            }
-            hsize_t start[2] = {r0, 0}, count[2] = {rows, m->M};
-            hid_t ms = H5I_INVALID_HID;
-            bad =
-                LS_H5_CHECK(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL), ds, NULL, e) ||
-                LS_H5_CHECK(ms = H5Screate_simple(2, count, NULL), ds, NULL, e) ||
-                LS_H5_CHECK(H5Dread(ds, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, blk), ds, NULL, e);
-            if (ms >= 0) H5Sclose(ms);
-            if (bad) {
-                ls_fail_prefix(e, "reading rows [%zu, %zu)", r0, r0 + rows);
-                break;
-            }
-        }
-        for (size_t i = i0; i < i1; i++) {
-            if (!in->used[i]) continue;
-            size_t p0 = (size_t)(m->off[i] + m->start[i]), p1 = (size_t)m->off[i + 1];
-            m->n_ans[i] = (int64_t)(p1 - p0);
-            double es = 0.0;
-            for (size_t p = p0; p < p1; p++) {
-                es += (double)ent[p];
-                if (!m->M) continue;
-                const float *row = blk + (p - r0) * m->M;
-                double *ps = m->prop_sum + i * W;
-                for (size_t j = 0; j < m->M; j++)
-                    ps[col_word[j]] += exp((double)row[j]);
-            }
-            m->ent_sum[i] = es;
-        }
-        i0 = i1;
-    }
-    if (fs >= 0) H5Sclose(fs);
-    H5Dclose(ds);
-    free(blk);
+    int bad = read_occurrences(in, mi, e);
+    if (!bad) bad = stream_positions(in, mi, col_word, e);
     free(col_word);
-    if (bad) {
-        free(ent);
-        return LS_ERR;
-    }
-
-    /* occurrences */
-    uint64_t odims[1];
-    ds = ls_h5_dataset_open_shape(in->f, MPATH("occurrences"), 1, NULL, odims, e);
-    if (ds < 0) {
-        free(ent);
-        return LS_ERR;
-    }
-    size_t O = (size_t)odims[0];
-    OccIn *occ = ls_malloc((O ? O : 1) * sizeof *occ);
-    hid_t ot = ls_h5_occurrence_type();
-    st = ls_h5_dataset_read_all(ds, ot, occ, e);
-    H5Tclose(ot);
-    H5Dclose(ds);
-    if (st) {
-        free(occ);
-        free(ent);
-        return ls_fail_prefix(
-            e, "%s: %s: cannot read the compound members sample, position, word, logprob, aligned", file,
-            path);
-    }
-    m->occ_sample = ls_malloc((O ? O : 1) * sizeof *m->occ_sample);
-    m->occ_word = ls_malloc((O ? O : 1) * sizeof *m->occ_word);
-    m->occ_lp = ls_malloc((O ? O : 1) * sizeof *m->occ_lp);
-    m->occ_ent = ls_malloc((O ? O : 1) * sizeof *m->occ_ent);
-    size_t k = 0;
-    for (size_t r = 0; r < O && !bad; r++) {
-        const OccIn *o = &occ[r];
-        if (o->sample < 0 || (size_t)o->sample >= N || o->word < 0 || (size_t)o->word >= W) {
-            bad = ls_fail(
-                e, "%s: /models/%s/occurrences[%zu]: sample %lld or word %d out of range (N = %zu, W = %zu)",
-                file, name, r, (long long)o->sample, (int)o->word, N, W);
-            break;
-        }
-        size_t s = (size_t)o->sample;
-        if (o->position < m->start[s] || o->position >= m->off[s + 1] - m->off[s]) {
-            bad = ls_fail(
-                e, "%s: /models/%s/occurrences[%zu]: position %d is not an answer position of sample %zu",
-                file, name, r, (int)o->position, s);
-            break;
-        }
-        if (!in->used[s]) continue;
-        m->occ_sample[k] = o->sample;
-        m->occ_word[k] = o->word;
-        m->occ_lp[k] = o->aligned ? (double)o->logprob : NAN;
-        m->occ_ent[k] = (double)ent[m->off[s] + o->position];
-        m->occ_n[s * W + (size_t)o->word]++;
-        k++;
-    }
-    m->n_occ = k;
-    free(occ);
-    free(ent);
     return bad ? LS_ERR : LS_OK;
 #undef MPATH
 }
@@ -448,10 +500,6 @@ static double mean_or_nan(const double *x, size_t n) {
     return ls_stats_describe(x, n, 0, 0).mean;
 }
 
-static uint64_t ci_seed(const LsReduceOptions *opt, size_t row, int k) {
-    return opt->seed + 16u * (uint64_t)row + (uint64_t)k;
-}
-
 /* The clusters of each group (problems, or samples): of[g * N + i] is sample
  * i's dense cluster index within group g, SIZE_MAX outside it; G[g] the count. */
 typedef struct {
@@ -478,48 +526,67 @@ static void group_clusters(const Input *in, GroupClusters *gc) {
     free(pos);
 }
 
-/* BCa interval of sum(sum) / sum(cnt) over the clusters with cnt > 0 (in-place
- * compaction), B = opt->bootstrap resamples of those clusters. */
-static void ratio_ci(double *sum, double *cnt, size_t G, const LsReduceOptions *opt, uint64_t key, double *lo,
-                     double *hi) {
-    size_t k = 0;
-    for (size_t c = 0; c < G; c++)
-        if (cnt[c] > 0) sum[k] = sum[c], cnt[k++] = cnt[c];
-    double est;
-    LsStatInterval ci;
-    ls_stats_cluster_bca(sum, cnt, k, 1, opt->bootstrap, key, LS_STATS_CI_LEVEL, &est, &ci);
-    *lo = ci.lo, *hi = ci.hi;
+/* Key of the counter-based stream of the CIs of group g (every model, word
+ * and variable of the group shares its resamples). */
+static uint64_t group_key(const LsReduceOptions *opt, int g) {
+    return opt->seed + 16u * (uint64_t)g + 5u;
 }
 
-/* The CIs of one row of /summary/groups: cluster-bootstrap BCa of the
- * occurrence log-prob, probability and entropy means and of the mean
- * per-sample propensity, each over the clusters holding values. */
-static void group_cis(const Input *in, const ModelIn *m, size_t w, int g, const GroupClusters *gc,
-                      const LsReduceOptions *opt, size_t r, LsSumGroup *row) {
-    size_t G = gc->G[g], N = in->N;
-    double *a = ls_calloc(8 * G + 1, sizeof *a);
-    double *s0 = a, *c0 = a + G, *s1 = a + 2 * G, *s2 = a + 3 * G, *c2 = a + 4 * G, *s3 = a + 5 * G,
-           *c3 = a + 6 * G, *c1 = a + 7 * G;
+/* Columns per word of the group CI table, then one shared column. */
+enum { GC_LP, GC_LPN, GC_PROB, GC_ENT, GC_ENTN, GC_PROP, GC_PER_WORD };
+
+/* The CIs of the rows of model m in group g: cluster-bootstrap BCa (B =
+ * opt->bootstrap resamples of the group's G clusters, shared by every word
+ * and variable) of the occurrence log-prob, probability and entropy means
+ * and of the mean per-sample propensity. rows: the model's rows, stride
+ * LS_GROUP_COUNT per word. */
+static void group_cis(const Input *in, const ModelIn *m, int g, const GroupClusters *gc,
+                      const LsReduceOptions *opt, LsSumGroup *rows) {
+    size_t G = gc->G[g], N = in->N, W = in->W, C = GC_PER_WORD * W + 1;
+    if (G < 2) return;
+    double *Mx = ls_calloc(G * C, sizeof *Mx);
     for (size_t k = 0; k < m->n_occ; k++) {
         size_t c = gc->of[(size_t)g * N + (size_t)m->occ_sample[k]];
-        if ((size_t)m->occ_word[k] != w || c == SIZE_MAX) continue;
-        s3[c] += m->occ_ent[k], c3[c] += 1.0;
-        if (!isnan(m->occ_lp[k])) s0[c] += m->occ_lp[k], s1[c] += exp(m->occ_lp[k]), c0[c] += 1.0;
+        if (c == SIZE_MAX) continue;
+        double *r = Mx + c * C + GC_PER_WORD * (size_t)m->occ_word[k];
+        r[GC_ENT] += m->occ_ent[k], r[GC_ENTN] += 1.0;
+        if (!isnan(m->occ_lp[k])) r[GC_LP] += m->occ_lp[k], r[GC_PROB] += exp(m->occ_lp[k]), r[GC_LPN] += 1.0;
     }
-    memcpy(c1, c0, G * sizeof *c1);
     for (size_t i = 0; i < N; i++) {
         size_t c = gc->of[(size_t)g * N + i];
-        if (c != SIZE_MAX && m->n_ans[i]) s2[c] += propensity(in, m, i, w), c2[c] += 1.0;
+        if (c == SIZE_MAX || !m->n_ans[i]) continue;
+        for (size_t w = 0; w < W; w++)
+            Mx[c * C + GC_PER_WORD * w + GC_PROP] += propensity(in, m, i, w);
+        Mx[c * C + C - 1] += 1.0;
     }
-    if (row->logprob_reason == LS_STAT_OK)
-        ratio_ci(s0, c0, G, opt, ci_seed(opt, r, 0), &row->logprob_ci_lo, &row->logprob_ci_hi);
-    if (row->prob_reason == LS_STAT_OK)
-        ratio_ci(s1, c1, G, opt, ci_seed(opt, r, 1), &row->prob_ci_lo, &row->prob_ci_hi);
-    if (row->propensity_reason == LS_STAT_OK)
-        ratio_ci(s2, c2, G, opt, ci_seed(opt, r, 2), &row->propensity_ci_lo, &row->propensity_ci_hi);
-    if (row->entropy_occ_reason == LS_STAT_OK)
-        ratio_ci(s3, c3, G, opt, ci_seed(opt, r, 3), &row->entropy_occ_ci_lo, &row->entropy_occ_ci_hi);
-    free(a);
+    enum { V = 4 }; /* logprob, prob, propensity, entropy */
+    size_t *num = ls_malloc(V * W * sizeof *num), *den = ls_malloc(V * W * sizeof *den);
+    for (size_t w = 0; w < W; w++) {
+        size_t o = GC_PER_WORD * w;
+        num[V * w] = o + GC_LP, den[V * w] = o + GC_LPN;
+        num[V * w + 1] = o + GC_PROB, den[V * w + 1] = o + GC_LPN;
+        num[V * w + 2] = o + GC_PROP, den[V * w + 2] = C - 1;
+        num[V * w + 3] = o + GC_ENT, den[V * w + 3] = o + GC_ENTN;
+    }
+    double *est = ls_malloc(V * W * sizeof *est);
+    LsStatInterval *ci = ls_malloc(V * W * sizeof *ci);
+    ls_stats_cluster_bca_ratio(Mx, G, C, num, den, V * W, opt->bootstrap, group_key(opt, g),
+                               LS_STATS_CI_LEVEL, est, ci);
+    for (size_t w = 0; w < W; w++) {
+        LsSumGroup *row = &rows[w * LS_GROUP_COUNT + (size_t)g];
+        const LsStatInterval *c = ci + V * w;
+        if (row->logprob_reason == LS_STAT_OK) row->logprob_ci_lo = c[0].lo, row->logprob_ci_hi = c[0].hi;
+        if (row->prob_reason == LS_STAT_OK) row->prob_ci_lo = c[1].lo, row->prob_ci_hi = c[1].hi;
+        if (row->propensity_reason == LS_STAT_OK)
+            row->propensity_ci_lo = c[2].lo, row->propensity_ci_hi = c[2].hi;
+        if (row->entropy_occ_reason == LS_STAT_OK)
+            row->entropy_occ_ci_lo = c[3].lo, row->entropy_occ_ci_hi = c[3].hi;
+    }
+    free(Mx);
+    free(num);
+    free(den);
+    free(est);
+    free(ci);
 }
 
 static void fill_groups(const Input *in, const LsReduceOptions *opt, LsSumGroup *rows, double *buf,
@@ -589,9 +656,11 @@ static void fill_groups(const Input *in, const LsReduceOptions *opt, LsSumGroup 
                     row->propensity_ci_hi = d.ci_hi;
                     row->propensity_reason = (int8_t)d.reason;
                 }
-                if (opt->bootstrap) group_cis(in, m, w, g, &gc, opt, r, row);
             }
         }
+        if (opt->bootstrap)
+            for (int g = 0; g < LS_GROUP_COUNT; g++)
+                group_cis(in, m, g, &gc, opt, rows + mi * W * LS_GROUP_COUNT);
     }
     free(gc.of);
 }
@@ -626,7 +695,8 @@ static void fill_correct(const Input *in, LsSumCorrect *rows, double *a, double 
             }
 }
 
-static void fill_levels(const Input *in, LsSumLevel *rows, double *v, double *lev, double *tmp) {
+static void fill_levels(const Input *in, const LsReduceOptions *opt, LsSumLevel *rows, double *v, double *lev,
+                        double *tmp) {
     size_t r = 0;
     for (size_t mi = 0; mi < in->n_models; mi++)
         for (size_t w = 0; w < in->W; w++)
@@ -653,7 +723,9 @@ static void fill_levels(const Input *in, LsSumLevel *rows, double *v, double *le
                     pos += c;
                 }
                 LsStatTest s = ls_stats_spearman(lev, v, n);
-                LsStatTest h = k >= 2 ? ls_stats_kruskal(groups, sizes, k)
+                /* small levels: permutation p (key seed + 16 r + 7, r the row) */
+                LsStatTest h = k >= 2 ? ls_stats_kruskal_perm(groups, sizes, k, opt->resamples,
+                                                              opt->seed + 16u * (uint64_t)r + 7u)
                                       : (LsStatTest){NAN, NAN, NAN, NAN, 0, LS_STAT_TOO_FEW};
                 if (var == LS_VAR_PROPENSITY && !m->has_forms[w]) {
                     s = h = (LsStatTest){NAN, NAN, NAN, NAN, 0, (LsStatReason)LS_REDUCE_NO_FORMS};
@@ -664,14 +736,46 @@ static void fill_levels(const Input *in, LsSumLevel *rows, double *v, double *le
                 row->spearman_reason = (int8_t)s.reason;
                 row->kruskal_h = h.statistic, row->kruskal_df = h.df, row->kruskal_p = h.p,
                 row->kruskal_q = NAN;
-                row->kruskal_reason = (int8_t)h.reason;
+                row->kruskal_reason = (int8_t)h.reason, row->kruskal_method = (int8_t)h.method;
             }
 }
 
+/* Cluster-bootstrap BCa intervals of the mean raw propensity difference
+ * a - b of every word of model pair k (B = opt->bootstrap resamples of the
+ * pair's clusters, shared by its words; key seed + 16 k + 4). ci: [W]. */
+static void pair_diff_cis(const Input *in, size_t a, size_t b, size_t k, const LsReduceOptions *opt,
+                          LsStatInterval *ci) {
+    const ModelIn *ma = &in->m[a], *mb = &in->m[b];
+    size_t N = in->N, W = in->W, n = 0;
+    int64_t *id = ls_malloc((N ? N : 1) * sizeof *id);
+    size_t *pos = ls_malloc((N ? N : 1) * sizeof *pos), *cl = ls_malloc((N ? N : 1) * sizeof *cl);
+    for (size_t i = 0; i < N; i++)
+        if (in->used[i] && ma->n_ans[i] && mb->n_ans[i]) id[n] = in->problem[i], pos[n++] = i;
+    size_t G = ls_stats_cluster_index(id, n, cl);
+    double *sum = ls_calloc(G * W + 1, sizeof *sum), *cnt = ls_calloc(G + 1, sizeof *cnt),
+           *est = ls_malloc((W ? W : 1) * sizeof *est);
+    for (size_t j = 0; j < n; j++) {
+        size_t i = pos[j];
+        cnt[cl[j]] += 1.0;
+        for (size_t w = 0; w < W; w++)
+            sum[cl[j] * W + w] += propensity(in, ma, i, w) - propensity(in, mb, i, w);
+    }
+    ls_stats_cluster_bca(sum, cnt, G, W, opt->bootstrap, opt->seed + 16u * (uint64_t)k + 4u,
+                         LS_STATS_CI_LEVEL, est, ci);
+    free(id);
+    free(pos);
+    free(cl);
+    free(sum);
+    free(cnt);
+    free(est);
+}
+
 static void fill_pairs(const Input *in, const LsReduceOptions *opt, LsSumPair *rows, double *x, double *y) {
-    size_t r = 0;
+    size_t r = 0, k = 0;
+    LsStatInterval *ci = ls_malloc((in->W ? in->W : 1) * sizeof *ci);
     for (size_t a = 0; a < in->n_models; a++)
-        for (size_t b = a + 1; b < in->n_models; b++)
+        for (size_t b = a + 1; b < in->n_models; b++, k++) {
+            if (opt->bootstrap) pair_diff_cis(in, a, b, k, opt, ci);
             for (size_t w = 0; w < in->W; w++, r++) {
                 LsSumPair *row = &rows[r];
                 const ModelIn *ma = &in->m[a], *mb = &in->m[b];
@@ -685,7 +789,8 @@ static void fill_pairs(const Input *in, const LsReduceOptions *opt, LsSumPair *r
                 }
                 row->n_pairs = (int64_t)n;
                 row->mean_a = mean_or_nan(x, n), row->mean_b = mean_or_nan(y, n);
-                LsStatDesc d = ls_stats_paired_diff(x, y, n, opt->bootstrap, ci_seed(opt, r, 4));
+                LsStatDesc d = ls_stats_paired_diff(x, y, n, 0, 0);
+                if (opt->bootstrap && d.reason == LS_STAT_OK) d.ci_lo = ci[w].lo, d.ci_hi = ci[w].hi;
                 LsStatTest t = ls_stats_wilcoxon(x, y, n);
                 if (!ma->has_forms[w] || !mb->has_forms[w]) {
                     d = (LsStatDesc){d.n, NAN, NAN, NAN, NAN, NAN, (LsStatReason)LS_REDUCE_NO_FORMS};
@@ -698,15 +803,19 @@ static void fill_pairs(const Input *in, const LsReduceOptions *opt, LsSumPair *r
                 row->wilcoxon_method = (int8_t)t.method, row->wilcoxon_reason = (int8_t)t.reason;
                 row->wilcoxon_r = t.effect;
             }
+        }
+    free(ci);
 }
 
 static void bh_family(const void *base_p, void *base_q, size_t stride, size_t n);
 
 /* ---- primary tests (docs/statistics.md) ---------------------------------- */
 
-/* Key of the counter-based random stream of model pair k, use t (0 BCa, 1
- * sign flips of the pair effect, 2 of the level slope, 3 of the correctness
- * difference). */
+/* Key of the counter-based random stream of model pair k, use t (0 BCa of
+ * the pair effect, 1 its sign flips, 2 sign flips of the level slope, 3 of
+ * the correctness difference, 6 the cluster bootstrap of the regression;
+ * 4 is the model_pairs CI, and seed + 16 g + 5 the CIs of group g). */
+#define LS_Z975 1.959963984540054 /* ndtri(0.975) */
 static uint64_t primary_key(const LsReduceOptions *opt, size_t k, int t) {
     return opt->seed + 16u * (uint64_t)k + (uint64_t)t;
 }
@@ -714,19 +823,19 @@ static uint64_t primary_key(const LsReduceOptions *opt, size_t k, int t) {
 /* The samples of one model pair and their d = log propensity_b - log propensity_a per word. */
 typedef struct {
     size_t n, G, W;
-    size_t *sample;   /* [n] sample index */
-    size_t *cl;       /* [n] dense cluster index */
-    double *d;        /* [n * W] */
-    double *la, *lb;  /* [n * W] log propensities */
-    int *word_reason; /* [W] LS_STAT_OK, NO_FORMS or NAN_INPUT (a propensity of 0) */
+    size_t *sample;      /* [n] sample index */
+    size_t *cl;          /* [n] dense cluster index */
+    double *d;           /* [n * W] */
+    double *suma, *sumb; /* [W] sums over the samples of log propensity a, b (in sample order) */
+    int *word_reason;    /* [W] LS_STAT_OK, NO_FORMS or NAN_INPUT (a propensity of 0) */
 } PairData;
 
 static void pair_data_free(PairData *pd) {
     free(pd->sample);
     free(pd->cl);
     free(pd->d);
-    free(pd->la);
-    free(pd->lb);
+    free(pd->suma);
+    free(pd->sumb);
     free(pd->word_reason);
 }
 
@@ -752,15 +861,15 @@ static void pair_data(const Input *in, size_t a, size_t b, int regression, PairD
     pd->G = ls_stats_cluster_index(id, n, pd->cl);
     free(id);
     pd->d = ls_malloc((n * W + 1) * sizeof *pd->d);
-    pd->la = ls_malloc((n * W + 1) * sizeof *pd->la);
-    pd->lb = ls_malloc((n * W + 1) * sizeof *pd->lb);
+    pd->suma = ls_calloc(W + 1, sizeof *pd->suma);
+    pd->sumb = ls_calloc(W + 1, sizeof *pd->sumb);
     pd->word_reason = ls_calloc(W ? W : 1, sizeof *pd->word_reason);
     for (size_t w = 0; w < W; w++) {
         if (!ma->has_forms[w] || !mb->has_forms[w]) pd->word_reason[w] = LS_REDUCE_NO_FORMS;
         for (size_t j = 0; j < n; j++) {
             size_t i = pd->sample[j];
             double x = log(propensity(in, ma, i, w)), y = log(propensity(in, mb, i, w));
-            pd->la[j * W + w] = x, pd->lb[j * W + w] = y, pd->d[j * W + w] = y - x;
+            pd->suma[w] += x, pd->sumb[w] += y, pd->d[j * W + w] = y - x;
             if (!pd->word_reason[w] && !isfinite(y - x)) pd->word_reason[w] = LS_STAT_NAN_INPUT;
         }
     }
@@ -771,19 +880,18 @@ static void primary_init(LsSumPrimary *row, size_t a, size_t b, size_t w, int te
     row->model_a = (int16_t)a, row->model_b = (int16_t)b, row->word = (int16_t)w, row->test = (int8_t)test;
     row->n = (int64_t)pd->n, row->n_clusters = (int64_t)pd->G;
     row->estimate = row->se = row->ci_lo = row->ci_hi = row->ratio = row->ratio_lo = row->ratio_hi = NAN;
+    row->wald_lo = row->wald_hi = NAN;
     row->geomean_a = row->geomean_b = row->z = row->p_wald = row->p = row->q = NAN;
     row->reason = (int8_t)pd->word_reason[w];
     if (!pd->word_reason[w] && pd->n) {
-        double sa = 0.0, sb = 0.0;
-        for (size_t j = 0; j < pd->n; j++)
-            sa += pd->la[j * pd->W + w], sb += pd->lb[j * pd->W + w];
-        row->geomean_a = exp(sa / (double)pd->n), row->geomean_b = exp(sb / (double)pd->n);
+        row->geomean_a = exp(pd->suma[w] / (double)pd->n), row->geomean_b = exp(pd->sumb[w] / (double)pd->n);
     }
 }
 
 static void primary_finish(LsSumPrimary *row, const LsStatTest *flip) {
     if (row->reason) {
         row->estimate = row->se = row->ci_lo = row->ci_hi = row->z = row->p_wald = NAN;
+        row->wald_lo = row->wald_hi = NAN;
         row->geomean_a = row->geomean_b = NAN;
         row->ci_method = LS_CI_NONE;
         return;
@@ -823,6 +931,8 @@ static void primary_pair_effect(const PairData *pd, const LsReduceOptions *opt, 
             LsStatOls o = ls_stats_ols_cluster(X, y, pd->cl, n, 1, G, NULL);
             row->estimate = est[w], row->se = o.se[0], row->z = o.z[0], row->p_wald = o.p[0];
             row->ci_lo = ci[w].lo, row->ci_hi = ci[w].hi, row->ci_method = LS_CI_BCA;
+            row->wald_lo = row->estimate - LS_Z975 * row->se,
+            row->wald_hi = row->estimate + LS_Z975 * row->se;
             if (o.reason)
                 row->reason = (int8_t)o.reason;
             else if (ci[w].reason)
@@ -864,10 +974,21 @@ static void primary_regression(const Input *in, const PairData *pd, const LsRedu
         for (size_t c = 0; c < G; c++)
             wl[c * W + w] = fw[c * K + 1], wc[c * W + w] = fw[c * K + 2];
     }
+    /* cluster-bootstrap BCa of the level and correctness coefficients, every word on the same resamples */
+    double *Y = ls_malloc((n * W + 1) * sizeof *Y), *best = ls_malloc((2 * W + 1) * sizeof *best);
+    LsStatInterval *bci = ls_malloc((2 * W + 1) * sizeof *bci);
+    for (size_t j = 0; j < n * W; j++)
+        Y[j] = pd->word_reason[j % W] ? 0.0 : pd->d[j];
+    size_t coef[2] = {1, 2};
+    for (size_t j = 0; j < 2 * W; j++)
+        bci[j] = (LsStatInterval){NAN, NAN, NAN, NAN, LS_STAT_TOO_FEW};
+    if (opt->resamples)
+        ls_stats_ols_cluster_bca(X, Y, W, pd->cl, n, K, G, coef, 2, opt->resamples, primary_key(opt, k, 6),
+                                 LS_STATS_CI_LEVEL, best, bci);
+    free(Y);
     LsStatTest *fl = ls_malloc((W + 1) * sizeof *fl), *fc = ls_malloc((W + 1) * sizeof *fc);
     ls_stats_signflip(wl, G, W, opt->resamples, primary_key(opt, k, 2), fl);
     ls_stats_signflip(wc, G, W, opt->resamples, primary_key(opt, k, 3), fc);
-    double zc = 1.959963984540054; /* ndtri(0.975) */
     for (size_t w = 0; w < W; w++)
         for (int t = LS_PRIMARY_LEVEL_TREND; t <= LS_PRIMARY_CORRECTNESS; t++) {
             LsSumPrimary *row = &rows[w * LS_PRIMARY_COUNT + t];
@@ -877,8 +998,11 @@ static void primary_regression(const Input *in, const PairData *pd, const LsRedu
             if (!row->reason) {
                 row->estimate = fit[w].beta[j], row->se = fit[w].se[j];
                 row->z = fit[w].z[j], row->p_wald = fit[w].p[j];
-                row->ci_lo = row->estimate - zc * row->se, row->ci_hi = row->estimate + zc * row->se;
-                row->ci_method = LS_CI_WALD;
+                row->wald_lo = row->estimate - LS_Z975 * row->se,
+                row->wald_hi = row->estimate + LS_Z975 * row->se;
+                const LsStatInterval *bc = &bci[w * 2 + (size_t)(t - LS_PRIMARY_LEVEL_TREND)];
+                if (bc->reason == LS_STAT_OK)
+                    row->ci_lo = bc->lo, row->ci_hi = bc->hi, row->ci_method = LS_CI_BCA;
             }
             primary_finish(row, t == LS_PRIMARY_LEVEL_TREND ? &fl[w] : &fc[w]);
         }
@@ -890,6 +1014,8 @@ static void primary_regression(const Input *in, const PairData *pd, const LsRedu
     free(fit);
     free(fl);
     free(fc);
+    free(best);
+    free(bci);
 }
 
 /* Rows ordered by model pair (a < b), word, test. */
@@ -901,9 +1027,9 @@ static void fill_primary(const Input *in, const LsReduceOptions *opt, LsSumPrima
             PairData pd = {0}, pr = {0};
             pair_data(in, a, b, 0, &pd);
             primary_pair_effect(&pd, opt, k, a, b, r);
+            pair_data_free(&pd);
             pair_data(in, a, b, 1, &pr);
             primary_regression(in, &pr, opt, k, a, b, r);
-            pair_data_free(&pd);
             pair_data_free(&pr);
         }
     size_t n = k * W * LS_PRIMARY_COUNT;
@@ -1187,7 +1313,7 @@ int ls_reduce_file(const char *path, const LsReduceOptions *opt_in, LsError *e) 
         if (opt.verbose) ls_log0("reduce: computing %zu group rows, %zu tests", ng, 4 * nc + np);
         fill_groups(&in, &opt, gr, b1, b2);
         fill_correct(&in, c, b1, b2);
-        fill_levels(&in, l, b1, b2, b3);
+        fill_levels(&in, &opt, l, b1, b2, b3);
         fill_pairs(&in, &opt, p, b1, b2);
         apply_bh(&in, c, l, p, n_pairs_m);
         if (opt.verbose) ls_log0("reduce: primary tests, %zu rows, %zu resamples", npm, opt.resamples);

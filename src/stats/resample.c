@@ -114,113 +114,144 @@ LsStatInterval ls_stats_bca(double theta_hat, double *theta_b, size_t B, const d
     return r;
 }
 
-/* ---- cluster bootstrap of ratio means ------------------------------------- */
+/* ---- weighted cluster sums of resamples ----------------------------------- */
 
-/* Resamples are drawn LANES at a time: times[c * LANES + l] counts how often
- * cluster c was drawn by resample b0 + l, and each resample's sums run over
- * c in increasing order as before (the same numbers, bit for bit), but the
- * LANES x (K + 1) running sums are independent chains the CPU overlaps. The
- * counts are bytes (the table stays in cache); a block where one would pass
- * 255 (about never for G > 255, impossible below) is redone one resample at
- * a time with wide counts. */
-enum { LANES = 8 };
+/* Resamples are drawn LANES at a time: lane l counts in times[l G + c] how
+ * often cluster c was drawn by resample b0 + l (bytes: a lane's table stays
+ * in cache while it is drawn), then every column's LANES running sums walk
+ * the clusters in increasing order: the same numbers, bit for bit, as one
+ * resample at a time, but LANES x C independent chains the CPU overlaps and
+ * one pass over the column table per LANES resamples. A block where a count
+ * would pass 255 (about never for G > 255, impossible below) is redone one
+ * resample at a time with wide counts. */
+enum { LANES = 16 };
 
 /* Resample b alone (times: G doubles). */
-static void resample_one(const double *sum, const double *cnt, size_t G, size_t K, size_t B, uint64_t key,
-                         size_t b, double *times, double *tb) {
+static void sums_one(const double *Mx, size_t G, size_t C, uint64_t key, size_t b, double *times,
+                     double *out) {
     memset(times, 0, G * sizeof *times);
     for (size_t j = 0; j < G; j++)
         times[ls_stats_rng_below(ls_stats_rng(key, (uint64_t)(b * G + j)), G)] += 1.0;
-    double n = 0.0;
-    for (size_t c = 0; c < G; c++)
-        n += times[c] * cnt[c];
-    for (size_t k = 0; k < K; k++) {
+    for (size_t k = 0; k < C; k++) {
         double acc = 0.0;
         for (size_t c = 0; c < G; c++)
-            acc += times[c] * sum[c * K + k];
-        tb[k * B + b] = n > 0 ? acc / n : NAN;
+            acc += times[c] * Mx[c * C + k];
+        out[b * C + k] = acc;
     }
 }
 
 /* Resamples b0 .. b0 + LANES - 1 (those below B); 1 when a count overflowed. */
-static int resample_block(const double *sum, const double *cnt, size_t G, size_t K, size_t B, uint64_t key,
-                          size_t b0, uint8_t *times, double *acc, double *tb) {
+static int sums_block(const double *Mx, size_t G, size_t C, size_t B, uint64_t key, size_t b0, uint8_t *times,
+                      double *acc, double *out) {
     size_t nl = B - b0 < LANES ? B - b0 : LANES;
     unsigned wrapped = 0;
     memset(times, 0, G * LANES * sizeof *times);
     for (size_t l = 0; l < nl; l++) {
         uint64_t base = (uint64_t)((b0 + l) * G);
-        for (size_t j = 0; j < G; j++) {
-            uint8_t *t = times + ls_stats_rng_below(ls_stats_rng(key, base + j), G) * LANES + l;
-            wrapped |= ++*t == 0;
-        }
+        uint8_t *tl = times + l * G;
+        for (size_t j = 0; j < G; j++)
+            wrapped |= ++tl[ls_stats_rng_below(ls_stats_rng(key, base + j), G)] == 0;
     }
     if (wrapped) return 1;
-    double n[LANES] = {0};
-    memset(acc, 0, K * LANES * sizeof *acc);
+    memset(acc, 0, C * LANES * sizeof *acc);
     for (size_t c = 0; c < G; c++) {
         double t[LANES];
         for (size_t l = 0; l < LANES; l++)
-            t[l] = (double)times[c * LANES + l];
-        for (size_t l = 0; l < LANES; l++)
-            n[l] += t[l] * cnt[c];
-        for (size_t k = 0; k < K; k++) {
-            double s = sum[c * K + k], *a = acc + k * LANES;
+            t[l] = (double)times[l * G + c];
+        const double *row = Mx + c * C;
+        for (size_t k = 0; k < C; k++) {
+            double s = row[k], *a = acc + k * LANES;
             for (size_t l = 0; l < LANES; l++)
                 a[l] += t[l] * s;
         }
     }
     for (size_t l = 0; l < nl; l++)
-        for (size_t k = 0; k < K; k++)
-            tb[k * B + b0 + l] = n[l] > 0 ? acc[k * LANES + l] / n[l] : NAN;
+        for (size_t k = 0; k < C; k++)
+            out[(b0 + l) * C + k] = acc[k * LANES + l];
     return 0;
 }
 
-void ls_stats_cluster_bca(const double *sum, const double *cnt, size_t G, size_t K, size_t B, uint64_t key,
-                          double level, double *est, LsStatInterval *ci) {
-    double *tot = ls_calloc(K + 1, sizeof *tot), den = 0.0;
-    for (size_t c = 0; c < G; c++) {
-        for (size_t k = 0; k < K; k++)
-            tot[k] += sum[c * K + k];
-        den += cnt[c];
-    }
-    for (size_t k = 0; k < K; k++) {
-        est[k] = den > 0 ? tot[k] / den : NAN;
-        ci[k] = (LsStatInterval){NAN, NAN, NAN, NAN, LS_STAT_TOO_FEW};
-    }
-    if (G < 2 || B == 0 || K == 0) {
-        free(tot);
-        return;
-    }
-    double *tb = ls_malloc(B * K * sizeof *tb); /* [K][B] */
+void ls_stats__resample_sums(const double *Mx, size_t G, size_t C, size_t B, uint64_t key, double *out) {
+    if (!G || !C || !B) return;
     size_t blocks = (B + LANES - 1) / LANES;
 #pragma omp parallel
     {
         uint8_t *times = ls_malloc(G * LANES * sizeof *times);
-        double *acc = ls_malloc(K * LANES * sizeof *acc), *wide = NULL;
-#pragma omp for schedule(static)
+        double *acc = ls_malloc(C * LANES * sizeof *acc), *wide = NULL;
+#pragma omp for schedule(dynamic, 1)
         for (size_t q = 0; q < blocks; q++) {
-            if (!resample_block(sum, cnt, G, K, B, key, q * LANES, times, acc, tb)) continue;
+            if (!sums_block(Mx, G, C, B, key, q * LANES, times, acc, out)) continue;
             if (!wide) wide = ls_malloc(G * sizeof *wide);
             for (size_t b = q * LANES; b < B && b < (q + 1) * LANES; b++)
-                resample_one(sum, cnt, G, K, B, key, b, wide, tb);
+                sums_one(Mx, G, C, key, b, wide, out);
         }
         free(times);
         free(acc);
         free(wide);
     }
-    double *jk = ls_malloc(G * sizeof *jk);
-    for (size_t k = 0; k < K; k++) {
-        if (isnan(est[k])) continue;
-        for (size_t c = 0; c < G; c++) {
-            double d = den - cnt[c];
-            jk[c] = d > 0 ? (tot[k] - sum[c * K + k]) / d : NAN;
-        }
-        ci[k] = ls_stats_bca(est[k], tb + k * B, B, jk, G, level);
+}
+
+/* ---- cluster bootstrap of ratio means ------------------------------------- */
+
+void ls_stats_cluster_bca_ratio(const double *Mx, size_t G, size_t C, const size_t *num, const size_t *den,
+                                size_t R, size_t B, uint64_t key, double level, double *est,
+                                LsStatInterval *ci) {
+    double *tot = ls_calloc(C + 1, sizeof *tot);
+    for (size_t c = 0; c < G; c++)
+        for (size_t k = 0; k < C; k++)
+            tot[k] += Mx[c * C + k];
+    size_t need = 0;
+    for (size_t r = 0; r < R; r++) {
+        double d = tot[den[r]];
+        est[r] = d > 0 ? tot[num[r]] / d : NAN;
+        ci[r] = (LsStatInterval){NAN, NAN, NAN, NAN, LS_STAT_TOO_FEW};
+        size_t holding = 0; /* clusters with a positive denominator */
+        for (size_t c = 0; c < G && holding < 2; c++)
+            holding += Mx[c * C + den[r]] > 0;
+        need += holding >= 2 && !isnan(est[r]);
     }
-    free(jk);
+    if (G < 2 || B == 0 || need == 0) {
+        free(tot);
+        return;
+    }
+    double *out = ls_malloc(B * C * sizeof *out), *tb = ls_malloc(B * sizeof *tb),
+           *jk = ls_malloc(G * sizeof *jk);
+    ls_stats__resample_sums(Mx, G, C, B, key, out);
+    for (size_t r = 0; r < R; r++) {
+        size_t holding = 0;
+        for (size_t c = 0; c < G && holding < 2; c++)
+            holding += Mx[c * C + den[r]] > 0;
+        if (isnan(est[r]) || holding < 2) continue;
+        size_t nb = 0; /* a resample that drew no cluster holding a value has no estimate */
+        for (size_t b = 0; b < B; b++) {
+            double d = out[b * C + den[r]];
+            if (d > 0) tb[nb++] = out[b * C + num[r]] / d;
+        }
+        for (size_t c = 0; c < G; c++)
+            jk[c] = (tot[num[r]] - Mx[c * C + num[r]]) / (tot[den[r]] - Mx[c * C + den[r]]);
+        ci[r] = ls_stats_bca(est[r], tb, nb, jk, G, level);
+    }
+    free(out);
     free(tb);
+    free(jk);
     free(tot);
+}
+
+void ls_stats_cluster_bca(const double *sum, const double *cnt, size_t G, size_t K, size_t B, uint64_t key,
+                          double level, double *est, LsStatInterval *ci) {
+    size_t C = K + 1;
+    double *Mx = ls_malloc((G * C + 1) * sizeof *Mx);
+    size_t *num = ls_malloc((K + 1) * sizeof *num), *den = ls_malloc((K + 1) * sizeof *den);
+    for (size_t c = 0; c < G; c++) {
+        memcpy(Mx + c * C, sum + c * K, K * sizeof *Mx);
+        Mx[c * C + K] = cnt[c];
+    }
+    for (size_t k = 0; k < K; k++)
+        num[k] = k, den[k] = K;
+    ls_stats_cluster_bca_ratio(Mx, G, C, num, den, K, B, key, level, est, ci);
+    free(Mx);
+    free(num);
+    free(den);
 }
 
 /* ---- sign-flip test ---------------------------------------------------------- */

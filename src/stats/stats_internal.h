@@ -35,4 +35,12 @@ static inline double ls_stats__clip01(double p) {
  * (sorted in place): numpy.percentile(v, [2.5, 97.5]), linear interpolation. */
 void ls_stats__percentile_ci(double *v, size_t n, double *lo, double *hi);
 
+/* Weighted column sums of B cluster resamples: out[b * C + k] = sum_c t_bc
+ * Mx[c * C + k] over c in increasing order, t_bc = how often resample b drew
+ * cluster c (draw j of resample b: ls_stats_rng_below(ls_stats_rng(key,
+ * b G + j), G)). Mx: [G * C], out: [B * C]. Threaded (OpenMP over blocks of
+ * resamples); each resample depends on (key, b) only, so out is the same for
+ * any thread count. */
+void ls_stats__resample_sums(const double *Mx, size_t G, size_t C, size_t B, uint64_t key, double *out);
+
 #endif

@@ -66,7 +66,7 @@ static const LsField LEVEL_FIELDS[] = {
     FLD(LsSumLevel, spearman_q, LS_F_F64),    FLD(LsSumLevel, spearman_reason, LS_F_I8),
     FLD(LsSumLevel, kruskal_h, LS_F_F64),     FLD(LsSumLevel, kruskal_df, LS_F_F64),
     FLD(LsSumLevel, kruskal_p, LS_F_F64),     FLD(LsSumLevel, kruskal_q, LS_F_F64),
-    FLD(LsSumLevel, kruskal_reason, LS_F_I8),
+    FLD(LsSumLevel, kruskal_reason, LS_F_I8), FLD(LsSumLevel, kruskal_method, LS_F_I8),
 };
 
 static const LsField PAIR_FIELDS[] = {
@@ -87,7 +87,8 @@ static const LsField PRIMARY_FIELDS[] = {
     FLD(LsSumPrimary, n, LS_F_I64),           FLD(LsSumPrimary, n_clusters, LS_F_I64),
     FLD(LsSumPrimary, estimate, LS_F_F64),    FLD(LsSumPrimary, se, LS_F_F64),
     FLD(LsSumPrimary, ci_lo, LS_F_F64),       FLD(LsSumPrimary, ci_hi, LS_F_F64),
-    FLD(LsSumPrimary, ci_method, LS_F_I8),    FLD(LsSumPrimary, ratio, LS_F_F64),
+    FLD(LsSumPrimary, ci_method, LS_F_I8),    FLD(LsSumPrimary, wald_lo, LS_F_F64),
+    FLD(LsSumPrimary, wald_hi, LS_F_F64),     FLD(LsSumPrimary, ratio, LS_F_F64),
     FLD(LsSumPrimary, ratio_lo, LS_F_F64),    FLD(LsSumPrimary, ratio_hi, LS_F_F64),
     FLD(LsSumPrimary, geomean_a, LS_F_F64),   FLD(LsSumPrimary, geomean_b, LS_F_F64),
     FLD(LsSumPrimary, z, LS_F_F64),           FLD(LsSumPrimary, p_wald, LS_F_F64),

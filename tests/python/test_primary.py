@@ -28,7 +28,7 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_reduce_input  # noqa: E402
-from clusterboot import bca, signflip  # noqa: E402
+from clusterboot import bca, ols_bca, signflip  # noqa: E402
 from test_reduce_scipy import BIN, Ref, check, run  # noqa: E402
 
 B, SEED, MIN_G = 2000, 7, 10
@@ -66,7 +66,7 @@ def test_primary_matches_statsmodels_and_scipy(primary):
     assert rows.size == len(pairs) * W * 3
     f = h5py.File(path, "r")
     lab = f["samples/answer_bytes"][:]
-    n_checked = 0
+    n_checked = n_boot = 0
     for k, (a, b) in enumerate(pairs):
         ma, mb = ref.m[a], ref.m[b]
         base = ref.used & (ma["n_ans"] > 0) & (mb["n_ans"] > 0)
@@ -96,14 +96,22 @@ def test_primary_matches_statsmodels_and_scipy(primary):
                     check(f"{tag} ci_lo", row["ci_lo"], lo)
                     check(f"{tag} ci_hi", row["ci_hi"], hi)
                     check(f"{tag} estimate", row["estimate"], dd.mean())
+                    check(f"{tag} wald_lo", row["wald_lo"], fit.conf_int()[0, 0])
+                    check(f"{tag} wald_hi", row["wald_hi"], fit.conf_int()[0, 1])
                     wts = sums
                 else:
                     X = np.column_stack([np.ones(sel.size), ref.level[sel], ref.correct[sel], np.log(lab[sel])])
                     fit = sm.OLS(dd, X).fit(cov_type="cluster", cov_kwds={"groups": g})
                     j = t
                     check(f"{tag} estimate", row["estimate"], fit.params[j])
-                    check(f"{tag} ci_lo", row["ci_lo"], fit.conf_int()[j, 0])
-                    check(f"{tag} ci_hi", row["ci_hi"], fit.conf_int()[j, 1])
+                    check(f"{tag} wald_lo", row["wald_lo"], fit.conf_int()[j, 0])
+                    check(f"{tag} wald_hi", row["wald_hi"], fit.conf_int()[j, 1])
+                    if (k * W + w) % 3 == t % 3:  # a third of the rows (each refit is a Python lstsq)
+                        lo, hi = ols_bca(X, dd, g, j, SEED + 16 * k + 6, B)
+                        check(f"{tag} bca ci_lo", row["ci_lo"], lo)
+                        check(f"{tag} bca ci_hi", row["ci_hi"], hi)
+                        assert row["ci_method"] == (1 if np.isfinite(lo) else 0), tag
+                        n_boot += 1
                     Xr = np.delete(X, j, axis=1)
                     e = dd - Xr @ np.linalg.lstsq(Xr, dd, rcond=None)[0]
                     h = X @ np.linalg.inv(X.T @ X)[:, j]
@@ -116,7 +124,7 @@ def test_primary_matches_statsmodels_and_scipy(primary):
                 assert row["p_resamples"] == nres and row["p"] > 0, tag
                 assert row["p_method"] == (2 if method == "exact" else 3), tag
                 n_checked += 1
-    assert n_checked >= 3 * len(pairs) * (W - 1)
+    assert n_checked >= 3 * len(pairs) * (W - 1) and n_boot >= len(pairs) * (W - 1) * 2 // 3
     ok = ~np.isnan(rows["p"])
     check("BH family size", ok.sum(), ok.sum())
     for got, want in zip(rows["q"][ok], stats.false_discovery_control(rows["p"][ok], method="bh")):
@@ -179,3 +187,25 @@ def test_length_policy_rates_and_warning(tmp_path):
         out = run("inspect", path).stdout
         assert ("WARNING: skip, truncation or window rates differ" in out) == groups
         assert ("  windowed " in out) == groups  # the counts where the file has /samples/length_policy
+
+
+def test_same_summary_at_1_and_3_threads(tmp_path):
+    """Every resampled number (group and pair BCa, regression bootstrap, sign flips, Kruskal-Wallis
+    permutations) depends on (seed, resample index) only: /summary is byte-identical for any thread count."""
+    import os
+    import shutil
+    import subprocess
+    src = make_reduce_input.make(str(tmp_path / "t.h5"), seed=5, n_samples=60, problem_size=0)
+    out = {}
+    for th in (1, 3):
+        path = str(tmp_path / f"t{th}.h5")
+        shutil.copy(src, path)
+        p = subprocess.run([BIN, "reduce", path, "--bootstrap", "500", "--resamples", "700", "--seed", "11", "--quiet"],
+                           env=dict(os.environ, OMP_NUM_THREADS=str(th)), capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        with h5py.File(path, "r") as f:
+            out[th] = {k: f[f"summary/{k}"][()] for k in ("groups", "model_pairs", "levels", "primary")}
+    for k in out[1]:
+        assert out[1][k].tobytes() == out[3][k].tobytes(), k
+    assert (out[1]["levels"]["kruskal_method"] == 3).any()  # the permutation path ran
+    assert (out[1]["primary"]["p_method"] == 3).any() and (out[1]["primary"]["ci_method"] == 1).sum() > 30

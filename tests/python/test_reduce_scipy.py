@@ -28,12 +28,12 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_reduce_input  # noqa: E402
-from clusterboot import bca  # noqa: E402
+from clusterboot import bca, kruskal_perm  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("LS_BINARY", str(ROOT / "build" / "logits-study"))
 REL, ABS = 1e-9, 1e-12
-B, SEED = 200, 7
+B, SEED, RESAMPLES = 200, 7, 2000
 
 REASONS = ["ok", "too_few", "all_tied", "zero_variance", "nan_input", "bad_arg", "no_single_token_form"]
 R = {n: i for i, n in enumerate(REASONS)}
@@ -89,13 +89,18 @@ def boot_ci(x, seed):
     return lo, hi
 
 
-def cluster_ci(cluster_id, values, key):
-    """BCa CI of the mean of values, resampling the clusters (ids) that hold them (as reduce.c)."""
-    ids, inv = np.unique(cluster_id, return_inverse=True)
-    sums = np.zeros(ids.size)
-    for j, v in zip(inv, values):  # sequential, as the C loop
-        sums[j] += v
-    return bca(sums, np.bincount(inv, minlength=ids.size).astype(float), key, B)
+def group_ci(members, samples, values, key):
+    """BCa CI of the mean of values (value v belongs to sample samples[v]) resampling every cluster of
+    members (the group's samples, clusters in id order: sample i is id -(i + 1), so the last comes first),
+    holding values or not, as reduce.c."""
+    order = np.asarray(members)[::-1]
+    pos = np.full(int(order.max()) + 1 if order.size else 1, -1)
+    pos[order] = np.arange(order.size)
+    sums, cnt = np.zeros(order.size), np.zeros(order.size)
+    for i, v in zip(samples, values):  # sequential, as the C loop
+        sums[pos[i]] += v
+        cnt[pos[i]] += 1.0
+    return bca(sums, cnt, key, B)
 
 
 def describe(x, seed):
@@ -217,7 +222,7 @@ def test_demo_run_summary_same_at_np1_and_np3(demo_files):
     a, b = demo_files
     with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
         assert fa.attrs["complete"] == 1 and fb.attrs["complete"] == 1
-        assert fa["summary"].attrs["bootstrap"] == 1000
+        assert fa["summary"].attrs["bootstrap"] == 10000
         for k in ("groups", "correctness", "levels", "model_pairs"):
             x, y = fa[f"summary/{k}"][:], fb[f"summary/{k}"][:]
             assert x.size > 0 and x.tobytes() == y.tobytes(), k
@@ -232,7 +237,7 @@ def reduced(request, tmp_path_factory):
         src = request.getfixturevalue("demo_files")[0]
         path = str(d / "demo.h5")
         shutil.copy(src, path)
-    run("reduce", path, "--bootstrap", B, "--seed", SEED, "--quiet")
+    run("reduce", path, "--bootstrap", B, "--resamples", RESAMPLES, "--seed", SEED, "--quiet")
     with h5py.File(path, "r") as f:
         s = {k: f[f"summary/{k}"][:] for k in ("groups", "correctness", "levels", "model_pairs")}
         s["reason_names"] = [x.decode() for x in f["summary/reason_names"][:]]
@@ -270,22 +275,21 @@ def test_groups(reduced):
         lp = m["occ_lp"][osel]
         lp = lp[~np.isnan(lp)]
         assert row["occurrences_aligned"] == lp.size, tag
-        seed = SEED + 16 * r
-        # CIs: cluster-bootstrap BCa over the group's samples holding values (clusters in id order:
-        # sample i is id -(i + 1), so the last sample comes first)
-        cl_occ = -(m["occ_s"][osel] + 1)
+        key = SEED + 16 * g + 5  # one stream per group, shared by models, words and variables
+        members = np.flatnonzero(mask)
+        occ_s = m["occ_s"][osel]
         aligned = ~np.isnan(m["occ_lp"][osel])
         for k, (col, x) in enumerate([("logprob", lp), ("prob", np.exp(lp))]):
             d = describe(x, None)
             for f in ("mean", "median", "sd"):
                 check(f"{tag} {col}_{f}", row[f"{col}_{f}"], d[f])
             assert row[f"{col}_reason"] == d["reason"], tag
-            lo, hi = cluster_ci(cl_occ[aligned], x, seed + k) if d["reason"] == 0 else (np.nan, np.nan)
+            lo, hi = group_ci(members, occ_s[aligned], x, key) if d["reason"] == 0 else (np.nan, np.nan)
             check(f"{tag} {col}_ci_lo", row[f"{col}_ci_lo"], lo)
             check(f"{tag} {col}_ci_hi", row[f"{col}_ci_hi"], hi)
         d = describe(m["occ_ent"][osel], None)
         check(f"{tag} entropy_occ_mean", row["entropy_occ_mean"], d["mean"])
-        lo, hi = cluster_ci(cl_occ, m["occ_ent"][osel], seed + 3) if d["reason"] == 0 else (np.nan, np.nan)
+        lo, hi = group_ci(members, occ_s, m["occ_ent"][osel], key) if d["reason"] == 0 else (np.nan, np.nan)
         check(f"{tag} entropy_occ_ci_lo", row["entropy_occ_ci_lo"], lo)
         check(f"{tag} entropy_occ_ci_hi", row["entropy_occ_ci_hi"], hi)
         assert row["entropy_occ_reason"] == d["reason"], tag
@@ -300,7 +304,7 @@ def test_groups(reduced):
         for f, c in (("mean", "sample_mean"), ("median", "sample_median"), ("sd", "sample_sd")):
             check(f"{tag} propensity_{c}", row[f"propensity_{c}"], d[f])
         psel = np.flatnonzero(mask & (m["n_ans"] > 0))
-        lo, hi = cluster_ci(-(psel + 1), m["prop"][psel, w], seed + 2) if d["reason"] == 0 else (np.nan, np.nan)
+        lo, hi = group_ci(members, psel, m["prop"][psel, w], key) if d["reason"] == 0 else (np.nan, np.nan)
         check(f"{tag} propensity_ci_lo", row["propensity_ci_lo"], lo)
         check(f"{tag} propensity_ci_hi", row["propensity_ci_hi"], hi)
         assert row["propensity_reason"] == d["reason"], tag
@@ -433,9 +437,10 @@ def test_levels(reduced):
             want = (np.nan, np.nan, np.nan, R["too_few"])
         elif np.all(v == v[0]):
             want = (np.nan, np.nan, np.nan, R["all_tied"])
-        else:
-            k = stats.kruskal(*ne)
-            want = (k.statistic, k.pvalue, len(ne) - 1, R["ok"])
+        else:  # a level of <= 20 values: permutation p (exact or B random), key seed + 16 r + 7
+            h, p, method = kruskal_perm(ne, SEED + 16 * r + 7, RESAMPLES)
+            want = (h, p, len(ne) - 1, R["ok"])
+            assert row["kruskal_method"] == METHODS.index(method), tag
         assert row["kruskal_reason"] == want[3], tag
         check(f"{tag} H", row["kruskal_h"], want[0])
         check(f"{tag} kruskal_p", row["kruskal_p"], want[1])
@@ -463,7 +468,9 @@ def test_model_pairs(reduced):
         if not (ma["has"][w] and mb["has"][w]):
             assert row["wilcoxon_reason"] == row["diff_reason"] == R["no_single_token_form"], tag
             continue
-        d = describe(x - y, SEED + 16 * r + 4)
+        d = describe(x - y, None)
+        if d["reason"] == 0:  # BCa over the pair's clusters, one stream per pair (key seed + 16 k + 4)
+            d["lo"], d["hi"] = group_ci(np.flatnonzero(sel), np.flatnonzero(sel), x - y, SEED + 16 * (r // W) + 4)
         for f, c in (("mean", "diff_mean"), ("median", "diff_median"), ("sd", "diff_sd"), ("lo", "diff_ci_lo"),
                      ("hi", "diff_ci_hi")):
             check(f"{tag} {c}", row[c], d[f])
@@ -512,6 +519,29 @@ def test_tiny_file_small_wilcoxon(tmp_path):
         if row["mwu_reason"] == 0:
             methods.add("mwu-" + METHODS[row["mwu_method"]])
     assert "mwu-exact" in methods
+
+
+def test_small_levels_kruskal_exact(tmp_path):
+    """8 samples: levels of 1-2 values, so Kruskal-Wallis enumerates every assignment (scipy permutation_test)."""
+    path = make_reduce_input.make(str(tmp_path / "k8.h5"), seed=4, n_samples=8)
+    run("reduce", path, "--bootstrap", 0, "--resamples", 50, "--seed", SEED, "--quiet")
+    ref = Ref(path)
+    with h5py.File(path, "r") as f:
+        rows = f["summary/levels"][:]
+    lv_mask = ref.used & (ref.level >= 1) & (ref.level <= 5)
+    n_exact = 0
+    for r, row in enumerate(rows):
+        v, lev = ref.values(int(row["model"]), int(row["word"]), int(row["variable"]), lv_mask)
+        ne = [v[lev == L] for L in range(1, 6) if (lev == L).any()]
+        if row["kruskal_reason"] != 0:
+            continue
+        h, p, method = kruskal_perm(ne, SEED + 16 * r + 7, 50)
+        assert row["kruskal_method"] == METHODS.index(method), r
+        check(f"row {r} H", row["kruskal_h"], h)
+        check(f"row {r} kruskal_p", row["kruskal_p"], p)
+        assert row["kruskal_p"] > 0
+        n_exact += method == "exact"
+    assert n_exact > 0
 
 
 def test_deterministic_and_world_size_independent(tmp_path):

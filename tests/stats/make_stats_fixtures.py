@@ -532,12 +532,90 @@ n = 20
 X = np.column_stack([np.ones(n), rng.integers(1, 6, n), np.ones(n), rng.normal(6, 1, n)])
 ols_case("collinear", X, rng.normal(0, 1, n), np.arange(n), reason="zero_variance")
 
+# cluster-bootstrap BCa of OLS coefficients (ls_stats_ols_cluster_bca): the C code's cluster draws redrawn
+# here, each resample refitted by numpy lstsq on its rows (a rank-deficient one left out), the jackknife
+# refitted without each cluster inside scipy's _bca_interval; two responses share X and the draws
+ols_bca = []
+for name, Bn, key in [("samples_60", 600, 31), ("problems_16x4", 800, 32), ("problems_12_uneven", 800, 33)]:
+    case = next(c for c in ols if c["name"] == name)
+    X = np.array(data[case["X"]]).reshape(-1, 4)
+    groups = np.array(data[case["g"]]).astype(np.int64)
+    gi = np.unique(groups, return_inverse=True)[1]
+    G, n = gi.max() + 1, X.shape[0]
+    y2 = X @ np.array([0.1, -0.2, 0.5, 0.02]) + rng.normal(0, 1, n)
+    Y = np.column_stack([np.array(data[case["y"]]), y2])
+    add(f"olsb_{name}_Y", Y.ravel())
+    rows_of = [np.flatnonzero(gi == c) for c in range(G)]
+    idx = below(rng64(key, np.arange(Bn * G, dtype=np.uint64).reshape(Bn, G)), G)
+    res = []
+    for yv in range(2):
+        for j in (1, 2):
+            def fit(cl, yv=yv, j=j):
+                r = np.concatenate([rows_of[c] for c in np.asarray(cl, np.int64)])
+                if np.linalg.matrix_rank(X[r]) < 4:
+                    return np.nan
+                return np.linalg.lstsq(X[r], Y[r, yv], rcond=None)[0][j]
+
+            theta_b = np.array([fit(r) for r in idx])
+            theta_b = theta_b[~np.isnan(theta_b)]
+            stat = (lambda i, axis=-1, fit=fit: np.apply_along_axis(fit, -1, np.asarray(i))
+                    if np.asarray(i).ndim > 1 else fit(i))
+            lo, hi, a_hat = bca_ref(stat, G, theta_b)
+            res.append(dict(y=yv, coef=j, est=float(fit(np.arange(G))), lo=lo, hi=hi, accel=a_hat,
+                            used=int(theta_b.size)))
+    ols_bca.append(dict(name=name, X=case["X"], Y=f"olsb_{name}_Y", g=case["g"], k=4, ny=2, B=Bn, key=key,
+                        results=res))
+
+# Kruskal-Wallis with a permutation p (ls_stats_kruskal_perm): exact cases against scipy.stats.permutation_test
+# (every distinct assignment), a Monte Carlo case against the C code's permutations redrawn here
+kruskal_perm = []
+for name, sizes in [("exact_3_3_2", (3, 3, 2)), ("exact_ties_4_3_3", (4, 3, 3)), ("exact_2_2_2_2", (2, 2, 2, 2))]:
+    vals = np.round(rng.normal(0, 1, sum(sizes)), 1 if "ties" in name else 6)
+    groups = np.split(vals, np.cumsum(sizes)[:-1])
+    for g, arr in enumerate(groups):
+        add(f"kwp_{name}_{g}", arr)
+    pt = st.permutation_test(groups, lambda *x, axis=-1: st.kruskal(*x, axis=axis).statistic,
+                             permutation_type="independent", n_resamples=np.inf, alternative="greater",
+                             vectorized=True)
+    kruskal_perm.append(dict(name=name, groups=[f"kwp_{name}_{g}" for g in range(len(sizes))],
+                             statistic=float(st.kruskal(*groups).statistic), p=float(pt.pvalue), method="exact",
+                             B=0, key=0))
+sizes = (6, 15, 9)
+vals = rng.normal(0, 1, sum(sizes)) + np.repeat([0.0, 0.6, 0.2], sizes)
+groups = np.split(vals, np.cumsum(sizes)[:-1])
+for g, arr in enumerate(groups):
+    add(f"kwp_mc_{g}", arr)
+Bn, key, N = 3000, 41, sum(sizes)
+r = st.rankdata(vals)
+_, t = np.unique(r, return_counts=True)
+ties = 1.0 - float(np.sum(t.astype(float) ** 3 - t)) / (float(N) ** 3 - N)
+kwh = lambda rs: (12.0 / (N * (N + 1.0)) * sum(float(a) * float(a) / n for a, n in zip(rs, sizes))  # noqa: E731
+                  - 3.0 * (N + 1.0)) / ties
+off = np.cumsum((0,) + sizes)
+h = kwh([r[off[g]:off[g + 1]].sum() for g in range(3)])
+gmax, m = 1, N - 15
+a = np.tile(np.arange(N), (Bn, 1))
+rows = np.arange(Bn)
+draws = rng64(key, np.arange(Bn, dtype=np.uint64)[:, None] * np.uint64(N) + np.arange(m, dtype=np.uint64))
+for i in range(m):
+    j = i + below(draws[:, i], N - i)
+    ai, aj = a[rows, i].copy(), a[rows, j].copy()
+    a[rows, i], a[rows, j] = aj, ai
+ge = 0
+for b in range(Bn):
+    r0 = r[a[b, 0:6]].sum()
+    r2 = r[a[b, 6:15]].sum()
+    ge += kwh([r0, N * (N + 1.0) / 2.0 - r0 - r2, r2]) >= h - abs(100 * np.finfo(float).eps * h)
+kruskal_perm.append(dict(name="mc_6_15_9", groups=[f"kwp_mc_{g}" for g in range(3)],
+                         statistic=float(st.kruskal(*groups).statistic), p=(1.0 + ge) / (1.0 + Bn),
+                         method="permutation", B=Bn, key=key))
+
 out = dict(
     meta=dict(scipy=scipy.__version__, numpy=np.__version__, python=platform.python_version(),
               statsmodels=statsmodels.__version__, seed=SEED, generator="tests/stats/make_stats_fixtures.py"),
     data=data, describe=describe, welch=welch, cohen_d=cohen, mannwhitneyu=mwu, spearman=spearman,
     kruskal=kruskal, wilcoxon=wilcoxon, bh=bh, rng=rng_cases, bca=bca, cluster_bca=cluster_bca,
-    signflip=signflip, ols_cluster=ols)
+    signflip=signflip, ols_cluster=ols, ols_bca=ols_bca, kruskal_perm=kruskal_perm)
 
 path = Path(__file__).resolve().parent / "fixtures.json"
 text = json.dumps(out, indent=None, separators=(",", ":"), allow_nan=False)

@@ -58,7 +58,7 @@ Test(runcfg, defaults) {
     cr_expect_eq(c.precision, LS_PREC_FP32);
     cr_expect_eq(c.tp, 1);
     cr_expect_eq(c.seed, 0);
-    cr_expect_eq(c.bootstrap, 1000);
+    cr_expect_eq(c.bootstrap, 10000);
     cr_expect_eq(c.limit, 0);
     cr_expect_not(c.resume);
     cr_expect_not(c.quiet);

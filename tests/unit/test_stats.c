@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -572,5 +573,76 @@ Test(stats, ols_cluster_matches_statsmodels) {
         free(id);
         free(cl);
         free(fw);
+    }
+}
+
+/* Cluster-bootstrap BCa of OLS coefficients against numpy lstsq refits on the same cluster draws and
+ * scipy's _bca_interval (tests/stats/make_stats_fixtures.py), at 1 and 2 OpenMP threads. */
+Test(stats, ols_cluster_bca_matches_lstsq_refits) {
+    json_t *a = cases("ols_bca"), *c;
+    size_t i;
+    json_array_foreach(a, i, c) {
+        size_t nx, ny_all, ng;
+        double *X = dataset(c, "X", &nx), *Y = dataset(c, "Y", &ny_all), *g = dataset(c, "g", &ng);
+        size_t k = (size_t)json_integer_value(json_object_get(c, "k"));
+        size_t ny = (size_t)json_integer_value(json_object_get(c, "ny"));
+        size_t B = (size_t)json_integer_value(json_object_get(c, "B"));
+        uint64_t key = (uint64_t)json_integer_value(json_object_get(c, "key"));
+        size_t n = nx / k;
+        cr_assert_eq(ny_all, n * ny);
+        cr_assert_eq(ng, n);
+        int64_t *id = malloc(n * sizeof *id);
+        size_t *cl = malloc(n * sizeof *cl);
+        for (size_t j = 0; j < n; j++)
+            id[j] = (int64_t)g[j];
+        size_t G = ls_stats_cluster_index(id, n, cl), coef[2] = {1, 2};
+        for (int threads = 1; threads <= 2; threads++) {
+            omp_set_num_threads(threads);
+            double est[4];
+            LsStatInterval ci[4];
+            ls_stats_ols_cluster_bca(X, Y, ny, cl, n, k, G, coef, 2, B, key, 0.95, est, ci);
+            for (size_t q = 0; q < 4; q++) {
+                json_t *res = json_array_get(json_object_get(c, "results"), q);
+                json_object_set_new(res, "name", json_string(case_name(c)));
+                expect_field("ols_bca", res, "est", est[q]);
+                expect_field("ols_bca", res, "lo", ci[q].lo);
+                expect_field("ols_bca", res, "hi", ci[q].hi);
+                expect_field("ols_bca", res, "accel", ci[q].accel);
+            }
+        }
+        free(X);
+        free(Y);
+        free(g);
+        free(id);
+        free(cl);
+    }
+}
+
+/* Kruskal-Wallis permutation p: exact cases against scipy.stats.permutation_test, the Monte Carlo case
+ * against the C code's permutations redrawn in numpy; 1 and 2 threads. */
+Test(stats, kruskal_perm_matches_scipy_and_enumeration) {
+    json_t *a = cases("kruskal_perm"), *c;
+    size_t i;
+    json_array_foreach(a, i, c) {
+        json_t *names = json_object_get(c, "groups");
+        size_t k = json_array_size(names), sz[8];
+        double *g[8];
+        for (size_t j = 0; j < k; j++)
+            g[j] = to_doubles(json_object_get(json_object_get(fixtures(), "data"),
+                                              json_string_value(json_array_get(names, j))),
+                              &sz[j]);
+        size_t B = (size_t)json_integer_value(json_object_get(c, "B"));
+        uint64_t key = (uint64_t)json_integer_value(json_object_get(c, "key"));
+        const char *method = json_string_value(json_object_get(c, "method"));
+        for (int threads = 1; threads <= 2; threads++) {
+            omp_set_num_threads(threads);
+            LsStatTest r = ls_stats_kruskal_perm((const double *const *)g, sz, k, B, key);
+            expect_field("kruskal_perm", c, "statistic", r.statistic);
+            expect_field("kruskal_perm", c, "p", r.p);
+            cr_expect_str_eq(ls_stats_method_name(r.method), method, "%s", case_name(c));
+            cr_expect(r.p > 0.0);
+        }
+        for (size_t j = 0; j < k; j++)
+            free(g[j]);
     }
 }
