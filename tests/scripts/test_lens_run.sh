@@ -29,8 +29,7 @@ mpirun -np 1 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$tmp/np1.h5"
 grep -q '"lens": true' <("$py" -c "import h5py,sys; print(h5py.File(sys.argv[1],'r').attrs['run_config_effective'])" \
   "$tmp/np1.h5") || fail "lens missing from the effective config"
 
-# (d): the layout does not change the rows (fp32 sums in another order: the tolerance of check_run.py;
-# tp 2 / 4 bit-identical once the GEMM no longer depends on the batch shape)
+# (d): the layout does not change the rows: DP 2, TP 2 and TP 4 bit-identical to one rank
 mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$tmp/np2.h5"
 mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --tp 2 --out "$tmp/tp2.h5"
 mpirun -np 4 "$bin" run "$tmp/run.yaml" "${common[@]}" --tp 4 --out "$tmp/tp4.h5"
@@ -69,11 +68,12 @@ pid=$!
 sleep "$(awk -v t=$total_ms 'BEGIN{printf "%.3f", t*0.6/1000}')"
 kill -9 -- -"$pid" 2> /dev/null || true
 wait "$pid" 2> /dev/null || true
+pkill -9 -f -- "--out $tmp/kill.h5" 2> /dev/null || true # ranks outside mpirun's process group
 sleep 0.5
 if [ -f "$tmp/kill.h5" ]; then
   mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" "${small[@]}" --out "$tmp/kill.h5" --resume
-else
-  mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" "${small[@]}" --out "$tmp/kill.h5"
+else # killed before the file was made (a rank may still have made it since: replace it)
+  mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" "${small[@]}" --out "$tmp/kill.h5" --overwrite
 fi
 "${check[@]}" "$tmp/kill.h5" --same "$tmp/full.h5" --tol 0
 echo "stop / kill + --resume: the same lens rows as the uninterrupted run, bit for bit"
