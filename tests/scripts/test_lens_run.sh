@@ -70,9 +70,9 @@ kill -9 -- -"$pid" 2> /dev/null || true
 wait "$pid" 2> /dev/null || true
 pkill -9 -f -- "--out $tmp/kill.h5" 2> /dev/null || true # ranks outside mpirun's process group
 sleep 0.5
-if [ -f "$tmp/kill.h5" ]; then
+if "$py" -c "import h5py, sys; h5py.File(sys.argv[1], 'r')" "$tmp/kill.h5" 2> /dev/null; then
   mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" "${small[@]}" --out "$tmp/kill.h5" --resume
-else # killed before the file was made (a rank may still have made it since: replace it)
+else # killed before the file was made or its first flush: nothing to resume, replace it
   mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" "${small[@]}" --out "$tmp/kill.h5" --overwrite
 fi
 "${check[@]}" "$tmp/kill.h5" --same "$tmp/full.h5" --tol 0
