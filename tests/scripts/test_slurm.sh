@@ -57,7 +57,7 @@ say "Slurm up"
 # --- the demo config, pointed at fresh demo models and a temp output
 bash "$src/scripts/make_demo_models.sh" "$bin" "$tmp/models" >/dev/null || fail "make_demo_models.sh"
 sed -e "s|\.\./build/demo-models|$tmp/models|" -e "s|^data: .*|data: $src/configs/demo.jsonl|" \
-    -e "s|^output: .*|output: $tmp/out/demo.h5|" "$src/configs/demo.yaml" > "$tmp/run.yaml"
+    -e "s|^output: .*|output: $tmp/out/demo.h5|" -e "s|^pairs: .*|pairs: none|" "$src/configs/demo.yaml" > "$tmp/run.yaml"
 mkdir -p "$tmp/logs"
 # the #SBATCH defaults of run_all.sh overridden for one node, 2 tasks, no GPUs; the time
 # limit well above the 300 s of --signal=B:USR1@300 (USR1 would come at the start otherwise)
