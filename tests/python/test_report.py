@@ -171,7 +171,9 @@ def test_heatmap_decodes_tokens_when_the_tokenizer_is_there(report_dir, demo_h5)
         candidates = [os.path.join(os.path.dirname(os.path.abspath(demo_h5)), path), os.path.abspath(path)]
     else:
         candidates = [path]
-    has_tok = any(os.path.isfile(os.path.join(c, "tokenizer.json")) for c in candidates)
+    # a model folder with tokenizer.json, or a GGUF file (its own vocabulary: analysis/gguf_vocab.py)
+    has_tok = any(os.path.isfile(os.path.join(c, "tokenizer.json")) or (os.path.isfile(c) and c.endswith(".gguf"))
+                  for c in candidates)
     assert info["decoded"] == has_tok, (info, candidates)
 
 
