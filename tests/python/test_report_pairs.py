@@ -89,10 +89,17 @@ def test_analysis_results_json_holds_the_pair_tables(pair_report):
     assert n_shift > 0
 
 
-def test_no_pairs_section_without_pairs(report_dir):
-    assert not any(n.startswith(("pair_", "lens_")) for n in os.listdir(report_dir))
+def test_pair_and_lens_parts_only_where_the_file_has_them(report_dir, demo_h5):
+    """The demo (two real models with different tokenizers): no /pairs, so no pair figure; the
+    lens figures and the section exactly when its models hold lens datasets."""
+    with h5py.File(demo_h5, "r") as f:
+        has_pairs = "pairs" in f and len(f["pairs"]) > 0
+        has_lens = any("lens_logprob" in f["models"][m] for m in f["models"])
+    names = os.listdir(report_dir)
+    assert any(n.startswith("pair_") for n in names) == has_pairs
+    assert any(n.startswith("lens_") for n in names) == has_lens
     text = open(os.path.join(report_dir, "dashboard.html"), encoding="utf-8").read()
-    assert "<section id='pairs'>" not in text
+    assert ("<section id='pairs'>" in text) == (has_pairs or has_lens)
 
 
 def test_settle_depth_matches_inspect():
