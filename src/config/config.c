@@ -297,21 +297,30 @@ static int read_pairs(Reader *r, const yaml_node_t *key, const yaml_node_t *v) {
 }
 
 /* Every configured pair names models of the run. */
+/* The index of the model called name, or n_models. */
+static size_t cfg_model_index(const LsRunConfig *cfg, const char *name) {
+    size_t k = 0;
+    while (k < cfg->n_models && strcmp(cfg->models[k].name, name))
+        k++;
+    return k;
+}
+
+/* The models' names, comma-separated, into known[512] (for messages). */
+static void cfg_model_names(const LsRunConfig *cfg, char known[512]) {
+    size_t m = 0;
+    known[0] = '\0';
+    for (size_t q = 0; q < cfg->n_models && m < 512; q++)
+        m += (size_t)snprintf(known + m, 512 - m, "%s%s", q ? ", " : "", cfg->models[q].name);
+}
+
 static int pairs_check_models(const LsRunConfig *cfg, LsError *e) {
     for (size_t i = 0; i < cfg->n_pairs; i++) {
         const LsPairSpec *p = &cfg->pairs[i];
         const char *names[2] = {p->a, p->b};
         for (int s = 0; s < 2; s++) {
-            size_t k = 0;
-            while (k < cfg->n_models && strcmp(cfg->models[k].name, names[s]))
-                k++;
-            if (k < cfg->n_models) continue;
+            if (cfg_model_index(cfg, names[s]) < cfg->n_models) continue;
             char known[512];
-            size_t m = 0;
-            known[0] = '\0';
-            for (size_t q = 0; q < cfg->n_models && m < sizeof known; q++)
-                m +=
-                    (size_t)snprintf(known + m, sizeof known - m, "%s%s", q ? ", " : "", cfg->models[q].name);
+            cfg_model_names(cfg, known);
             if (p->line)
                 return ls_fail(e, "%s:%zu: pairs: no model named '%s' among the models run (%s)", cfg->source,
                                p->line, names[s], known);
@@ -482,16 +491,10 @@ static int override_models(LsRunConfig *cfg, const char *value, LsError *e) {
     char *taken = ls_calloc(cfg->n_models ? cfg->n_models : 1, 1);
     int rc = LS_OK;
     for (size_t i = 0; i < n && rc == LS_OK; i++) {
-        size_t j = 0;
-        while (j < cfg->n_models && strcmp(cfg->models[j].name, names[i]))
-            j++;
+        size_t j = cfg_model_index(cfg, names[i]);
         if (j == cfg->n_models) {
             char known[512];
-            size_t m = 0;
-            known[0] = '\0';
-            for (size_t q = 0; q < cfg->n_models && m < sizeof known; q++)
-                m +=
-                    (size_t)snprintf(known + m, sizeof known - m, "%s%s", q ? ", " : "", cfg->models[q].name);
+            cfg_model_names(cfg, known);
             rc = ls_fail(e, "--models: no model named '%.64s' in %s (known: %s)", names[i], cfg->source,
                          known);
         } else if (taken[j]) {
