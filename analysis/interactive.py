@@ -462,21 +462,26 @@ def _primary_table(s: Summary) -> str | None:
         ci = (f"{fmt_num(t.get('ratio'))} [{fmt_num(t.get('ratio_lo'))}, {fmt_num(t.get('ratio_hi'))}]"
               if ok else "n/a")
         ci_m = {1: "BCa", 2: "Wald"}.get(int(t.get("ci_method", 0)), "")
+        wlo, whi = _f(t.get("wald_lo")), _f(t.get("wald_hi"))
+        wald = (f"[{fmt_num(math.exp(wlo))}, {fmt_num(math.exp(whi))}]"
+                if ok and wlo is not None and whi is not None else "")
         p = f"{fmt_p(t.get('p'))} ({_esc(s.method(t.get('p_method')))}, {_esc(t.get('p_resamples'))})" if ok else "n/a"
         note = "" if int(t.get("eligible", 0)) else f"below {min_g} clusters" if ok else _esc(s.reason(t.get("reason")))
         rows.append([_esc(f"{t['model_b']} vs {t['model_a']}"), _esc(t["word"]), _esc(TEST_LABELS.get(t["test"], t["test"])),
                      _esc(t.get("n")), _esc(t.get("n_clusters")), f"<span class='{'sig' if sig else ''}'>{ci}</span>",
-                     _esc(ci_m), fmt_num(t.get("geomean_a")), fmt_num(t.get("geomean_b")), p,
+                     _esc(ci_m), wald, fmt_num(t.get("geomean_a")), fmt_num(t.get("geomean_b")), p,
                      fmt_p(t.get("p_wald")), _q_cell(t.get("q")) if ok else "n/a", note])
     head = ("<p class='muted'>Per model pair and word, d = log propensity(b) \u2212 log propensity(a) of each "
             "sample (both models read the same answer). Ratios are exp(effect): the geometric-mean ratio b/a, "
             "its change per difficulty level, and correct/incorrect \u2014 the last two from one least-squares "
-            "fit adjusted for log answer length, with cluster-robust standard errors. p: sign-flip test over "
+            "fit adjusted for log answer length, with cluster-robust standard errors (their Wald interval, "
+            "statsmodels' conf_int(), beside the cluster-bootstrap one). p: sign-flip test over "
             f"clusters (exact up to {_esc(a.get('exact_clusters', 20))} clusters, else "
             f"{_esc(a.get('resamples', '?'))} random flips); q: Benjamini\u2013Hochberg over all "
             f"{len(s.primary)} primary tests. Results on fewer than {min_g} clusters are never marked "
             "significant. docs/statistics.md explains each number.</p>")
-    return head + _table(["models", "word", "test", "n", "clusters", "ratio [95% CI]", "CI", "geo. mean a",
+    return head + _table(["models", "word", "test", "n", "clusters", "ratio [95% CI]", "CI",
+                          "Wald 95% CI", "geo. mean a",
                           "geo. mean b", "p (method, resamples)", "p Wald", "q", "note"], rows)
 
 
@@ -529,12 +534,13 @@ def _test_tables(s: Summary):
                                                                   if kv[0][0] in s.models else 99, kv[0][1])):
         rows.append([_esc(v), _esc(m), _esc(w), _esc(t.get("n")),
                      fmt_num(t.get("spearman_rho"), "+.3f"), fmt_p(t.get("spearman_p")), _q_cell(t.get("spearman_q")),
-                     fmt_num(t.get("kruskal_h")), fmt_p(t.get("kruskal_p")), _q_cell(t.get("kruskal_q")),
-                     _esc(s.reason(t.get("spearman_reason")))])
+                     fmt_num(t.get("kruskal_h")), fmt_p(t.get("kruskal_p")),
+                     _esc(s.method(t.get("kruskal_method"))) if t.get("kruskal_method") is not None else "",
+                     _q_cell(t.get("kruskal_q")), _esc(s.reason(t.get("spearman_reason")))])
     if rows:
         out.append(("Across difficulty levels (/summary/levels)",
-                    ["variable", "model", "word", "n", "Spearman \u03c1", "p", "q", "Kruskal H", "p", "q",
-                     "Spearman reason"], rows))
+                    ["variable", "model", "word", "n", "Spearman \u03c1", "p", "q", "Kruskal H", "p",
+                     "p method", "q", "Spearman reason"], rows))
     rows = []
     for t in s.pairs:
         rows.append([_esc(t["model_a"]), _esc(t["model_b"]), _esc(t["word"]), _esc(t.get("n_pairs")),

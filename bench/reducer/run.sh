@@ -38,7 +38,7 @@ measure() { # label, threads, extra args...
 measure "no resampling" "$threads" --bootstrap 0 --resamples 0
 measure "defaults" "$threads"
 if [ "${ONE_THREAD:-0}" = 1 ]; then measure "defaults" 1; fi
-file_mb=$(du -m "$work/in.h5" | cut -f1)
+file_mb=$(du -mL "$work/in.h5" | cut -f1)
 cpu="$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') (family $(grep -m1 "cpu family" /proc/cpuinfo | cut -d: -f2 | tr -d ' '), model $(grep -m1 "^model[[:space:]]*:" /proc/cpuinfo | cut -d: -f2 | tr -d ' '))"
 mem=$(free -g | awk '/Mem:/ {print $2}')
 {

@@ -48,18 +48,49 @@ size_t ls_stats_cluster_index(const int64_t *id, size_t n, size_t *idx) {
 
 /* ---- BCa ------------------------------------------------------------------ */
 
-static int cmp_double(const void *pa, const void *pb) {
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a > b) - (a < b);
+/* The k-th smallest of v[0..n) (k < n), reordering v: quickselect, median of
+ * three pivots. Leaves v[k] in its sorted place, smaller before, larger after. */
+static double select_kth(double *v, size_t n, size_t k) {
+    size_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        size_t mid = lo + (hi - lo) / 2;
+        double a = v[lo], b = v[mid], c = v[hi];
+        double piv = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < piv)
+                i++;
+            while (v[j] > piv)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j], v[j] = t;
+                i++;
+                if (j == 0) break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
 }
 
-/* Linear (type 7) quantile of sorted v[0..n) at probability q in [0, 1]. */
-static double quantile_sorted(const double *v, size_t n, double q) {
+/* The linear (type 7) quantile of v[0..n) at probability q in [0, 1], as
+ * sorting would give it, without sorting (v is reordered). */
+static double quantile_select(double *v, size_t n, double q) {
     double h = (double)(n - 1) * q;
     if (!(h >= 0.0)) return NAN;
     size_t lo = (size_t)floor(h);
-    if (lo >= n - 1) return v[n - 1];
-    return v[lo] + (h - (double)lo) * (v[lo + 1] - v[lo]);
+    if (lo >= n - 1) return select_kth(v, n, n - 1);
+    double a = select_kth(v, n, lo), b = v[lo + 1];
+    for (size_t i = lo + 2; i < n; i++) /* the next smallest: the minimum of what lies above */
+        b = v[i] < b ? v[i] : b;
+    return a + (h - (double)lo) * (b - a);
 }
 
 static double ndtri(double p) {
@@ -108,9 +139,8 @@ LsStatInterval ls_stats_bca(double theta_hat, double *theta_b, size_t B, const d
     double a1 = gsl_cdf_ugaussian_P(r.z0 + n1 / (1.0 - r.accel * n1));
     double a2 = gsl_cdf_ugaussian_P(r.z0 + n2 / (1.0 - r.accel * n2));
     gsl_set_error_handler(old);
-    qsort(theta_b, B, sizeof *theta_b, cmp_double);
-    r.lo = quantile_sorted(theta_b, B, a1);
-    r.hi = quantile_sorted(theta_b, B, a2);
+    r.lo = quantile_select(theta_b, B, a1);
+    r.hi = quantile_select(theta_b, B, a2);
     return r;
 }
 
@@ -118,13 +148,20 @@ LsStatInterval ls_stats_bca(double theta_hat, double *theta_b, size_t B, const d
 
 /* Resamples are drawn LANES at a time: lane l counts in times[l G + c] how
  * often cluster c was drawn by resample b0 + l (bytes: a lane's table stays
- * in cache while it is drawn), then every column's LANES running sums walk
- * the clusters in increasing order: the same numbers, bit for bit, as one
- * resample at a time, but LANES x C independent chains the CPU overlaps and
- * one pass over the column table per LANES resamples. A block where a count
- * would pass 255 (about never for G > 255, impossible below) is redone one
- * resample at a time with wide counts. */
-enum { LANES = 16 };
+ * in cache while it is drawn). The table is then walked in tiles of CT
+ * clusters: a tile's counts are turned cluster-major into doubles (CT x
+ * LANES, in L1), and each pair of columns keeps its 2 x LANES running sums
+ * in eight 4-wide registers while the tile's clusters pass in increasing
+ * order. Every sum still adds times x value cluster by cluster, one fused
+ * multiply-add each: the same numbers, bit for bit, as one resample at a
+ * time, with one pass over the column table per LANES resamples. A block
+ * where a count would pass 255 (about never for G > 255, impossible below)
+ * is redone one resample at a time with wide counts. */
+enum { LANES = 16, CT = 64 };
+/* 4 doubles; only static functions take or return them, so builds without
+ * AVX (the sanitizer build) pass them differently without any ABI at stake. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef double V4 __attribute__((vector_size(32)));
 
 /* Resample b alone (times: G doubles). */
 static void sums_one(const double *Mx, size_t G, size_t C, uint64_t key, size_t b, double *times,
@@ -135,16 +172,65 @@ static void sums_one(const double *Mx, size_t G, size_t C, uint64_t key, size_t 
     for (size_t k = 0; k < C; k++) {
         double acc = 0.0;
         for (size_t c = 0; c < G; c++)
-            acc += times[c] * Mx[c * C + k];
+            acc = fma(times[c], Mx[c * C + k], acc);
         out[b * C + k] = acc;
     }
 }
 
+static inline V4 v4_fma(V4 a, V4 b, V4 c) {
+#if defined(__FMA__)
+    return __builtin_ia32_vfmaddpd256(a, b, c);
+#else
+    return (V4){fma(a[0], b[0], c[0]), fma(a[1], b[1], c[1]), fma(a[2], b[2], c[2]), fma(a[3], b[3], c[3])};
+#endif
+}
+
+static inline V4 v4_splat(double x) {
+    return (V4){x, x, x, x};
+}
+
+/* Per-thread buffers of sums_block, 32-byte aligned. */
+typedef struct {
+    uint8_t *times; /* LANES x G counts */
+    V4 *tt;         /* CT x LANES counts of a tile, as doubles */
+    V4 *acc;        /* C x LANES running sums */
+    char *mem;
+} Block;
+
+/* Columns k, k + 1 (ncol 2) or k alone (ncol 1) over clusters [c0, c0 + cn);
+ * Mt: the table column-major (Mt[k G + c]). */
+static inline void tile_cols(const double *Mt, size_t G, size_t c0, size_t cn, const V4 *tt, V4 *acc,
+                             size_t k, int ncol) {
+    V4 *a = acc + 4 * k;
+    if (ncol == 2) {
+        V4 a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], b0 = a[4], b1 = a[5], b2 = a[6], b3 = a[7];
+        for (size_t i = 0; i < cn; i++) {
+            const V4 *t = tt + 4 * i;
+            V4 s = v4_splat(Mt[k * G + c0 + i]), u = v4_splat(Mt[(k + 1) * G + c0 + i]);
+            a0 = v4_fma(t[0], s, a0), a1 = v4_fma(t[1], s, a1), a2 = v4_fma(t[2], s, a2),
+            a3 = v4_fma(t[3], s, a3);
+            b0 = v4_fma(t[0], u, b0), b1 = v4_fma(t[1], u, b1), b2 = v4_fma(t[2], u, b2),
+            b3 = v4_fma(t[3], u, b3);
+        }
+        a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3, a[4] = b0, a[5] = b1, a[6] = b2, a[7] = b3;
+    } else {
+        V4 a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+        for (size_t i = 0; i < cn; i++) {
+            const V4 *t = tt + 4 * i;
+            V4 s = v4_splat(Mt[k * G + c0 + i]);
+            a0 = v4_fma(t[0], s, a0), a1 = v4_fma(t[1], s, a1), a2 = v4_fma(t[2], s, a2),
+            a3 = v4_fma(t[3], s, a3);
+        }
+        a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3;
+    }
+}
+
 /* Resamples b0 .. b0 + LANES - 1 (those below B); 1 when a count overflowed. */
-static int sums_block(const double *Mx, size_t G, size_t C, size_t B, uint64_t key, size_t b0, uint8_t *times,
-                      double *acc, double *out) {
+static int sums_block(const double *Mt, size_t G, size_t C, size_t B, uint64_t key, size_t b0, Block *bl,
+                      double *out) {
     size_t nl = B - b0 < LANES ? B - b0 : LANES;
     unsigned wrapped = 0;
+    uint8_t *times = bl->times;
     memset(times, 0, G * LANES * sizeof *times);
     for (size_t l = 0; l < nl; l++) {
         uint64_t base = (uint64_t)((b0 + l) * G);
@@ -153,42 +239,52 @@ static int sums_block(const double *Mx, size_t G, size_t C, size_t B, uint64_t k
             wrapped |= ++tl[ls_stats_rng_below(ls_stats_rng(key, base + j), G)] == 0;
     }
     if (wrapped) return 1;
-    memset(acc, 0, C * LANES * sizeof *acc);
-    for (size_t c = 0; c < G; c++) {
-        double t[LANES];
+    memset(bl->acc, 0, C * LANES * sizeof(double));
+    double *tt = (double *)bl->tt;
+    for (size_t c0 = 0; c0 < G; c0 += CT) {
+        size_t cn = G - c0 < CT ? G - c0 : CT;
         for (size_t l = 0; l < LANES; l++)
-            t[l] = (double)times[l * G + c];
-        const double *row = Mx + c * C;
-        for (size_t k = 0; k < C; k++) {
-            double s = row[k], *a = acc + k * LANES;
-            for (size_t l = 0; l < LANES; l++)
-                a[l] += t[l] * s;
-        }
+            for (size_t i = 0; i < cn; i++)
+                tt[i * LANES + l] = (double)times[l * G + c0 + i];
+        size_t k = 0;
+        for (; k + 2 <= C; k += 2)
+            tile_cols(Mt, G, c0, cn, bl->tt, bl->acc, k, 2);
+        if (k < C) tile_cols(Mt, G, c0, cn, bl->tt, bl->acc, k, 1);
     }
+    const double *ad = (const double *)bl->acc;
     for (size_t l = 0; l < nl; l++)
         for (size_t k = 0; k < C; k++)
-            out[(b0 + l) * C + k] = acc[k * LANES + l];
+            out[(b0 + l) * C + k] = ad[k * LANES + l];
     return 0;
 }
 
 void ls_stats__resample_sums(const double *Mx, size_t G, size_t C, size_t B, uint64_t key, double *out) {
     if (!G || !C || !B) return;
     size_t blocks = (B + LANES - 1) / LANES;
+    double *Mt = ls_malloc(G * C * sizeof *Mt);
+    for (size_t c = 0; c < G; c++)
+        for (size_t k = 0; k < C; k++)
+            Mt[k * G + c] = Mx[c * C + k];
 #pragma omp parallel
     {
-        uint8_t *times = ls_malloc(G * LANES * sizeof *times);
-        double *acc = ls_malloc(C * LANES * sizeof *acc), *wide = NULL;
+        Block bl;
+        size_t nv = (CT + C) * LANES / 4; /* V4s of tt and acc */
+        bl.mem = ls_malloc(nv * sizeof(V4) + 32 + G * LANES);
+        bl.tt = (V4 *)(void *)(bl.mem + (32 - (uintptr_t)bl.mem % 32) % 32);
+        bl.acc = bl.tt + CT * LANES / 4;
+        bl.times = (uint8_t *)(bl.acc + C * LANES / 4);
+        double *wide = NULL;
 #pragma omp for schedule(dynamic, 1)
         for (size_t q = 0; q < blocks; q++) {
-            if (!sums_block(Mx, G, C, B, key, q * LANES, times, acc, out)) continue;
+            if (!sums_block(Mt, G, C, B, key, q * LANES, &bl, out)) continue;
             if (!wide) wide = ls_malloc(G * sizeof *wide);
             for (size_t b = q * LANES; b < B && b < (q + 1) * LANES; b++)
                 sums_one(Mx, G, C, key, b, wide, out);
         }
-        free(times);
-        free(acc);
+        free(bl.mem);
         free(wide);
     }
+    free(Mt);
 }
 
 /* ---- cluster bootstrap of ratio means ------------------------------------- */
@@ -284,59 +380,76 @@ static void signflip_exact(const double *w, size_t G, size_t K, const double *ob
     free(t);
 }
 
-enum { PREFETCH = 6 }; /* blocks of 4 clusters ahead */
+/* Random: FL = 64 sign vectors at a time, one lane each. Resample b's signs
+ * are the bits of rng(key, b W + q) (W words of 64 clusters: bit j of word q
+ * negates cluster 64 q + j); a block's 64 words of cluster group q are
+ * transposed so that mask[j] holds cluster 64 q + j's sign in every lane.
+ * Each lane's statistic is the sum of +-w over the clusters in increasing
+ * order, from 0 (the reference's order); the lanes' K x FL sums stay in L1
+ * while the clusters stream past once per 64 resamples. */
+enum { FL = 64 };
 
-/* Random: T* = T - 2 (sum of the negated clusters' w), the negated sum read
- * from tables of the 16 subset sums of each block of 4 clusters. */
+/* The 64 x 64 bit matrix m (row r = m[r], bit c) transposed in place. */
+static void bits_transpose64(uint64_t *m) {
+    uint64_t mask = 0x00000000FFFFFFFFull;
+    for (unsigned j = 32; j; j >>= 1, mask ^= mask << j)
+        for (unsigned r = 0; r < 64; r = (r + j + 1) & ~j) {
+            uint64_t t = ((m[r] >> j) ^ m[r + j]) & mask;
+            m[r] ^= t << j;
+            m[r + j] ^= t;
+        }
+}
+
 static void signflip_random(const double *w, size_t G, size_t K, size_t B, uint64_t key, const double *obs,
                             const double *gam, double *le, double *ge) {
-    size_t nb = (G + 3) / 4, words = (G + 63) / 64; /* 64 signs per random number */
-    double *tab = ls_calloc(nb * 16 * K, sizeof *tab);
-    for (size_t j = 0; j < nb; j++)
-        for (unsigned m = 1; m < 16; m++) {
-            unsigned low = m & (~m + 1u), i = (unsigned)__builtin_ctz(m);
-            double *t = tab + (j * 16 + m) * K, *prev = tab + (j * 16 + (m ^ low)) * K;
-            size_t c = 4 * j + i;
-            for (size_t k = 0; k < K; k++)
-                t[k] = prev[k] + (c < G ? w[c * K + k] : 0.0);
-        }
+    size_t words = (G + 63) / 64, blocks = (B + FL - 1) / FL;
+    V4 sign16[16]; /* the signs of 4 lanes from a nibble of their mask: bit set = negated */
+    for (unsigned m = 0; m < 16; m++)
+        for (int l = 0; l < 4; l++)
+            sign16[m][l] = (m >> l) & 1u ? -1.0 : 1.0;
 #pragma omp parallel
     {
-        double *neg = ls_malloc(K * sizeof *neg), *l = ls_calloc(2 * K, sizeof *l), *g = l + K;
-#pragma omp for schedule(static)
-        for (size_t b = 0; b < B; b++) {
-            memset(neg, 0, K * sizeof *neg);
+        char *mem = ls_malloc(K * FL * sizeof(double) + 32);
+        V4 *acc = (V4 *)(void *)(mem + (32 - (uintptr_t)mem % 32) % 32); /* [K][FL / 4] */
+        double *l = ls_calloc(2 * K, sizeof *l), *g = l + K;
+        uint64_t mask[64];
+#pragma omp for schedule(dynamic, 1)
+        for (size_t q0 = 0; q0 < blocks; q0++) {
+            size_t b0 = q0 * FL, nl = B - b0 < FL ? B - b0 : FL;
+            memset(acc, 0, K * FL * sizeof(double));
             for (size_t q = 0; q < words; q++) {
-                uint64_t bits = ls_stats_rng(key, (uint64_t)(b * words + q));
-                if (G - 64 * q < 64) bits &= ((uint64_t)1 << (G - 64 * q)) - 1u;
-                for (size_t j = 16 * q; bits; j++, bits >>= 4) {
-                    unsigned m = (unsigned)(bits & 15u), ahead = (unsigned)((bits >> 4 * PREFETCH) & 15u);
-                    if (ahead) { /* the table is far larger than the cache: ask for that row early */
-                        const double *r = tab + ((j + PREFETCH) * 16 + ahead) * K;
-                        __builtin_prefetch(r);
-                        __builtin_prefetch(r + K - 1);
+                size_t nc = G - 64 * q < 64 ? G - 64 * q : 64;
+                for (size_t r = 0; r < FL; r++)
+                    mask[r] = r < nl ? ls_stats_rng(key, (uint64_t)((b0 + r) * words + q)) : 0;
+                bits_transpose64(mask); /* mask[j]: bit r = resample b0 + r negates cluster 64 q + j */
+                for (size_t j = 0; j < nc; j++) {
+                    const double *wc = w + (64 * q + j) * K;
+                    V4 s[FL / 4];
+                    for (size_t v = 0; v < FL / 4; v++)
+                        s[v] = sign16[(mask[j] >> (4 * v)) & 15u];
+                    for (size_t k = 0; k < K; k++) {
+                        V4 x = v4_splat(wc[k]), *a = acc + k * (FL / 4);
+                        for (size_t v = 0; v < FL / 4; v++)
+                            a[v] = v4_fma(s[v], x, a[v]); /* +-w exactly, then one rounding: a + (+-w) */
                     }
-                    if (!m) continue;
-                    const double *t = tab + (j * 16 + m) * K;
-                    for (size_t k = 0; k < K; k++)
-                        neg[k] += t[k];
                 }
             }
-            for (size_t k = 0; k < K; k++) {
-                double t = obs[k] - 2.0 * neg[k];
-                l[k] += t <= obs[k] + gam[k];
-                g[k] += t >= obs[k] - gam[k];
-            }
+            const double *ad = (const double *)acc;
+            for (size_t r = 0; r < nl; r++)
+                for (size_t k = 0; k < K; k++) {
+                    double t = ad[k * FL + r];
+                    l[k] += t <= obs[k] + gam[k];
+                    g[k] += t >= obs[k] - gam[k];
+                }
         }
 #pragma omp critical
         for (size_t k = 0; k < K; k++) {
             le[k] += l[k];
             ge[k] += g[k];
         }
-        free(neg);
+        free(mem);
         free(l);
     }
-    free(tab);
 }
 
 void ls_stats_signflip(const double *w, size_t G, size_t K, size_t B, uint64_t key, LsStatTest *out) {
