@@ -189,6 +189,11 @@ static inline V4 v4_splat(double x) {
     return (V4){x, x, x, x};
 }
 
+/* The first 32-byte boundary in mem (allocate 32 bytes more than needed). */
+static V4 *v4_align(char *mem) {
+    return (V4 *)(void *)(mem + (32 - (uintptr_t)mem % 32) % 32);
+}
+
 /* Per-thread buffers of sums_block, 32-byte aligned. */
 typedef struct {
     uint8_t *times; /* LANES x G counts */
@@ -270,7 +275,7 @@ void ls_stats__resample_sums(const double *Mx, size_t G, size_t C, size_t B, uin
         Block bl;
         size_t nv = (CT + C) * LANES / 4; /* V4s of tt and acc */
         bl.mem = ls_malloc(nv * sizeof(V4) + 32 + G * LANES);
-        bl.tt = (V4 *)(void *)(bl.mem + (32 - (uintptr_t)bl.mem % 32) % 32);
+        bl.tt = v4_align(bl.mem);
         bl.acc = bl.tt + CT * LANES / 4;
         bl.times = (uint8_t *)(bl.acc + C * LANES / 4);
         double *wide = NULL;
@@ -297,16 +302,19 @@ void ls_stats_cluster_bca_ratio(const double *Mx, size_t G, size_t C, const size
         for (size_t k = 0; k < C; k++)
             tot[k] += Mx[c * C + k];
     size_t need = 0;
+    uint8_t *ok = ls_malloc(R + 1); /* an estimate and two clusters with a positive denominator */
     for (size_t r = 0; r < R; r++) {
         double d = tot[den[r]];
         est[r] = d > 0 ? tot[num[r]] / d : NAN;
         ci[r] = (LsStatInterval){NAN, NAN, NAN, NAN, LS_STAT_TOO_FEW};
-        size_t holding = 0; /* clusters with a positive denominator */
+        size_t holding = 0;
         for (size_t c = 0; c < G && holding < 2; c++)
             holding += Mx[c * C + den[r]] > 0;
-        need += holding >= 2 && !isnan(est[r]);
+        ok[r] = holding >= 2 && !isnan(est[r]);
+        need += ok[r];
     }
     if (G < 2 || B == 0 || need == 0) {
+        free(ok);
         free(tot);
         return;
     }
@@ -314,10 +322,7 @@ void ls_stats_cluster_bca_ratio(const double *Mx, size_t G, size_t C, const size
            *jk = ls_malloc(G * sizeof *jk);
     ls_stats__resample_sums(Mx, G, C, B, key, out);
     for (size_t r = 0; r < R; r++) {
-        size_t holding = 0;
-        for (size_t c = 0; c < G && holding < 2; c++)
-            holding += Mx[c * C + den[r]] > 0;
-        if (isnan(est[r]) || holding < 2) continue;
+        if (!ok[r]) continue;
         size_t nb = 0; /* a resample that drew no cluster holding a value has no estimate */
         for (size_t b = 0; b < B; b++) {
             double d = out[b * C + den[r]];
@@ -330,6 +335,7 @@ void ls_stats_cluster_bca_ratio(const double *Mx, size_t G, size_t C, const size
     free(out);
     free(tb);
     free(jk);
+    free(ok);
     free(tot);
 }
 
@@ -410,7 +416,7 @@ static void signflip_random(const double *w, size_t G, size_t K, size_t B, uint6
 #pragma omp parallel
     {
         char *mem = ls_malloc(K * FL * sizeof(double) + 32);
-        V4 *acc = (V4 *)(void *)(mem + (32 - (uintptr_t)mem % 32) % 32); /* [K][FL / 4] */
+        V4 *acc = v4_align(mem); /* [K][FL / 4] */
         double *l = ls_calloc(2 * K, sizeof *l), *g = l + K;
         uint64_t mask[64];
 #pragma omp for schedule(dynamic, 1)
