@@ -48,10 +48,23 @@ def compare(a, b):
             "top1_agreement": sum(agree) / len(agree)}
 
 
+def machine():
+    """The processor and the bf16 instructions it has (they choose our bf16 kernel: AMX-BF16, else AVX512-BF16)."""
+    name, flags = "unknown", set()
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name") and name == "unknown":
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+    have = [f for f in ("avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+    kernel = "AMX-BF16" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else "none (fp32)"
+    return {"processor": name, "flags": have, "cores": os.cpu_count(), "our_bf16_kernel": kernel}
+
+
 def main():
     binary, specs = sys.argv[1], sys.argv[2:]
     torch.set_num_threads(int(os.environ.get("THREADS", "2")))
-    res = {"what": __doc__.split("\n")[0], "torch": torch.__version__, "models": []}
+    res = {"what": __doc__.split("\n")[0], "torch": torch.__version__, "machine": machine(), "models": []}
     for spec in specs:
         if ":" in spec:
             model_dir, ids_file = spec.split(":")

@@ -13,7 +13,7 @@ tag=${2:-$(hostname)}
 rounds=${3:-7}
 bin=$build/bench/ls-gemm-bench
 [ -x "$bin" ] || { echo "build $bin first (scripts/build.sh)" >&2; exit 1; }
-export OMP_WAIT_POLICY=passive # as the logits-study binary runs (src/app/main.c)
+# OpenMP threads spin briefly between loops, then sleep (libgomp default), as the logits-study binary runs
 out=bench/results/gemm_${tag}.json
 tmp=$(mktemp)
 for th in 1 2; do
@@ -26,21 +26,6 @@ for th in 1 2; do
     done
   done
 done
-python3 - "$tmp" "$out" <<'PY'
-import json, subprocess, sys, datetime, os
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-info = {k.strip(): v.strip() for k, v in (l.split(":", 1) for l in lscpu.splitlines() if ":" in l)}
-flags = info.get("Flags", "").split()
-machine = {
-    "model_name": info.get("Model name"), "cpu_family": info.get("CPU family"), "model": info.get("Model"),
-    "cpus": info.get("CPU(s)"), "avx2": "avx2" in flags, "avx512f": "avx512f" in flags,
-    "avx512_bf16": "avx512_bf16" in flags, "l2": info.get("L2 cache"), "l3": info.get("L3 cache"),
-    "note": os.environ.get("NOTE", ""),
-}
-json.dump({"what": "own fp32 GEMM (src/backend/cpu/cpu_sgemm.c) vs OpenBLAS sgemm, NT, interleaved in one process",
-           "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), "machine": machine,
-           "load_average_at_end": os.getloadavg(), "results": rows}, open(sys.argv[2], "w"), indent=1)
-print("wrote", sys.argv[2])
-PY
+python3 bench/gemm/write_results.py "$tmp" "$out" \
+  "own fp32 GEMM (src/backend/cpu/cpu_sgemm.c) vs OpenBLAS sgemm, NT, interleaved in one process"
 rm -f "$tmp"

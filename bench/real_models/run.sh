@@ -5,7 +5,8 @@
 #    threads (the fastest of 3 forwards each), in each precision of PRECS (default
 #    "fp32"; "fp32 bf16" adds ours --precision bf16 vs transformers dtype=bfloat16);
 #  * agreement with transformers fp32 (the fixtures) over every fixture text:
-#    mean / max |d log-prob|, top-1 and top-5 id agreement;
+#    mean / max |d log-prob|, top-1 and top-5 id agreement, for ours in each
+#    precision of PRECS (bf16: its error on the real models);
 #  * with LLAMA_PY=<python with llama-cpp-python>: llama.cpp on the same quantized
 #    file (F32 KV cache) against the same fixtures, and its eval speed.
 # Writes $OUT (default bench/results/real_models.json).
@@ -37,6 +38,17 @@ sep() { [ $first -eq 1 ] || echo ","; first=0; }
     done
     sep
     echo "  {\"model\": \"$file\", \"what\": \"ours vs transformers fp32\", \"agreement\": $($PY bench/real_models/agreement.py "$ref" "${outs[@]}")}"
+    for prec in ${PRECS:-fp32}; do # the other precisions' error against the same fixtures
+      [ "$prec" = fp32 ] && continue
+      pouts=()
+      for ((s = 0; s < n; s++)); do
+        build/logits-study score --model "$dir/$file" --ids-file "$tmp/ids$s.json" --device cpu --top-k 5 --json \
+          --precision "$prec" > "$tmp/ours_$prec$s.json"
+        pouts+=("$tmp/ours_$prec$s.json")
+      done
+      sep
+      echo "  {\"model\": \"$file\", \"what\": \"ours $prec vs transformers fp32\", \"agreement\": $($PY bench/real_models/agreement.py "$ref" "${pouts[@]}")}"
+    done
     if [ -n "${LLAMA_PY:-}" ]; then
       speed=$("$LLAMA_PY" bench/real_models/llamacpp_logprobs.py "$dir/$file" "$ref" "$tmp/llama" 2)
       sep

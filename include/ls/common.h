@@ -30,6 +30,12 @@ void ls_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Allocation that never returns NULL for n > 0: on failure prints and aborts
  * (out-of-memory is fatal everywhere; MPI_Abort is wired by src/app). */
 void *ls_malloc(size_t n);
+/* n bytes, 64-byte aligned; from 2 MiB on, 2 MiB aligned and advised as
+ * transparent huge pages (large weights and scratch that kernels stream: the
+ * CPU's AMX tile loads stalled on TLB misses with 4 KiB pages); free() releases
+ * it. ls_try_malloc_big returns NULL when out of memory, ls_malloc_big aborts. */
+void *ls_try_malloc_big(size_t n);
+void *ls_malloc_big(size_t n);
 void *ls_calloc(size_t n, size_t size);
 void *ls_realloc(void *p, size_t n);
 char *ls_strdup(const char *s);

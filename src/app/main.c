@@ -30,20 +30,7 @@ static void usage(FILE *f) {
     fprintf(f, "\n'logits-study COMMAND --help' describes each command.\n");
 }
 
-/* With OpenMP's default (spinning) wait policy, threads spinning between
- * parallel loops starve whatever else shares the cores (measured when the
- * GEMMs ran on OpenBLAS's own threads: 2 threads ran slower than 1; now MPI
- * ranks or other processes on the same cores). libgomp
- * reads OMP_WAIT_POLICY once, at load, so the binary re-executes itself with
- * it set to passive unless the user chose a policy. */
-static void ensure_passive_omp(char **argv) {
-    if (getenv("OMP_WAIT_POLICY")) return;
-    setenv("OMP_WAIT_POLICY", "passive", 1);
-    execv("/proc/self/exe", argv); /* on failure, run on with the default policy */
-}
-
 int main(int argc, char **argv) {
-    ensure_passive_omp(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -1,4 +1,5 @@
 /* common.c — errors, logging, allocation, files, UTF-8, half floats. */
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #define _POSIX_C_SOURCE 200809L
 #include "ls/common.h"
 
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -70,6 +72,20 @@ static void oom(size_t n) {
 
 void *ls_malloc(size_t n) {
     void *p = malloc(n ? n : 1);
+    if (!p) oom(n);
+    return p;
+}
+
+void *ls_try_malloc_big(size_t n) {
+    const size_t huge = (size_t)2 << 20;
+    void *p = NULL;
+    if (posix_memalign(&p, n >= huge ? huge : 64, n ? n : 64)) return NULL;
+    if (n >= huge) (void)madvise(p, n / huge * huge, MADV_HUGEPAGE); /* advice only: refusal is harmless */
+    return p;
+}
+
+void *ls_malloc_big(size_t n) {
+    void *p = ls_try_malloc_big(n);
     if (!p) oom(n);
     return p;
 }

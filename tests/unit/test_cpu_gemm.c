@@ -3,9 +3,10 @@
  * fp32: a weight stored bf16 (expanded into the GEMM's packed blocks) gives
  * the bits of the same values stored fp32 (multiplied from a copy), for whole
  * products, column slices and accumulation, with shapes that make several
- * blocks and ragged edges (the GEMM itself: test_cpu_sgemm.c). bf16: the AVX512-BF16 kernel against a
- * double-precision sum of the bf16-rounded inputs (the only error left is fp32 accumulation), with odd k, odd
- * column slices, T and n not multiples of the register block; the result does not depend on the thread count.
+ * blocks and ragged edges (the GEMM itself: test_cpu_sgemm.c). bf16: each kernel the processor has
+ * (AVX512-BF16, AMX-BF16) against a double-precision sum of the bf16-rounded inputs (the only error left is
+ * fp32 accumulation), with odd k, odd column slices (pair runs that are not multiples of AMX's 16), T and n
+ * not multiples of the register block or tile; a row's result depends neither on the thread count nor on T.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/backend/cpu/cpu_gemm.h"
 #include "ls/backend.h"
 #include "ls/quant.h"
 
@@ -65,6 +67,18 @@ Test(cpu_gemm, compact_bf16_equals_fp32_copy_bitwise) {
         be->linear_cols(be, b, x, &w32, Ts[i], 101, 650);
         cr_assert(!memcmp(a, b, sizeof(float) * Ts[i] * N), "linear_cols T=%zu differs", Ts[i]);
     }
+    /* the fp32 copy is prepacked for the micro-kernel in use at load; under another
+     * one (forced) it is repacked from those panels: still the same bits */
+    for (int v = 0; v < CPU_SGEMM_NVARIANTS; v++) {
+        if (v == cpu_sgemm_variant() || cpu_sgemm_force(v)) continue;
+        be->linear(be, a, x, &w16, T, 0);
+        be->linear(be, b, x, &w32, T, 0);
+        cr_assert(!memcmp(a, b, sizeof(float) * T * N), "linear under %s differs", cpu_sgemm_name(v));
+        be->linear_cols(be, a, x, &w16, T, 101, 650);
+        be->linear_cols(be, b, x, &w32, T, 101, 650);
+        cr_assert(!memcmp(a, b, sizeof(float) * T * N), "linear_cols under %s differs", cpu_sgemm_name(v));
+        cpu_sgemm_force(-1);
+    }
     be->weight_free(be, &w16);
     be->weight_free(be, &w32);
     be->destroy(be);
@@ -89,7 +103,13 @@ static double max_rel_err(const float *y, size_t Tn, size_t c0, size_t c1) {
     return worst;
 }
 
-Test(cpu_gemm, bf16_kernel_against_double_reference) {
+static void bf16_kernel_check(int kernel) {
+    char why[128];
+    if (!cpu_bf16_has(kernel, why, sizeof why)) {
+        fprintf(stderr, "bf16 kernel %s not tested: %s\n", cpu_bf16_kernel_name(kernel), why);
+        return;
+    }
+    cr_assert_eq(cpu_bf16_force(kernel), 0);
     fill();
     LsBackend *be = ls_backend_cpu_create(2);
     LsError e = {{0}};
@@ -102,6 +122,7 @@ Test(cpu_gemm, bf16_kernel_against_double_reference) {
     LsDeviceInfo di;
     be->describe(be, &di);
     cr_assert_str_eq(di.precision, "bf16");
+    cr_assert(strstr(di.runtime, cpu_bf16_kernel_name(kernel)), "runtime: %s", di.runtime);
     LsTensor tb;
     LsWeight w;
     load(be, &w, &tb, LS_DT_BF16);
@@ -131,12 +152,26 @@ Test(cpu_gemm, bf16_kernel_against_double_reference) {
     load(b1, &w1, &tb1, LS_DT_BF16);
     b1->linear(b1, y1, x, &w1, T, 0);
     cr_assert(!memcmp(y, y1, sizeof(float) * T * N), "1 and 2 threads differ");
+    /* fewer rows (a partial tile / register block): the same bits row by row */
+    for (size_t Tn = 1; Tn <= 33; Tn += 16) {
+        b1->linear(b1, y1, x, &w1, Tn, 0);
+        cr_assert(!memcmp(y, y1, sizeof(float) * Tn * N), "T = %zu differs from T = %d", Tn, T);
+    }
     b1->weight_free(b1, &w1);
     b1->destroy(b1);
     be->weight_free(be, &w);
     be->destroy(be);
     free(y);
     free(y1);
+    cpu_bf16_force(-1);
+}
+
+Test(cpu_gemm, bf16_avx512_kernel_against_double_reference) {
+    bf16_kernel_check(CPU_BF16_AVX512);
+}
+
+Test(cpu_gemm, bf16_amx_kernel_against_double_reference) {
+    bf16_kernel_check(CPU_BF16_AMX);
 }
 
 Test(cpu_gemm, bf16_without_the_instructions_runs_fp32) {

@@ -33,8 +33,8 @@ typedef struct {
 
 static void *cpu_alloc(LsBackend *be, size_t bytes, LsError *e) {
     (void)be;
-    void *p = NULL;
-    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) {
+    void *p = ls_try_malloc_big(bytes);
+    if (!p) {
         ls_fail(e, "cpu backend: cannot allocate %zu bytes of host memory", bytes);
         return NULL;
     }
@@ -174,7 +174,8 @@ static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld
                     float *row = S + (size_t)r * nk;
                     const int last = i0 + r; /* keys first..last are visible */
                     const int first = ls_cpu_attn_first_key(last, sh);
-                    float m = -INFINITY;
+                    float m = -INFINITY; /* the max is exact in any order: vectorised */
+#pragma omp simd reduction(max : m)
                     for (int j = first; j <= last; j++) {
                         row[j] *= scale;
                         m = row[j] > m ? row[j] : m;
@@ -280,7 +281,7 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
     size_t V = W->n;
     if (cx->logits_cap < R * V) {
         free(cx->logits);
-        cx->logits = ls_malloc(R * V * sizeof(float));
+        cx->logits = ls_malloc_big(R * V * sizeof(float));
         cx->logits_cap = R * V;
     }
     float *L = cx->logits;
@@ -385,9 +386,11 @@ static void cpu_describe(LsBackend *be, LsDeviceInfo *out) {
     snprintf(out->device, sizeof out->device, "cpu");
     snprintf(out->precision, sizeof out->precision, "%s", ls_precision_name(be->precision));
     cpu_model_name(out->processor, sizeof out->processor);
+    char bf[96] = "";
+    if (be->precision == LS_PREC_BF16)
+        snprintf(bf, sizeof bf, "; bf16 GEMMs: own %s kernel", cpu_bf16_kernel_name(cpu_bf16_kernel()));
     snprintf(out->runtime, sizeof out->runtime, "fp32 GEMMs: own %s kernel%s",
-             cpu_sgemm_name(cpu_sgemm_variant()),
-             be->precision == LS_PREC_BF16 ? "; bf16 GEMMs: AVX512-BF16 kernel" : "");
+             cpu_sgemm_name(cpu_sgemm_variant()), bf);
     out->threads = omp_get_max_threads();
 }
 

@@ -20,8 +20,12 @@ typedef struct {
     int ns;
     LsWeightSlice *sl; /* the stored slices, concatenated along n */
     size_t *row0;      /* [ns + 1] first fused row of each slice */
-    float *f32;        /* [n, k] fp32 copy when every slice is stored fp32 (fp32 precision), else NULL */
-    uint16_t *bf16;    /* bf16 precision: packed panels (cpu_bf16.c), else NULL */
+    float *f32;        /* fp32 copy when every slice is stored fp32 (fp32 precision), else NULL: already
+                        * in the GEMM's packed panels of f32_nr rows, element (r, c) at
+                        * ((r / f32_nr) k + c) f32_nr + r % f32_nr (zeros past n) */
+    int f32_nr;
+    uint16_t *bf16;  /* bf16 precision: packed panels (cpu_bf16.c), else NULL */
+    int bf16_kernel; /* the kernel they are packed for (CPU_BF16_AVX512 / CPU_BF16_AMX) */
 } CpuWeight;
 
 /* Scratch memory of one backend (grown on demand, reused across calls). */
@@ -49,6 +53,7 @@ struct CpuGemmB {
     size_t ld;
     const CpuWeight *w; /* or a compact weight, its columns from c0 */
     size_t c0;
+    int direct_nr; /* > 0: p holds the weight's panels of this many rows (w->f32), read in place */
 };
 /* B given [N, K] (NT: C = A B^T), [K, N] (NN), or as a weight's rows [N, k] from column c0 (NT). */
 CpuGemmB cpu_gemm_b_nt(const float *B, size_t ldb);
@@ -68,6 +73,7 @@ int cpu_sgemm_has(int variant);   /* 1 when the processor (and OS) can run it */
 int cpu_sgemm_force(int variant); /* -1: back to the best; returns -1 when not available */
 int cpu_sgemm_variant(void);      /* the one in use */
 const char *cpu_sgemm_name(int variant);
+int cpu_sgemm_nr(int variant); /* its columns per panel */
 
 /* Refers to the slices (checked by ls_weight_slices_check; n rows of width k);
  * copies them to fp32 when all are stored fp32 (fp32 precision), packs them
@@ -96,6 +102,16 @@ void cpu_gemm(CpuScratch *s, float *y, const float *x, size_t ldx, const CpuWeig
  * environment variable LS_CPU_NO_BF16=1 makes it answer 0 (tests of the
  * fallback on processors that have it). */
 int cpu_bf16_available(char *why, size_t why_len);
+/* The bf16 kernels: AVX512-BF16 (VDPBF16PS), or AMX-BF16 tiles where the
+ * processor has them (cpu_bf16.c). cpu_bf16_has: 1 when it can run here (why
+ * names what is missing otherwise; may be NULL); cpu_bf16_force: use this one
+ * (tests, bench; -1: back to the best; returns -1 when not available);
+ * cpu_bf16_kernel: the one in use (AMX where available unless LS_CPU_NO_AMX=1). */
+enum { CPU_BF16_AVX512, CPU_BF16_AMX };
+int cpu_bf16_has(int kernel, char *why, size_t why_len);
+int cpu_bf16_force(int kernel);
+int cpu_bf16_kernel(void);
+const char *cpu_bf16_kernel_name(int kernel);
 /* Packs w (rows expanded through cpu_weight_row, rounded to bf16) into w->bf16. */
 int cpu_bf16_pack(CpuWeight *w, LsError *e);
 /* As cpu_gemm, on w->bf16: activations rounded to bf16, fp32 accumulation. */

@@ -239,6 +239,10 @@ int cpu_sgemm_variant(void) {
     return best;
 }
 
+int cpu_sgemm_nr(int v) {
+    return v >= 0 && v < CPU_SGEMM_NVARIANTS ? VARIANTS[v].nr : 0;
+}
+
 const char *cpu_sgemm_name(int v) {
     return v >= 0 && v < CPU_SGEMM_NVARIANTS ? VARIANTS[v].name : "?";
 }
@@ -339,8 +343,22 @@ CpuGemmB cpu_gemm_b_nt(const float *B, size_t ldb) {
 CpuGemmB cpu_gemm_b_nn(const float *B, size_t ldb) {
     return (CpuGemmB){.pack = pack_nn, .p = B, .ld = ldb};
 }
+/* the prepacked fp32 copy, when the micro-kernel in use has other panels (a forced variant) */
+static void pack_panels(const CpuGemmB *b, size_t n0, size_t nn, size_t k0, size_t kc, int nr, float *dst,
+                        float *row) {
+    (void)row;
+    const size_t fnr = (size_t)b->w->f32_nr, K = b->w->k;
+    for (size_t j = 0; j < nn; j++) {
+        const size_t r = n0 + j;
+        const float *src = b->w->f32 + ((r / fnr) * K + b->c0 + k0) * fnr + r % fnr;
+        for (size_t k = 0; k < kc; k++)
+            dst[k * (size_t)nr + j] = src[k * fnr];
+    }
+    zero_cols(dst, kc, nn, nr);
+}
+
 CpuGemmB cpu_gemm_b_weight(const CpuWeight *w, size_t c0) {
-    if (w->f32) return cpu_gemm_b_nt(w->f32 + c0, w->k);
+    if (w->f32) return (CpuGemmB){.pack = pack_panels, .p = w->f32, .w = w, .c0 = c0, .direct_nr = w->f32_nr};
     return (CpuGemmB){.pack = pack_weight, .w = w, .c0 = c0};
 }
 
@@ -361,8 +379,9 @@ static void tile(const Variant *v, size_t m0, size_t m1, size_t p0, size_t p1, s
         const size_t n1 = q1 * nr < N ? q1 * nr : N;
         for (size_t k0 = 0; k0 < K; k0 += KC) {
             const size_t kc = K - k0 < KC ? K - k0 : KC;
-            const int a = acc || k0 > 0; /* continue the chain from C */
-            for (size_t q = q0; q < q1; q++) {
+            const int a = acc || k0 > 0;              /* continue the chain from C */
+            const int direct = B->direct_nr == v->nr; /* prepacked panels: [k][nr] blocks in place */
+            for (size_t q = q0; q < q1 && !direct; q++) {
                 const size_t c0 = q * nr, nn = N - c0 < nr ? N - c0 : nr;
                 B->pack(B, c0, nn, k0, kc, v->nr, pk + (q - q0) * kc * nr, row);
             }
@@ -387,7 +406,8 @@ static void tile(const Variant *v, size_t m0, size_t m1, size_t p0, size_t p1, s
                         __builtin_prefetch(A + r * lda + k0 + k, 0, 2);
                 for (size_t q = q0; q < q1; q++) {
                     const size_t c0 = q * nr;
-                    const float *bp = pk + (q - q0) * kc * nr;
+                    const float *bp =
+                        direct ? B->p + (q * B->w->k + B->c0 + k0) * nr : pk + (q - q0) * kc * nr;
                     float *Ci = C + i * ldc + c0;
                     if (q + 1 < q1) /* the next block of C */
                         for (size_t r = 0; r < m; r++) {

@@ -17,8 +17,11 @@
 #include "cpu_gemm.h"
 
 void cpu_weight_row(const CpuWeight *w, size_t r, size_t c0, size_t n, float *out) {
-    if (w->f32) {
-        memcpy(out, w->f32 + r * w->k + c0, n * sizeof(float));
+    if (w->f32) { /* a column of the prepacked panels */
+        const size_t nr = (size_t)w->f32_nr;
+        const float *src = w->f32 + ((r / nr) * w->k + c0) * nr + r % nr;
+        for (size_t j = 0; j < n; j++)
+            out[j] = src[j * nr];
         return;
     }
     int i = 0;
@@ -37,17 +40,35 @@ void cpu_weight_row(const CpuWeight *w, size_t r, size_t c0, size_t n, float *ou
     ls_tensor_to_f32(t, off, n, out);
 }
 
+/* The copy is laid out as the fp32 GEMM's packed blocks of the micro-kernel
+ * in use ([k][nr] per panel of nr rows), so the GEMM reads it in place instead
+ * of transposing it on every call (the same values: the same bits). */
 static int weight_copy_f32(CpuWeight *w, LsError *e) {
+    const size_t nr = (size_t)cpu_sgemm_nr(cpu_sgemm_variant()), npan = (w->n + nr - 1) / nr;
     size_t bytes;
-    if (ls_mul_size(w->n, w->k, &bytes) || ls_mul_size(bytes, sizeof(float), &bytes) ||
-        posix_memalign((void **)&w->f32, 64, bytes ? bytes : 64))
+    if (ls_mul_size(npan * nr, w->k, &bytes) || ls_mul_size(bytes, sizeof(float), &bytes) ||
+        !(w->f32 = ls_try_malloc_big(bytes)))
         return ls_fail(e, "cpu backend: cannot allocate %zu x %zu fp32 weight %s", w->n, w->k,
                        w->sl[0].w->name);
     float *f32 = w->f32;
     w->f32 = NULL; /* cpu_weight_row reads the stored slices until the copy is whole */
-    for (size_t r = 0; r < w->n; r++)
-        cpu_weight_row(w, r, 0, w->k, f32 + r * w->k);
+#pragma omp parallel
+    {
+        float *row = ls_malloc(w->k * sizeof(float));
+#pragma omp for schedule(static)
+        for (size_t r = 0; r < npan * nr; r++) {
+            if (r < w->n)
+                cpu_weight_row(w, r, 0, w->k, row);
+            else
+                memset(row, 0, w->k * sizeof(float));
+            float *dst = f32 + (r / nr) * w->k * nr + r % nr;
+            for (size_t c = 0; c < w->k; c++)
+                dst[c * nr] = row[c];
+        }
+        free(row);
+    }
     w->f32 = f32;
+    w->f32_nr = (int)nr;
     return LS_OK;
 }
 
@@ -92,7 +113,7 @@ void *cpu_scratch_grow(void *p, size_t *cap, size_t need) {
     if (*cap >= need) return p;
     free(p);
     *cap = need;
-    return ls_malloc(need);
+    return ls_malloc_big(need);
 }
 
 void cpu_gemm(CpuScratch *s, float *y, const float *x, size_t ldx, const CpuWeight *w, size_t T, size_t c0,
