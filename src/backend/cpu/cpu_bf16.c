@@ -171,12 +171,12 @@ BF16_TARGET static void row_pairs(uint32_t *ar, size_t bs, const float *xr, size
         __m512 v0 = _mm512_maskz_loadu_ps((__mmask16)(m & 0xffff), xr + e0);
         __m512 v1 = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), xr + e0 + 16);
         __m512i b = (__m512i)_mm512_cvtne2ps_pbh(v1, v0);
-        size_t cnt = pn - p < 16 || bs != 16 ? pn - p : 16;
-        cnt = cnt > 16 ? 16 : cnt;
-        if (bs == 16)
+        if (bs == 16) {
+            const size_t cnt = pn - p < 16 ? pn - p : 16;
             _mm512_mask_storeu_epi32(ar + p, (__mmask16)((1u << cnt) - 1), b);
-        else
+        } else {
             _mm512_storeu_si512(ar + p / 16 * bs, b);
+        }
     }
 }
 
@@ -204,6 +204,12 @@ static void pack_a_tiles(uint32_t *A, const float *x, size_t ldx, size_t T, size
     }
 }
 
+/* Pairs per packed panel: AMX reads whole blocks of 16. */
+static size_t panel_pairs(int kernel, size_t k) {
+    const size_t np = (k + 1) / 2;
+    return kernel == CPU_BF16_AMX ? (np + 15) / 16 * 16 : np;
+}
+
 /* The packed panels. AVX512-BF16: B[q][p][j][h] = W[64q + j, 2p + h]. AMX: the
  * same values as 1 KiB tiles, B[q][b][g][i][j][h] = W[64q + 16g + j, 2(16b + i) + h]
  * (pair block b, column group g of 16): a tile load reads 1 KiB contiguous
@@ -211,7 +217,7 @@ static void pack_a_tiles(uint32_t *A, const float *x, size_t ldx, size_t T, size
  * whole block of 16 pairs). */
 int cpu_bf16_pack(CpuWeight *w, LsError *e) {
     const int amx = cpu_bf16_kernel() == CPU_BF16_AMX;
-    const size_t np = (w->k + 1) / 2, npp = amx ? (np + 15) / 16 * 16 : np, npan = (w->n + NR - 1) / NR;
+    const size_t npp = panel_pairs(amx ? CPU_BF16_AMX : CPU_BF16_AVX512, w->k), npan = (w->n + NR - 1) / NR;
     size_t bytes;
     if (ls_mul_size(npan, npp, &bytes) || ls_mul_size(bytes, NR * 2 * sizeof(uint16_t), &bytes) ||
         !(w->bf16 = ls_try_malloc_big(bytes))) {
@@ -378,7 +384,7 @@ AMX_TARGET static void panel_amx(const uint32_t *A, size_t nbt, size_t kb0, size
     float stage[32 * 32] __attribute__((aligned(64)));
     /* the next panel's chunk (nb * 4 KiB) is prefetched into L2 over this panel's blocks */
     const size_t calls = (T + 31) / 32 * ((nv + 31) / 32);
-    size_t pfs = next ? (nb * 4096 / calls / nb + 63) / 64 * 64 : 0, call = 0;
+    size_t pfs = next ? (4096 / calls + 63) / 64 * 64 : 0, call = 0; /* bytes per block step */
     const char *pf = (const char *)(next ? next : B); /* pfs = 0 without a next panel: nothing prefetched */
     for (size_t t = 0; t < T; t += 32) {
         const size_t m = T - t < 32 ? T - t : 32;
@@ -408,9 +414,8 @@ AMX_TARGET static void panel_amx(const uint32_t *A, size_t nbt, size_t kb0, size
  * values (exact fp32 stores and loads: the chain is the same). */
 AMX_TARGET static void gemm_amx(const uint32_t *A, size_t Tp, size_t pb0, size_t nbt, const CpuWeight *w,
                                 float *y, size_t T, int acc) {
-    const size_t npp = ((w->k + 1) / 2 + 15) / 16 * 16, npan = (w->n + NR - 1) / NR;
-    size_t kb =
-        (size_t)(getenv("KBMB") ? atoi(getenv("KBMB")) : 1024) * 1024 / (Tp * 64); /* A chunk <= 1 MiB */
+    const size_t npp = panel_pairs(CPU_BF16_AMX, w->k), npan = (w->n + NR - 1) / NR;
+    size_t kb = ((size_t)1 << 20) / (Tp * 64); /* A chunk <= 1 MiB */
     kb = kb < 4 ? 4 : kb;
 #pragma omp parallel
     {
@@ -431,7 +436,7 @@ AMX_TARGET static void gemm_amx(const uint32_t *A, size_t Tp, size_t pb0, size_t
 
 AMX_TARGET void cpu_bf16_gemm(CpuScratch *s, float *y, const float *x, size_t ldx, const CpuWeight *w,
                               size_t T, size_t c0, size_t c1, int acc) {
-    const size_t np = (w->k + 1) / 2, npan = (w->n + NR - 1) / NR;
+    const size_t np = panel_pairs(CPU_BF16_AVX512, w->k), npan = (w->n + NR - 1) / NR;
     const size_t pa0 = c0 / 2, pn = (c1 + 1) / 2 - pa0;
     if (w->bf16_kernel == CPU_BF16_AMX) { /* whole blocks of 16 pairs, zeros outside [c0, c1) */
         const size_t pb0 = pa0 / 16, nbt = (pa0 + pn + 15) / 16 - pb0, Tp = (T + 31) / 32 * 32;

@@ -53,7 +53,7 @@ struct CpuGemmB {
     size_t ld;
     const CpuWeight *w; /* or a compact weight, its columns from c0 */
     size_t c0;
-    int direct_nr; /* > 0: p holds the weight's panels of this many rows (w->f32), read in place */
+    int direct_nr; /* > 0: w->f32 holds the weight's panels of this many rows, read in place */
 };
 /* B given [N, K] (NT: C = A B^T), [K, N] (NN), or as a weight's rows [N, k] from column c0 (NT). */
 CpuGemmB cpu_gemm_b_nt(const float *B, size_t ldb);
@@ -83,6 +83,12 @@ int cpu_weight_create(CpuWeight **out, const LsWeightSlice *sl, int ns, size_t n
 void cpu_weight_destroy(CpuWeight *w);
 /* p with at least need bytes (the old contents are not kept). */
 void *cpu_scratch_grow(void *p, size_t *cap, size_t need);
+
+/* Element (r, c) of a weight's prepacked fp32 copy (w->f32); row r runs down the panel, f32_nr apart. */
+static inline float *cpu_f32_panel(const CpuWeight *w, size_t r, size_t c) {
+    const size_t nr = (size_t)w->f32_nr;
+    return w->f32 + ((r / nr) * w->k + c) * nr + r % nr;
+}
 
 /* Fused row r (of w->n), columns [c0, c0 + n) of the stored weight as fp32. */
 void cpu_weight_row(const CpuWeight *w, size_t r, size_t c0, size_t n, float *out);

@@ -343,23 +343,10 @@ CpuGemmB cpu_gemm_b_nt(const float *B, size_t ldb) {
 CpuGemmB cpu_gemm_b_nn(const float *B, size_t ldb) {
     return (CpuGemmB){.pack = pack_nn, .p = B, .ld = ldb};
 }
-/* the prepacked fp32 copy, when the micro-kernel in use has other panels (a forced variant) */
-static void pack_panels(const CpuGemmB *b, size_t n0, size_t nn, size_t k0, size_t kc, int nr, float *dst,
-                        float *row) {
-    (void)row;
-    const size_t fnr = (size_t)b->w->f32_nr, K = b->w->k;
-    for (size_t j = 0; j < nn; j++) {
-        const size_t r = n0 + j;
-        const float *src = b->w->f32 + ((r / fnr) * K + b->c0 + k0) * fnr + r % fnr;
-        for (size_t k = 0; k < kc; k++)
-            dst[k * (size_t)nr + j] = src[k * fnr];
-    }
-    zero_cols(dst, kc, nn, nr);
-}
-
 CpuGemmB cpu_gemm_b_weight(const CpuWeight *w, size_t c0) {
-    if (w->f32) return (CpuGemmB){.pack = pack_panels, .p = w->f32, .w = w, .c0 = c0, .direct_nr = w->f32_nr};
-    return (CpuGemmB){.pack = pack_weight, .w = w, .c0 = c0};
+    /* a prepacked fp32 copy is read in place by the micro-kernel it was packed for; under another
+     * (a forced variant) its rows are expanded and packed like any compact weight's */
+    return (CpuGemmB){.pack = pack_weight, .w = w, .c0 = c0, .direct_nr = w->f32 ? w->f32_nr : 0};
 }
 
 /* ---- the driver ----------------------------------------------------------- */
@@ -406,8 +393,7 @@ static void tile(const Variant *v, size_t m0, size_t m1, size_t p0, size_t p1, s
                         __builtin_prefetch(A + r * lda + k0 + k, 0, 2);
                 for (size_t q = q0; q < q1; q++) {
                     const size_t c0 = q * nr;
-                    const float *bp =
-                        direct ? B->p + (q * B->w->k + B->c0 + k0) * nr : pk + (q - q0) * kc * nr;
+                    const float *bp = direct ? cpu_f32_panel(B->w, c0, B->c0 + k0) : pk + (q - q0) * kc * nr;
                     float *Ci = C + i * ldc + c0;
                     if (q + 1 < q1) /* the next block of C */
                         for (size_t r = 0; r < m; r++) {

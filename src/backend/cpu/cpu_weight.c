@@ -18,10 +18,9 @@
 
 void cpu_weight_row(const CpuWeight *w, size_t r, size_t c0, size_t n, float *out) {
     if (w->f32) { /* a column of the prepacked panels */
-        const size_t nr = (size_t)w->f32_nr;
-        const float *src = w->f32 + ((r / nr) * w->k + c0) * nr + r % nr;
+        const float *src = cpu_f32_panel(w, r, c0);
         for (size_t j = 0; j < n; j++)
-            out[j] = src[j * nr];
+            out[j] = src[j * (size_t)w->f32_nr];
         return;
     }
     int i = 0;
@@ -52,6 +51,7 @@ static int weight_copy_f32(CpuWeight *w, LsError *e) {
                        w->sl[0].w->name);
     float *f32 = w->f32;
     w->f32 = NULL; /* cpu_weight_row reads the stored slices until the copy is whole */
+    w->f32_nr = (int)nr;
 #pragma omp parallel
     {
         float *row = ls_malloc(w->k * sizeof(float));
@@ -61,14 +61,13 @@ static int weight_copy_f32(CpuWeight *w, LsError *e) {
                 cpu_weight_row(w, r, 0, w->k, row);
             else
                 memset(row, 0, w->k * sizeof(float));
-            float *dst = f32 + (r / nr) * w->k * nr + r % nr;
+            float *dst = f32 + (r / nr) * w->k * nr + r % nr; /* cpu_f32_panel(w, r, 0) once w->f32 is set */
             for (size_t c = 0; c < w->k; c++)
                 dst[c * nr] = row[c];
         }
         free(row);
     }
     w->f32 = f32;
-    w->f32_nr = (int)nr;
     return LS_OK;
 }
 
