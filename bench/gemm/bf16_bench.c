@@ -87,7 +87,7 @@ int main(int argc, char **argv) {
         const double fl = 2.0 * (double)N * (double)K * (double)T;
         const int r = N > 100000 ? (rounds < 3 ? rounds : 3) : rounds;
         LsWeight w;
-        for (int kern = CPU_BF16_AVX512; kern <= CPU_BF16_AMX; kern++) {
+        for (int kern = CPU_BF16_AVX512; kern <= CPU_BF16_FMA; kern++) {
             if (cpu_bf16_force(kern)) continue;
             if (be->weight_load(be, &w, sl, 1, &e)) { /* packed for this kernel */
                 fprintf(stderr, "ls-bf16-bench: %s\n", e.msg);

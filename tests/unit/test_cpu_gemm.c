@@ -4,9 +4,10 @@
  * the bits of the same values stored fp32 (multiplied from a copy), for whole
  * products, column slices and accumulation, with shapes that make several
  * blocks and ragged edges (the GEMM itself: test_cpu_sgemm.c). bf16: each kernel the processor has
- * (AVX512-BF16, AMX-BF16) against a double-precision sum of the bf16-rounded inputs (the only error left is
- * fp32 accumulation), with odd k, odd column slices (pair runs that are not multiples of AMX's 16), T and n
- * not multiples of the register block or tile; a row's result depends neither on the thread count nor on T.
+ * (AVX512-BF16, AMX-BF16, fp32 FMA on bf16 operands) against a double-precision sum of the bf16-rounded
+ * inputs (the only error left is fp32 accumulation), with odd k, odd column slices (pair runs that are not
+ * multiples of AMX's 16), T and n not multiples of the register block or tile; a row's result depends
+ * neither on the thread count nor on T, nor on whether the weight was stored bf16 or fp32.
  */
 #include <criterion/criterion.h>
 #include <math.h>
@@ -159,6 +160,17 @@ static void bf16_kernel_check(int kernel) {
     }
     b1->weight_free(b1, &w1);
     b1->destroy(b1);
+    /* the same values stored fp32 (rounded to bf16 at load: unchanged): the same bits */
+    LsWeight w32;
+    LsTensor tf;
+    load(be, &w32, &tf, LS_DT_F32);
+    be->linear(be, y1, x, &w32, T, 0);
+    cr_assert(!memcmp(y, y1, sizeof(float) * T * N),
+              "a weight stored fp32 differs from the same stored bf16");
+    be->linear_cols(be, y, x, &w, T, 101, 650);
+    be->linear_cols(be, y1, x, &w32, T, 101, 650);
+    cr_assert(!memcmp(y, y1, sizeof(float) * T * N), "linear_cols: stored fp32 differs from stored bf16");
+    be->weight_free(be, &w32);
     be->weight_free(be, &w);
     be->destroy(be);
     free(y);
@@ -172,6 +184,10 @@ Test(cpu_gemm, bf16_avx512_kernel_against_double_reference) {
 
 Test(cpu_gemm, bf16_amx_kernel_against_double_reference) {
     bf16_kernel_check(CPU_BF16_AMX);
+}
+
+Test(cpu_gemm, bf16_fma_kernel_against_double_reference) {
+    bf16_kernel_check(CPU_BF16_FMA);
 }
 
 Test(cpu_gemm, bf16_without_the_instructions_runs_fp32) {

@@ -128,7 +128,7 @@ int cpu_bf16_has(int kernel, char *why, size_t why_len) {
     char tmp[128];
     if (!why) why = tmp, why_len = sizeof tmp;
     if (!cpu_bf16_available(why, why_len)) return 0;
-    if (kernel == CPU_BF16_AVX512) return 1;
+    if (kernel == CPU_BF16_AVX512 || kernel == CPU_BF16_FMA) return 1;
     if (kernel != CPU_BF16_AMX) {
         snprintf(why, why_len, "no such bf16 kernel");
         return 0;
@@ -144,18 +144,77 @@ int cpu_bf16_force(int kernel) {
     return 0;
 }
 
+#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+/* Seconds for n x 12 independent VDPBF16PS (dp) or VFMADD231PS on registers
+ * (12 chains hide either's latency); zeros in, so no denormal or NaN slows them. */
+#define X12(op)                                                                                              \
+    op " %%zmm12, %%zmm13, %%zmm0\n\t" op " %%zmm12, %%zmm13, %%zmm1\n\t" op                                 \
+       " %%zmm12, %%zmm13, %%zmm2\n\t" op " %%zmm12, %%zmm13, %%zmm3\n\t" op                                 \
+       " %%zmm12, %%zmm13, %%zmm4\n\t" op " %%zmm12, %%zmm13, %%zmm5\n\t" op                                 \
+       " %%zmm12, %%zmm13, %%zmm6\n\t" op " %%zmm12, %%zmm13, %%zmm7\n\t" op                                 \
+       " %%zmm12, %%zmm13, %%zmm8\n\t" op " %%zmm12, %%zmm13, %%zmm9\n\t" op                                 \
+       " %%zmm12, %%zmm13, %%zmm10\n\t" op " %%zmm12, %%zmm13, %%zmm11\n\t"
+#define ZERO14                                                                                               \
+    "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"                                                                      \
+    "vmovaps %%zmm0, %%zmm1\n\tvmovaps %%zmm0, %%zmm2\n\tvmovaps %%zmm0, %%zmm3\n\tvmovaps %%zmm0, "         \
+    "%%zmm4\n\t"                                                                                             \
+    "vmovaps %%zmm0, %%zmm5\n\tvmovaps %%zmm0, %%zmm6\n\tvmovaps %%zmm0, %%zmm7\n\tvmovaps %%zmm0, "         \
+    "%%zmm8\n\t"                                                                                             \
+    "vmovaps %%zmm0, %%zmm9\n\tvmovaps %%zmm0, %%zmm10\n\tvmovaps %%zmm0, %%zmm11\n\tvmovaps %%zmm0, "       \
+    "%%zmm12\n\t"                                                                                            \
+    "vmovaps %%zmm0, %%zmm13\n\t"
+#define CLOBBER14                                                                                            \
+    "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",        \
+        "xmm12", "xmm13", "cc"
+BF16_TARGET static double reg_seconds(int dp, long n) {
+    const double t0 = ls_now();
+    if (dp)
+        __asm__ volatile(ZERO14 "1:\n\t" X12("vdpbf16ps") "dec %0\n\tjnz 1b" : "+r"(n) : : CLOBBER14);
+    else
+        __asm__ volatile(ZERO14 "1:\n\t" X12("vfmadd231ps") "dec %0\n\tjnz 1b" : "+r"(n) : : CLOBBER14);
+    return ls_now() - t0;
+}
+
+/* VDPBF16PS flops per second over fp32 FMA flops per second (a VDPBF16PS is
+ * 64 flops, an FMA 32), best of 5 interleaved rounds of ~0.2 ms each: 1.9-2
+ * on AMD Zen 4, 0.5 on Intel Xeons (Sapphire / Emerald Rapids), where
+ * VDPBF16PS issues every other cycle. */
+static double dp_over_fma(void) {
+    double dp = 1e30, fma = 1e30;
+    for (int r = 0; r < 5; r++) {
+        double t = reg_seconds(0, 20000);
+        fma = t < fma ? t : fma;
+        t = reg_seconds(1, 20000);
+        dp = t < dp ? t : dp;
+    }
+    return (64.0 / dp) / (32.0 / fma);
+}
+
 int cpu_bf16_kernel(void) {
+    static int best = 0;
     if (bf16_forced >= 0) return bf16_forced;
-    const char *env = getenv("LS_CPU_NO_AMX");
+    const char *env = getenv("LS_CPU_BF16_KERNEL");
+    for (int k = CPU_BF16_AVX512; env && k <= CPU_BF16_FMA; k++)
+        if (!strcmp(env, k == CPU_BF16_AMX   ? "amx"
+                         : k == CPU_BF16_FMA ? "fma"
+                                             : "avx512bf16") &&
+            cpu_bf16_has(k, NULL, 0))
+            return k;
+    env = getenv("LS_CPU_NO_AMX");
     if (env && !strcmp(env, "1")) return CPU_BF16_AVX512;
-    return cpu_bf16_has(CPU_BF16_AMX, NULL, 0) ? CPU_BF16_AMX : CPU_BF16_AVX512;
+    if (!best) /* the AVX512-BF16 kernel wins from about 0.85 (it reads half the bytes) */
+        best = cpu_bf16_has(CPU_BF16_AMX, NULL, 0) ? CPU_BF16_AMX
+               : dp_over_fma() < 0.75              ? CPU_BF16_FMA
+                                                   : CPU_BF16_AVX512;
+    return best;
 }
 
 const char *cpu_bf16_kernel_name(int kernel) {
-    return kernel == CPU_BF16_AMX ? "AMX-BF16 32x32 tiles" : "AVX512-BF16 6x64";
+    return kernel == CPU_BF16_AMX   ? "AMX-BF16 32x32 tiles"
+           : kernel == CPU_BF16_FMA ? "bf16 operands on the fp32 FMA GEMM"
+                                    : "AVX512-BF16 6x64";
 }
-
-#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
 /* The bf16 pairs of xr[2 pa0 ...] (round to nearest even; denormals flushed,
  * as VDPBF16PS reads them anyway), zero outside columns [c0, c1), in blocks of
@@ -215,7 +274,35 @@ static size_t panel_pairs(int kernel, size_t k) {
  * (pair block b, column group g of 16): a tile load reads 1 KiB contiguous
  * (a 256-byte stride halved the speed). Zeros past n and k (and past the last
  * whole block of 16 pairs). */
+/* The FMA kernel's weight: the rows rounded to bf16, [n][k]; none for a weight
+ * stored bf16 (the GEMM expands its stored rows, exactly). */
+static int pack_rows_bf16(CpuWeight *w, LsError *e) {
+    w->bf16_kernel = CPU_BF16_FMA;
+    int all_bf16 = 1;
+    for (int i = 0; i < w->ns; i++)
+        all_bf16 &= w->sl[i].w->dtype == LS_DT_BF16;
+    if (all_bf16) return LS_OK;
+    size_t bytes;
+    if (ls_mul_size(w->n, w->k, &bytes) || ls_mul_size(bytes, sizeof(uint16_t), &bytes) ||
+        !(w->bf16 = ls_try_malloc_big(bytes)))
+        return ls_fail(e, "cpu backend: cannot allocate %zu x %zu bf16 weight %s", w->n, w->k,
+                       w->sl[0].w->name);
+#pragma omp parallel
+    {
+        float *row = ls_malloc(w->k * sizeof(float));
+#pragma omp for schedule(static)
+        for (size_t r = 0; r < w->n; r++) {
+            cpu_weight_row(w, r, 0, w->k, row);
+            for (size_t c = 0; c < w->k; c++)
+                w->bf16[r * w->k + c] = ls_f32_to_bf16(row[c]);
+        }
+        free(row);
+    }
+    return LS_OK;
+}
+
 int cpu_bf16_pack(CpuWeight *w, LsError *e) {
+    if (cpu_bf16_kernel() == CPU_BF16_FMA) return pack_rows_bf16(w, e);
     const int amx = cpu_bf16_kernel() == CPU_BF16_AMX;
     const size_t npp = panel_pairs(amx ? CPU_BF16_AMX : CPU_BF16_AVX512, w->k), npan = (w->n + NR - 1) / NR;
     size_t bytes;
@@ -434,8 +521,37 @@ AMX_TARGET static void gemm_amx(const uint32_t *A, size_t Tp, size_t pb0, size_t
     }
 }
 
+/* o [n] = xt [n] rounded to bf16 (as VDPBF16PS's inputs: nearest even, denormals flushed), as fp32
+ * values (called from an OpenMP region as a function: clang 14 drops the target attributes of an
+ * outlined region) */
+BF16_TARGET static void round_row(float *o, const float *xt, size_t n) {
+    for (size_t j = 0; j < n; j += 16) {
+        const __mmask16 m = n - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - j)) - 1);
+        const __m256i h = (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, xt + j));
+        _mm512_mask_storeu_epi32(o + j, m, _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+}
+
+/* The FMA kernel: the fp32 GEMM on the rounded activations and the weight's bf16 rows: the
+ * products are exact, each element one fp32 fma chain over [c0, c1) in order (cpu_gemm.h). */
+static void gemm_fma(CpuScratch *s, float *y, const float *x, size_t ldx, const CpuWeight *w, size_t T,
+                     size_t c0, size_t c1, int acc) {
+    const size_t n = c1 - c0;
+    s->a16 = cpu_scratch_grow(s->a16, &s->a16_cap, T * n * sizeof(float));
+    float *xr = (float *)s->a16;
+#pragma omp parallel for schedule(static)
+    for (size_t t = 0; t < T; t++)
+        round_row(xr + t * n, x + t * ldx + c0, n);
+    const CpuGemmB b = w->bf16 ? cpu_gemm_b_bf16(w->bf16, w->k, c0) : cpu_gemm_b_weight(w, c0);
+    cpu_gemm_run(s, T, w->n, n, xr, n, &b, y, w->n, acc);
+}
+
 AMX_TARGET void cpu_bf16_gemm(CpuScratch *s, float *y, const float *x, size_t ldx, const CpuWeight *w,
                               size_t T, size_t c0, size_t c1, int acc) {
+    if (w->bf16_kernel == CPU_BF16_FMA) {
+        gemm_fma(s, y, x, ldx, w, T, c0, c1, acc);
+        return;
+    }
     const size_t np = panel_pairs(CPU_BF16_AVX512, w->k), npan = (w->n + NR - 1) / NR;
     const size_t pa0 = c0 / 2, pn = (c1 + 1) / 2 - pa0;
     if (w->bf16_kernel == CPU_BF16_AMX) { /* whole blocks of 16 pairs, zeros outside [c0, c1) */

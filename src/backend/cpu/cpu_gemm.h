@@ -4,8 +4,9 @@
  * bf16 / f16, or whatever ls_tensor_to_f32 expands) and is expanded to fp32
  * into the fp32 GEMM's packed blocks (per thread, a few hundred KiB); only
  * weights stored as fp32 are copied (once). In bf16 precision the weight is rounded
- * to bf16 once at load, packed for the AVX512-BF16 kernel (cpu_bf16.c):
- * 2 bytes per weight whatever the stored dtype.
+ * to bf16 once at load and packed for the bf16 kernel in use (cpu_bf16.c):
+ * 2 bytes per weight whatever the stored dtype (none for a weight stored bf16
+ * under the FMA kernel, which reads the stored rows).
  */
 #ifndef LS_CPU_GEMM_H
 #define LS_CPU_GEMM_H
@@ -24,8 +25,9 @@ typedef struct {
                         * in the GEMM's packed panels of f32_nr rows, element (r, c) at
                         * ((r / f32_nr) k + c) f32_nr + r % f32_nr (zeros past n) */
     int f32_nr;
-    uint16_t *bf16;  /* bf16 precision: packed panels (cpu_bf16.c), else NULL */
-    int bf16_kernel; /* the kernel they are packed for (CPU_BF16_AVX512 / CPU_BF16_AMX) */
+    uint16_t *bf16;  /* bf16 precision: packed panels (AVX512-BF16, AMX), the rounded rows [n][k] (FMA,
+                      * NULL when the weight is stored bf16) (cpu_bf16.c), else NULL */
+    int bf16_kernel; /* bf16 precision: the kernel it is packed for (CPU_BF16_*); 0: fp32 */
 } CpuWeight;
 
 /* Scratch memory of one backend (grown on demand, reused across calls). */
@@ -53,12 +55,15 @@ struct CpuGemmB {
     size_t ld;
     const CpuWeight *w; /* or a compact weight, its columns from c0 */
     size_t c0;
-    int direct_nr; /* > 0: w->f32 holds the weight's panels of this many rows, read in place */
+    const uint16_t *h; /* or bf16 rows, ld apart, from column c0 */
+    int direct_nr;     /* > 0: w->f32 holds the weight's panels of this many rows, read in place */
 };
-/* B given [N, K] (NT: C = A B^T), [K, N] (NN), or as a weight's rows [N, k] from column c0 (NT). */
+/* B given [N, K] (NT: C = A B^T), [K, N] (NN), as a weight's rows [N, k] from column c0 (NT),
+ * or as bf16 rows [N, ld] from column c0 (NT, expanded exactly). */
 CpuGemmB cpu_gemm_b_nt(const float *B, size_t ldb);
 CpuGemmB cpu_gemm_b_nn(const float *B, size_t ldb);
 CpuGemmB cpu_gemm_b_weight(const CpuWeight *w, size_t c0);
+CpuGemmB cpu_gemm_b_bf16(const uint16_t *B, size_t ldb, size_t c0);
 /* C (+)= A . B; s: scratch for the packed blocks (NULL: allocated per call). */
 void cpu_gemm_run(CpuScratch *s, size_t M, size_t N, size_t K, const float *A, size_t lda, const CpuGemmB *B,
                   float *C, size_t ldc, int acc);
@@ -108,17 +113,21 @@ void cpu_gemm(CpuScratch *s, float *y, const float *x, size_t ldx, const CpuWeig
  * environment variable LS_CPU_NO_BF16=1 makes it answer 0 (tests of the
  * fallback on processors that have it). */
 int cpu_bf16_available(char *why, size_t why_len);
-/* The bf16 kernels: AVX512-BF16 (VDPBF16PS), or AMX-BF16 tiles where the
- * processor has them (cpu_bf16.c). cpu_bf16_has: 1 when it can run here (why
- * names what is missing otherwise; may be NULL); cpu_bf16_force: use this one
- * (tests, bench; -1: back to the best; returns -1 when not available);
- * cpu_bf16_kernel: the one in use (AMX where available unless LS_CPU_NO_AMX=1). */
-enum { CPU_BF16_AVX512, CPU_BF16_AMX };
+/* The bf16 kernels (cpu_bf16.c): AMX-BF16 tiles where the processor has them;
+ * else AVX512-BF16 (VDPBF16PS), or the fp32 FMA GEMM on the bf16-rounded
+ * operands (exact products, fp32 sums) where VDPBF16PS does fewer flops per
+ * second than fp32 FMAs (measured once per process on registers: half on
+ * Intel Xeons without AMX, twice on AMD Zen 4). cpu_bf16_has: 1 when it can
+ * run here (why names what is missing otherwise; may be NULL);
+ * cpu_bf16_force: use this one (tests, bench; -1: back to the best; returns -1
+ * when not available); cpu_bf16_kernel: the one in use (LS_CPU_BF16_KERNEL=
+ * amx|avx512bf16|fma chooses; LS_CPU_NO_AMX=1 keeps AVX512-BF16). */
+enum { CPU_BF16_AVX512 = 1, CPU_BF16_AMX, CPU_BF16_FMA };
 int cpu_bf16_has(int kernel, char *why, size_t why_len);
 int cpu_bf16_force(int kernel);
 int cpu_bf16_kernel(void);
 const char *cpu_bf16_kernel_name(int kernel);
-/* Packs w (rows expanded through cpu_weight_row, rounded to bf16) into w->bf16. */
+/* Packs w (rows expanded through cpu_weight_row, rounded to bf16) into w->bf16 for the kernel in use. */
 int cpu_bf16_pack(CpuWeight *w, LsError *e);
 /* As cpu_gemm, on w->bf16: activations rounded to bf16, fp32 accumulation. */
 void cpu_bf16_gemm(CpuScratch *s, float *y, const float *x, size_t ldx, const CpuWeight *w, size_t T,

@@ -324,17 +324,38 @@ static void pack_nn(const CpuGemmB *b, size_t n0, size_t nn, size_t k0, size_t k
     zero_cols(dst, kc, nn, nr);
 }
 
-/* a compact weight: rows expanded to fp32 (exact for bf16 / f16; the
- * dequantized values for quantized formats) 8 at a time, then transposed into the panel */
-static void pack_weight(const CpuGemmB *b, size_t n0, size_t nn, size_t k0, size_t kc, int nr, float *dst,
-                        float *row) {
+/* rows expanded to fp32 by get (kc columns from k0) 8 at a time, then transposed into the panel */
+static void pack_rows(const CpuGemmB *b, size_t n0, size_t nn, size_t k0, size_t kc, int nr, float *dst,
+                      float *row,
+                      void (*get)(const CpuGemmB *b, size_t r, size_t k0, size_t kc, float *out)) {
     for (size_t j0 = 0; j0 < nn; j0 += 8) {
         const size_t jn = nn - j0 < 8 ? nn - j0 : 8;
         for (size_t j = 0; j < jn; j++)
-            cpu_weight_row(b->w, n0 + j0 + j, b->c0 + k0, kc, row + j * kc);
+            get(b, n0 + j0 + j, k0, kc, row + j * kc);
         transpose(dst + j0, row, kc, jn, kc, nr);
     }
     zero_cols(dst, kc, nn, nr);
+}
+
+/* a compact weight: exact for bf16 / f16; the dequantized values for quantized formats */
+static void weight_row(const CpuGemmB *b, size_t r, size_t k0, size_t kc, float *out) {
+    cpu_weight_row(b->w, r, b->c0 + k0, kc, out);
+}
+static void pack_weight(const CpuGemmB *b, size_t n0, size_t nn, size_t k0, size_t kc, int nr, float *dst,
+                        float *row) {
+    pack_rows(b, n0, nn, k0, kc, nr, dst, row, weight_row);
+}
+
+/* bf16 rows: a bf16 value is the top half of an fp32 (exact) */
+static void bf16_row(const CpuGemmB *b, size_t r, size_t k0, size_t kc, float *out) {
+    const uint16_t *h = b->h + r * b->ld + b->c0 + k0;
+    uint32_t *o = (uint32_t *)out;
+    for (size_t j = 0; j < kc; j++)
+        o[j] = (uint32_t)h[j] << 16;
+}
+static void pack_bf16(const CpuGemmB *b, size_t n0, size_t nn, size_t k0, size_t kc, int nr, float *dst,
+                      float *row) {
+    pack_rows(b, n0, nn, k0, kc, nr, dst, row, bf16_row);
 }
 
 CpuGemmB cpu_gemm_b_nt(const float *B, size_t ldb) {
@@ -347,6 +368,9 @@ CpuGemmB cpu_gemm_b_weight(const CpuWeight *w, size_t c0) {
     /* a prepacked fp32 copy is read in place by the micro-kernel it was packed for; under another
      * (a forced variant) its rows are expanded and packed like any compact weight's */
     return (CpuGemmB){.pack = pack_weight, .w = w, .c0 = c0, .direct_nr = w->f32 ? w->f32_nr : 0};
+}
+CpuGemmB cpu_gemm_b_bf16(const uint16_t *B, size_t ldb, size_t c0) {
+    return (CpuGemmB){.pack = pack_bf16, .h = B, .ld = ldb, .c0 = c0};
 }
 
 /* ---- the driver ----------------------------------------------------------- */

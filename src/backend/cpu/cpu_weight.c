@@ -124,7 +124,7 @@ void cpu_gemm(CpuScratch *s, float *y, const float *x, size_t ldx, const CpuWeig
                 memset(y + t * w->n, 0, w->n * sizeof(float));
         return;
     }
-    if (w->bf16) {
+    if (w->bf16_kernel) {
         cpu_bf16_gemm(s, y, x, ldx, w, T, c0, c1, acc);
     } else {
         const CpuGemmB b = cpu_gemm_b_weight(w, c0);
