@@ -1,8 +1,9 @@
 /* sgemm_bench.c — the machine's fp32 GEMM ceiling through the BLAS that
  * lscore links (the shapes of a prefill: [T, k] x [n, k]^T); with a 6th
- * argument, the CPU backend's linear on a bf16-stored weight instead:
- * "compact" (fp32, expanded per panel) or "bf16" (bf16 precision).
- * usage: ls-sgemm-bench T n k threads reps [compact|bf16] */
+ * argument, the CPU backend's linear instead: on a bf16-stored weight,
+ * "compact" (fp32, expanded per panel) or "bf16" (bf16 precision), or on the
+ * same values stored fp32, "f32" (fp32, the prepacked copy read in place).
+ * usage: ls-sgemm-bench T n k threads reps [compact|bf16|f32] */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,14 +16,22 @@ static int backend_bench(int T, int n, int k, int th, int reps, const char *mode
     LsBackend *be = ls_backend_cpu_create(th);
     LsError e = {{0}};
     if (be->set_precision(be, strcmp(mode, "bf16") ? LS_PREC_FP32 : LS_PREC_BF16, &e)) return 1;
+    const int f32 = !strcmp(mode, "f32");
     uint16_t *w = ls_malloc((size_t)n * k * 2);
+    float *wf = f32 ? ls_malloc((size_t)n * k * 4) : NULL;
     float *x = ls_malloc((size_t)T * k * 4), *y = ls_malloc((size_t)T * n * 4);
-    for (size_t i = 0; i < (size_t)n * k; i++)
+    for (size_t i = 0; i < (size_t)n * k; i++) {
         w[i] = ls_f32_to_bf16((float)(i % 5) * 0.1f);
+        if (f32) wf[i] = ls_bf16_to_f32(w[i]);
+    }
     for (size_t i = 0; i < (size_t)T * k; i++)
         x[i] = (float)(i % 7) * 0.1f;
-    LsTensor t = {
-        .name = "w", .dtype = LS_DT_BF16, .ndim = 2, .shape = {n, k}, .data = w, .nbytes = (size_t)n * k * 2};
+    LsTensor t = {.name = "w",
+                  .dtype = f32 ? LS_DT_F32 : LS_DT_BF16,
+                  .ndim = 2,
+                  .shape = {n, k},
+                  .data = f32 ? (const void *)wf : (const void *)w,
+                  .nbytes = (size_t)n * k * (f32 ? 4 : 2)};
     LsWeightSlice sl = {&t, NULL, 0, (size_t)n, 0, (size_t)k};
     LsWeight W;
     if (be->weight_load(be, &W, &sl, 1, &e)) return 1;
@@ -37,6 +46,7 @@ static int backend_bench(int T, int n, int k, int th, int reps, const char *mode
     be->weight_free(be, &W);
     be->destroy(be);
     free(w);
+    free(wf);
     free(x);
     free(y);
     return 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "cpu_arch.h"
+#include "vexp.h"
 
 static void cpu_scale(LsBackend *be, float *x, size_t n, float s) {
     (void)be;
@@ -42,15 +43,18 @@ static void cpu_head_rmsnorm(LsBackend *be, float *x, size_t ld, size_t T, int n
 
 static void cpu_gelu_tanh_mul(LsBackend *be, float *out, const float *gu, size_t T, size_t f) {
     (void)be;
-    /* torch gelu(approximate="tanh"): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
-    const float beta = 0.7978845608028654f, kappa = 0.044715f;
+    /* torch gelu(approximate="tanh"): 0.5 x (1 + tanh(y)), y = sqrt(2/pi) (x + 0.044715 x^3),
+     * computed as x / (1 + e^(-2y)) (the same function; no cancellation in 1 + tanh(y) for x < 0)
+     * with the vectorised exp */
+    const float beta2 = 2.0f * 0.7978845608028654f, kappa = 0.044715f;
 #pragma omp parallel for schedule(static)
     for (size_t t = 0; t < T; t++) {
         const float *g = gu + t * 2 * f, *u = g + f;
         float *o = out + t * f;
+#pragma omp simd
         for (size_t i = 0; i < f; i++) {
-            float x = g[i];
-            o[i] = 0.5f * x * (1.0f + tanhf(beta * (x + kappa * x * x * x))) * u[i];
+            const float x = g[i];
+            o[i] = x / (1.0f + ls_vexpf(-beta2 * (x + kappa * x * x * x))) * u[i];
         }
     }
 }
