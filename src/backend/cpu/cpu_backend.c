@@ -395,14 +395,25 @@ static size_t cpu_mem_available(LsBackend *be) {
     (void)be;
     return ls_host_mem_available();
 }
+/* Rows per head_partials call: the whole batch, up to 512 rows (a constant, as the CUDA
+ * backend's: every tensor-parallel rank must cut the batch the same way, whatever its vocabulary
+ * slice). A compact head (bf16, quantized) is expanded once per call, and the rows of a call
+ * amortise that: with the callers' default (64 MiB of logits), Gemma 3's 262k-row Q8_0 head was
+ * expanded for every 64 rows and took 70% of a forward. The logits block is 512 x the vocabulary
+ * slice x 4 bytes (311 MB for 152k), counted in mem_needed. */
+#define HEAD_ROWS 512
+static size_t cpu_head_rows(const LsBatchShape *s) {
+    return s->tokens < HEAD_ROWS ? (s->tokens ? s->tokens : 1) : HEAD_ROWS;
+}
 static size_t cpu_mem_needed(LsBackend *be, const LsBatchShape *s) {
     (void)be; /* weights stay at their stored size (fp32 ones are copied once), docs/cpu-backend.md */
     size_t w = s->weight_bytes ? s->weight_bytes : s->weight_elems * sizeof(float);
-    return w + (size_t)ATT_BQ * s->tokens * sizeof(float) + ((size_t)64 << 20);
+    return w + (size_t)ATT_BQ * s->tokens * sizeof(float) + cpu_head_rows(s) * s->vocab * sizeof(float) +
+           ((size_t)64 << 20);
 }
 static int cpu_reserve(LsBackend *be, const LsBatchShape *s, size_t *head_rows, LsError *e) {
-    (void)be, (void)s, (void)e;
-    *head_rows = 0;
+    (void)be, (void)e;
+    *head_rows = cpu_head_rows(s);
     return LS_OK;
 }
 static int cpu_check(LsBackend *be, LsError *e) {
