@@ -25,6 +25,9 @@ typedef struct {
     float *logits; /* head scratch [R, V] of the last head_partials call */
     size_t logits_cap;
     size_t last_R, last_V;
+    float *gt_thr; /* per row of the last head_partials call: its wanted logit (NaN when not in the */
+    int64_t *gt_n; /* slice) and the count of logits above it, taken while the row was in cache */
+    size_t gt_cap;
     float *att; /* attention scores scratch [ATT_BQ, longest sequence] */
     size_t att_cap;
     CpuScratch gemm;    /* weight panels and bf16 activations of the GEMMs */
@@ -279,6 +282,13 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
         cx->logits = ls_malloc_big(R * V * sizeof(float));
         cx->logits_cap = R * V;
     }
+    if (cx->gt_cap < R) {
+        free(cx->gt_thr);
+        free(cx->gt_n);
+        cx->gt_thr = ls_malloc(R * sizeof(float));
+        cx->gt_n = ls_malloc(R * sizeof(int64_t));
+        cx->gt_cap = R;
+    }
     float *L = cx->logits;
     cx->last_R = R;
     cx->last_V = V;
@@ -322,6 +332,17 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
         }
         int64_t wid = want_ids ? (int64_t)want_ids[r] - v0 : -1;
         want[r] = (wid >= 0 && wid < (int64_t)V) ? row[wid] : -INFINITY;
+        cx->gt_thr[r] = NAN; /* the wanted logit's rank here, for head_count_greater: no second pass */
+        cx->gt_n[r] = 0;     /* (a NaN threshold counts 0 either way) */
+        if (wid >= 0 && wid < (int64_t)V) {
+            const float thr = row[wid];
+            int64_t c = 0;
+#pragma omp simd reduction(+ : c)
+            for (size_t j = 0; j < V; j++)
+                c += row[j] > thr;
+            cx->gt_thr[r] = thr;
+            cx->gt_n[r] = c;
+        }
         for (int t = 0; t < ntgt; t++) {
             int64_t c = (int64_t)tgt_ids[t] - v0;
             tgt[r * (size_t)ntgt + t] = (c >= 0 && c < (int64_t)V) ? row[c] : -INFINITY;
@@ -337,6 +358,10 @@ static void cpu_head_count_greater(LsBackend *be, size_t R, const float *thr, in
     for (size_t r = 0; r < R; r++) {
         const float *l = cx->logits + r * V;
         float t = thr[r];
+        if (r < cx->last_R && !memcmp(&t, &cx->gt_thr[r], sizeof t)) { /* counted in head_partials */
+            cnt[r] = cx->gt_n[r];
+            continue;
+        }
         int64_t c = 0;
 #pragma omp simd reduction(+ : c)
         for (size_t j = 0; j < V; j++)
@@ -424,6 +449,8 @@ static int cpu_check(LsBackend *be, LsError *e) {
 static void cpu_destroy(LsBackend *be) {
     CpuCtx *cx = be->ctx;
     free(cx->logits);
+    free(cx->gt_thr);
+    free(cx->gt_n);
     free(cx->att);
     free(cx->gemm.pack);
     free(cx->gemm.a16);
