@@ -66,15 +66,17 @@ mpirun -np 4 "$bin" run "$tmp/run.yaml" "${common[@]}" --quiet --tp 4 --out "$tm
 mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --quiet --out "$tmp/dp2.h5" 2> "$tmp/log_dp2"
 "$py" "$src/tests/scripts/check_pairs_run.py" "$tmp/dp2.h5" --same "$tmp/p1.h5" --tol "$tol" | sed 's/^/dp 2 vs 1 rank: /'
 
-# (c) SIGTERM in the pair stage (to the ranks, as Slurm sends it) once its first progress line is
-# out, then --resume; small batches, so that the stop usually lands between two of them
+# (c) SIGTERM in the pair stage (to the ranks, as Slurm sends it) once the stage has begun (its
+# first line; its group line comes only when a rank's samples are all done, too late on a fast
+# processor: the stage had ended and the run exited 0), then --resume; small batches, so that the
+# stop lands between two of them
 cflags=(--threads 1 --device cpu --limit 8 --batch-tokens 40 --models baseline,sft --pairs baseline:sft)
 mpirun -np 2 "$bin" run "$tmp/run.yaml" "${cflags[@]}" --quiet --out "$tmp/ref.h5" 2> "$tmp/log_ref"
 out=$tmp/stop.h5
 mpirun -np 2 "$bin" run "$tmp/run.yaml" "${cflags[@]}" --out "$out" 2> "$tmp/logs" &
 pid=$!
 for _ in $(seq 1 3000); do
-  grep -q "\[baseline__sft\] group 0: " "$tmp/logs" && break
+  grep -q "\[baseline__sft\] comparing baseline with sft" "$tmp/logs" && break
   sleep 0.05
 done
 pkill -TERM -P "$pid" || true
