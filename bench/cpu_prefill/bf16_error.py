@@ -48,8 +48,19 @@ def compare(a, b):
             "top1_agreement": sum(agree) / len(agree)}
 
 
-def machine():
-    """The processor and the bf16 instructions it has (they choose our bf16 kernel: AMX-BF16, else AVX512-BF16)."""
+def bf16_kernel(binary, model_dir):
+    """The bf16 kernel `score` runs here, from the runtime of its --timing line (chosen at run time)."""
+    p = subprocess.run([binary, "score", "--model", model_dir, "--ids", "1,2", "--device", "cpu", "--threads", "1",
+                        "--precision", "bf16", "--timing"], capture_output=True, text=True)
+    for line in p.stderr.splitlines():
+        if line.startswith("{") and "runtime" in line:
+            rt = json.loads(line)["runtime"]
+            return rt.split("bf16 GEMMs: own ", 1)[1].rsplit(" kernel", 1)[0] if "bf16 GEMMs: own " in rt else "none (fp32)"
+    return None
+
+
+def machine(binary, model_dir):
+    """The processor, the bf16 instructions it has, and the bf16 kernel our binary chose."""
     name, flags = "unknown", set()
     for line in open("/proc/cpuinfo"):
         if line.startswith("model name") and name == "unknown":
@@ -57,14 +68,14 @@ def machine():
         elif line.startswith("flags"):
             flags = set(line.split(":", 1)[1].split())
     have = [f for f in ("avx512f", "avx512_bf16", "amx_bf16") if f in flags]
-    kernel = "AMX-BF16" if "amx_bf16" in flags else "AVX512-BF16" if "avx512_bf16" in flags else "none (fp32)"
-    return {"processor": name, "flags": have, "cores": os.cpu_count(), "our_bf16_kernel": kernel}
+    return {"processor": name, "flags": have, "cores": os.cpu_count(), "our_bf16_kernel": bf16_kernel(binary, model_dir)}
 
 
 def main():
     binary, specs = sys.argv[1], sys.argv[2:]
     torch.set_num_threads(int(os.environ.get("THREADS", "2")))
-    res = {"what": __doc__.split("\n")[0], "torch": torch.__version__, "machine": machine(), "models": []}
+    res = {"what": __doc__.split("\n")[0], "torch": torch.__version__,
+           "machine": machine(binary, specs[0].split(":")[0]), "models": []}
     for spec in specs:
         if ":" in spec:
             model_dir, ids_file = spec.split(":")

@@ -408,14 +408,18 @@ int ls_cmd_score(int argc, char **argv) {
     }
     if (timing && (!comm || comm->rank == 0)) {
         double fl = ls_forward_flops(c, off, 1);
+        LsDeviceInfo di;
+        be->describe(be, &di);
+        for (char *q = di.runtime; *q; q++) /* a JSON string as it is */
+            if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20) *q = '\'';
         fprintf(stderr,
                 "{\"tokens\": %d, \"threads\": %d, \"tp\": %d, \"load_s\": %.4f, \"forward_s\": %.4f, "
                 "\"head_s\": %.4f, \"comm_s\": %.4f, \"tokens_per_s\": %.2f, \"gflop\": %.3f, "
                 "\"gflops\": %.2f, \"cpu_s\": %.4f, \"sums\": \"%s\", \"precision\": \"%s\", "
-                "\"lens_positions\": %d, \"lens_s\": %.4f}\n",
+                "\"lens_positions\": %d, \"lens_s\": %.4f, \"runtime\": \"%s\"}\n",
                 n, threads, tp, t_load, t_fwd, t_head, t_comm, n / (t_fwd + t_head), fl / 1e9,
                 fl / (t_fwd + t_head) / 1e9, t_cpu, f.ordered ? "fixed" : "plain",
-                ls_precision_name(be->precision), nlens, t_lens);
+                ls_precision_name(be->precision), nlens, t_lens, di.runtime);
     }
     if (comm && comm->rank != 0) {
         rc = 0;
