@@ -1,10 +1,11 @@
 /* cpu_backend.c — the CPU backend: fp32 activations in host memory, weights
  * kept in their stored form (cpu_weight.c), GEMMs through our own fp32 GEMM
  * (cpu_sgemm.c: every element one fma chain in k order, the same bits
- * whatever the shape, threads or processor) or the AVX512-BF16 kernel (bf16,
- * cpu_bf16.c), the rest as OpenMP loops. No BLAS: OpenBLAS's elements change
- * with M, N and the threads on some processors (its Haswell / Zen kernels),
- * which the tensor- and data-parallel bit-identity rests on.
+ * whatever the shape, threads or processor) or, in bf16 precision, our bf16
+ * kernels (AMX, AVX512-BF16, or fp32 FMAs on bf16 operands: cpu_bf16.c), the
+ * rest as OpenMP loops. No BLAS: OpenBLAS's elements change with M, N and the
+ * threads on some processors (its Haswell / Zen kernels), which the tensor-
+ * and data-parallel bit-identity rests on.
  * Weights stored bf16/f16 are expanded to fp32 into the GEMM's packed blocks
  * (~1 op per weight against 2T flops per weight) rather than copied whole, so
  * a rank holds its model at the stored size.
@@ -414,8 +415,8 @@ static void cpu_describe(LsBackend *be, LsDeviceInfo *out) {
     out->threads = omp_get_max_threads();
 }
 
-/* Host memory: fp32 weights, the attention scores (ATT_BQ rows of at most
- * batch_tokens keys) and the head logits (at most 64 MiB, src/metrics). */
+/* Host memory: the weights, the attention scores (ATT_BQ rows of at most
+ * batch_tokens keys) and the head's logits block (cpu_head_rows rows). */
 static size_t cpu_mem_available(LsBackend *be) {
     (void)be;
     return ls_host_mem_available();

@@ -1,5 +1,15 @@
 /* cpu_bf16.c — bf16 GEMMs with fp32 accumulation: AMX-BF16 tiles (TDPBF16PS)
- * where the processor has them, else AVX512-BF16 (VDPBF16PS); chosen at run time.
+ * where the processor has them, else AVX512-BF16 (VDPBF16PS), or fp32 FMAs on
+ * the bf16-rounded operands where VDPBF16PS is the slower instruction (Intel
+ * Xeons without AMX: it issues every other cycle, half the FMA's flops; timed
+ * on registers once per process); chosen at run time.
+ *
+ * FMA kernel. The activations are rounded to bf16 as VDPBF16PS rounds them and
+ * kept as fp32 values; the weight's rows, bf16 (the stored ones when the
+ * weight is stored bf16, else a copy rounded at load, [n][k]), are expanded
+ * exactly into the fp32 GEMM's panels (cpu_sgemm.c). A product of two bf16
+ * values is exact in fp32, so each output is the fp32 GEMM's one fma chain
+ * over the bf16 products, with all of its properties (cpu_gemm.h).
  *
  * Why our own kernels: Debian's OpenBLAS 0.3.21 is built without BFLOAT16
  * (cblas_sbgemm is declared but not exported); oneDNN's matmul (Debian's
@@ -269,11 +279,6 @@ static size_t panel_pairs(int kernel, size_t k) {
     return kernel == CPU_BF16_AMX ? (np + 15) / 16 * 16 : np;
 }
 
-/* The packed panels. AVX512-BF16: B[q][p][j][h] = W[64q + j, 2p + h]. AMX: the
- * same values as 1 KiB tiles, B[q][b][g][i][j][h] = W[64q + 16g + j, 2(16b + i) + h]
- * (pair block b, column group g of 16): a tile load reads 1 KiB contiguous
- * (a 256-byte stride halved the speed). Zeros past n and k (and past the last
- * whole block of 16 pairs). */
 /* The FMA kernel's weight: the rows rounded to bf16, [n][k]; none for a weight
  * stored bf16 (the GEMM expands its stored rows, exactly). */
 static int pack_rows_bf16(CpuWeight *w, LsError *e) {
@@ -301,6 +306,11 @@ static int pack_rows_bf16(CpuWeight *w, LsError *e) {
     return LS_OK;
 }
 
+/* The packed panels. AVX512-BF16: B[q][p][j][h] = W[64q + j, 2p + h]. AMX: the
+ * same values as 1 KiB tiles, B[q][b][g][i][j][h] = W[64q + 16g + j, 2(16b + i) + h]
+ * (pair block b, column group g of 16): a tile load reads 1 KiB contiguous
+ * (a 256-byte stride halved the speed). Zeros past n and k (and past the last
+ * whole block of 16 pairs). */
 int cpu_bf16_pack(CpuWeight *w, LsError *e) {
     if (cpu_bf16_kernel() == CPU_BF16_FMA) return pack_rows_bf16(w, e);
     const int amx = cpu_bf16_kernel() == CPU_BF16_AMX;

@@ -100,16 +100,16 @@ void cpu_weight_row(const CpuWeight *w, size_t r, size_t c0, size_t n, float *ou
 
 /* y [T, n] (+)= x[:, c0:c1] . W[:, c0:c1]^T with x [T, ldx], y [T, n]; bias not added.
  * fp32: cpu_gemm_run on the fp32 copy, or on the stored rows expanded straight
- * into its packed blocks (the same values, so the same bits); bf16: the
- * AVX512-BF16 kernel on the packed weight. Accumulating, both continue the
- * element's chain from y. */
+ * into its packed blocks (the same values, so the same bits); bf16: the bf16
+ * kernel the weight was packed for (cpu_bf16_gemm). Accumulating, both continue
+ * the element's chain from y. */
 void cpu_gemm(CpuScratch *s, float *y, const float *x, size_t ldx, const CpuWeight *w, size_t T, size_t c0,
               size_t c1, int acc);
 
 /* ---- bf16 (cpu_bf16.c) -------------------------------------------------- */
 
-/* 1 when the processor (cpuid) and the OS (XCR0 saves zmm state) allow the
- * AVX512-BF16 kernel; why names the missing feature otherwise. The
+/* 1 when the processor (cpuid: AVX512-BF16) and the OS (XCR0 saves zmm state)
+ * allow bf16 precision; why names the missing feature otherwise. The
  * environment variable LS_CPU_NO_BF16=1 makes it answer 0 (tests of the
  * fallback on processors that have it). */
 int cpu_bf16_available(char *why, size_t why_len);
