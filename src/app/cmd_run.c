@@ -93,6 +93,10 @@ int ls_cmd_run(int argc, char **argv) {
             usage(stdout);
             return 0;
         }
+    /* first, before MPI_Init: a stop signal that comes while MPI starts or the
+     * arguments are read is kept (the run stops at its first batch boundary),
+     * rather than killing this rank with the signal's default action */
+    ls_study_catch_stop_signals();
     MPI_Init(&argc, &argv);
     int rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -105,7 +109,7 @@ int ls_cmd_run(int argc, char **argv) {
     /* every rank parses the same arguments and files, so every rank gets the same answer */
     int rc = parse_args(argc, argv, &cfg, &opt, &e);
     if (rc == LS_OK) {
-        ls_study_catch_stop_signals();
+        ls_study_catch_stop_signals(); /* again, in case MPI_Init installed handlers of its own */
         rc = ls_study_run(&cfg, &opt, &end, &e);
     }
     if (rc && rank == 0) fprintf(stderr, "logits-study run: %s\n", e.msg[0] ? e.msg : "failed");

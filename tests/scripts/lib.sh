@@ -36,3 +36,16 @@ demo_study() {
   sed -e "s|\.\./build/demo-models|$tmp/models|" -e "s|^data: .*|data: $src/configs/demo.jsonl|" \
       -e "s|^output: .*|output: $tmp/out.h5|" -e "s|^pairs: .*|pairs: none|" "${extra[@]}" "$src/configs/demo.yaml" > "$tmp/run.yaml"
 }
+
+# wait_for_line PATTERN LOG PID: returns once LOG (a run's stderr) has a line
+# with PATTERN (fixed string), or PID has ended, or after 150 s. Tests that
+# stop a run send their signal after a line that says the run has begun, not
+# after a fraction of another run's time (a loaded machine starts MPI later)
+wait_for_line() {
+  local pat=$1 log=$2 pid=$3
+  for _ in $(seq 1 3000); do
+    grep -qF -- "$pat" "$log" 2> /dev/null && return 0
+    kill -0 "$pid" 2> /dev/null || return 0
+    sleep 0.05
+  done
+}

@@ -18,7 +18,8 @@ cat > "$tmp/lens.jsonl" << 'EOF'
 {"query": "What is 3 + 5?", "answer": "So 3 + 5 = 8. [Wait] actually 8, _think .think #so therefore 8.", "level": 1, "is_correct": false}
 EOF
 head -10 "$src/configs/demo.jsonl" >> "$tmp/lens.jsonl"
-common=(--data "$tmp/lens.jsonl" --threads 1 --quiet --device cpu)
+loud=(--data "$tmp/lens.jsonl" --threads 1 --device cpu)
+common=("${loud[@]}" --quiet)
 check=("$py" "$src/tests/scripts/check_lens_run.py")
 
 "$bin" run --help | grep -q -- "--\[no-\]lens" || fail "run --help lacks --[no-]lens"
@@ -44,12 +45,11 @@ mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --on-long-record window -
 
 # (c): stopped (SIGUSR1) and killed (SIGKILL) runs, resumed: the same rows as the uninterrupted run
 small=(--batch-tokens 120)
-t0=$(date +%s%N)
 mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" "${small[@]}" --out "$tmp/full.h5"
-total_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" "${small[@]}" --out "$tmp/stop.h5" &
+# the stop lands in the second model, between two of its batches (progress lines on, so not --quiet)
+mpirun -np 2 "$bin" run "$tmp/run.yaml" "${loud[@]}" "${small[@]}" --out "$tmp/stop.h5" 2> "$tmp/stop.log" &
 pid=$!
-sleep "$(awk -v t=$total_ms 'BEGIN{printf "%.3f", t*0.45/1000}')"
+wait_for_line "[baseline] done:" "$tmp/stop.log" "$pid"
 kill -s USR1 "$pid" 2>/dev/null || true
 set +e
 wait "$pid"
@@ -59,13 +59,14 @@ if [ $rc -eq 75 ]; then
   "${check[@]}" "$tmp/stop.h5" --stopped "$tmp/full.h5"
   mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" "${small[@]}" --out "$tmp/stop.h5" --resume
 else
-  [ $rc -eq 0 ] || fail "SIGUSR1: exit status $rc"
+  [ $rc -eq 0 ] || fail "SIGUSR1: exit status $rc: $(tail -5 "$tmp/stop.log")"
   echo "SIGUSR1: the run had finished before the signal"
 fi
 "${check[@]}" "$tmp/stop.h5" --same "$tmp/full.h5" --tol 0
-setsid mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" "${small[@]}" --out "$tmp/kill.h5" &
+# the kill lands in the third model
+setsid mpirun -np 2 "$bin" run "$tmp/run.yaml" "${loud[@]}" "${small[@]}" --out "$tmp/kill.h5" 2> "$tmp/kill.log" &
 pid=$!
-sleep "$(awk -v t=$total_ms 'BEGIN{printf "%.3f", t*0.6/1000}')"
+wait_for_line "[sft] done:" "$tmp/kill.log" "$pid"
 kill -9 -- -"$pid" 2> /dev/null || true
 wait "$pid" 2> /dev/null || true
 pkill -9 -f -- "--out $tmp/kill.h5" 2> /dev/null || true # ranks outside mpirun's process group

@@ -75,10 +75,7 @@ mpirun -np 2 "$bin" run "$tmp/run.yaml" "${cflags[@]}" --quiet --out "$tmp/ref.h
 out=$tmp/stop.h5
 mpirun -np 2 "$bin" run "$tmp/run.yaml" "${cflags[@]}" --out "$out" 2> "$tmp/logs" &
 pid=$!
-for _ in $(seq 1 3000); do
-  grep -q "\[baseline__sft\] comparing baseline with sft" "$tmp/logs" && break
-  sleep 0.05
-done
+wait_for_line "[baseline__sft] comparing baseline with sft" "$tmp/logs" "$pid"
 pkill -TERM -P "$pid" || true
 set +e
 wait "$pid"

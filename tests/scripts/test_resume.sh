@@ -12,7 +12,8 @@ src=$2
 . "$src/tests/scripts/lib.sh"
 demo_study "s|^bootstrap: .*|bootstrap: 200|"
 # small batches: many batch boundaries, so kills land before, during and after writes
-common=(--threads 1 --quiet --device cpu --batch-tokens 300)
+loud=(--threads 1 --device cpu --batch-tokens 300)
+common=("${loud[@]}" --quiet)
 run() { mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" "$@"; }
 
 run --out "$tmp/full.h5"
@@ -45,9 +46,10 @@ done
 # SIGUSR1 and SIGTERM: every rank stops at a batch boundary, exit 75, file consistent and not complete
 for sig in USR1 TERM; do
   out=$tmp/sig$sig.h5
-  mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$out" &
+  # in the second model, once the first is done (progress lines on: not --quiet)
+  mpirun -np 2 "$bin" run "$tmp/run.yaml" "${loud[@]}" --out "$out" 2> "$tmp/sig.log" &
   pid=$!
-  sleep "$(awk -v t=$total_ms 'BEGIN{printf "%.3f", t*0.4/1000}')"
+  wait_for_line "[baseline] done:" "$tmp/sig.log" "$pid"
   # mpirun forwards SIGUSR1 to the ranks; SIGTERM goes to the ranks themselves, as
   # Slurm sends it to every task of a job step (mpirun would take SIGTERM as a kill)
   if [ "$sig" = USR1 ]; then kill -s USR1 "$pid"; else pkill -TERM -P "$pid"; fi
@@ -55,7 +57,7 @@ for sig in USR1 TERM; do
   wait "$pid"
   rc=$?
   set -e
-  [ $rc -eq 75 ] || fail "SIG$sig: exit status $rc, wanted 75"
+  [ $rc -eq 75 ] || fail "SIG$sig: exit status $rc, wanted 75: $(tail -5 "$tmp/sig.log")"
   [ "$(complete "$out")" = "0" ] || fail "SIG$sig: a stopped run's file must not be complete"
   run --out "$out" --resume
   "$py" "$src/tests/scripts/check_run.py" "$out" "$bin" "$tmp/full.h5" --exact | tail -1
@@ -69,9 +71,9 @@ cp "$tmp/full.h5" "$tmp/old.h5"
 expect_err 1 "--resume: $tmp/old.h5: schema version 1, but this build" run --out "$tmp/old.h5" --resume
 grep -qF "reads schema version 2 only" "$tmp/e" || fail "resume of schema 1: $(cat "$tmp/e")"
 echo "resume refusal: another schema version"
-mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" --out "$tmp/ref.h5" --limit 10 &
+mpirun -np 2 "$bin" run "$tmp/run.yaml" "${loud[@]}" --out "$tmp/ref.h5" --limit 10 2> "$tmp/ref.log" &
 pid=$!
-sleep 1
+wait_for_line "[baseline] done:" "$tmp/ref.log" "$pid"
 kill -s USR1 "$pid" || true
 wait "$pid" || true
 if [ "$(complete "$tmp/ref.h5")" = "0" ]; then
