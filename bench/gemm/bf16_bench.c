@@ -13,7 +13,9 @@
  * the own linear does. It names the implementation oneDNN chose (e.g.
  * brg:avx512_core_amx_bf16) and the largest difference between the two
  * results relative to the largest |y| (same bf16 inputs, summation orders
- * may differ). usage: ls-bf16-bench threads [T] [rounds] */
+ * may differ). First, one line ("what": "registers"): VFMADD231PS and
+ * VDPBF16PS GFLOP/s of one core on registers, the reason for the kernel in
+ * use. usage: ls-bf16-bench threads [T] [rounds] */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -29,6 +31,50 @@ static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Seconds for n x 12 independent VDPBF16PS (dp) or VFMADD231PS on registers
+ * (12 chains hide either's latency); zeros in, so no denormal or NaN slows them. */
+#define X12(op)                                                                                              \
+    op " %%zmm12, %%zmm13, %%zmm0\n\t" op " %%zmm12, %%zmm13, %%zmm1\n\t" op                                 \
+       " %%zmm12, %%zmm13, %%zmm2\n\t" op " %%zmm12, %%zmm13, %%zmm3\n\t" op                                 \
+       " %%zmm12, %%zmm13, %%zmm4\n\t" op " %%zmm12, %%zmm13, %%zmm5\n\t" op                                 \
+       " %%zmm12, %%zmm13, %%zmm6\n\t" op " %%zmm12, %%zmm13, %%zmm7\n\t" op                                 \
+       " %%zmm12, %%zmm13, %%zmm8\n\t" op " %%zmm12, %%zmm13, %%zmm9\n\t" op                                 \
+       " %%zmm12, %%zmm13, %%zmm10\n\t" op " %%zmm12, %%zmm13, %%zmm11\n\t"
+#define ZERO14                                                                                               \
+    "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"                                                                      \
+    "vmovaps %%zmm0, %%zmm1\n\tvmovaps %%zmm0, %%zmm2\n\tvmovaps %%zmm0, %%zmm3\n\tvmovaps %%zmm0, "         \
+    "%%zmm4\n\t"                                                                                             \
+    "vmovaps %%zmm0, %%zmm5\n\tvmovaps %%zmm0, %%zmm6\n\tvmovaps %%zmm0, %%zmm7\n\tvmovaps %%zmm0, "         \
+    "%%zmm8\n\t"                                                                                             \
+    "vmovaps %%zmm0, %%zmm9\n\tvmovaps %%zmm0, %%zmm10\n\tvmovaps %%zmm0, %%zmm11\n\tvmovaps %%zmm0, "       \
+    "%%zmm12\n\t"                                                                                            \
+    "vmovaps %%zmm0, %%zmm13\n\t"
+#define CLOBBER14                                                                                            \
+    "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",        \
+        "xmm12", "xmm13", "cc"
+__attribute__((target("avx512f,avx512bf16"))) static double reg_seconds(int dp, long n) {
+    const double t0 = now();
+    if (dp)
+        __asm__ volatile(ZERO14 "1:\n\t" X12("vdpbf16ps") "dec %0\n\tjnz 1b" : "+r"(n) : : CLOBBER14);
+    else
+        __asm__ volatile(ZERO14 "1:\n\t" X12("vfmadd231ps") "dec %0\n\tjnz 1b" : "+r"(n) : : CLOBBER14);
+    return now() - t0;
+}
+
+/* GFLOP/s of one core on registers, best of 5 interleaved rounds of ~0.1 ms
+ * each: [0] VFMADD231PS (32 flops), [1] VDPBF16PS (64 flops). Why the CPU
+ * backend takes the FMA kernel on Intel (cpu_bf16.c: 0.5 there, ~2 on AMD Zen 4). */
+static void reg_gflops(double g[2]) {
+    double best[2] = {1e30, 1e30};
+    for (int r = 0; r < 5; r++)
+        for (int dp = 0; dp < 2; dp++) {
+            const double t = reg_seconds(dp, 20000);
+            best[dp] = t < best[dp] ? t : best[dp];
+        }
+    for (int dp = 0; dp < 2; dp++)
+        g[dp] = 20000.0 * 12 * (dp ? 64 : 32) / best[dp] / 1e9;
 }
 
 #ifdef LS_HAVE_DNNL
@@ -65,6 +111,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "ls-bf16-bench: no bf16 kernel on this processor\n");
         return 1;
     }
+    double g[2];
+    reg_gflops(g);
+    printf("{\"what\": \"registers\", \"fma_gflops\": %.1f, \"vdpbf16ps_gflops\": %.1f, "
+           "\"vdpbf16ps_over_fma\": %.2f, \"kernel_in_use\": \"%s\"}\n",
+           g[0], g[1], g[1] / g[0], cpu_bf16_kernel_name(cpu_bf16_kernel()));
 #ifdef LS_HAVE_DNNL
     dnnl_engine_t eng;
     dnnl_stream_t str;

@@ -1,8 +1,8 @@
 /* cpu_bf16.c — bf16 GEMMs with fp32 accumulation: AMX-BF16 tiles (TDPBF16PS)
  * where the processor has them, else AVX512-BF16 (VDPBF16PS), or fp32 FMAs on
  * the bf16-rounded operands where VDPBF16PS is the slower instruction (Intel
- * Xeons without AMX: it issues every other cycle, half the FMA's flops; timed
- * on registers once per process); chosen at run time.
+ * Xeons without AMX: it issues every other cycle, half the FMA's flops);
+ * chosen at run time.
  *
  * FMA kernel. The activations are rounded to bf16 as VDPBF16PS rounds them and
  * kept as fp32 values; the weight's rows, bf16 (the stored ones when the
@@ -156,66 +156,31 @@ int cpu_bf16_force(int kernel) {
 
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
-/* Seconds for n x 12 independent VDPBF16PS (dp) or VFMADD231PS on registers
- * (12 chains hide either's latency); zeros in, so no denormal or NaN slows them. */
-#define X12(op)                                                                                              \
-    op " %%zmm12, %%zmm13, %%zmm0\n\t" op " %%zmm12, %%zmm13, %%zmm1\n\t" op                                 \
-       " %%zmm12, %%zmm13, %%zmm2\n\t" op " %%zmm12, %%zmm13, %%zmm3\n\t" op                                 \
-       " %%zmm12, %%zmm13, %%zmm4\n\t" op " %%zmm12, %%zmm13, %%zmm5\n\t" op                                 \
-       " %%zmm12, %%zmm13, %%zmm6\n\t" op " %%zmm12, %%zmm13, %%zmm7\n\t" op                                 \
-       " %%zmm12, %%zmm13, %%zmm8\n\t" op " %%zmm12, %%zmm13, %%zmm9\n\t" op                                 \
-       " %%zmm12, %%zmm13, %%zmm10\n\t" op " %%zmm12, %%zmm13, %%zmm11\n\t"
-#define ZERO14                                                                                               \
-    "vpxord %%zmm0, %%zmm0, %%zmm0\n\t"                                                                      \
-    "vmovaps %%zmm0, %%zmm1\n\tvmovaps %%zmm0, %%zmm2\n\tvmovaps %%zmm0, %%zmm3\n\tvmovaps %%zmm0, "         \
-    "%%zmm4\n\t"                                                                                             \
-    "vmovaps %%zmm0, %%zmm5\n\tvmovaps %%zmm0, %%zmm6\n\tvmovaps %%zmm0, %%zmm7\n\tvmovaps %%zmm0, "         \
-    "%%zmm8\n\t"                                                                                             \
-    "vmovaps %%zmm0, %%zmm9\n\tvmovaps %%zmm0, %%zmm10\n\tvmovaps %%zmm0, %%zmm11\n\tvmovaps %%zmm0, "       \
-    "%%zmm12\n\t"                                                                                            \
-    "vmovaps %%zmm0, %%zmm13\n\t"
-#define CLOBBER14                                                                                            \
-    "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",        \
-        "xmm12", "xmm13", "cc"
-BF16_TARGET static double reg_seconds(int dp, long n) {
-    const double t0 = ls_now();
-    if (dp)
-        __asm__ volatile(ZERO14 "1:\n\t" X12("vdpbf16ps") "dec %0\n\tjnz 1b" : "+r"(n) : : CLOBBER14);
-    else
-        __asm__ volatile(ZERO14 "1:\n\t" X12("vfmadd231ps") "dec %0\n\tjnz 1b" : "+r"(n) : : CLOBBER14);
-    return ls_now() - t0;
-}
-
-/* VDPBF16PS flops per second over fp32 FMA flops per second (a VDPBF16PS is
- * 64 flops, an FMA 32), best of 5 interleaved rounds of ~0.2 ms each: 1.9-2
- * on AMD Zen 4, 0.5 on Intel Xeons (Sapphire / Emerald Rapids), where
- * VDPBF16PS issues every other cycle. */
-static double dp_over_fma(void) {
-    double dp = 1e30, fma = 1e30;
-    for (int r = 0; r < 5; r++) {
-        double t = reg_seconds(0, 20000);
-        fma = t < fma ? t : fma;
-        t = reg_seconds(1, 20000);
-        dp = t < dp ? t : dp;
-    }
-    return (64.0 / dp) / (32.0 / fma);
+/* 1 on an Intel processor (cpuid vendor "GenuineIntel"). Every Intel core
+ * with AVX512-BF16 (Cooper Lake, Sapphire / Emerald / Granite Rapids) issues
+ * VDPBF16PS on one port, every other cycle: half the flops of its two fp32
+ * FMA ports (80-84 against 152-166 GFLOP/s per core on registers, Emerald
+ * Rapids; ls-bf16-bench times both where it runs), while AMD Zen 4 does
+ * twice the FMA's flops with it. A rule, not a timing: every process of a
+ * run, and a resumed run, takes the same kernel on the same processor. */
+static int cpu_is_intel(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid(0, &a, &b, &c, &d) && b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu;
 }
 
 int cpu_bf16_kernel(void) {
     static int best = 0;
     if (bf16_forced >= 0) return bf16_forced;
+    static const char *const env_name[] = {
+        [CPU_BF16_AVX512] = "avx512bf16", [CPU_BF16_AMX] = "amx", [CPU_BF16_FMA] = "fma"};
     const char *env = getenv("LS_CPU_BF16_KERNEL");
     for (int k = CPU_BF16_AVX512; env && k <= CPU_BF16_FMA; k++)
-        if (!strcmp(env, k == CPU_BF16_AMX   ? "amx"
-                         : k == CPU_BF16_FMA ? "fma"
-                                             : "avx512bf16") &&
-            cpu_bf16_has(k, NULL, 0))
-            return k;
+        if (!strcmp(env, env_name[k]) && cpu_bf16_has(k, NULL, 0)) return k;
     env = getenv("LS_CPU_NO_AMX");
     if (env && !strcmp(env, "1")) return CPU_BF16_AVX512;
-    if (!best) /* the AVX512-BF16 kernel wins from about 0.85 (it reads half the bytes) */
+    if (!best)
         best = cpu_bf16_has(CPU_BF16_AMX, NULL, 0) ? CPU_BF16_AMX
-               : dp_over_fma() < 0.75              ? CPU_BF16_FMA
+               : cpu_is_intel()                    ? CPU_BF16_FMA
                                                    : CPU_BF16_AVX512;
     return best;
 }

@@ -115,9 +115,9 @@ void cpu_gemm(CpuScratch *s, float *y, const float *x, size_t ldx, const CpuWeig
 int cpu_bf16_available(char *why, size_t why_len);
 /* The bf16 kernels (cpu_bf16.c): AMX-BF16 tiles where the processor has them;
  * else AVX512-BF16 (VDPBF16PS), or the fp32 FMA GEMM on the bf16-rounded
- * operands (exact products, fp32 sums) where VDPBF16PS does fewer flops per
- * second than fp32 FMAs (measured once per process on registers: half on
- * Intel Xeons without AMX, twice on AMD Zen 4). cpu_bf16_has: 1 when it can
+ * operands (exact products, fp32 sums) on Intel processors without AMX, where
+ * VDPBF16PS does half the flops of fp32 FMAs (twice on AMD Zen 4; a rule by
+ * vendor, so every process takes the same one). cpu_bf16_has: 1 when it can
  * run here (why names what is missing otherwise; may be NULL);
  * cpu_bf16_force: use this one (tests, bench; -1: back to the best; returns -1
  * when not available); cpu_bf16_kernel: the one in use (LS_CPU_BF16_KERNEL=
