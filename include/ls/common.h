@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define LS_OK 0
 #define LS_ERR (-1)
@@ -69,6 +70,15 @@ uint16_t ls_f32_to_f16(float f); /* overflow -> inf, subnormals kept */
 static inline uint16_t ls_load_u16(const void *p) {
     const unsigned char *b = (const unsigned char *)p;
     return (uint16_t)(b[0] | (b[1] << 8));
+}
+/* out [n] = the bf16 values at p (unaligned, little-endian) as fp32: exact, the top half of an fp32
+ * (vectorises) */
+static inline void ls_bf16_row_to_f32(const void *p, size_t n, float *out) {
+    const unsigned char *b = (const unsigned char *)p;
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t u = (uint32_t)ls_load_u16(b + 2 * i) << 16;
+        memcpy(&out[i], &u, 4);
+    }
 }
 static inline uint64_t ls_load_u64le(const void *p) {
     const unsigned char *b = (const unsigned char *)p;

@@ -256,10 +256,7 @@ void ls_dequantize(LsDType t, const void *src, size_t n, float *dst) {
 #endif
         return;
     case LS_DT_BF16:
-        for (size_t i = 0; i < n; i++) {
-            const uint32_t u = (uint32_t)ls_load_u16(p + 2 * i) << 16;
-            memcpy(&dst[i], &u, 4);
-        }
+        ls_bf16_row_to_f32(p, n, dst);
         return;
     case LS_DT_F16:
         f16_row(p, n, dst);

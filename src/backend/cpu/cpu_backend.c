@@ -299,6 +299,13 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
 #pragma omp parallel for schedule(static)
     for (size_t r = 0; r < R; r++) {
         const float *row = L + r * V;
+        const int64_t wid = want_ids ? (int64_t)want_ids[r] - v0 : -1;
+        const int have = wid >= 0 && wid < (int64_t)V;
+        /* the wanted logit's rank here (logits above it), counted in the exp pass below while the
+         * row is in cache, for head_count_greater; NaN: not in this slice, nothing counted (a slice
+         * the pass skips, all -inf or NaN, has none above any threshold) */
+        const float thr = have ? row[wid] : NAN;
+        int64_t above = 0;
         for (int q = 0; q < nsl; q++) {
             const size_t c0 = cut ? cut[q] : 0, n = (cut ? cut[q + 1] : V) - c0;
             const float *l = row + c0;
@@ -318,11 +325,14 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
                     ez[j] = ls_vexpf(zz[j]);
                 }
                 float bs = 0.0f, bw = 0.0f;
-#pragma omp simd reduction(+ : bs, bw)
+                int64_t ab = 0;
+#pragma omp simd reduction(+ : bs, bw, ab)
                 for (size_t j = 0; j < nb; j++) {
                     bs += ez[j];
                     bw += ez[j] * zz[j];
+                    ab += lb[j] > thr;
                 }
+                above += ab;
                 s += bs;
                 w += bw;
             }
@@ -331,19 +341,9 @@ static void cpu_head_partials(LsBackend *be, const float *h, size_t R, const LsW
             pr->s = s;
             pr->w = w;
         }
-        int64_t wid = want_ids ? (int64_t)want_ids[r] - v0 : -1;
-        want[r] = (wid >= 0 && wid < (int64_t)V) ? row[wid] : -INFINITY;
-        cx->gt_thr[r] = NAN; /* the wanted logit's rank here, for head_count_greater: no second pass */
-        cx->gt_n[r] = 0;     /* (a NaN threshold counts 0 either way) */
-        if (wid >= 0 && wid < (int64_t)V) {
-            const float thr = row[wid];
-            int64_t c = 0;
-#pragma omp simd reduction(+ : c)
-            for (size_t j = 0; j < V; j++)
-                c += row[j] > thr;
-            cx->gt_thr[r] = thr;
-            cx->gt_n[r] = c;
-        }
+        want[r] = have ? thr : -INFINITY;
+        cx->gt_thr[r] = thr;
+        cx->gt_n[r] = above;
         for (int t = 0; t < ntgt; t++) {
             int64_t c = (int64_t)tgt_ids[t] - v0;
             tgt[r * (size_t)ntgt + t] = (c >= 0 && c < (int64_t)V) ? row[c] : -INFINITY;

@@ -346,12 +346,9 @@ static void pack_weight(const CpuGemmB *b, size_t n0, size_t nn, size_t k0, size
     pack_rows(b, n0, nn, k0, kc, nr, dst, row, weight_row);
 }
 
-/* bf16 rows: a bf16 value is the top half of an fp32 (exact) */
+/* bf16 rows (exact) */
 static void bf16_row(const CpuGemmB *b, size_t r, size_t k0, size_t kc, float *out) {
-    const uint16_t *h = b->h + r * b->ld + b->c0 + k0;
-    uint32_t *o = (uint32_t *)out;
-    for (size_t j = 0; j < kc; j++)
-        o[j] = (uint32_t)h[j] << 16;
+    ls_bf16_row_to_f32(b->h + r * b->ld + b->c0 + k0, kc, out);
 }
 static void pack_bf16(const CpuGemmB *b, size_t n0, size_t nn, size_t k0, size_t kc, int nr, float *dst,
                       float *row) {

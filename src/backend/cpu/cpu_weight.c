@@ -29,13 +29,6 @@ void cpu_weight_row(const CpuWeight *w, size_t r, size_t c0, size_t n, float *ou
     const LsWeightSlice *s = &w->sl[i];
     const LsTensor *t = s->w;
     size_t off = (s->row0 + r - w->row0[i]) * (size_t)t->shape[1] + s->col0 + c0;
-    if (t->dtype == LS_DT_BF16) { /* the common case, vectorised: bf16 is the top half of an fp32 */
-        const unsigned char *p = (const unsigned char *)t->data + 2 * off;
-        uint32_t *o = (uint32_t *)out;
-        for (size_t j = 0; j < n; j++)
-            o[j] = (uint32_t)ls_load_u16(p + 2 * j) << 16;
-        return;
-    }
     ls_tensor_to_f32(t, off, n, out);
 }
 
