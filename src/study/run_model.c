@@ -109,7 +109,8 @@ static int write_device_record(ModelRun *R, LsError *e) {
 }
 
 /* --resume continues a model only with the tokenizer, device kind and
- * precision that wrote its first rows. */
+ * precision that wrote its first rows; it warns when the GEMM kernels or
+ * libraries (runtime) differ. */
 static int check_resumable(ModelRun *R, LsError *e) {
     const char *name = R->sm->spec->name, *sha = ls_tokenizer_sha256(R->sm->tok);
     char *have = NULL;
@@ -137,6 +138,18 @@ static int check_resumable(ModelRun *R, LsError *e) {
     }
     free(dev);
     free(prec);
+    /* the same kind and precision, but other GEMM kernels or libraries (another processor or
+     * build): allowed, within the numerics contract, but the rows written before and after may
+     * differ in their last bits, so say so */
+    int has_rt = 0;
+    char *rt = NULL;
+    if (rc == LS_OK) rc = ls_h5_attr_has(R->s.g, "runtime", &has_rt, e);
+    if (rc == LS_OK && has_rt) rc = ls_h5_attr_get_str(R->s.g, "runtime", &rt, e);
+    if (rc == LS_OK && rt && strcmp(rt, R->dev.runtime) != 0 && R->S->root)
+        ls_warn("--resume: model %s was computed with \"%s\", this run computes with \"%s\": its rows from "
+                "before and after may differ in the last bits",
+                name, rt, R->dev.runtime);
+    free(rt);
     return rc;
 }
 

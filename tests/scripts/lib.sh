@@ -49,3 +49,19 @@ wait_for_line() {
     sleep 0.05
   done
 }
+
+# kill_run PID OUT: SIGKILL of a run started with `setsid mpirun ... --out OUT &`
+# (PID: mpirun's) and of its ranks, which mpirun does not keep in its process
+# group: a rank that computes alone (rank 0 reducing the file at the end) goes
+# on after mpirun has died, holding the file open. Returns once none is left.
+kill_run() {
+  local pid=$1 out=$2
+  kill -9 -- -"$pid" 2> /dev/null || true
+  wait "$pid" 2> /dev/null || true
+  for _ in $(seq 1 200); do
+    pkill -9 -f -- "--out $out" 2> /dev/null || true
+    pgrep -f -- "--out $out" > /dev/null || return 0
+    sleep 0.05
+  done
+  fail "ranks writing $out still running 10 s after SIGKILL"
+}

@@ -67,10 +67,7 @@ fi
 setsid mpirun -np 2 "$bin" run "$tmp/run.yaml" "${loud[@]}" "${small[@]}" --out "$tmp/kill.h5" 2> "$tmp/kill.log" &
 pid=$!
 wait_for_line "[sft] done:" "$tmp/kill.log" "$pid"
-kill -9 -- -"$pid" 2> /dev/null || true
-wait "$pid" 2> /dev/null || true
-pkill -9 -f -- "--out $tmp/kill.h5" 2> /dev/null || true # ranks outside mpirun's process group
-sleep 0.5
+kill_run "$pid" "$tmp/kill.h5"
 if "$py" -c "import h5py, sys; h5py.File(sys.argv[1], 'r')" "$tmp/kill.h5" 2> /dev/null; then
   mpirun -np 2 "$bin" run "$tmp/run.yaml" "${common[@]}" "${small[@]}" --out "$tmp/kill.h5" --resume
 else # killed before the file was made or its first flush: nothing to resume, replace it
