@@ -2,6 +2,7 @@
  * (device, precision), the same kind on every rank, and the record of what
  * it is (rank 0's description, the same on every rank). */
 #include <mpi.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "study_internal.h"
@@ -40,4 +41,36 @@ int study_backend_open_tp(Study *S, LsBackend **be, int *nccl_on, LsDeviceInfo *
     }
     study_backend_describe(S, *be, dev);
     return LS_OK;
+}
+
+int study_resume_device_check(const Study *S, hid_t g, const char *kind, const char *name,
+                              const LsDeviceInfo *dev, LsError *e) {
+    char *have_dev = NULL, *have_prec = NULL, *have_rt = NULL;
+    int has_dev = 0, has_prec = 0, has_rt = 0;
+    int rc = ls_h5_attr_has(g, "device", &has_dev, e);
+    if (rc == LS_OK) rc = ls_h5_attr_has(g, "precision", &has_prec, e);
+    if (rc == LS_OK) rc = ls_h5_attr_has(g, "runtime", &has_rt, e);
+    /* groups written before the device record have none of these: nothing to compare */
+    if (rc == LS_OK && has_dev && has_prec) {
+        rc = ls_h5_attr_get_str(g, "device", &have_dev, e);
+        if (rc == LS_OK) rc = ls_h5_attr_get_str(g, "precision", &have_prec, e);
+        if (rc == LS_OK && (strcmp(have_dev, dev->device) != 0 || strcmp(have_prec, dev->precision) != 0))
+            rc = ls_fail(
+                e,
+                "--resume: %s %s was computed on %s in %s, but this run computes on %s in %s; a file "
+                "must not mix them: resume with device: %s and precision: %s, or rerun with --overwrite",
+                kind, name, have_dev, have_prec, dev->device, dev->precision, have_dev, have_prec);
+    }
+    /* the same kind and precision, but other GEMM kernels or libraries (another processor or
+     * build): allowed, within the numerics contract, but the rows written before and after may
+     * differ in their last bits, so say so */
+    if (rc == LS_OK && has_rt) rc = ls_h5_attr_get_str(g, "runtime", &have_rt, e);
+    if (rc == LS_OK && have_rt && strcmp(have_rt, dev->runtime) != 0 && S->root)
+        ls_warn("--resume: %s %s was computed with \"%s\", this run computes with \"%s\": its rows from "
+                "before and after may differ in the last bits",
+                kind, name, have_rt, dev->runtime);
+    free(have_dev);
+    free(have_prec);
+    free(have_rt);
+    return rc;
 }

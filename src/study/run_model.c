@@ -121,36 +121,7 @@ static int check_resumable(ModelRun *R, LsError *e) {
                        "--overwrite");
     }
     free(have);
-    char *dev = NULL, *prec = NULL;
-    int has_dev = 0, has_prec = 0;
-    int rc = ls_h5_attr_has(R->s.g, "device", &has_dev, e);
-    if (rc == LS_OK) rc = ls_h5_attr_has(R->s.g, "precision", &has_prec, e);
-    /* files written before the device record have neither attribute: nothing to compare */
-    if (rc == LS_OK && has_dev && has_prec) {
-        rc = ls_h5_attr_get_str(R->s.g, "device", &dev, e);
-        if (rc == LS_OK) rc = ls_h5_attr_get_str(R->s.g, "precision", &prec, e);
-        if (rc == LS_OK && (strcmp(dev, R->dev.device) != 0 || strcmp(prec, R->dev.precision) != 0))
-            rc = ls_fail(
-                e,
-                "--resume: model %s was computed on %s in %s, but this run computes on %s in %s; a file "
-                "must not mix them: resume with device: %s and precision: %s, or rerun with --overwrite",
-                name, dev, prec, R->dev.device, R->dev.precision, dev, prec);
-    }
-    free(dev);
-    free(prec);
-    /* the same kind and precision, but other GEMM kernels or libraries (another processor or
-     * build): allowed, within the numerics contract, but the rows written before and after may
-     * differ in their last bits, so say so */
-    int has_rt = 0;
-    char *rt = NULL;
-    if (rc == LS_OK) rc = ls_h5_attr_has(R->s.g, "runtime", &has_rt, e);
-    if (rc == LS_OK && has_rt) rc = ls_h5_attr_get_str(R->s.g, "runtime", &rt, e);
-    if (rc == LS_OK && rt && strcmp(rt, R->dev.runtime) != 0 && R->S->root)
-        ls_warn("--resume: model %s was computed with \"%s\", this run computes with \"%s\": its rows from "
-                "before and after may differ in the last bits",
-                name, rt, R->dev.runtime);
-    free(rt);
-    return rc;
+    return study_resume_device_check(R->S, R->s.g, "model", name, &R->dev, e);
 }
 
 /* The tokens of the samples, written by the TP leader of each DP group. */

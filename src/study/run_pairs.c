@@ -206,16 +206,7 @@ static int open_group(PairRun *R, LsError *e) {
             if ((R->ds[k] = ls_h5_dataset_open(h, R->g, PAIR_SETS[k].name, 1, &T, e)) < 0) rc = LS_ERR;
         if (rc == LS_OK && (R->done = ls_h5_dataset_open(h, R->g, "done", 1, &dN, e)) < 0) rc = LS_ERR;
         if (rc == LS_OK) rc = ls_h5_read_rows(h, R->done, H5T_NATIVE_UINT8, 0, N, R->done_host, e);
-        char *dev = NULL, *prec = NULL;
-        if (rc == LS_OK) rc = ls_h5_attr_get_str(R->g, "device", &dev, e);
-        if (rc == LS_OK) rc = ls_h5_attr_get_str(R->g, "precision", &prec, e);
-        if (rc == LS_OK && (strcmp(dev, R->dev.device) != 0 || strcmp(prec, R->dev.precision) != 0))
-            rc = ls_fail(e,
-                         "--resume: pair %s was computed on %s in %s, but this run computes on %s in %s; "
-                         "resume with device: %s and precision: %s, or rerun with --overwrite",
-                         R->name, dev, prec, R->dev.device, R->dev.precision, dev, prec);
-        free(dev);
-        free(prec);
+        if (rc == LS_OK) rc = study_resume_device_check(S, R->g, "pair", R->name, &R->dev, e);
         return study_agree(S, rc, e);
     }
     R->g = ls_h5_group(h, R->gpath, e);

@@ -129,6 +129,13 @@ int study_backend_open(Study *S, LsBackend **be, LsError *e);
 /* What it computes on: rank 0's description, on every rank (collective). */
 void study_backend_describe(const Study *S, LsBackend *be, LsDeviceInfo *out);
 
+/* --resume of group g (kind "model" or "pair", name): LS_ERR when the device
+ * kind or precision that wrote its rows differ from dev's (a file must not
+ * mix them); a warning on rank 0 when only the GEMM kernels or libraries
+ * (runtime) differ. Local: agree after it. */
+int study_resume_device_check(const Study *S, hid_t g, const char *kind, const char *name,
+                              const LsDeviceInfo *dev, LsError *e);
+
 /* The backend (study_backend_open), NCCL for the TP all-reduces when tp > 1
  * on CUDA (*nccl_on: destroy S->d.comm after use), and its description. */
 int study_backend_open_tp(Study *S, LsBackend **be, int *nccl_on, LsDeviceInfo *dev, LsError *e);
