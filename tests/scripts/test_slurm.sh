@@ -124,9 +124,19 @@ squeue -h -j "$jid" -o %T | grep -qx RUNNING || fail "signal job $jid ended befo
 say "scancel --signal=USR1 --batch $jid"
 scancel --signal=USR1 --batch "$jid" || fail "scancel --signal=USR1 --batch"
 deadline=$(( $(date +%s) + 300 ))   # generous: a loaded machine (ctest -j) runs it slower
+gone=0
 while :; do
   state=$(squeue -h -j "$jid" -o %T 2>/dev/null)
-  [ -z "$state" ] && break
+  # gone for good only when squeue has not listed it for 5 s: while Slurm requeues it, the
+  # job is briefly in a state squeue does not list (seen once: the loop ended before the
+  # requeued attempt ran)
+  if [ -z "$state" ]; then
+    gone=$((gone + 1))
+    [ $gone -ge 5 ] && break
+    sleep 1
+    continue
+  fi
+  gone=0
   # a requeued job waits ~120 s (BeginTime) before it may start again: release it as soon as
   # the steps of its last attempt are gone (a step launched before that fails)
   if [ "$state" = PENDING ] && ! pgrep -f "slurmstepd: \[$jid\." >/dev/null; then
