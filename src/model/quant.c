@@ -8,7 +8,7 @@
 #include "ls/quant.h"
 
 #include <string.h>
-#ifdef __F16C__
+#if defined(__F16C__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -219,6 +219,42 @@ static void f16_row(const unsigned char *p, size_t n, float *dst) {
         dst[i] = ls_f16_to_f32(ls_load_u16(p + 2 * i));
 }
 
+#if defined(__AVX2__) && defined(__F16C__)
+/* Blocks of Q8_0 and Q4_1 with AVX2: the same products and sums as deq_q8_0 / deq_q4_1 (q * d, then
+ * + m: two roundings, no FMA), so the same bits; the scales through F16C where finite (exact), else
+ * ls_f16_to_f32 as the scalar path. Q8_0 and Q4_1 expansion was ~4% of a SmolLM2 forward. */
+static inline float half_fast(const unsigned char *p) {
+    const uint16_t h = ls_load_u16(p);
+    return (h & 0x7C00) == 0x7C00 ? ls_f16_to_f32(h) : _cvtsh_ss(h);
+}
+
+static void rows_avx2(LsDType t, const unsigned char *p, size_t nb, float *y) {
+    if (t == LS_DT_Q8_0) {
+        for (size_t i = 0; i < nb; i++, p += 34, y += QK) {
+            const __m256 d = _mm256_set1_ps(half_fast(p));
+            for (int j = 0; j < QK; j += 8) {
+                __m128i q;
+                memcpy(&q, p + 2 + j, 8);
+                _mm256_storeu_ps(y + j, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q)), d));
+            }
+        }
+        return;
+    }
+    const __m128i lo4 = _mm_set1_epi8(0x0F);
+    for (size_t i = 0; i < nb; i++, p += 20, y += QK) { /* Q4_1 */
+        const __m256 d = _mm256_set1_ps(half_fast(p)), m = _mm256_set1_ps(half_fast(p + 2));
+        __m128i qs;
+        memcpy(&qs, p + 4, 16);
+        const __m128i lo = _mm_and_si128(qs, lo4), hi = _mm_and_si128(_mm_srli_epi16(qs, 4), lo4);
+        const __m128i part[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+        for (int j = 0; j < 4; j++) {
+            const __m256 q = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(part[j]));
+            _mm256_storeu_ps(y + 8 * j, _mm256_add_ps(_mm256_mul_ps(q, d), m));
+        }
+    }
+}
+#endif
+
 typedef void (*BlockFn)(const unsigned char *b, float *y);
 
 static BlockFn block_fn(LsDType t) {
@@ -264,6 +300,12 @@ void ls_dequantize(LsDType t, const void *src, size_t n, float *dst) {
     default:
         break;
     }
+#if defined(__AVX2__) && defined(__F16C__)
+    if (t == LS_DT_Q8_0 || t == LS_DT_Q4_1) { /* the two GGUF types of the test models, vectorised */
+        rows_avx2(t, p, n / QK, dst);
+        return;
+    }
+#endif
     BlockFn fn = block_fn(t);
     if (!fn) return;
     const size_t be = ls_dtype_block_elems(t), bb = ls_dtype_block_bytes(t);

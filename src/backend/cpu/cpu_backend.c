@@ -29,8 +29,10 @@ typedef struct {
     float *gt_thr; /* per row of the last head_partials call: its wanted logit (NaN when not in the */
     int64_t *gt_n; /* slice) and the count of logits above it, taken while the row was in cache */
     size_t gt_cap;
-    float *att; /* attention scores scratch [ATT_BQ, longest sequence] */
+    float *att; /* attention scores scratch [threads][ATT_BQ, longest sequence] */
     size_t att_cap;
+    CpuScratch *att_scr; /* the attention GEMMs' scratch, one per thread */
+    int att_nscr;
     CpuScratch gemm;    /* weight panels and bf16 activations of the GEMMs */
     char bf16_why[128]; /* why bf16 was refused ("" when it was not asked for or is in force) */
 } CpuCtx;
@@ -141,9 +143,29 @@ static void cpu_rope(LsBackend *be, float *qk, size_t ld, const int32_t *pos, si
 /* Causal attention of each sequence and head as two GEMMs per block of up to
  * ATT_BQ queries: S = Q K^T over the keys up to the block's last query (one fma
  * chain over the head dimension, then times the scale), masked softmax in
- * place (fp32, exps vectorised), O = P V (NN: V read in place). The GEMMs and
- * the softmax rows are split over OpenMP threads. */
-#define ATT_BQ 256
+ * place (fp32, exps vectorised), O = P V (NN: V read in place). The (sequence,
+ * head, query block) tasks are shared out over the OpenMP threads, largest
+ * first, in one parallel region; each runs its GEMMs on one thread with its
+ * own scratch (the GEMM's elements do not depend on the threads). Until
+ * 2026-12-03 each task's two GEMMs and softmax were split over the threads
+ * (three parallel regions per task: ~2,400 per forward of a 30-layer model),
+ * in blocks of 256 queries; a block of ATT_BQ = 96 (a multiple of every
+ * micro-kernel's rows) computes ~16% fewer masked scores at 640 tokens. */
+#define ATT_BQ 96
+
+typedef struct {
+    int s, h, i0;
+    double cost;
+} AttTask;
+
+static int att_task_cmp(const void *a, const void *b) {
+    const AttTask *x = a, *y = b;
+    if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
+    if (x->s != y->s) return x->s - y->s;
+    if (x->h != y->h) return x->h - y->h;
+    return x->i0 - y->i0;
+}
+
 static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld, const int32_t *seq_off,
                           int nseq, const LsAttnShape *sh) {
     CpuCtx *cx = be->ctx;
@@ -151,59 +173,79 @@ static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld
     const size_t kcol = (size_t)H * hd, vcol = kcol + (size_t)sh->Hkv * hd, od = (size_t)H * hd;
     const float scale = sh->scale > 0 ? sh->scale : 1.0f / sqrtf((float)hd);
     int maxlen = 0;
-    for (int s = 0; s < nseq; s++)
-        if (seq_off[s + 1] - seq_off[s] > maxlen) maxlen = seq_off[s + 1] - seq_off[s];
-    size_t need = (size_t)ATT_BQ * (size_t)(maxlen > 0 ? maxlen : 1);
-    if (cx->att_cap < need) {
-        free(cx->att);
-        cx->att = ls_malloc(need * sizeof(float));
-        cx->att_cap = need;
-    }
-    float *S = cx->att;
+    size_t ntask = 0;
     for (int s = 0; s < nseq; s++) {
-        const size_t base = (size_t)seq_off[s];
         const int len = seq_off[s + 1] - seq_off[s];
-        for (int h = 0; h < H; h++) {
-            const int kvh = (sh->q_head0 + h) / sh->group - sh->kv_head0;
-            const float *Q = qkv + base * ld + (size_t)h * hd;
-            const float *K = qkv + base * ld + kcol + (size_t)kvh * hd;
-            const float *V = qkv + base * ld + vcol + (size_t)kvh * hd;
-            for (int i0 = 0; i0 < len; i0 += ATT_BQ) {
-                const int nq = len - i0 < ATT_BQ ? len - i0 : ATT_BQ, nk = i0 + nq;
-                /* S [nq, nk] = Q[i0:i0+nq] K[0:nk]^T, scaled below */
-                cpu_sgemm_nt(&cx->gemm, (size_t)nq, (size_t)nk, (size_t)hd, Q + (size_t)i0 * ld, ld, K, ld, S,
-                             (size_t)nk, 0);
-#pragma omp parallel for schedule(static)
-                for (int r = 0; r < nq; r++) {
-                    float *row = S + (size_t)r * nk;
-                    const int last = i0 + r; /* keys first..last are visible */
-                    const int first = ls_cpu_attn_first_key(last, sh);
-                    float m = -INFINITY; /* the max is exact in any order: vectorised */
-#pragma omp simd reduction(max : m)
-                    for (int j = first; j <= last; j++) {
-                        row[j] *= scale;
-                        m = row[j] > m ? row[j] : m;
-                    }
-                    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-                    for (int j = first; j <= last; j++) {
-                        row[j] = ls_vexpf(row[j] - m);
-                        sum += row[j];
-                    }
-                    const float inv = 1.0f / sum;
-                    for (int j = 0; j < first; j++)
-                        row[j] = 0.0f;
-                    for (int j = first; j <= last; j++)
-                        row[j] *= inv;
-                    for (int j = last + 1; j < nk; j++)
-                        row[j] = 0.0f;
-                }
-                /* O[i0:i0+nq, head h] = P [nq, nk] V[0:nk] */
-                cpu_sgemm_nn(&cx->gemm, (size_t)nq, (size_t)hd, (size_t)nk, S, (size_t)nk, V, ld,
-                             out + (base + (size_t)i0) * od + (size_t)h * hd, od, 0);
-            }
-        }
+        if (len > maxlen) maxlen = len;
+        ntask += (size_t)H * (size_t)((len + ATT_BQ - 1) / ATT_BQ);
     }
+    if (ntask == 0) return;
+    const int nthr = omp_get_max_threads();
+    const size_t per = (size_t)ATT_BQ * (size_t)maxlen;
+    if (cx->att_cap < per * (size_t)nthr) {
+        free(cx->att);
+        cx->att = ls_malloc(per * (size_t)nthr * sizeof(float));
+        cx->att_cap = per * (size_t)nthr;
+    }
+    if (cx->att_nscr < nthr) {
+        cx->att_scr = ls_realloc(cx->att_scr, (size_t)nthr * sizeof *cx->att_scr);
+        memset(cx->att_scr + cx->att_nscr, 0, (size_t)(nthr - cx->att_nscr) * sizeof *cx->att_scr);
+        cx->att_nscr = nthr;
+    }
+    AttTask *task = ls_malloc(ntask * sizeof *task);
+    size_t nt = 0;
+    for (int s = 0; s < nseq; s++) {
+        const int len = seq_off[s + 1] - seq_off[s];
+        for (int h = 0; h < H; h++)
+            for (int i0 = 0; i0 < len; i0 += ATT_BQ) {
+                const int nq = len - i0 < ATT_BQ ? len - i0 : ATT_BQ;
+                task[nt++] = (AttTask){s, h, i0, (double)nq * (double)(i0 + nq)};
+            }
+    }
+    qsort(task, ntask, sizeof *task, att_task_cmp);
+#pragma omp parallel for schedule(dynamic, 1)
+    for (size_t t = 0; t < ntask; t++) {
+        const int tid = omp_get_thread_num();
+        CpuScratch *scr = &cx->att_scr[tid];
+        float *S = cx->att + (size_t)tid * per;
+        const size_t base = (size_t)seq_off[task[t].s];
+        const int len = seq_off[task[t].s + 1] - seq_off[task[t].s], h = task[t].h, i0 = task[t].i0;
+        const int kvh = (sh->q_head0 + h) / sh->group - sh->kv_head0;
+        const float *Q = qkv + base * ld + (size_t)h * hd;
+        const float *K = qkv + base * ld + kcol + (size_t)kvh * hd;
+        const float *V = qkv + base * ld + vcol + (size_t)kvh * hd;
+        const int nq = len - i0 < ATT_BQ ? len - i0 : ATT_BQ, nk = i0 + nq;
+        /* S [nq, nk] = Q[i0:i0+nq] K[0:nk]^T, scaled below */
+        cpu_sgemm_nt(scr, (size_t)nq, (size_t)nk, (size_t)hd, Q + (size_t)i0 * ld, ld, K, ld, S, (size_t)nk, 0);
+        for (int r = 0; r < nq; r++) {
+            float *row = S + (size_t)r * nk;
+            const int last = i0 + r; /* keys first..last are visible */
+            const int first = ls_cpu_attn_first_key(last, sh);
+            float m = -INFINITY; /* the max is exact in any order: vectorised */
+#pragma omp simd reduction(max : m)
+            for (int j = first; j <= last; j++) {
+                row[j] *= scale;
+                m = row[j] > m ? row[j] : m;
+            }
+            float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+            for (int j = first; j <= last; j++) {
+                row[j] = ls_vexpf(row[j] - m);
+                sum += row[j];
+            }
+            const float inv = 1.0f / sum;
+            for (int j = 0; j < first; j++)
+                row[j] = 0.0f;
+            for (int j = first; j <= last; j++)
+                row[j] *= inv;
+            for (int j = last + 1; j < nk; j++)
+                row[j] = 0.0f;
+        }
+        /* O[i0:i0+nq, head h] = P [nq, nk] V[0:nk] */
+        cpu_sgemm_nn(scr, (size_t)nq, (size_t)hd, (size_t)nk, S, (size_t)nk, V, ld,
+                     out + (base + (size_t)i0) * od + (size_t)h * hd, od, 0);
+    }
+    free(task);
 }
 
 /* silu(g) u = g u / (1 + e^-g), with the vectorised exp (relative error < 2e-7: torch's own
@@ -415,8 +457,9 @@ static void cpu_describe(LsBackend *be, LsDeviceInfo *out) {
     out->threads = omp_get_max_threads();
 }
 
-/* Host memory: the weights, the attention scores (ATT_BQ rows of at most
- * batch_tokens keys) and the head's logits block (cpu_head_rows rows). */
+/* Host memory: the weights, the attention scores (per thread, ATT_BQ rows of at
+ * most batch_tokens keys, and a GEMM scratch of ~0.3 MB inside the 64 MiB margin)
+ * and the head's logits block (cpu_head_rows rows). */
 static size_t cpu_mem_available(LsBackend *be) {
     (void)be;
     return ls_host_mem_available();
@@ -434,8 +477,8 @@ static size_t cpu_head_rows(const LsBatchShape *s) {
 static size_t cpu_mem_needed(LsBackend *be, const LsBatchShape *s) {
     (void)be; /* weights stay at their stored size (fp32 ones are copied once), docs/cpu-backend.md */
     size_t w = s->weight_bytes ? s->weight_bytes : s->weight_elems * sizeof(float);
-    return w + (size_t)ATT_BQ * s->tokens * sizeof(float) + cpu_head_rows(s) * s->vocab * sizeof(float) +
-           ((size_t)64 << 20);
+    const size_t att = (size_t)omp_get_max_threads() * ATT_BQ * s->tokens * sizeof(float);
+    return w + att + cpu_head_rows(s) * s->vocab * sizeof(float) + ((size_t)64 << 20);
 }
 static int cpu_reserve(LsBackend *be, const LsBatchShape *s, size_t *head_rows, LsError *e) {
     (void)be, (void)e;
@@ -453,6 +496,11 @@ static void cpu_destroy(LsBackend *be) {
     free(cx->gt_thr);
     free(cx->gt_n);
     free(cx->att);
+    for (int i = 0; i < cx->att_nscr; i++) {
+        free(cx->att_scr[i].pack);
+        free(cx->att_scr[i].a16);
+    }
+    free(cx->att_scr);
     free(cx->gemm.pack);
     free(cx->gemm.a16);
     free(cx);

@@ -452,7 +452,7 @@ void cpu_gemm_run(CpuScratch *s, size_t M, size_t N, size_t K, const float *A, s
     /* threads: none of this changes a bit; one thread for small products */
     size_t nt = (size_t)omp_get_max_threads();
     const double work = (double)M * (double)N * (double)K;
-    if (work < 1 << 18) nt = 1;
+    if (work < 1 << 18 || omp_in_parallel()) nt = 1; /* inside a parallel region: this thread alone */
     size_t tn = npan < nt ? npan : nt, tm = nt / tn < mblk ? nt / tn : mblk;
     if (tm < 1) tm = 1;
     nt = tn * tm;
