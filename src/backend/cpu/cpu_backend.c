@@ -216,7 +216,8 @@ static void cpu_attention(LsBackend *be, float *out, const float *qkv, size_t ld
         const float *V = qkv + base * ld + vcol + (size_t)kvh * hd;
         const int nq = len - i0 < ATT_BQ ? len - i0 : ATT_BQ, nk = i0 + nq;
         /* S [nq, nk] = Q[i0:i0+nq] K[0:nk]^T, scaled below */
-        cpu_sgemm_nt(scr, (size_t)nq, (size_t)nk, (size_t)hd, Q + (size_t)i0 * ld, ld, K, ld, S, (size_t)nk, 0);
+        cpu_sgemm_nt(scr, (size_t)nq, (size_t)nk, (size_t)hd, Q + (size_t)i0 * ld, ld, K, ld, S, (size_t)nk,
+                     0);
         for (int r = 0; r < nq; r++) {
             float *row = S + (size_t)r * nk;
             const int last = i0 + r; /* keys first..last are visible */
