@@ -64,7 +64,9 @@ CpuGemmB cpu_gemm_b_nt(const float *B, size_t ldb);
 CpuGemmB cpu_gemm_b_nn(const float *B, size_t ldb);
 CpuGemmB cpu_gemm_b_weight(const CpuWeight *w, size_t c0);
 CpuGemmB cpu_gemm_b_bf16(const uint16_t *B, size_t ldb, size_t c0);
-/* C (+)= A . B; s: scratch for the packed blocks (NULL: allocated per call). */
+/* C (+)= A . B; s: scratch for the packed blocks (NULL: allocated per call). Split over the
+ * OpenMP threads; called inside a parallel region it runs on the calling thread alone, and s
+ * must then be that thread's own (the attention's tasks, cpu_backend.c). */
 void cpu_gemm_run(CpuScratch *s, size_t M, size_t N, size_t K, const float *A, size_t lda, const CpuGemmB *B,
                   float *C, size_t ldc, int acc);
 void cpu_sgemm_nt(CpuScratch *s, size_t M, size_t N, size_t K, const float *A, size_t lda, const float *B,
