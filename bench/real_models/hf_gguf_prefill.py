@@ -2,8 +2,8 @@
 """The peer: transformers loading the same GGUF file (dequantized to fp32, sdpa
 attention), same ids, computing the same statistics as `logits-study score`
 (log-prob of each next token, entropy, top-5, target log-probs) in one forward
-then log_softmax. Prints one JSON line (the fastest of REPEAT runs; cpu_s: the
-process CPU seconds of that run, as `score --timing` reports it).
+then log_softmax (bench/hf_peer.py). Prints one JSON line (the fastest of REPEAT
+runs; cpu_s: the process CPU seconds of that run, as `score --timing` reports it).
 bf16: the dequantized weights cast to bfloat16 (dtype=torch.bfloat16).
 With THREADS "-" it loads the model once and then serves: for each line
 "THREADS REPEAT" on stdin it runs and prints that JSON line (run.sh alternates
@@ -18,6 +18,9 @@ import time
 import torch
 from transformers import AutoModelForCausalLM
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from hf_peer import timed_prefill  # noqa: E402
+
 path, ids_file, repeat = sys.argv[1], sys.argv[2], int(sys.argv[4])
 serve = sys.argv[3] == "-"
 prec = sys.argv[5] if len(sys.argv) > 5 else "fp32"
@@ -29,34 +32,11 @@ model = AutoModelForCausalLM.from_pretrained(os.path.dirname(path), gguf_file=os
                                              dtype={"fp32": torch.float32, "bf16": torch.bfloat16}[prec],
                                              attn_implementation="sdpa").eval()
 load = time.perf_counter() - t0
-x = torch.tensor([ids])
-targets = torch.tensor([100, 200, 300, 400])
-
-
-def run(threads, repeat):
-    torch.set_num_threads(threads)
-    best = cpu = float("inf")
-    with torch.inference_mode():
-        for _ in range(repeat):
-            t0, c0 = time.perf_counter(), time.process_time()
-            logits = model(x).logits[0]
-            lp = torch.log_softmax(logits[:-1].float(), dim=-1)
-            tok = lp.gather(1, x[0, 1:, None])
-            ent = -(lp.exp() * lp).sum(-1)
-            top = torch.topk(lp, 5, dim=-1)
-            tg = lp[:, targets]
-            dt, dc = time.perf_counter() - t0, time.process_time() - c0
-            if dt < best:
-                best, cpu = dt, dc
-    print(json.dumps({"tokens": len(ids), "threads": threads, "load_s": round(load, 3), "seconds": round(best, 4),
-                      "cpu_s": round(cpu, 4), "tokens_per_s": round(len(ids) / best, 2), "precision": prec,
-                      "torch": torch.__version__}), flush=True)
-
 
 if serve:
     for line in sys.stdin:
         if line.strip():
             t, r = line.split()
-            run(int(t), int(r))
+            print(json.dumps(timed_prefill(model, ids, int(t), int(r), prec, load)), flush=True)
 else:
-    run(int(sys.argv[3]), repeat)
+    print(json.dumps(timed_prefill(model, ids, int(sys.argv[3]), repeat, prec, load)))
