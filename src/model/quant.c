@@ -62,8 +62,14 @@ int ls_dtype_from_ggml(uint32_t ggml_type, LsDType *out) {
 
 /* ---- blocks of 32 ------------------------------------------------------ */
 
+/* A block's f16 scale: through F16C where finite (exact, and cheaper than the bit
+ * manipulation), else ls_f16_to_f32 (infinities, NaN payloads). */
 static inline float half(const unsigned char *p) {
-    return ls_f16_to_f32(ls_load_u16(p));
+    const uint16_t h = ls_load_u16(p);
+#ifdef __F16C__
+    if ((h & 0x7C00) != 0x7C00) return _cvtsh_ss(h);
+#endif
+    return ls_f16_to_f32(h);
 }
 
 /* Q8_0: f16 d, 32 x int8. y = q * d. */
@@ -221,17 +227,13 @@ static void f16_row(const unsigned char *p, size_t n, float *dst) {
 
 #if defined(__AVX2__) && defined(__F16C__)
 /* Blocks of Q8_0 and Q4_1 with AVX2: the same products and sums as deq_q8_0 / deq_q4_1 (q * d, then
- * + m: two roundings, no FMA), so the same bits; the scales through F16C where finite (exact), else
- * ls_f16_to_f32 as the scalar path. Q8_0 and Q4_1 expansion was ~4% of a SmolLM2 forward. */
-static inline float half_fast(const unsigned char *p) {
-    const uint16_t h = ls_load_u16(p);
-    return (h & 0x7C00) == 0x7C00 ? ls_f16_to_f32(h) : _cvtsh_ss(h);
-}
-
+ * + m: two roundings, no FMA), so the same bits. Q8_0 and Q4_1 expansion was ~4% of a SmolLM2
+ * forward. */
 static void rows_avx2(LsDType t, const unsigned char *p, size_t nb, float *y) {
+    const size_t bb = ls_dtype_block_bytes(t);
     if (t == LS_DT_Q8_0) {
-        for (size_t i = 0; i < nb; i++, p += 34, y += QK) {
-            const __m256 d = _mm256_set1_ps(half_fast(p));
+        for (size_t i = 0; i < nb; i++, p += bb, y += QK) {
+            const __m256 d = _mm256_set1_ps(half(p));
             for (int j = 0; j < QK; j += 8) {
                 __m128i q;
                 memcpy(&q, p + 2 + j, 8);
@@ -241,8 +243,8 @@ static void rows_avx2(LsDType t, const unsigned char *p, size_t nb, float *y) {
         return;
     }
     const __m128i lo4 = _mm_set1_epi8(0x0F);
-    for (size_t i = 0; i < nb; i++, p += 20, y += QK) { /* Q4_1 */
-        const __m256 d = _mm256_set1_ps(half_fast(p)), m = _mm256_set1_ps(half_fast(p + 2));
+    for (size_t i = 0; i < nb; i++, p += bb, y += QK) { /* Q4_1 */
+        const __m256 d = _mm256_set1_ps(half(p)), m = _mm256_set1_ps(half(p + 2));
         __m128i qs;
         memcpy(&qs, p + 4, 16);
         const __m128i lo = _mm_and_si128(qs, lo4), hi = _mm_and_si128(_mm_srli_epi16(qs, 4), lo4);
